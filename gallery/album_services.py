@@ -23,7 +23,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from gallery import smart_albums
-from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo
+from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo, RemovedAlbumPhoto
 from gallery.services import (
     if_match_names, membership_hold, no_longer_member, rows_key_share, version_digest,
 )
@@ -282,13 +282,18 @@ def _album_note(album: Album, outcome: PhotoOutcome) -> str:
 
 @transaction.atomic
 def album_remove_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterable[int]) -> list[PhotoOutcome]:
-    """Take photos out of the album (they stay in the family). An id not in the album is answered "Not in the
-    album." (whether it exists elsewhere or not)."""
+    """Take photos out of the album (they stay in the family), remembered (RemovedAlbumPhoto: an import reading a
+    photo into the album again, a Picasa album it joined since, leaves it out). An id not in the album is answered
+    "Not in the album." (whether it exists elsewhere or not)."""
     _require_member(user, album.family)
     _require_manual(album)
     ids = _ids(photo_ids)
     album = _lock(album)
     present = set(album.entries.filter(photo_id__in=ids).values_list("photo_id", flat=True))
+    # (the photos held FOR KEY SHARE first, as tags_removed_remember's: one being deleted for good waits for us)
+    held = rows_key_share(Photo.all_objects.filter(pk__in=present).order_by("pk").values_list("pk"))
+    RemovedAlbumPhoto.objects.bulk_create([RemovedAlbumPhoto(album=album, photo_id=pk) for pk in held],
+                                          ignore_conflicts=True)
     album.entries.filter(photo_id__in=present).delete()
     if present:
         if album.cover_id in present:

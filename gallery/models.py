@@ -450,6 +450,11 @@ class PhotoXmpSidecar(models.Model):
     # Its keywords as read; None when not known (taken over from Photo.xmp_sidecar_sha256 unread: none is taken off
     # while it speaks)
     keywords = models.JSONField(null=True, default=None)
+    # The description it gave (an XMP sidecar's dc:description, a Picasa file's caption; "" none), and a Picasa file's
+    # albums of the photo (their names): what a change in it is told by (a caption taken off clears the description
+    # it wrote; an album gained takes the photo in). None: not known (read before they were kept, 0046).
+    description = models.TextField(null=True, default=None)
+    albums = models.JSONField(null=True, default=None)
     read_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -458,6 +463,21 @@ class PhotoXmpSidecar(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path} of photo {self.photo_id}"
+
+
+class RemovedAlbumPhoto(models.Model):
+    """A photo a member took out of an album (album_remove_photos): an import that reads the photo into that album
+    again (a Picasa album it joined since) leaves it out. A member may still put it back."""
+
+    album = models.ForeignKey("Album", on_delete=models.CASCADE, related_name="+")
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
+    removed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["album", "photo"], name="removed_album_photo_once")]
+
+    def __str__(self) -> str:
+        return f"photo {self.photo_id} out of album {self.album_id}"
 
 
 class Favourite(models.Model):

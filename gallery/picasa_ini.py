@@ -18,11 +18,15 @@ What it says is what an XMP sidecar's keywords and face names say (gallery.xmp_s
 tag "from the file", under the same rules (the text cleaned, a person one tag whatever the name holds, one longer than
 a tag left out with a log line, taken off when the changed file no longer gives it, never a member's tag); a starred
 photo is the importing member's favourite, once (as Google Photos' star: services.photo_sidecar_star); a photo goes
-into the family's album of the name of each Picasa album it is in (import_photos' _Albums); a caption is the
-description nobody wrote (services.photo_description_fill). A face whose
-id the file's `[Contacts2]` lacks (older versions kept names only in Picasa's own contacts.xml) gives no tag, with a
-log line. The file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the
-fingerprint of its bytes: an import reads it again only when it changed.
+into the family's album of the name of each Picasa album it is in, on its first reading and when its list gains one
+since, never one a member took it out of (import_photos' _Albums); a caption is the description nobody wrote, and
+replaces or takes off the one it wrote when changed or taken off in Picasa (services.photo_sidecar_description, as an
+XMP sidecar's dc:description). A face whose id the file's `[Contacts2]` lacks (older versions kept names only in
+Picasa's own contacts.xml: read_picasa_contacts, import_photos --picasa-contacts) is named by contacts.xml when given,
+else gives no tag, with a log line (and the photo's people are not known whole: none is taken off for lacking). The
+file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the fingerprint of its
+bytes (and of the names contacts.xml gives it) and what it said of the photo's caption and albums: an import reads it
+again only when it changed.
 
 Read by a small line reader rather than configparser, which keeps a section object and every key of every section
 (a 4 MB file of empty sections took it 17 s and 900 MB) and has rules Picasa's files don't (interpolation, a
@@ -39,9 +43,11 @@ from __future__ import annotations
 import io
 import logging
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.parsers import expat
 
 from gallery.embedded import DESCRIPTION_MAX, TAG_MAX, Embedded, description_from_file, tag_names_add
 from gallery.sidecars import files_named, reader_fingerprint, sidecar_bytes
@@ -59,10 +65,17 @@ CONTACTS = "contacts2"
 ALBUM = ".album:"  # Picasa 3's album sections, "[.album:<token>]", named by their `name=`
 READ = frozenset({"faces", "keywords", "star", "albums", "caption"})  # the keys of a photo's section this reader uses
 # The reader, as a number: raised when it reads more, so that the next import reads each file once more (2: albums
-# and captions, which files fingerprinted by 1 were never read for).
-READER_VERSION = 2
+# and captions, which files fingerprinted by 1 were never read for; 3: what each file says of each photo's caption and
+# albums kept, PhotoXmpSidecar.description and .albums, to tell what a later change of it changed).
+READER_VERSION = 3
 ALBUMS_SINCE = 2  # the first version that read albums: a file read by an earlier one was never read for them
 _STAR = re.compile(rb"(?i)star[ \t]*=")  # (a file that may star a photo: looked for in its bytes, not parsed)
+# The contacts its faces name, and those its [Contacts2] names (`<id>=…`), looked for in its bytes (not parsed): what
+# Picasa's contacts.xml adds to a file is folded into its fingerprint (read_picasa_ini).
+_FACE_CONTACT = re.compile(rb"rect64\([0-9A-Fa-f]*\)[ \t]*,[ \t]*([0-9A-Fa-f]{16})")
+_CONTACT_LINE = re.compile(rb"(?m)^[ \t]*([0-9A-Fa-f]{16})[ \t]*=")
+# Picasa's own contacts.xml (every contact the user named, a few hundred bytes each): anything larger is no such file.
+CONTACTS_MAX_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,10 +86,12 @@ class PicasaEntry:
     starred: bool = False
     albums: tuple[str, ...] = ()  # the names of the Picasa albums it is in (cleaned, each once whatever its case)
     caption: str = ""  # (cleaned, cut to a description's length)
+    people_known: bool = True  # False: a face of a contact neither its [Contacts2] nor contacts.xml names
 
     def embedded(self) -> Embedded:
-        """As embedded metadata whose keywords are known whole (gallery.embedded.Embedded)."""
-        return Embedded(keywords=self.keywords, keywords_complete=True)
+        """As embedded metadata, whose keywords are known whole unless a face's name is not known (its people are not:
+        none is taken off for lacking, a name contacts.xml gave on an earlier run without it)."""
+        return Embedded(keywords=self.keywords, keywords_complete=self.people_known)
 
 
 @dataclass
@@ -89,6 +104,7 @@ class PicasaIni:
     data: bytes = field(default=b"", repr=False)
     may_star: bool = False  # whether it holds "star=" at all (an unchanged one without is never parsed)
     sha256_without_albums: str = ""  # its fingerprint by the reader before ALBUMS_SINCE (which read no albums)
+    contacts: dict[str, str] = field(default_factory=dict, repr=False)  # Picasa's contacts.xml's (read_picasa_contacts)
     _sections: dict[str, dict[str, str]] | None = field(default=None, repr=False)  # (_sections; [Contacts2] apart)
     _contacts: dict[str, str] = field(default_factory=dict, repr=False)
     _albums: dict[str, str] = field(default_factory=dict, repr=False)  # (album names by token)
@@ -109,7 +125,8 @@ class PicasaIni:
         if name not in self._entries:
             keys = sections.get(_name_key(name))
             self._entries[name] = None if keys is None else _entry(
-                keys, self._contacts, self._albums, label=f"{_label(self.path)} [{text_shown_from_os(name)}]")
+                keys, self._contacts, self._albums, self.contacts,
+                label=f"{_label(self.path)} [{text_shown_from_os(name)}]")
         return self._entries[name]
 
     def starred(self, name: str) -> bool:
@@ -143,15 +160,92 @@ def is_a_picasa_ini(path: str | Path) -> bool:
     return Path(path).name.lower() in NAMES
 
 
-def read_picasa_ini(path: Path) -> PicasaIni:
-    """The Picasa file at `path`, its bytes read (not yet parsed). Never raises: one too large or unreadable is a
-    PicasaIni without a fingerprint, with a log line."""
+def read_picasa_ini(path: Path, *, contacts: dict[str, str] | None = None) -> PicasaIni:
+    """The Picasa file at `path`, its bytes read (not yet parsed), the names of Picasa's contacts.xml (`contacts`) for
+    the faces its [Contacts2] does not name. Never raises: one too large or unreadable is a PicasaIni without a
+    fingerprint, with a log line. Its fingerprint holds the names contacts.xml gives it (none: its bytes alone), so
+    that a file read without them is read again with them."""
     data, _ = sidecar_bytes(path, max_bytes=MAX_BYTES, label=_label(path), kind="Picasa file")
     if data is None:
         return PicasaIni(path)
-    return PicasaIni(path, reader_fingerprint(b"picasa ini", READER_VERSION, data), data,
+    given = _contacts_given(data, contacts or {})
+    return PicasaIni(path, reader_fingerprint(b"picasa ini", READER_VERSION, data + given), data,
                      may_star=_STAR.search(data) is not None,
-                     sha256_without_albums=reader_fingerprint(b"picasa ini", ALBUMS_SINCE - 1, data))
+                     sha256_without_albums=reader_fingerprint(b"picasa ini", ALBUMS_SINCE - 1, data),
+                     contacts=contacts or {})
+
+
+def _contacts_given(data: bytes, contacts: dict[str, str]) -> bytes:
+    """The names contacts.xml gives a Picasa file's faces that its [Contacts2] does not name, as bytes for its
+    fingerprint (b"" when none: the fingerprint of its bytes alone, as without contacts.xml)."""
+    if not contacts:
+        return b""
+    faces = {face.decode().lower() for face in _FACE_CONTACT.findall(data)}
+    named = {contact.decode().lower() for contact in _CONTACT_LINE.findall(data)}
+    given = sorted((contact, contacts[contact]) for contact in faces - named if contact in contacts)
+    if not given:
+        return b""
+    return b"\0contacts.xml\0" + "\n".join(f"{contact}={name}" for contact, name in given).encode(
+        "utf-8", "backslashreplace")
+
+
+class PicasaContactsUnreadable(Exception):
+    """Picasa's contacts.xml could not be read: why, as one line."""
+
+
+def read_picasa_contacts(path: Path) -> dict[str, str]:
+    """The names of Picasa's own contacts file (`%LOCALAPPDATA%\\Google\\Picasa2\\contacts\\contacts.xml`:
+    `<contacts><contact id="e54a1b8b4c2d5e34" name="John Smith" display="John"/>…</contacts>`), by contact id
+    (lower-cased): the name, else the display name. Older versions kept their contacts there alone, not in each
+    folder's [Contacts2]. Read by expat, bounded (CONTACTS_MAX_BYTES), a declared entity refused (no such file
+    declares one: a "billion laughs" or an external entity would), nothing fetched. Raises PicasaContactsUnreadable
+    (why) for a file that is none, can't be read, is too large or no XML, or names no contact."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # (a folder; a FIFO would wait for a writer for ever)
+            raise PicasaContactsUnreadable("not a file")
+        if info.st_size > CONTACTS_MAX_BYTES:
+            raise PicasaContactsUnreadable(f"larger than {CONTACTS_MAX_BYTES // (1024 * 1024)} MB, no Picasa "
+                                           "contacts file is")
+        with path.open("rb") as stream:
+            data = stream.read(CONTACTS_MAX_BYTES + 1)
+    except OSError as exc:
+        raise PicasaContactsUnreadable(exc.strerror or str(exc)) from None
+    if len(data) > CONTACTS_MAX_BYTES:  # (grown since it was looked at)
+        raise PicasaContactsUnreadable(f"larger than {CONTACTS_MAX_BYTES // (1024 * 1024)} MB")
+    contacts = _contacts_parsed(data)
+    if not contacts:
+        raise PicasaContactsUnreadable('no <contact id="…" name="…"> in it: not Picasa\'s contacts.xml')
+    return contacts
+
+
+class _EntityDeclared(Exception):
+    pass
+
+
+def _contacts_parsed(data: bytes) -> dict[str, str]:
+    """The contacts of a contacts.xml's bytes (read_picasa_contacts), the first of an id twice."""
+    contacts: dict[str, str] = {}
+
+    def contact(tag: str, attributes: dict[str, str]) -> None:
+        if tag == "contact":
+            name = (attributes.get("name") or "").strip() or (attributes.get("display") or "").strip()
+            if (key := (attributes.get("id") or "").strip().lower()) and name:
+                contacts.setdefault(key, name)
+
+    def refuse(*_) -> None:
+        raise _EntityDeclared
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = contact
+    parser.EntityDeclHandler = parser.UnparsedEntityDeclHandler = parser.ExternalEntityRefHandler = refuse
+    try:
+        parser.Parse(data, True)
+    except _EntityDeclared:
+        raise PicasaContactsUnreadable("it declares an entity, which Picasa's never does: refused") from None
+    except expat.ExpatError as exc:
+        raise PicasaContactsUnreadable(f"no XML ({expat.errors.messages[exc.code]}, line {exc.lineno})") from None
+    return contacts
 
 
 class PicasaInis:
@@ -159,8 +253,9 @@ class PicasaInis:
     walk's order puts a folder's files on both sides of its subfolders' (IMG_0001.JPG, Party/…, img_0002.jpg): the
     files of the folder the walk is in and of the folders around it are kept, no others (as deep as the folders go)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, contacts: dict[str, str] | None = None) -> None:
         self._by_folder: dict[Path, PicasaIni | None] = {}
+        self.contacts = contacts or {}  # Picasa's contacts.xml's names (read_picasa_contacts)
 
     def beside(self, path: Path) -> PicasaIni | None:
         """The Picasa file of the folder of the photo at `path`; None when it has none."""
@@ -168,7 +263,7 @@ class PicasaInis:
         if folder not in self._by_folder:
             self._by_folder = {kept: picasa for kept, picasa in self._by_folder.items() if kept in folder.parents}
             found = picasa_ini_path(folder)
-            self._by_folder[folder] = read_picasa_ini(found) if found is not None else None
+            self._by_folder[folder] = read_picasa_ini(found, contacts=self.contacts) if found is not None else None
         return self._by_folder[folder]
 
 
@@ -221,14 +316,17 @@ def _sections(text: str, *, label: str) -> dict[str, dict[str, str]]:
     return sections
 
 
-def _entry(keys: dict[str, str], contacts: dict[str, str], albums: dict[str, str], *, label: str) -> PicasaEntry:
-    """What a photo's section says (its keys read), with the names of its file's [Contacts2] and album sections."""
-    people = _people(keys.get("faces", ""), contacts, label=label)
+def _entry(keys: dict[str, str], contacts: dict[str, str], albums: dict[str, str], known: dict[str, str], *,
+           label: str) -> PicasaEntry:
+    """What a photo's section says (its keys read), with the names of its file's [Contacts2] and album sections, and
+    those of Picasa's contacts.xml (`known`) for the faces its [Contacts2] does not name."""
+    people, unknown = _people(keys.get("faces", ""), contacts, known, label=label)
     keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]  # (read up to what MAX_NAMES tags can hold)
     return PicasaEntry(keywords=_names(people, keywords, label=label),
                        starred=_starred(keys),
                        albums=_album_names(keys.get("albums", ""), albums, label=label),
-                       caption=description_from_file(keys.get("caption", "")[:DESCRIPTION_MAX * 2]))
+                       caption=description_from_file(keys.get("caption", "")[:DESCRIPTION_MAX * 2]),
+                       people_known=not unknown)
 
 
 def _starred(keys: dict[str, str]) -> bool:
@@ -256,22 +354,24 @@ def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[st
     return tuple(names.values())
 
 
-def _people(faces: str, contacts: dict[str, str], *, label: str) -> list[str]:
-    """The names of a photo's faces (`rect64(…),<contact id>` each, `;` between): those its [Contacts2] names; the
-    others (older versions kept names in Picasa's own contacts.xml alone) in one log line."""
+def _people(faces: str, contacts: dict[str, str], known: dict[str, str], *, label: str) -> tuple[list[str], int]:
+    """The names of a photo's faces (`rect64(…),<contact id>` each, `;` between): those its [Contacts2] names, else
+    Picasa's contacts.xml (`known`: older versions kept names there alone); the others in one log line. With how many
+    faces' names are not known."""
     people, unknown = [], []
     for face in faces.split(";"):
         contact = face.rsplit(",", 1)[-1].strip().lower() if "," in face else ""
         if not contact or contact == UNNAMED_FACE:
             continue
-        if contact in contacts:
-            people.append(contacts[contact])
+        if contact in contacts or contact in known:
+            people.append(contacts.get(contact) or known[contact])
         else:
             unknown.append(text_shown_from_os(contact[:40]))  # (the file's text: no terminal escapes in a log)
     if unknown:
-        logger.info("%s: %d face%s of contacts not in its [Contacts2], no tag: %s", label, len(unknown),
-                    "" if len(unknown) == 1 else "s", ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else ""))
-    return people
+        logger.info("%s: %d face%s of contacts not in its [Contacts2], no tag: %s (%s)", label, len(unknown),
+                    "" if len(unknown) == 1 else "s", ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else ""),
+                    "nor in contacts.xml" if known else "import_photos --picasa-contacts reads Picasa's contacts.xml")
+    return people, len(unknown)
 
 
 def _names(people: list[str], keywords: str, *, label: str) -> tuple[str, ...]:

@@ -617,18 +617,35 @@ def photo_sidecar_complete(*, family: Family, sha256: str, sidecar: Sidecar) -> 
 
 
 @transaction.atomic
-def photo_description_fill(*, photo_id: int, description: str) -> bool:
-    """A description read beside the photo (a Picasa file's caption) given to it when nobody gave it one: neither its
-    file, nor a sidecar, nor a member (whatever else a member changed: a date of theirs keeps it from nothing). From
-    the file, as an XMP sidecar's description. One conditional update, the photo's search document rebuilt when it
-    was given. Whether it was."""
-    if not description:
-        return False
-    filled = Photo.objects.filter(pk=photo_id, description_source=Photo.FieldSource.NONE).update(
-        description=description, description_source=Photo.FieldSource.EMBEDDED)
-    if filled:
+def photo_sidecar_description(*, photo_id: int, description: str, before: str = "") -> str:
+    """A description read beside the photo (a Picasa file's caption) as it reads now, `before` what the same file gave
+    when last read with the photo ("": none, or not known): given to a photo nobody gave one (neither its file, nor a
+    sidecar, nor a member: a date of theirs keeps it from nothing), and replacing, or taken off, one that file wrote
+    that nobody changed since (_sidecar_description_set, the rule of an XMP sidecar's dc:description). From the file,
+    as an XMP sidecar's description. The photo's search document rebuilt when it changed. How: "given", "replaced",
+    "removed", or "" (nothing changed)."""
+    photo = Photo.objects.select_for_update().filter(pk=photo_id).only("description", "description_source").first()
+    how = _sidecar_description_set(photo, description, before=before) if photo is not None else ""
+    if how:
+        photo.save(update_fields=["description", "description_source"])
         photos_changed.send(sender=Photo, photo_ids=[photo_id])
-    return bool(filled)
+    return how
+
+
+def _sidecar_description_set(photo: Photo, said: str, *, before: str) -> str:
+    """Set, in memory, the description a file beside the photo says now (`said`; "": none), `before` what it said when
+    last read with it: given when nobody wrote one; replacing, or taken off with, the one it wrote (the photo's is still
+    `before`, from the file) when it changed; never a member's, nor one the photo's own file or another sidecar wrote.
+    How it changed ("given", "replaced", "removed"), or ""."""
+    theirs = bool(before) and photo.description_source == Photo.FieldSource.EMBEDDED and photo.description == before
+    if said and said != photo.description and (photo.description_source == Photo.FieldSource.NONE or theirs):
+        how = "replaced" if photo.description else "given"
+        photo.description, photo.description_source = said, Photo.FieldSource.EMBEDDED
+        return how
+    if not said and theirs:
+        photo.description, photo.description_source = "", Photo.FieldSource.NONE
+        return "removed"
+    return ""
 
 
 def _sidecar_place_and_caption(photo: Photo, sidecar: Sidecar) -> list[str]:
@@ -1680,7 +1697,8 @@ class EmbeddedChanges:
 
 
 def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
-                           also_given: tuple[str, ...] | None = (), keywords_only: bool = False) -> EmbeddedChanges:
+                           also_given: tuple[str, ...] | None = (), keywords_only: bool = False,
+                           description_before: str = "") -> EmbeddedChanges:
     """An XMP sidecar found beside the file `data` of a photo the family already has (an import's: the sidecar
     appeared, or changed, since the photo was stored): what it says, as importing the two together would give it
     (photo_create_from_bytes): its keywords as tags from the file (not one a member took off), its title,
@@ -1690,7 +1708,10 @@ def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
     sidecars gave; None when one of them is not known: nothing is taken off) or either could not be read whole. What
     that changed (announced then); a sidecar that changes nothing writes nothing. `keywords_only`: a sidecar that
     speaks of keywords alone (a Picasa file's people and keywords: gallery.picasa_ini), whose reading leaves the
-    photo's title, description, place and date to whoever gave them (an XMP sidecar's title is not the file's again)."""
+    photo's title, description, place and date to whoever gave them (an XMP sidecar's title is not the file's again).
+    `description_before`: the description the sidecar gave when last read with the photo (PhotoXmpSidecar.description;
+    "": none, or not known): taken off in it, and the file saying none, it leaves the photo when nobody changed it
+    since (_sidecar_description_set, as a Picasa caption taken off)."""
     if not sidecar and not sidecar.keywords_complete:  # (nothing read: no sidecar can be told to say nothing)
         return EmbeddedChanges()
     embedded, dates = _file_metadata(data, label=f"photo {photo_id}")
@@ -1700,7 +1721,8 @@ def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
     if also_given is None:
         merged = replace(merged, keywords_complete=False)
     with transaction.atomic():
-        fresh, changes = _photo_embedded_apply(photo_id=photo_id, read=(merged, dates), keep=also_given or ())
+        fresh, changes = _photo_embedded_apply(photo_id=photo_id, read=(merged, dates), keep=also_given or (),
+                                               description_before="" if keywords_only else description_before)
         if fresh is None or not changes:
             return EmbeddedChanges()
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
@@ -1714,11 +1736,13 @@ def _file_metadata(data: bytes, *, label: str) -> tuple[Embedded, tuple]:
 
 
 def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple], save_always: bool = False,
-                          file_alone: bool = False, keep: tuple[str, ...] = ()) -> tuple[Photo | None, EmbeddedChanges]:
+                          file_alone: bool = False, keep: tuple[str, ...] = (),
+                          description_before: str = "") -> tuple[Photo | None, EmbeddedChanges]:
     """Apply what a photo's file says (`read`: _file_metadata's, with its XMP sidecar's merged in, or `file_alone`:
     the stored file read again without it) in the caller's transaction: the photo (None when deleted meanwhile) and
     what that changed (its row saved only when something did, or `save_always`). `keep`: keywords given elsewhere
-    (another sidecar of the photo), whose tags from the file stay."""
+    (another sidecar of the photo), whose tags from the file stay; `description_before`: the description its sidecar
+    gave when last read (photo_xmp_sidecar_read)."""
     embedded, (taken_local, offset, taken_utc, is_a_change) = read
     fresh = Photo.objects.select_for_update().filter(pk=photo_id).first()
     if fresh is None:
@@ -1732,6 +1756,8 @@ def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple], save_a
         fresh.latitude, fresh.longitude = embedded.latitude, embedded.longitude
         _place_set(fresh)
     _embedded_set(fresh, embedded)
+    if not embedded.description:  # (taken off the sidecar, the file saying none: the one it wrote goes with it)
+        _sidecar_description_set(fresh, "", before=description_before)
     if fresh.taken_at_source != Photo.DateSource.MEMBER:  # a member's date keeps the zone it was given in
         dated = _file_date(local=taken_local, offset=offset, utc=taken_utc, is_a_change=is_a_change,
                            filename=fresh.original_filename, latitude=fresh.latitude, longitude=fresh.longitude,

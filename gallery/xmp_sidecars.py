@@ -13,8 +13,9 @@ file (gallery.embedded.read_embedded), and means the same: its keywords become t
 description, place, XMP position and XMP date come before the file's own (gallery.embedded.embedded_merged: those
 programs write a user's later edits into the sidecar, not the file), never over a member's edit; a tag from the file
 that a changed sidecar and the file no longer give is taken off (a keyword removed in digiKam), never a member's, nor
-one another sidecar of the photo gave (the same file in two folders); a sidecar deleted takes nothing off. A
-re-read of the stored file alone (read_embedded) then fills only what nothing wrote, and takes no keyword off. A
+one another sidecar of the photo gave (the same file in two folders); a description taken off a changed sidecar leaves
+the photo when it is still the one the sidecar wrote (PhotoXmpSidecar.description); a sidecar deleted takes nothing
+off. A re-read of the stored file alone (read_embedded) then fills only what nothing wrote, and takes no keyword off. A
 sidecar larger than MAX_BYTES, unreadable or hostile is skipped with a log line; its photo is imported all the same.
 """
 

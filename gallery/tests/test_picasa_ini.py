@@ -18,7 +18,7 @@ from django.core.management import call_command
 from gallery import picasa_ini
 from gallery.album_services import album_create, album_remove_photos
 from gallery.correction_services import photo_date_set
-from gallery.models import Album, Favourite, Photo, PhotoTag, PhotoXmpSidecar
+from gallery.models import Album, Favourite, Photo, PhotoTag, PhotoXmpSidecar, RemovedAlbumPhoto
 from gallery.services import MAX_TAGS, photo_tags_add, photo_update
 from gallery.sidecars import reader_fingerprint
 from gallery.tests.test_xmp_sidecars import sidecar_xml
@@ -542,7 +542,7 @@ def test_a_picasa_file_read_by_the_first_reader_is_read_again_for_its_albums_and
     # As the first reader left them: the file fingerprinted by version 1, no album nor caption from it.
     Album.objects.all().delete()
     Photo.objects.update(description="", description_source=Photo.FieldSource.NONE)
-    PhotoXmpSidecar.objects.update(sha256=reader_fingerprint(b"picasa ini", 1, data))
+    PhotoXmpSidecar.objects.update(sha256=reader_fingerprint(b"picasa ini", 1, data), description=None, albums=None)
 
     out = _import(root)
 
@@ -633,11 +633,218 @@ def test_a_picasa_file_read_by_the_first_reader_puts_its_photos_in_an_album_the_
                                                         "IMG_0002.JPG": {"albums": BEST}})
     root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": data})
     _import(root)
-    # As the first reader left them, the album made by hand since (empty).
-    album = Album.objects.get()
-    album_remove_photos(user=alice, album=album, photo_ids=list(Photo.objects.values_list("pk", flat=True)))
-    PhotoXmpSidecar.objects.update(sha256=reader_fingerprint(b"picasa ini", 1, data))
+    # As the first reader left them, the album made by hand since (empty: no photo was ever in it).
+    Album.objects.get().entries.all().delete()
+    PhotoXmpSidecar.objects.update(sha256=reader_fingerprint(b"picasa ini", 1, data), description=None, albums=None)
 
     _import(root)
 
     assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0002.JPG"] and Album.objects.count() == 1
+
+
+def descriptions() -> dict[str, tuple[str, str]]:
+    return {photo.original_filename: (photo.description, photo.description_source) for photo in Photo.objects.all()}
+
+
+def test_a_caption_changed_in_picasa_replaces_the_one_it_wrote_and_one_taken_off_there_clears_it(
+        tmp_path, family, alice):
+    """Only a description nobody wrote was filled: a caption changed in Picasa after it had filled one was never
+    read again. The description the Picasa file wrote, nobody having edited it since, follows its caption: changed
+    there, it is replaced; taken off there, it is cleared (as an XMP sidecar's dc:description taken off clears the one
+    it wrote). A member's edit stays, and so does a description the photo's own file wrote (Picasa wrote a JPEG's
+    caption into the file: the file's section holds one only for a file it could not write into)."""
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(),
+        "IMG_0003.JPG": picture(iptc={"Iptc.Application2.Caption": "The file's own"}),
+        ".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Grandma"}, "IMG_0002.JPG": {"caption": "Picasa's"},
+                                   "IMG_0003.JPG": {"caption": "Picasa's too"}})})
+    _import(root)
+    photo_update(photo=Photo.objects.get(original_filename="IMG_0002.JPG"), user=alice, description="Ours")
+    write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Grandma at 80"},
+                                            "IMG_0002.JPG": {"caption": "Changed"},
+                                            "IMG_0003.JPG": {"caption": "Changed too"}})})
+
+    out = _import(root)
+
+    assert descriptions() == {"IMG_0001.JPG": ("Grandma at 80", "embedded"), "IMG_0002.JPG": ("Ours", "member"),
+                              "IMG_0003.JPG": ("The file's own", "embedded")}
+    assert "1 photo was already there and changed by its Picasa file: 1 caption replaced" in out
+
+    write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"keywords": ""}, "IMG_0002.JPG": {"keywords": ""},
+                                            "IMG_0003.JPG": {"keywords": ""}})})
+    out = _import(root)
+
+    assert descriptions() == {"IMG_0001.JPG": ("", ""), "IMG_0002.JPG": ("Ours", "member"),
+                              "IMG_0003.JPG": ("The file's own", "embedded")}
+    assert "1 photo was already there and changed by its Picasa file: 1 caption removed" in out
+    # Given again in Picasa: the description nobody wrote, filled.
+    write(root, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Grandma again"}})})
+    assert "1 caption given" in _import(root)
+    assert descriptions()["IMG_0001.JPG"] == ("Grandma again", "embedded")
+    assert "Picasa files unchanged since they were last read: 1 " in _import(root)
+
+
+TRIP = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
+
+
+def test_a_photo_added_in_picasa_to_an_album_joins_it_unless_a_member_took_it_out(tmp_path, family, alice):
+    """A photo already read with its Picasa file joined only the albums of its first reading: one added to a Picasa
+    album since (its albums= list gained it) stayed out of the family's album of that name. It joins now, unless a
+    member took it out of that album in the gallery (kept as they do it); an album listed before stays as the member
+    left it."""
+    albums = {BEST: {"name": "Best of 2009"}, TRIP: {"name": "Trip"}}
+    root = write(tmp_path / "Pictures", {f"IMG_000{n}.JPG": picture() for n in range(1, 5)} | {
+        ".picasa.ini": album_ini(albums, {"IMG_0001.JPG": {"albums": BEST}, "IMG_0002.JPG": {"albums": BEST},
+                                          "IMG_0004.JPG": {"albums": TRIP}})})
+    _import(root)
+    best, trip = Album.objects.get(name="Best of 2009"), Album.objects.get(name="Trip")
+    album_remove_photos(user=alice, album=best, photo_ids=[Photo.objects.get(original_filename="IMG_0002.JPG").pk])
+    album_remove_photos(user=alice, album=trip, photo_ids=[Photo.objects.get(original_filename="IMG_0004.JPG").pk])
+    write(root, {".picasa.ini": album_ini(albums, {
+        "IMG_0001.JPG": {"albums": f"{BEST},{TRIP}"}, "IMG_0002.JPG": {"albums": f"{BEST},{TRIP}"},
+        "IMG_0003.JPG": {"albums": BEST}, "IMG_0004.JPG": {"albums": f"{TRIP},{BEST}"}})})
+
+    out = _import(root)
+
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG", "IMG_0003.JPG", "IMG_0004.JPG"]
+    assert album_photos("Trip") == ["IMG_0001.JPG", "IMG_0002.JPG"]
+    assert "Best of 2009 (2 photos put in)" in out and "Trip (2 photos put in)" in out
+
+    # Taken out again by a member; in Picasa, taken out of the album and put back: it stays out.
+    album_remove_photos(user=alice, album=trip, photo_ids=[Photo.objects.get(original_filename="IMG_0001.JPG").pk])
+    for listed in (BEST, f"{BEST},{TRIP}"):
+        write(root, {".picasa.ini": album_ini(albums, {"IMG_0001.JPG": {"albums": listed}})})
+        _import(root)
+    assert album_photos("Trip") == ["IMG_0002.JPG"]
+    assert "Picasa files unchanged since they were last read: 1 " in _import(root)
+
+
+def test_a_picasa_file_read_before_its_albums_were_kept_puts_back_no_photo_a_member_took_out(tmp_path, family, alice):
+    """A file read before what it listed was kept (read again once, as the reader's version changed): what its list
+    gained since is not known, nor which photos a member took out before that was kept: none is put in then; an
+    album its list gains after that is."""
+    files = {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": album_ini(
+        {BEST: {"name": "Best of 2009"}, TRIP: {"name": "Trip"}},
+        {"IMG_0001.JPG": {"albums": BEST}, "IMG_0002.JPG": {"albums": f"{BEST},{TRIP}"}})}
+    root = write(tmp_path / "Pictures", files)
+    _import(root)
+    album_remove_photos(user=alice, album=Album.objects.get(name="Best of 2009"),
+                        photo_ids=[Photo.objects.get(original_filename="IMG_0002.JPG").pk])
+    # As the reader before left them: no list kept, the file fingerprinted by version 2, no taking out kept.
+    PhotoXmpSidecar.objects.update(albums=None, description=None,
+                                   sha256=reader_fingerprint(b"picasa ini", 2, files[".picasa.ini"]))
+    RemovedAlbumPhoto.objects.all().delete()
+
+    assert "Picasa files read: 1 " in _import(root)
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG"] and album_photos("Trip") == ["IMG_0002.JPG"]
+
+    write(root, {".picasa.ini": album_ini({BEST: {"name": "Best of 2009"}, TRIP: {"name": "Trip"}}, {
+        "IMG_0001.JPG": {"albums": f"{BEST},{TRIP}"}, "IMG_0002.JPG": {"albums": f"{BEST},{TRIP}"}})})
+    _import(root)
+    assert album_photos("Best of 2009") == ["IMG_0001.JPG"] and album_photos("Trip") == ["IMG_0001.JPG",
+                                                                                       "IMG_0002.JPG"]
+
+
+def contacts_xml(contacts: dict[str, str]) -> bytes:
+    """Picasa's own contacts.xml (%LOCALAPPDATA%\\Google\\Picasa2\\contacts\\contacts.xml), as Picasa 3 writes it."""
+    return ('<?xml version="1.0" encoding="utf-8" ?>\r\n<contacts>\r\n' + "".join(
+        f' <contact id="{key}" name="{name}" display="{name.split()[0]}" modified_time="2011-02-03T10:11:12+01:00" '
+        'local_contact="1"/>\r\n' for key, name in contacts.items()) + "</contacts>\r\n").encode()
+
+
+def _import_saying(directory, *args) -> tuple[str, str]:
+    """What the import says on its output and on its errors."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_photos", str(directory), "--family", "Smiths", "--user", "alice", *args, "--no-progress",
+                 stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_picasas_contacts_xml_names_the_faces_a_folders_contacts2_does_not(tmp_path, family, alice):
+    """Older Picasa versions kept the names of people in Picasa's own contacts.xml alone, not in each folder's
+    [Contacts2]: their faces gave no tag. `--picasa-contacts` reads it: a face of a contact [Contacts2] lacks is named
+    by it ([Contacts2] first). A library imported without it is read again with it (the names it gives a file are in
+    the file's fingerprint), an unchanged one with it again reads nothing, and one read without it again takes off no
+    name it gave (a face whose name is not known: the photo's people are not known whole)."""
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": ini(
+        contacts={JOHN: "John Smith"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN, MARY)},
+                                               "IMG_0002.JPG": {"faces": faces(MARY), "keywords": "beach"}})})
+    contacts = tmp_path / "contacts.xml"
+    contacts.write_bytes(contacts_xml({MARY: "Mary Smith", JOHN: "Johnny"}))
+    _import(root)
+    assert tags("IMG_0001.JPG") == {"John Smith": "embedded"} and tags("IMG_0002.JPG") == {"beach": "embedded"}
+
+    out, err = _import_saying(root, "--picasa-contacts", str(contacts))
+
+    assert err == "" and "Picasa files read: 1 " in out and "Picasa contacts: 2 (contacts.xml" in out
+    assert tags("IMG_0001.JPG") == {"John Smith": "embedded", "Mary Smith": "embedded"}
+    assert tags("IMG_0002.JPG") == {"beach": "embedded", "Mary Smith": "embedded"}
+    assert "Picasa files unchanged since they were last read: 1 " in _import(root, "--picasa-contacts", str(contacts))
+
+    assert "Picasa files read: 1 " in _import(root)  # (without it: read again, its names kept)
+    assert tags("IMG_0002.JPG") == {"beach": "embedded", "Mary Smith": "embedded"}
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param(None, id="missing"),
+    pytest.param("folder", id="a folder"),
+    pytest.param(b"", id="empty"),
+    pytest.param(b"[Contacts2]\ne54a1b8b4c2d5e34=Mary;;\n", id="no XML"),
+    pytest.param(b'<?xml version="1.0"?><contacts><contact id="8e62398ebda8c1a5" name="Mary', id="cut short"),
+    pytest.param(b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+                 b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><contacts><contact id="8e62398ebda8c1a5" name="&c;"/>'
+                 b'</contacts>', id="billion laughs"),
+    pytest.param(b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]><contacts>'
+                 b'<contact id="8e62398ebda8c1a5" name="&x;"/></contacts>', id="external entity"),
+    pytest.param(b'<?xml version="1.0"?><contacts/>', id="no contact"),
+    pytest.param(b"<contacts>" + b'<contact id="8e62398ebda8c1a5" name="Mary"/>' * 400 + b"</contacts>",
+                 id="too large"),
+])
+def test_a_contacts_xml_that_cant_be_read_is_said_in_one_line_and_the_import_goes_on(tmp_path, family, alice,
+                                                                                      monkeypatch, content):
+    monkeypatch.setattr(picasa_ini, "CONTACTS_MAX_BYTES", 16 * 1024)
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": ini(
+        contacts={JOHN: "John Smith"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN, MARY)}})})
+    contacts = tmp_path / "contacts.xml"
+    if content == "folder":
+        contacts.mkdir()
+    elif content is not None:
+        contacts.write_bytes(content)
+
+    out, err = _import_saying(root, "--picasa-contacts", str(contacts))
+
+    assert err.count("\n") == 1 and err.startswith(f"--picasa-contacts {contacts}: not read (")
+    assert "the import goes on without it" in err and "passwd" not in err and "root:" not in err
+    assert "Imported 1," in out and "Picasa contacts" not in out
+    assert tags("IMG_0001.JPG") == {"John Smith": "embedded"}
+
+
+@pytest.mark.parametrize("with_contacts", [False, True])
+def test_an_unchanged_library_of_captions_albums_and_contacts_costs_no_query_per_photo(tmp_path, family, alice,
+                                                                                        with_contacts):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def library(n: int) -> dict[str, bytes]:
+        return {f"IMG_{i:04}.JPG": picture() for i in range(n)} | {".picasa.ini": album_ini(
+            {BEST: {"name": "Best of 2009"}}, {f"IMG_{i:04}.JPG": {"faces": faces(MARY), "caption": f"Photo {i}",
+                                                                  "albums": BEST} for i in range(n)})}
+
+    contacts = tmp_path / "contacts.xml"
+    contacts.write_bytes(contacts_xml({MARY: "Mary Smith"}))
+    args = ("--picasa-contacts", str(contacts)) if with_contacts else ()
+    root = write(tmp_path / "Pictures", library(2))
+    _import(root, *args)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as run:
+            out = _import(root, *args)
+        assert "Picasa files unchanged since they were last read: 1 " in out and "Picasa files read" not in out
+        return len(run.captured_queries)
+
+    few = queries()
+    write(root, library(6))
+    _import(root, *args)
+    assert queries() == few
+    assert Album.objects.get().entries.count() == Photo.objects.count() == 8  # (library(6) wrote 6 new photos)
+    assert tags("IMG_0005.JPG") == ({"Mary Smith": "embedded"} if with_contacts else {})

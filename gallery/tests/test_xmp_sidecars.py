@@ -281,7 +281,8 @@ def test_a_sidecar_found_later_adds_what_it_says_but_never_over_a_members_edit(t
     assert "XMP sidecars read" not in out and "already there and changed" not in out
 
     # The sidecar changes (a keyword added in darktable): the next run adds it.
-    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["meadow", "picnic", "Grandpa"])})
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["meadow", "picnic", "Grandpa"], title="digiKam's title",
+                                                 description="digiKam's caption")})
     out = _import(root)
     assert sources(photo_named("IMG_0001.jpg")) == {"picnic": "member", "meadow": "embedded", "Grandpa": "embedded"}
     assert "1 photo was already there and changed by its sidecar: 1 keyword added" in out
@@ -840,3 +841,27 @@ def test_a_sidecars_date_taken_dates_a_file_that_tells_none_after_a_folders(tmp_
         (root / "Later" / name).rename(root / "1987-07-05 Picnic" / name)
     _import(root)
     assert dated("scan003.jpg") == (datetime(1987, 7, 5, 12), "folder_day")
+
+
+def test_a_description_taken_off_a_sidecar_clears_the_one_it_wrote(tmp_path, family, alice):
+    """dc:description taken off in digiKam left the description the sidecar wrote on the photo for good (only a
+    description given replaced one): the one it wrote, nobody having edited it since, is cleared, as a Picasa
+    caption taken off is; the file's own comes back where it has one; a member's stays."""
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": picture(), "IMG_0001.jpg.xmp": sidecar_xml(subject=["kite"], description="digiKam's"),
+        "IMG_0002.jpg": picture(xmp={"Xmp.dc.description": {'lang="x-default"': "The camera's caption"}}),
+        "IMG_0002.jpg.xmp": sidecar_xml(subject=["kite"], description="digiKam's too"),
+        "IMG_0003.jpg": picture(), "IMG_0003.jpg.xmp": sidecar_xml(subject=["kite"], description="Theirs")})
+    _import(root)
+    photo_update(photo=photo_named("IMG_0003.jpg"), user=alice, description="Ours")
+    write(root, {f"IMG_000{n}.jpg.xmp": sidecar_xml(subject=["kite"]) for n in (1, 2, 3)})
+
+    out = _import(root)
+
+    assert {name: (photo_named(name).description, photo_named(name).description_source)
+            for name in ("IMG_0001.jpg", "IMG_0002.jpg", "IMG_0003.jpg")} == {
+        "IMG_0001.jpg": ("", ""), "IMG_0002.jpg": ("The camera's caption", "embedded"),
+        "IMG_0003.jpg": ("Ours", "member")}
+    assert "2 photos were already there and changed by their sidecars: 1 description replaced, 1 description " \
+           "removed" in out
+    assert "XMP sidecars unchanged since they were last read: 3 " in _import(root)

@@ -25,11 +25,14 @@ from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_im
                             too_large)
 from gallery.management.backfill import progress_bar
 from gallery.management.families import family_from_option
-from gallery.models import Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoXmpSidecar, SidecarStar
-from gallery.picasa_ini import PicasaEntry, PicasaIni, PicasaInis, is_a_picasa_ini
-from gallery.services import (FOLDER_REPLACES, UploadResult, photo_create_from_bytes, photo_description_fill,
-                              photo_folder_date_fill, photo_sidecar_complete, photo_sidecar_fill, photo_sidecar_star,
-                              photo_xmp_sidecar_read, sidecar_may_date, tags_clean)
+from gallery.models import (Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoXmpSidecar, RemovedAlbumPhoto,
+                            SidecarStar)
+from gallery.picasa_ini import (PicasaContactsUnreadable, PicasaEntry, PicasaIni, PicasaInis, is_a_picasa_ini,
+                                read_picasa_contacts)
+from gallery.services import (FOLDER_REPLACES, EmbeddedChanges, UploadResult, photo_create_from_bytes,
+                              photo_folder_date_fill, photo_sidecar_complete, photo_sidecar_description,
+                              photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read, sidecar_may_date,
+                              tags_clean)
 from gallery.sidecars import (Sidecar, SidecarUnreadable, TakeoutAlbum, is_a_sidecar, is_a_sidecar_file,
                               is_a_year_folder, json_names_forget, read_sidecar, read_takeout_album, sidecar_path)
 from gallery.trash_services import photos_trash
@@ -58,6 +61,7 @@ XMP_GAVE = "xmp_gave"  # photos already there that their XMP sidecar changed (it
 PICASA_GONE = "picasa_gone"  # Picasa files read before (below the folder imported) and found no more
 PICASA_GAVE = "picasa_gave"  # photos already there that their Picasa file changed
 PICASA_CHANGED = "picasa keywords {}"  # …the tags it added and took off ("added", "removed")
+PICASA_CAPTION = "picasa caption {}"  # …the descriptions its captions gave, replaced and took off
 XMP_CHANGED = "xmp {} {}"  # …what it changed: ("title", "replaced"), ("keywords", "added"), counted (_xmp_apply)
 FOLDER_DATED = "folder_dated"  # imported, dated by the name of a folder it is in (no date in the file nor its name)
 FOLDER_REDATED = "folder_redated"  # already there, dated by a guess: dated now by its folder's name
@@ -96,9 +100,13 @@ class Command(BaseCommand):
                             help="put the photos of each folder in an album named as the folder (made if the "
                                  "family has none of that name); the folder given itself makes none, nor do a "
                                  "Google Photos export's year folders (\"Photos from 2019\")")
+        parser.add_argument("--picasa-contacts", metavar="FILE",
+                            help="Picasa's own contacts.xml (%%LOCALAPPDATA%%\\Google\\Picasa2\\contacts\\"
+                                 "contacts.xml): the names of the faces a folder's .picasa.ini does not name (older "
+                                 "versions kept them there alone); a file that can't be read is said, and left out")
 
     def handle(self, *args, directory, family, user, tag, no_progress, include_deleted, album, album_per_folder,
-               **options):
+               picasa_contacts=None, **options):
         json_names_forget()  # (folders listed by an earlier import in this process may have changed)
         xmp_names_forget()
         if not directory:  # (pathlib reads "" as ".": an unset "$PHOTOS" imported the folder the command ran in)
@@ -134,7 +142,7 @@ class Command(BaseCommand):
             self._root, self._around, self._folder_dates = root, Path(os.path.abspath(root)).parts[1:], {}
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
             self._folder_datable = _folder_datable(family_obj)
-            self._xmp_read_before, self._xmp_by_path, self._xmp_keywords = _xmp_read_before(family_obj)
+            self._xmp_read_before, self._xmp_by_path, self._xmp_keywords, self._xmp_said = _xmp_read_before(family_obj)
             self._xmp_found: set[str] = set()  # the XMP sidecars found beside photos in this run (_xmp_key)
             # (A Picasa file speaks of the photos of its folder: found beside each photo, by the photo's hash; and
             # the files beside a photo that could not be read, which may be any of theirs: _still_found)
@@ -142,7 +150,7 @@ class Command(BaseCommand):
             self._picasa_unsure: set[str] = set()
             self._xmp_changed: set[int] = set()  # the photos their XMP sidecars changed in this run (counted once)
             self._takeout_read, self._takeout_unreadable = set(), set()  # Takeout sidecars (paths), for the summary
-            self._picasa = _Picasa(family_obj, uploader)
+            self._picasa = _Picasa(family_obj, uploader, contacts=self._picasa_contacts(picasa_contacts))
         except KeyboardInterrupt:
             raise CommandError("Interrupted while listing the files: nothing was imported. Run the same command "
                                "again to import them.", returncode=CTRL_C) from None
@@ -224,6 +232,18 @@ class Command(BaseCommand):
                 files_remove(names=photo_file_names(photo))
             raise
         return counts, problems, left_out, sidecars, stopped
+
+    def _picasa_contacts(self, path: str | None) -> dict[str, str]:
+        """The names of Picasa's contacts.xml given with --picasa-contacts ({} without); one that can't be read is said
+        in one line, and the import goes on without it."""
+        if path is None:
+            return {}
+        try:
+            return read_picasa_contacts(Path(path).expanduser())
+        except PicasaContactsUnreadable as exc:
+            self.stderr.write(text_shown_from_os(f"--picasa-contacts {path}: not read ({exc}); the import goes on "
+                                                 "without it: faces are named by each folder's .picasa.ini alone"))
+            return {}
 
     @staticmethod
     def _left_out_below(root: Path) -> list[tuple[tuple[str, ...], str]]:
@@ -326,18 +346,25 @@ class Command(BaseCommand):
         by_path = self._xmp_by_path.get(digest, {})
         return by_path.get(key) or ("" if by_path else self._xmp_read_before.get(digest, ""))
 
-    def _xmp_remember(self, photo_id: int, digest: str, key: str, sidecar: XmpSidecar) -> None:
+    def _xmp_remember(self, photo_id: int, digest: str, key: str, sidecar: XmpSidecar, *,
+                      description: str | None = None, albums: tuple[str, ...] | None = None) -> None:
         """Remember the sidecar at `key` just read with the photo `photo_id` (file hash `digest`), or found unchanged,
-        when it was read whole: the next import reads it again only if it changed, and a change in another sidecar of
-        the photo takes off none of its keywords."""
+        when it was read whole: the next import reads it again only if it changed, a change in another sidecar of
+        the photo takes off none of its keywords, and a change in its description (a Picasa file's: its caption,
+        `description`) and a Picasa file's `albums` of the photo is told from what it said now."""
         if not sidecar.sha256 or self._xmp_by_path.get(digest, {}).get(key) == sidecar.sha256:
             return
         embedded = sidecar.embedded  # (not known when unread, or when a keyword block was skipped)
         keywords = list(embedded.keywords) if embedded is not None and embedded.keywords_complete else None
+        if description is None and embedded is not None:
+            description = embedded.description
+        said = (description, list(albums) if albums is not None else None)
         PhotoXmpSidecar.objects.update_or_create(photo_id=photo_id, path=key, defaults={
-            "sha256": sidecar.sha256, "keywords": keywords, "read_at": timezone.now()})
+            "sha256": sidecar.sha256, "keywords": keywords, "description": said[0], "albums": said[1],
+            "read_at": timezone.now()})
         self._xmp_by_path.setdefault(digest, {})[key] = sidecar.sha256
         self._xmp_keywords.setdefault(digest, {})[key] = keywords
+        self._xmp_said.setdefault(digest, {})[key] = said
         # (Photo.xmp_sidecar_sha256 still decides, beside the per-path rows: a read of the stored file alone takes no
         # keyword off a photo whose sidecar was ever read, one since deleted too, whose row _xmp_forget_gone drops;
         # and a photo without rows, imported before them, is told unchanged by it: _xmp_before.)
@@ -367,6 +394,7 @@ class Command(BaseCommand):
         for digest, key in gone:
             del self._xmp_by_path[digest][key]
             self._xmp_keywords.get(digest, {}).pop(key, None)
+            self._xmp_said.get(digest, {}).pop(key, None)
         return gone
 
     def _still_found(self, digest: str, key: str) -> bool:
@@ -376,12 +404,15 @@ class Command(BaseCommand):
             return key in self._xmp_found
         return (digest, key) in self._picasa_found or key in self._picasa_unsure
 
-    def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str], *, key: str) -> None:
-        """Give the photo `photo_id` (already there, its file's bytes `data`) what its XMP sidecar at `key` says now,
-        counting what that changed. A tag from the file that neither gives any more leaves the photo, except one
-        another sidecar of the photo gave when it was read (the same file in two folders, each with its own)."""
+    def _xmp_apply(self, photo_id: int, data: bytes, sidecar: Embedded, counts: Counter[str], *, key: str,
+                   digest: str) -> None:
+        """Give the photo `photo_id` (already there, its file's bytes `data`, hash `digest`) what its XMP sidecar at
+        `key` says now, counting what that changed. A tag from the file that neither gives any more leaves the photo,
+        except one another sidecar of the photo gave when it was read (the same file in two folders, each with its
+        own); a description the sidecar no longer gives leaves it when it is the one the sidecar wrote."""
         changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=sidecar,
-                                         also_given=_xmp_given_elsewhere(photo_id, key))
+                                         also_given=_xmp_given_elsewhere(photo_id, key),
+                                         description_before=self._said_before(digest, key)[0] or "")
         counts[XMP_GAVE] += bool(changes) and photo_id not in self._xmp_changed  # (two copies' sidecars: one photo)
         if changes:
             self._xmp_changed.add(photo_id)
@@ -399,8 +430,10 @@ class Command(BaseCommand):
         only when what the file says of it changed (a star given to another photo of the folder changes the file, not
         what it says of this one, nor takes off what a sidecar deleted since gave it). The star is read whether the
         file changed or not (another member's import of the folder: their heart), once per member and photo. The
-        photo goes into the family's albums of the names of its Picasa albums (_Albums.put_named), and its caption
-        fills the description nobody wrote (neither its file, nor its XMP sidecar, nor a member)."""
+        photo goes into the family's albums of the names of its Picasa albums (_Albums.put_named: on its first reading,
+        and those its file's list gained since), and its caption fills the description nobody wrote (neither its file,
+        nor its XMP sidecar, nor a member), or replaces or takes off the one the file wrote, changed or taken off there
+        (_picasa_caption)."""
         key = _xmp_key(picasa.path)
         changed = not picasa.unreadable and self._xmp_before(digest, key) != picasa.sha256
         self._picasa.count(picasa, changed=changed)  # (one that can't be read takes nothing off)
@@ -412,17 +445,55 @@ class Command(BaseCommand):
         said = entry or PicasaEntry()
         if said.starred:
             self._picasa.star(picasa, photo_id)
-        self._albums.put_named(said.albums, photo_id=photo_id, stored=given, first=self._picasa_first(picasa, digest))
-        if said.caption and self._picasa.may_describe(photo_id, new=given):  # (a description nobody wrote)
-            photo_description_fill(photo_id=photo_id, description=said.caption)
-        before = self._picasa_keywords_before(digest, key, said.keywords)
-        if not given and (before is None or sorted(before) != sorted(said.keywords)):
+        before = self._said_before(digest, key)
+        self._albums.put_named(said.albums, photo_id=photo_id, stored=given, first=self._picasa_first(picasa, digest),
+                               gained=self._picasa_albums_gained(digest, key, said.albums))
+        caption = self._picasa_caption(photo_id, said.caption, before[0], new=given)
+        changes = EmbeddedChanges()
+        keywords_before = self._picasa_keywords_before(digest, key, said.keywords)
+        if not given and (keywords_before is None or sorted(keywords_before) != sorted(said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
                                              also_given=_xmp_given_elsewhere(photo_id, key), keywords_only=True)
-            counts[PICASA_GAVE] += bool(changes.keywords_added or changes.keywords_removed)
+        if not given:
+            counts[PICASA_GAVE] += bool(changes.keywords_added or changes.keywords_removed or caption)
             counts[PICASA_CHANGED.format("added")] += changes.keywords_added
             counts[PICASA_CHANGED.format("removed")] += changes.keywords_removed
-        self._xmp_remember(photo_id, digest, key, XmpSidecar(said.embedded(), picasa.sha256))
+            counts[PICASA_CAPTION.format(caption)] += bool(caption)
+        self._xmp_remember(photo_id, digest, key, XmpSidecar(said.embedded(), picasa.sha256),
+                           description=said.caption, albums=said.albums)
+
+    def _said_before(self, digest: str, key: str) -> tuple[str | None, list[str] | None]:
+        """What the sidecar (an XMP sidecar, a Picasa file) at `key` said of the photo of hash `digest` when last read
+        with it: its description ("" none) and a Picasa file's albums; each None when not known (read before they were
+        kept); ("", []) when it was never read with the photo."""
+        return self._xmp_said.get(digest, {}).get(key, ("", []))
+
+    def _picasa_caption(self, photo_id: int, caption: str, before: str | None, *, new: bool) -> str:
+        """Give the photo `photo_id` the caption its Picasa file says now (`before`: what it said when last read with
+        the photo; None: not known): the description nobody wrote, or the one the file wrote, changed or taken off
+        there (services.photo_sidecar_description). A caption the file said already changes nothing (no query: a star
+        given to one photo changes its folder's file); one not known before only fills a description nobody wrote
+        (may_describe: one read of the family's photos for a run). How the description changed, or ""."""
+        if caption == before or not caption and not before:
+            return ""
+        if before is None or not before:
+            if not self._picasa.may_describe(photo_id, new=new):
+                return ""
+            before = ""
+        return photo_sidecar_description(photo_id=photo_id, description=caption, before=before)
+
+    def _picasa_albums_gained(self, digest: str, key: str, albums: tuple[str, ...]) -> tuple[str, ...]:
+        """The Picasa albums of the photo of hash `digest` (`albums`, its file's at `key` now) that the Picasa files
+        read with it before did not list: at `key`, what that file listed; at a path new to the photo (the library
+        copied, another member's copy), what its other Picasa files listed. None of them when one of those is not
+        known (read before albums were kept: a member may have taken the photo out of one since, which was not kept
+        either)."""
+        kept = {read: said[1] for read, said in self._xmp_said.get(digest, {}).items() if is_a_picasa_ini(read)}
+        listed = [kept[key]] if key in kept else list(kept.values())
+        if any(names is None for names in listed):
+            return ()
+        before = {name.lower() for names in listed for name in names}
+        return tuple(name for name in albums if name.lower() not in before)
 
     def _picasa_first(self, picasa: PicasaIni, digest: str) -> bool:
         """Whether no Picasa file was ever read with the photo of hash `digest` for its albums: at any path (the
@@ -513,7 +584,7 @@ class Command(BaseCommand):
                 xmp_sidecar = read_xmp_sidecar(xmp_found, read_before=self._xmp_before(digest, xmp_key))
                 counts[_xmp_read(xmp_sidecar)] += 1
                 if xmp_sidecar.embedded is not None:
-                    self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts, key=xmp_key)
+                    self._xmp_apply(known[digest], data, xmp_sidecar.embedded, counts, key=xmp_key, digest=digest)
                 self._xmp_remember(known[digest], digest, xmp_key, xmp_sidecar)
             if picasa is not None:  # (appeared, or changed, since: the people and keywords it gives now)
                 self._picasa_read(picasa, path, known[digest], digest, data, counts)
@@ -536,7 +607,8 @@ class Command(BaseCommand):
         if xmp_sidecar is not None and result.photo is not None:
             counts[_xmp_read(xmp_sidecar)] += 1
             if result.outcome != UploadResult.SAVED:  # (stored by another import meanwhile: given what it adds)
-                self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts, key=xmp_key)
+                self._xmp_apply(result.photo.pk, data, xmp_sidecar.embedded, counts, key=xmp_key,
+                                digest=digest)
             self._xmp_remember(result.photo.pk, digest, xmp_key, xmp_sidecar)
         if picasa is not None and result.photo is not None:  # (given with it; or stored by another import meanwhile)
             self._picasa_read(picasa, path, result.photo.pk, digest, data, counts,
@@ -616,17 +688,20 @@ def _folder_datable(family: Family) -> dict[str, date]:
 
 
 def _xmp_read_before(family: Family) -> tuple[dict[str, str], dict[str, dict[str, str]],
-                                              dict[str, dict[str, list[str] | None]]]:
+                                              dict[str, dict[str, list[str] | None]], dict[str, dict[str, tuple]]]:
     """The XMP sidecars read with the family's photos (by the photo's hash): the SHA-256 of the last one read with
-    each, and each one's by its path (_xmp_key), with the keywords it gave (None when not known)."""
+    each, and each one's by its path (_xmp_key), with the keywords it gave (None when not known), and the description
+    and (a Picasa file's) albums it gave (each None when not known)."""
     by_path: dict[str, dict[str, str]] = {}
     keywords: dict[str, dict[str, list[str] | None]] = {}
-    for digest, key, sha256, given in PhotoXmpSidecar.objects.filter(photo__family=family).values_list(
-            "photo__sha256", "path", "sha256", "keywords"):
+    said: dict[str, dict[str, tuple[str | None, list[str] | None]]] = {}
+    for digest, key, sha256, given, description, albums in PhotoXmpSidecar.objects.filter(
+            photo__family=family).values_list("photo__sha256", "path", "sha256", "keywords", "description", "albums"):
         by_path.setdefault(digest, {})[key] = sha256
         keywords.setdefault(digest, {})[key] = given
+        said.setdefault(digest, {})[key] = (description, albums)
     return dict(Photo.all_objects.filter(family=family).exclude(xmp_sidecar_sha256="")
-                .values_list("sha256", "xmp_sidecar_sha256")), by_path, keywords
+                .values_list("sha256", "xmp_sidecar_sha256")), by_path, keywords, said
 
 
 def _xmp_key(path: Path) -> str:
@@ -755,6 +830,7 @@ class _Albums:
         self.made: set[int] = set()  # the albums this run made
         self.new: set[int] = set()  # the photos this run stored (an album's copy of one is the same photo)
         self.pending: dict[int, list[int]] = {}  # photo ids to put in each album (by id) when the batch ends
+        self.unless_taken_out: set[tuple[int, int]] = set()  # (album id, photo id) pending unless a member took it out
         self.filled: Counter[str] = Counter()  # photos put in each album by this import
 
     def put(self, path: Path, *, photo_id: int, stored: bool) -> None:
@@ -765,26 +841,45 @@ class _Albums:
                                     self._album(path.parent, self.by_folder.get(path.parent)))):
             self._queue(album, photo_id)
 
-    def put_named(self, names: tuple[str, ...], *, photo_id: int, stored: bool, first: bool) -> None:
+    def put_named(self, names: tuple[str, ...], *, photo_id: int, stored: bool, first: bool,
+                  gained: tuple[str, ...] = ()) -> None:
         """Queue the photo `photo_id` (just `stored`, or already there) for the albums of these names (a Picasa file's:
-        gallery.picasa_ini), when the album is made by this run, the photo is new, or a Picasa file is read with it
-        for the first time (`first`: none was, at any path, since the photo was imported); never when one was read
-        with it before, as a member may have taken the photo out."""
+        gallery.picasa_ini), when the album is made by this run, the photo is new, a Picasa file is read with it for
+        the first time (`first`: none was, at any path, since the photo was imported), or the file's list `gained` the
+        album since it was read with the photo (added to it in Picasa); not when a member took the photo out of the
+        album (RemovedAlbumPhoto, looked up when the batch ends), nor for an album listed before, which a member may
+        have taken the photo out of before that was kept."""
         if stored:
             self.new.add(photo_id)
+        gained_keys = {name.lower() for name in gained}
         for name in names:
             self._queue(self._album(f"picasa:{name.lower()}", TakeoutAlbum(title=name, description="")), photo_id,
-                        also=first)
+                        also=first or name.lower() in gained_keys)
 
     def _queue(self, album: Album | None, photo_id: int, *, also: bool = False) -> None:
         """Queue the photo for the album (None: no album) when the photo is new to the family, the album was made by
-        this run, or `also` (put_named's first reading); else not: a member may have taken the photo out of it."""
-        if album is not None and (also or photo_id in self.new or album.pk in self.made):
+        this run, or `also` (put_named's first reading, or an album gained), unless a member took it out (flush);
+        else not: a member may have taken the photo out of it."""
+        if album is None:
+            return
+        if photo_id in self.new or album.pk in self.made:
             self.pending.setdefault(album.pk, []).append(photo_id)
+        elif also:
+            self.pending.setdefault(album.pk, []).append(photo_id)
+            self.unless_taken_out.add((album.pk, photo_id))
 
     def flush(self) -> None:
-        """Put the queued photos in their albums (in the batch's transaction: counted once they are in)."""
+        """Put the queued photos in their albums (in the batch's transaction: counted once they are in), but those a
+        member took out of them (one query a batch, when a photo already there was queued for an album it was not
+        put in by this run)."""
         albums = {album.pk: album for album in self.albums.values() if album is not None}
+        if self.unless_taken_out:
+            taken_out = set(RemovedAlbumPhoto.objects.filter(
+                album_id__in={pk for pk, _ in self.unless_taken_out},
+                photo_id__in={photo_id for _, photo_id in self.unless_taken_out}).values_list("album_id", "photo_id"))
+            self.pending = {pk: [photo_id for photo_id in photo_ids if (pk, photo_id) not in taken_out]
+                            for pk, photo_ids in self.pending.items()}
+            self.unless_taken_out = set()
         for pk, photo_ids in self.pending.items():
             try:
                 outcomes = album_add_photos(user=self.uploader, album=albums[pk], photo_ids=photo_ids)
@@ -920,8 +1015,8 @@ def _no_photo(path: Path, result: UploadResult) -> bool:
 class _Picasa:
     """The Picasa files beside an import's photos (gallery.picasa_ini), and what became of them, for the summary."""
 
-    def __init__(self, family: Family, uploader) -> None:
-        self.inis = PicasaInis()
+    def __init__(self, family: Family, uploader, *, contacts: dict[str, str] | None = None) -> None:
+        self.inis = PicasaInis(contacts=contacts)
         self.read: set[Path] = set()  # read in this run (changed since they were read with a photo)
         self.unchanged: set[Path] = set()  # found as read before with their photos (not read again)
         self.unreadable: set[Path] = set()
@@ -949,10 +1044,10 @@ class _Picasa:
         return entry.embedded() if xmp is None else embedded_merged(file=entry.embedded(), sidecar=xmp)
 
     def may_describe(self, photo_id: int, *, new: bool) -> bool:
-        """Whether a caption may be the photo's description: it is `new`, or had no description from anyone when this
-        run first asked (a caption is given to no other: a changed file writes none of its photos' captions again),
-        and was not asked for since. (Read once, when a caption is first found: a run without captions costs nothing.)
-        """
+        """Whether a caption its file did not say before may be the photo's description: it is `new`, or had no
+        description from anyone when this run first asked (none is looked at for a caption the file said already:
+        _picasa_caption), and was not asked for since. (Read once, when such a caption is first found: a run without
+        them costs nothing.)"""
         if new:
             return True
         if self._undescribed is None:
@@ -986,13 +1081,20 @@ class _Picasa:
                                       counts[PICASA_CHANGED.format("removed")])
             changed = [f"{n} keyword{'' if n == 1 else 's'} {how}" for n, how in ((added, "added"),
                                                                                     (removed, "removed")) if n]
+            if removed:
+                changed[-1] += " (given there no more: never a member's tag)"
+            changed += [f"{n} caption{'' if n == 1 else 's'} {how}" for how in ("given", "replaced", "removed")
+                        if (n := counts[PICASA_CAPTION.format(how)])]
             lines.append(
                 f"Picasa files read: {len(self.read)} (.picasa.ini: the people named in Picasa and its keywords, as "
                 "tags from the file; a photo starred there, a favourite of the member importing; Picasa's albums, "
                 "the family's albums of their names; a caption, the description nobody wrote)"
                 + (f"; {photos} photo{' was' if photos == 1 else 's were'} already there and changed by "
                    f"{'its Picasa file' if photos == 1 else 'their Picasa files'}: " + ", ".join(changed)
-                   + (" (given there no more: never a member's tag)" if removed else "") if photos else ""))
+                   if photos else ""))
+        if self.inis.contacts:
+            lines.append(f"Picasa contacts: {len(self.inis.contacts)} (contacts.xml: the names of the faces a folder's "
+                         ".picasa.ini does not name)")
         if unchanged := self.unchanged - self.read:
             lines.append(f"Picasa files unchanged since they were last read: {len(unchanged)} (not read again)")
         if counts[PICASA_GONE]:
