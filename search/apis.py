@@ -182,6 +182,25 @@ class InterpretedSerializer(serializers.Serializer):
                   "as that day, and how to have the words searched instead (\"“march 4” is read as a day, 4 March of "
                   "every year: remove its chip (×) to search the words instead.\"; the API's `plain`); none when q "
                   "says it is a day (\"on march 4\", \"march 4th\", \"4 march\")")
+    date_word_notes = serializers.ListField(
+        child=inline_serializer("DateWordNote", {
+            "family": serializers.IntegerField(), "family_name": serializers.CharField(),
+            "why": serializers.ChoiceField(choices=["no_country", "no_dated_photos"], help_text=(
+                "no_country: the family has no default country and no photo of it a place, so no photo's date names "
+                "a holiday; no_dated_photos: no photo of the family tells the day it was taken (only its upload, its "
+                "file's time, its folder's month or year), so none names a season or a holiday")),
+            "word": serializers.CharField(help_text="the holiday or season, as the photos' words name it "
+                                                    "(\"christmas\" for \"xmas\")"),
+            "date_instead": serializers.CharField(allow_null=True, help_text=(
+                "the day of every year that finds a holiday's photos now (\"25 december\"); null for a holiday whose "
+                "day moves (Easter) and for no_dated_photos")),
+            "family_settings": serializers.CharField(allow_null=True, help_text=(
+                "the family page's country setting, for an admin of the family (no_country); null otherwise")),
+            "note": serializers.CharField(help_text="what the search page says")}),
+        help_text="a holiday or season q searches as a word (\"christmas\", \"summer\"; not \"christmas 2020\", a "
+                  "date) finds photos by the words their dates give them: for each family of yours searched whose "
+                  "photos' dates can't name it (no default country and no photo with a place, for a holiday; no photo "
+                  "that tells the day it was taken), why, and what finds them instead; [] otherwise")
 
 
 # A sort that is none of them says which there are (DRF's own message names none).
@@ -270,7 +289,7 @@ class SearchApi(APIView):
             taken_after=v.get("taken_after"), taken_before=v.get("taken_before"), sort=v.get("sort"),
             limit=v["limit"], min_score=v.get("min_score"), favourite=v["favourite"],
             like=v.get("like") or (), unlike=v.get("unlike") or (),
-        ), removed=frozenset(normalise(phrase) for phrase in v.get("plain", [])))
+        ), removed=frozenset(normalise(phrase) for phrase in v.get("plain", [])), notes=True)
         response = search_photos(user=request.user, params=understood.params)
         body = {
             "query": understood.shown(response.query),

@@ -132,6 +132,33 @@ def fixed_holiday(name: str) -> tuple[int, int] | None:
     return FIXED_HOLIDAYS.get(_holiday_name(name))
 
 
+def holidays_in(norms: tuple[str, ...], covered: set[int] = frozenset()) -> list[tuple[int, int, str]]:
+    """The holidays these words name where no chip took them ("christmas", "xmas", "new year's day"): (where their
+    words start, the index after them, the holiday as USUAL_HOLIDAYS names it), the longest name first, in order.
+    `norms`: the query's words, normalised; `covered`: the indexes of words a chip took."""
+    found, i = [], 0
+    while i < len(norms):
+        end = next((end for end in range(min(len(norms), i + 3), i, -1)
+                    if all(norms[i:end]) and not covered & set(range(i, end))
+                    and _holiday_name(" ".join(norms[i:end])) in USUAL_HOLIDAYS), None)
+        if end is None:
+            i += 1
+            continue
+        found.append((i, end, _holiday_name(" ".join(norms[i:end]))))
+        i = end
+    return found
+
+
+def usual_day_of_year(name: str) -> tuple[int, int] | None:
+    """(month, day) of a holiday whose usual day is the same in every year ("christmas": 25 December), None for one
+    whose day moves (Easter, Thanksgiving) or no holiday."""
+    usual = USUAL_HOLIDAYS.get(_holiday_name(name))
+    if usual is None:
+        return None
+    days = {(usual(year).month, usual(year).day) for year in (2023, 2024, 2025)}
+    return days.pop() if len(days) == 1 else None
+
+
 def day_of_year_label(month: int, day: int) -> str:
     """"3 Jun, any year": a day of every year, as a chip names the days it searches."""
     return f"{day} {MONTHS[month - 1][:3].title()}, any year"

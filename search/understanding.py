@@ -22,6 +22,7 @@ from search.expansion import synonym_groups
 from search.models import FamilyPlace
 from search.metadata import decade_word
 from search.query_dates import range_label, writes_month_first
+from search.query_notes import DateWordNote, date_word_notes, family_photo_dates
 from search.query_parser import (
     EARLIEST_YEAR,
     EDGE_PUNCT,
@@ -47,6 +48,8 @@ class Understanding:
     explicit_where: bool = False  # an explicit place or country replaced the query's places
     explicit_when: bool = False  # an explicit date (either end) replaced the query's dates
     query: str = ""  # the query as typed (spaces collapsed, cut to what the engine reads)
+    # A holiday or season searched as a word where no photo's words can name it (no country, no dates): said why
+    date_word_notes: tuple[DateWordNote, ...] = ()
 
     @property
     def nothing_to_search(self) -> bool:
@@ -114,6 +117,7 @@ class Understanding:
             "text": self.parsed.text,
             "date_notes": list(self.parsed.date_notes),
             "day_word_notes": list(self.parsed.day_word_notes),
+            "date_word_notes": [note.as_data() for note in self.date_word_notes],
         }
 
 
@@ -173,12 +177,13 @@ class _Facts:
     defaults: list[str]  # the families' default countries (set ones)
     places_version: tuple  # of their place lists: each family's highest FamilyPlace id (see family_places)
     photos_version: tuple = ()  # of their photos (Family.photos_version), in the order of family_ids
+    without_country: tuple[int, ...] = ()  # those with no default country
 
 
 def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = None,
                   family_id: int | None = None) -> _Facts:
-    """These families (or the user's, or the user's family `family_id`), their default countries and their place
-    list's version, in one round trip."""
+    """These families (or the user's, or the user's family `family_id`), their default countries (and which have
+    none) and their place list's version, in one round trip."""
     scope = ("SELECT unnest(%(ids)s::bigint[])" if family_ids is not None else
              f"SELECT family_id FROM {Membership._meta.db_table} WHERE user_id = %(user)s"
              " AND (%(family)s::bigint IS NULL OR family_id = %(family)s::bigint)")
@@ -192,12 +197,14 @@ def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = 
                    ARRAY(SELECT (SELECT max(p.id) FROM {FamilyPlace._meta.db_table} p WHERE p.family_id = s.id)
                          FROM scope s ORDER BY s.id),
                    ARRAY(SELECT photos_version FROM {Family._meta.db_table}
-                         WHERE id IN (SELECT id FROM scope) ORDER BY id)
+                         WHERE id IN (SELECT id FROM scope) ORDER BY id),
+                   ARRAY(SELECT id FROM {Family._meta.db_table}
+                         WHERE id IN (SELECT id FROM scope) AND default_country = '' ORDER BY id)
             """,
             {"ids": list(family_ids or []), "user": user_id, "family": family_id},
         )
-        ids, defaults, highest, photos_versions = cursor.fetchone()
-    return _Facts(list(ids), list(defaults), tuple(highest), tuple(photos_versions))
+        ids, defaults, highest, photos_versions, without_country = cursor.fetchone()
+    return _Facts(list(ids), list(defaults), tuple(highest), tuple(photos_versions), tuple(without_country))
 
 
 def family_places(*, family_ids: list[int], version: tuple | None = None) -> dict[str, KnownPlace]:
@@ -340,10 +347,11 @@ def family_facts(*, family_id: int) -> _Facts:
 
 
 def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: frozenset[str] = frozenset(),
-                      today: date | None = None) -> Understanding:
+                      today: date | None = None, notes: bool = False) -> Understanding:
     """The engine's parameters for this search: the query's places, dates and exclusions taken out of its
     text, under the explicit filters (an explicit place or country replaces the query's places; an explicit
-    date, either end, replaces the query's dates)."""
+    date, either end, replaces the query's dates). `notes`: also why a holiday or season searched as a word can find
+    no photo by its date (date_word_notes: for the pages and the API that show them, not each step of the viewer)."""
     query = " ".join((params.query or "").replace("\x00", " ").split())
     truncated = len(query) > MAX_QUERY_CHARS
     query = query[:MAX_QUERY_CHARS]
@@ -351,7 +359,14 @@ def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: 
     in_range = params.family_id is None or -(2**63) <= params.family_id < 2**63
     facts = (_family_facts(user_id=user.pk, family_id=params.family_id)
              if user.is_authenticated and query and in_range else None)
-    return _understood(params, query, facts, removed=removed, truncated=truncated, today=today)
+    understood = _understood(params, query, facts, removed=removed, truncated=truncated, today=today)
+    if facts is None or not notes:
+        return understood
+    said = date_word_notes(
+        user_id=user.pk, family_ids=facts.family_ids, without_country=list(facts.without_country),
+        parsed=understood.parsed,
+        photo_dates=lambda: _per_version("photo_dates", facts, lambda: family_photo_dates(family_ids=facts.family_ids)))
+    return replace(understood, date_word_notes=said)
 
 
 def understand_family_search(*, family_id: int, params: SearchParams, removed: frozenset[str] = frozenset(),

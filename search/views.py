@@ -43,6 +43,7 @@ from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import OCR_OFF, photos_text_request
 from search.model_comparison import PRECISION_KS, family_model_comparison, previous_model
 from search.query_dates import note_reason, phrase_for_day, phrase_for_range
+from search.query_notes import DateWordNote
 from search.query_parser import Chip, has_words, normalise, replace_chip
 from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
@@ -70,7 +71,7 @@ def search(request: HttpRequest) -> HttpResponse:
     params = form.params() if request.GET else SearchParams()
     if "chip" in request.GET:
         return _chip_edited(request, form, params=params)
-    understood = understand_search(user=request.user, params=params, removed=form.removed())
+    understood = understand_search(user=request.user, params=params, removed=form.removed(), notes=True)
     response = search_photos(user=request.user, params=understood.params)
     query = form.cleaned_data.get("q", "") if form.is_valid() else request.GET.get("q", "")
     listed = SearchList.context(request.GET)  # the search's own parameters, for its photos' links and its report
@@ -87,6 +88,8 @@ def search(request: HttpRequest) -> HttpResponse:
                # A query of only places and dates is searched by its filter's words ("2021 2022 2023"): name it as typed.
                "query_shown": understood.shown(response.query),
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
+               "date_word_notes": [{"note": note, "instead_url": _instead_url(request, note)}
+                                   for note in understood.date_word_notes],
                "months": CHIP_MONTHS,  # (a day of every year's chip is changed to a day and a month)
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": listed.query,  # photos open in the viewer on these results
@@ -100,6 +103,18 @@ def search(request: HttpRequest) -> HttpResponse:
     if wants_partial(request):
         return render(request, "search/search.html#results", {**context, "partial": True}, status=status)
     return render(request, "search/search.html", {**context, **selection_context(user=request.user)}, status=status)
+
+
+def _instead_url(request: HttpRequest, note: DateWordNote) -> str:
+    """The search with the day that finds a holiday's photos now for its words ("25 december" for "christmas"), under
+    the same filters; not refined by the marks of the other words, nor shown as far as they were ("" for no day)."""
+    if not note.query_instead:
+        return ""
+    query = request.GET.copy()
+    for name in (*_REFINE_PARAMS, "limit"):
+        query.pop(name, None)
+    query["q"] = note.query_instead
+    return f"{request.path}?{query.urlencode()}"
 
 
 def _report_url(params: tuple[tuple[str, str], ...], response: SearchResponse) -> str:

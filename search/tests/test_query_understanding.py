@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 from html import unescape
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
@@ -75,7 +76,7 @@ def test_red_circle_in_lisbon_2023_makes_two_chips_and_filters(trip, api, alice,
     assert body["interpreted"] == {"places": ["Lisbon"], "not_places": [], "not_dates": [], "taken_after": "2023-01-01", "taken_before": "2023-12-31", "other_hemisphere": None,
                                    "periods": [], "days_of_year": [], "not_days_of_year": [],
                                    "excluded": [], "text": "red circle", "date_notes": [],
-                                   "day_word_notes": []}
+                                   "day_word_notes": [], "date_word_notes": []}
     assert _ids(body)[0] == trip["lisbon 2023"].pk
     assert set(_ids(body)) == {trip["lisbon 2023"].pk, trip["blue lisbon 2023"].pk}
     assert body["query"] == "red circle"
@@ -405,6 +406,172 @@ def test_may_and_march_before_a_number_say_so_in_the_api_too(trip, api):
     assert _api(api, q="red circle on march 4")["interpreted"]["day_word_notes"] == []
 
 
+# --- a holiday alone where no photo's date can name it ----------------------------------------------------------
+
+CHRISTMAS_NOTE = ("Holidays are found by each photo's country: the family “Smiths” has no country set, nor places on "
+                  "its photos, so “christmas” finds none by its date.")
+
+
+@pytest.fixture
+def christmas_unplaced(toy_model, family, alice):
+    """The Smiths (no default country) and a photo of Christmas Day 2020 without GPS."""
+    assert family.default_country == ""
+    photo = shape_photo(family, alice, "red", "circle", None, "2020:12:25 12:00:00", seed=61)
+    embed_photos(photo_ids=[photo.pk])
+    return photo
+
+
+def test_a_holiday_alone_in_a_family_without_a_country_nor_places_says_why_under_the_query(
+        christmas_unplaced, family, alice, bob, client_for, api):
+    """"christmas" alone found nothing for a family with no default country whose photos have no GPS (holidays are
+    the photo's country's, so no photo's words carry one), and neither the page nor the API said why: a member
+    concluded search was broken. The page says so under the query, with the way to the family's country for an admin
+    and the day that finds them now; "christmas 2020" and "25 december" are dates and find the photo."""
+    page = client_for(alice).get(reverse("search:search"), {"q": "christmas"}).content.decode()
+    settings_url = reverse("gallery:family_detail", args=[family.pk]) + "#country"
+    assert CHRISTMAS_NOTE in unescape(page)
+    note = unescape(page).split(CHRISTMAS_NOTE)[1].split("</p>")[0]
+    assert f'<a href="{settings_url}">Set the family\'s country</a>' in note
+    assert "search <a " in note and "“25 december”</a>" in note
+    instead = re.search(r'href="([^"]+)">“25 december”', note)[1]
+    assert parse_qs(urlsplit(instead).query)["q"] == ["25 december"]
+    assert "hx-get" not in note  # (the page whole: the box shows the words searched, as typing goes on from them)
+    found = client_for(alice).get(instead).content.decode()
+    assert f'/photos/{christmas_unplaced.pk}/' in found and 'value="25 december"' in found
+    # a member who is no admin reads it as plain text: the family's page has no country form for them
+    page = unescape(client_for(bob).get(reverse("search:search"), {"q": "christmas"}).content.decode())
+    note = page.split(CHRISTMAS_NOTE)[1].split("</p>")[0]
+    assert "Ask a family admin to set its country" in note and "#country" not in note
+    # the words around it stay; a date with the holiday needs no country, nor does its day
+    page = unescape(client_for(alice).get(reverse("search:search"), {"q": "red circle at christmas"}).content.decode())
+    assert CHRISTMAS_NOTE in page
+    for query in ("christmas 2020", "25 december", "christmas eve", "red circle"):
+        page = unescape(client_for(alice).get(reverse("search:search"), {"q": query}).content.decode())
+        assert "Holidays are found by" not in page, query
+    assert _ids(_api(api, q="christmas 2020")) == [christmas_unplaced.pk]
+
+
+def test_a_holiday_alone_says_why_in_the_api_too(christmas_unplaced, family, api, bob):
+    """The page's note is the API's `interpreted.date_word_notes`, as data: the family, why, the holiday, the day of
+    every year that finds it now (none for a holiday whose day moves: Easter), and the family page's setting for an
+    admin."""
+    from tests.factories import api_token_key
+    from django.test import Client
+
+    body = _api(api, q="xmas")
+    assert body["interpreted"]["date_word_notes"] == [{
+        "family": family.pk, "family_name": "Smiths", "why": "no_country", "word": "christmas",
+        "date_instead": "25 december",
+        "family_settings": reverse("gallery:family_detail", args=[family.pk]) + "#country",
+        "note": CHRISTMAS_NOTE.replace("christmas", "xmas") + " Set the family's country, or search “25 december”."}]
+    easter = _api(api, q="easter")["interpreted"]["date_word_notes"]
+    assert [(n["word"], n["date_instead"]) for n in easter] == [("easter", None)]
+    assert easter[0]["note"].endswith("by its date. Set the family's country.")
+    member = Client(headers={"Authorization": f"Token {api_token_key(bob)}"})
+    said = _api(member, q="christmas")["interpreted"]["date_word_notes"]
+    assert said[0]["family_settings"] is None and said[0]["note"].endswith(
+        "Ask a family admin to set its country, or search “25 december”.")
+    for query in ("christmas 2020", "red circle", "christmas eve"):
+        assert _api(api, q=query)["interpreted"]["date_word_notes"] == [], query
+
+
+def test_a_holiday_says_nothing_in_a_family_with_a_country_or_with_placed_photos(christmas_unplaced, family, alice,
+                                                                                 api, client_for):
+    """Only where it is the reason: a family with a default country has its holidays in its photos' words
+    ("christmas" finds the photo), and photos with a place have their own country's."""
+    family_default_country_set(family=family, country_code="GB")
+    body = _api(api, q="christmas")
+    assert body["interpreted"]["date_word_notes"] == [] and _ids(body) == [christmas_unplaced.pk]
+    family_default_country_set(family=family, country_code="")
+    assert _api(api, q="christmas")["interpreted"]["date_word_notes"] != []
+    shape_photo(family, alice, "blue", "square", LISBON, "2021:12:25 12:00:00", seed=62)
+    assert _api(api, q="christmas")["interpreted"]["date_word_notes"] == []
+    page = unescape(client_for(alice).get(reverse("search:search"), {"q": "christmas"}).content.decode())
+    assert "Holidays are found by" not in page
+
+
+def test_a_holiday_note_names_only_the_users_own_families(christmas_unplaced, family, alice, api, client_for,
+                                                          other_family, mallory):
+    """Another family without a country is never named to a user not in it; a user in two families is told of the one
+    that has none, not of the one that has."""
+    other_family.name = "Joneses"
+    other_family.save(update_fields=["name"])
+    shape_photo(other_family, mallory, "red", "circle", None, "2020:12:25 12:00:00", seed=63)
+    family_default_country_set(family=family, country_code="GB")
+    body = _api(api, q="christmas")
+    assert body["interpreted"]["date_word_notes"] == [] and "Joneses" not in str(body)
+    page = client_for(alice).get(reverse("search:search"), {"q": "christmas"}).content.decode()
+    assert "Joneses" not in page and "Holidays are found by" not in unescape(page)
+    assert api.get(reverse("api_search"), {"q": "christmas", "family": other_family.pk}).status_code == 404
+    # mallory, in both: told of the Joneses alone
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(family=family, user=mallory)
+    page = unescape(client_for(mallory).get(reverse("search:search"), {"q": "christmas"}).content.decode())
+    assert "the family “Joneses” has no country set" in page and "“Smiths” has no country" not in page
+    assert reverse("gallery:family_detail", args=[other_family.pk]) + "#country" in page
+
+
+NO_DATES_NOTE = ("Seasons and holidays are found by the day each photo was taken, and no photo of the family “Smiths” "
+                 "tells it (their dates are guesses, or a folder's month or year), so “summer” finds none by its date. "
+                 "A photo's page sets the day it was taken.")
+
+
+def test_a_season_or_holiday_alone_in_a_family_of_undated_photos_says_none_tells_its_day(
+        toy_model, family, alice, bob, api, client_for, add_shape, django_capture_on_commit_callbacks):
+    """A family of scans, each dated by its upload alone: a season or a holiday alone found nothing by date (a guessed
+    date gives a photo its month and year, no season nor holiday: a scan uploaded on Christmas Day is no Christmas
+    photo), whatever its country, and nothing said why. It is said, to every member; not once a photo tells its day."""
+    from tests.factories import api_token_key
+    from django.test import Client
+
+    family_default_country_set(family=family, country_code="GB")
+    with django_capture_on_commit_callbacks(execute=True):
+        scan = add_shape("red", "circle")
+    assert scan.taken_at_source == Photo.DateSource.UPLOAD
+    notes = _api(api, q="summer")["interpreted"]["date_word_notes"]
+    assert notes == [{"family": family.pk, "family_name": "Smiths", "why": "no_dated_photos", "word": "summer",
+                      "date_instead": None, "family_settings": None, "note": NO_DATES_NOTE}]
+    member = Client(headers={"Authorization": f"Token {api_token_key(bob)}"})
+    assert _api(member, q="summer")["interpreted"]["date_word_notes"] == notes
+    page = unescape(client_for(bob).get(reverse("search:search"), {"q": "red circle in the summer"}).content.decode())
+    assert NO_DATES_NOTE in page
+    # a holiday: the same reason, whether the family has a country or not (a country would change nothing)
+    for country in ("GB", ""):
+        family_default_country_set(family=family, country_code=country)
+        notes = _api(api, q="fall xmas")["interpreted"]["date_word_notes"]
+        assert [(n["why"], n["word"], n["date_instead"]) for n in notes] == [("no_dated_photos", "autumn", None)]
+    for query in ("summer 2023", "june", "red circle"):
+        assert _api(api, q=query)["interpreted"]["date_word_notes"] == [], query
+    with django_capture_on_commit_callbacks(execute=True):  # a photo that tells its day: its season is in its words
+        dated = shape_photo(family, alice, "red", "circle", None, "2021:07:14 12:00:00", seed=64)
+    body = _api(api, q="summer")
+    assert body["interpreted"]["date_word_notes"] == [] and dated.pk in _ids(body)
+
+
+def test_a_holiday_note_costs_one_query_and_only_when_a_holiday_is_searched(christmas_unplaced, family, alice,
+                                                                            client_for):
+    """Whether the family's photos have places is one query (an index probe), made only for a holiday searched in a
+    family without a country: a search without one, or in a family with one, sends the queries it sent before."""
+    client = client_for(alice)
+
+    def sent(query: str) -> list[str]:
+        client.get(reverse("search:search"), {"q": query}, headers={"HX-Request": "true"})  # (per-process caches)
+        with CaptureQueriesContext(connection) as captured:
+            client.get(reverse("search:search"), {"q": query}, headers={"HX-Request": "true"})
+        return [q["sql"] for q in captured.captured_queries]
+
+    def placed(statements: list[str]) -> list[str]:  # (the search itself reads no photo's country)
+        return [sql for sql in statements if "place_country_code" in sql]
+
+    assert not placed(sent("red circle"))
+    holiday = sent("christmas")
+    assert len(placed(holiday)) == 1
+    family_default_country_set(family=family, country_code="JP")  # (whose holidays have no Christmas: found alike)
+    with_country = sent("christmas")
+    assert not placed(with_country) and len(holiday) == len(with_country) + 1
+
+
 def test_a_chip_changed_to_words_turned_back_into_words_before_becomes_their_chip(trip, alice, client_for):
     """× on "14 july" keeps its words as text: `plain=14 july` goes on in the address and in every chip's form (while
     typing on, "red circle 2 may"). A chip changed to 14 July then was refused with "“14 july” can't be read as a day"
@@ -641,9 +808,10 @@ def test_the_openapi_schema_documents_interpreted_and_plain(client, alice):
     interpreted = schema["components"]["schemas"]["Interpreted"]
     assert set(interpreted["properties"]) == {"places", "not_places", "not_dates", "taken_after", "taken_before", "excluded",
                                                "text", "other_hemisphere", "date_notes", "days_of_year",
-                                               "not_days_of_year", "periods", "day_word_notes"}
+                                               "not_days_of_year", "periods", "day_word_notes", "date_word_notes"}
     assert "either of them" in interpreted["properties"]["periods"]["description"]
     assert "march 4" in interpreted["properties"]["day_word_notes"]["description"]
+    assert "no default country" in interpreted["properties"]["date_word_notes"]["description"]
     output = search["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert {"interpreted", "message"} <= set(schema["components"]["schemas"][output]["properties"])
 

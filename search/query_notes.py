@@ -1,0 +1,159 @@
+"""Why a query's date words can find no photo by its date in a family, where the reason is certain and cheap to know,
+said under the query as its date notes are (search.understanding.Understanding.date_word_notes; the API's
+`interpreted.date_word_notes`).
+
+A holiday or a season alone ("christmas", "summer") is a word of the photos' search documents
+(search.metadata._when_where): a photo's season is known from the day it was taken, and its holidays are those of its
+country on that day, its place's or else its family's default country. So
+- in a family with no default country whose photos have no place, no document names a holiday (`no_country`);
+- in a family none of whose photos tells the day it was taken (only a guess: the upload, the file's time, the day it
+  was added to Google Photos; or its folder's month or year), none names a season nor a holiday (`no_dated_photos`).
+A holiday or a season with a year ("christmas 2020", "summer 2021") or a day ("25 december") is a date and is
+searched by the photos' dates, not their words: no note.
+
+A month alone ("june") is no such word: every photo's document names its month, a guessed date's too, except one
+dated by its folder's year alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from django.db.models import Exists, OuterRef, Subquery
+from django.urls import reverse
+
+from gallery.models import Family, Membership, Photo
+from gallery.text import text_isolated
+from search.query_dates import SEASONS, holidays_in, phrase_for_day, usual_day_of_year
+from search.query_parser import EDGE_PUNCT, ParsedQuery, normalise
+
+Why = Literal["no_country", "no_dated_photos"]
+
+
+@dataclass(frozen=True)
+class DateWord:
+    """A holiday or a season the query searches as a word (no chip took it)."""
+
+    start: int  # its words: tokens[start:end] of the ParsedQuery
+    end: int
+    word: str  # as the photos' words name it: "christmas" (for "xmas"), "summer"
+    holiday: bool
+
+
+@dataclass(frozen=True)
+class DateWordNote:
+    """A date word searched in a family of the user's whose photos' words can't name it, and why."""
+
+    family_id: int
+    family_name: str
+    admin: bool  # the user may set the family's country (its page's setting)
+    why: Why
+    said: str  # the words as typed ("xmas")
+    word: str  # as the photos' words name it ("christmas")
+    date_instead: str  # the day of every year that finds a holiday's photos now ("25 december"); "" when none does
+    query_instead: str  # the query typed with that day for the holiday's words ("" likewise)
+
+    @property
+    def reason(self) -> str:
+        family = text_isolated(self.family_name)
+        if self.why == "no_country":
+            return (f"Holidays are found by each photo's country: the family “{family}” has no country set, nor places "
+                    f"on its photos, so “{self.said}” finds none by its date.")
+        return (f"Seasons and holidays are found by the day each photo was taken, and no photo of the family “{family}” "
+                f"tells it (their dates are guesses, or a folder's month or year), so “{self.said}” finds none by its "
+                "date.")
+
+    @property
+    def settings_url(self) -> str:
+        """The family page's country setting, for an admin ("" for a member: the page shows them no such form)."""
+        if self.why != "no_country" or not self.admin:
+            return ""
+        return f"{reverse('gallery:family_detail', args=[self.family_id])}#country"
+
+    @property
+    def way(self) -> str:
+        """What to do about it (the page links the family's setting and the day instead)."""
+        if self.why == "no_dated_photos":
+            return "A photo's page sets the day it was taken."
+        way = "Set the family's country" if self.admin else "Ask a family admin to set its country"
+        return way + (f", or search “{self.date_instead}”." if self.date_instead else ".")
+
+    @property
+    def text(self) -> str:
+        return f"{self.reason} {self.way}"
+
+    def as_data(self) -> dict:
+        return {"family": self.family_id, "family_name": self.family_name, "why": self.why, "word": self.word,
+                "date_instead": self.date_instead or None, "family_settings": self.settings_url or None,
+                "note": self.text}
+
+
+def date_words_searched(parsed: ParsedQuery) -> list[DateWord]:
+    """The holidays and seasons the query searches as words, in order (no query)."""
+    covered = {i for chip in parsed.chips for i in range(chip.start, chip.end)}
+    norms = tuple(normalise(token) for token in parsed.tokens)
+    found = [DateWord(start, end, holiday, True) for start, end, holiday in holidays_in(norms, covered)]
+    found += [DateWord(i, i + 1, "autumn" if norm == "fall" else norm, False) for i, norm in enumerate(norms)
+              if norm in SEASONS and i not in covered]
+    return sorted(found, key=lambda word: word.start)
+
+
+def date_word_notes(*, user_id: int, family_ids: list[int], without_country: list[int], parsed: ParsedQuery,
+                    photo_dates: Callable[[], tuple[frozenset[int], frozenset[int]]]) -> tuple[DateWordNote, ...]:
+    """For the first holiday or season the query searches as a word, a note for each of these families of the user
+    whose photos' words can't name it. `without_country`: those with no default country; `photo_dates()`: which of
+    them have photos, and which of those none that tells its day (family_photo_dates, remembered by the caller). No
+    query without such a word; then, besides photo_dates, one when some family is a candidate, of index probes."""
+    named = date_words_searched(parsed)
+    if not named or not family_ids:
+        return ()
+    with_photos, undated = photo_dates()
+    holiday = next((word for word in named if word.holiday), None)
+    candidates = set(undated) | ({*without_country} & set(with_photos) if holiday else set())
+    if not candidates:
+        return ()
+    notes = []
+    for family_id, name, role, placed in _families(user_id=user_id, family_ids=sorted(candidates)):
+        if family_id in undated:
+            notes.append(_note(parsed, named[0], family_id, name, role, "no_dated_photos"))
+        elif holiday is not None and family_id in without_country and placed is None:
+            notes.append(_note(parsed, holiday, family_id, name, role, "no_country"))
+    return tuple(notes)
+
+
+def _note(parsed: ParsedQuery, word: DateWord, family_id: int, name: str, role: str, why: Why) -> DateWordNote:
+    tokens = parsed.tokens
+    day = usual_day_of_year(word.word) if why == "no_country" else None
+    instead = phrase_for_day(*day) if day else ""
+    return DateWordNote(
+        family_id=family_id, family_name=name, admin=role == Membership.Role.ADMIN, why=why,
+        said=" ".join(token.strip(EDGE_PUNCT) for token in tokens[word.start:word.end]), word=word.word,
+        date_instead=instead,
+        query_instead=" ".join([*tokens[:word.start], instead, *tokens[word.end:]]) if instead else "")
+
+
+def _families(*, user_id: int, family_ids: list[int]) -> list[tuple[int, str, str, str | None]]:
+    """(id, name, the user's role, a place's country of one of its live photos or None) of these families of the user,
+    by name."""
+    # A probe of the photo_family_places index (its condition, its order), not a read of the family's photos: a family
+    # with none placed has no row there, and the family's own index read every photo of one to find that out.
+    placed = (Photo.objects.filter(family_id=OuterRef("family_id")).exclude(place_country="", place_city="")
+              .exclude(place_country_code="").order_by("place_country").values("place_country")[:1])
+    return list(Membership.objects.filter(user_id=user_id, family_id__in=family_ids).annotate(placed=Subquery(placed))
+                .order_by("family__name", "family_id").values_list("family_id", "family__name", "role", "placed"))
+
+
+# Dates that tell the day a photo was taken: its words name its season and holidays (search.metadata._when_where).
+_GUESSES = (*Photo.GUESSED_DATES, *Photo.DAYLESS_DATES)
+
+
+def family_photo_dates(*, family_ids: list[int]) -> tuple[frozenset[int], frozenset[int]]:
+    """(these families that have live photos, those of them none of whose photos tells the day it was taken). One
+    query; a family of undated photos is read whole (no index holds a photo's date source): remember it per version
+    of its photos (search.understanding._per_version)."""
+    photos = Photo.objects.filter(family_id=OuterRef("pk"))
+    rows = (Family.objects.filter(pk__in=family_ids).filter(Exists(photos))
+            .annotate(dated=Exists(photos.exclude(taken_at_source__in=_GUESSES))).values_list("pk", "dated"))
+    rows = list(rows)
+    return frozenset(pk for pk, _ in rows), frozenset(pk for pk, dated in rows if not dated)
