@@ -251,6 +251,31 @@ def test_admin_cannot_delete_the_account_of_a_familys_last_admin(admin, family, 
     assert not get_user_model().objects.filter(pk=bob.pk).exists()
 
 
+def test_a_deleted_accounts_photos_and_albums_stay_with_the_family_as_the_readme_says(admin, client_for, family,
+                                                                                        alice, bob):
+    """What the README says of an account the site administrator deletes: its photos and albums stay with its
+    families (its photos "Uploaded by (deleted user)"); its favourites and judgments go with it."""
+    from gallery.album_services import album_add_photos, album_create
+    from gallery.models import Album, Favourite
+    from search.judgment_services import judgment_record
+
+    photo = photo_factory(family=family, user=bob, filename="bobs beach.jpg")
+    album = album_create(user=bob, family=family, name="Bob's beach")
+    album_add_photos(user=bob, album=album, photo_ids=[photo.pk])
+    Favourite.objects.create(user=bob, photo=photo)
+    judgment_record(user=bob, photo=photo, query="beach", relevant=True)
+
+    assert admin.post(reverse("admin:auth_user_delete", args=[bob.pk]), {"post": "yes"}).status_code == 302
+
+    photo = Photo.objects.get(pk=photo.pk)
+    assert photo.family == family and photo.uploaded_by is None
+    assert Album.objects.get(pk=album.pk).photos.filter(pk=photo.pk).exists()
+    assert not Favourite.objects.filter(photo=photo).exists()
+    page = client_for(alice).get(reverse("gallery:photo_detail", args=[photo.pk])).content.decode()
+    assert "Uploaded by</dt><dd>(deleted user)" in page
+    assert f'id="photo-{photo.pk}"' in client_for(alice).get(reverse("gallery:timeline")).content.decode()
+
+
 def test_deleting_the_account_of_a_familys_only_member_says_to_delete_the_family_first(admin, family, alice, bob,
                                                                                        other_family, mallory):
     """mallory is alone in the Joneses: the delete page told the site administrator to "make someone else an admin of
