@@ -297,6 +297,28 @@ def test_a_member_leaves_a_family_on_its_page(client_for, family, alice, bob, ma
     assert "admin" in response.content.decode() and response.redirect_chain[-1][0] == family.get_absolute_url()
 
 
+def test_a_leavers_hearts_are_kept_out_of_sight_and_theirs_again_when_they_come_back(client_for, family, alice, bob):
+    """What the README says of a member who leaves (or is removed): the hearts they gave the family's photos are
+    kept, out of their sight while they are out (their favourites list no photo of it), and theirs again if they
+    are invited back."""
+    from gallery.models import Favourite
+    from gallery.services import membership_add, membership_remove
+    from tests.factories import api_token_key
+
+    photo = photo_factory(family=family, user=alice)
+    Favourite.objects.create(user=bob, photo=photo)
+    api = Client(headers={"Authorization": f"Token {api_token_key(bob)}"})
+    assert [p["id"] for p in api.get("/api/v1/photos/?favourite=1").json()["results"]] == [photo.pk]
+
+    membership_remove(family=family, user=bob)
+    assert Favourite.objects.filter(user=bob, photo=photo).exists()
+    assert api.get("/api/v1/photos/?favourite=1").json()["results"] == []
+    assert f'id="photo-{photo.pk}"' not in client_for(bob).get(reverse("gallery:timeline") + "?favourite=1").content.decode()
+
+    membership_add(family=family, user=bob)
+    assert [p["id"] for p in api.get("/api/v1/photos/?favourite=1").json()["results"]] == [photo.pk]
+
+
 def test_create_family_says_so_when_it_makes_a_member_the_admin(db, capsys):
     """Run for a person who is a plain member of a family of that name, it made them its admin and printed "Family
     “Millers” exists; vic is an admin.", as if nothing had changed."""
