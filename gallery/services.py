@@ -349,6 +349,28 @@ def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
     return problems
 
 
+def users_deactivate_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
+    """Why these accounts can't be made inactive together (the admin's "Active" box, Django's advice instead of
+    deleting): the families whose other active members they would leave with no admin who can sign in. A family with
+    no one else active in it goes to sleep with them (nobody is left out). Locks the families as
+    users_delete_problems does."""
+    user_ids = [user.pk for user in users]
+    admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)
+    if transaction.get_connection().in_atomic_block:
+        for family_id in sorted(set(Membership.objects.filter(user_id__in=user_ids)
+                                    .values_list("family_id", flat=True))):
+            family_lock(family_id=family_id)
+    problems = []
+    for family_id in sorted(set(admin_of.values_list("family_id", flat=True))):
+        staying = Membership.objects.filter(family_id=family_id, user__is_active=True).exclude(user_id__in=user_ids)
+        if staying.exists() and not staying.filter(role=Membership.Role.ADMIN).exists():
+            losing = admin_of.filter(family_id=family_id).select_related("user", "family")
+            names = ", ".join(sorted(str(m.user) for m in losing))
+            problems.append(f"{names} {'is' if len(losing) == 1 else 'are'} the last admin of {losing[0].family}: "
+                            "make someone else an admin of it first.")
+    return problems
+
+
 @transaction.atomic
 def users_delete(*, users: QuerySet) -> int:
     """Delete accounts, unless that would leave a family without an admin."""
