@@ -222,8 +222,10 @@ def rows_key_share(queryset: QuerySet) -> list:
 
 
 def family_keeps_an_admin(*, family_id: int, losing: Iterable[int]) -> bool:
-    """Whether an admin remains once the memberships `losing` (pks) are no longer admin. Call under family_lock."""
-    return Membership.objects.filter(family_id=family_id, role=Membership.Role.ADMIN).exclude(pk__in=list(losing)).exists()
+    """Whether an admin remains once the memberships `losing` (pks) are no longer admin: one who can sign in (an
+    account made inactive in the admin administers nothing). Call under family_lock."""
+    return (Membership.objects.filter(family_id=family_id, role=Membership.Role.ADMIN, user__is_active=True)
+            .exclude(pk__in=list(losing)).exists())
 
 
 def invites_withdraw_made_by(*, user_ids: Iterable[int], family_id: int | None = None) -> int:

@@ -277,6 +277,34 @@ def test_the_last_admin_cannot_be_demoted_by_the_service_or_the_command(family, 
     assert _roles(family) == {"alice": "admin", "bob": "member"}
 
 
+def test_an_admin_whose_account_is_inactive_is_no_admin_the_family_keeps(client_for, family, alice, bob):
+    """bob, the Smiths' other admin, had his account made inactive by the site administrator (he can't sign in). alice
+    could still step down, leave, or have her account deleted, "another admin remains": the family was left with carol
+    and an admin who can never act. Only an admin who can sign in counts as the one a family keeps."""
+    from gallery.services import membership_add, users_delete
+
+    carol = UserFactory(username="carol")
+    MembershipFactory(family=family, user=carol)
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    type(bob).objects.filter(pk=bob.pk).update(is_active=False)
+    client = client_for(alice)
+
+    for response in (client.post(reverse("gallery:member_role", args=[family.pk, alice.pk]), {"role": "member"},
+                                 follow=True),
+                     client.post(reverse("gallery:family_leave", args=[family.pk]), follow=True),
+                     client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]), follow=True)):
+        assert "A family must keep at least one admin." in response.content.decode()
+    with pytest.raises(ValidationError, match="alice is the last admin of Smiths"):
+        users_delete(users=type(alice).objects.filter(pk=alice.pk))
+    assert _roles(family) == {"alice": "admin", "bob": "admin", "carol": "member"}
+
+    # The inactive admin himself may go (alice stays), and once carol is an admin alice may step down.
+    membership_add(family=family, user=bob, role=Membership.Role.MEMBER)
+    membership_add(family=family, user=carol, role=Membership.Role.ADMIN)
+    assert client.post(reverse("gallery:member_role", args=[family.pk, alice.pk]), {"role": "member"}).status_code == 302
+    assert _roles(family) == {"alice": "member", "bob": "member", "carol": "admin"}
+
+
 def test_a_member_leaves_a_family_on_its_page(client_for, family, alice, bob, mallory, other_family):
     """A plain member could not leave a family: only an admin could remove them (QA acct22). "Leave this family"
     takes them out (their photos stay the family's); the last admin is refused, as when removed; another family's
