@@ -294,6 +294,9 @@ def test_an_admin_whose_account_is_inactive_is_no_admin_the_family_keeps(client_
                      client.post(reverse("gallery:family_leave", args=[family.pk]), follow=True),
                      client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]), follow=True)):
         assert "A family must keep at least one admin." in response.content.decode()
+    # The page says why bob, listed as an admin, is none to keep.
+    page = client.get(reverse("gallery:family_detail", args=[family.pk])).content.decode()
+    assert "bob <small class=\"muted\">(account inactive: can't sign in)</small>" in page
     with pytest.raises(ValidationError, match="alice is the last admin of Smiths"):
         users_delete(users=type(alice).objects.filter(pk=alice.pk))
     assert _roles(family) == {"alice": "admin", "bob": "admin", "carol": "member"}
