@@ -11,6 +11,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import CASCADE, Count, Exists, Model, OuterRef, Q, Value
 from django.db.models.deletion import get_candidate_relations_to_delete
@@ -45,6 +46,7 @@ from gallery.services import (
     tag_renamed,
     tags_delete,
     users_delete,
+    users_deactivate_problems,
     users_delete_problems,
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
@@ -57,6 +59,19 @@ User = get_user_model()
 admin.site.unregister(User)  # replaced by the one below
 
 
+class UserChangeKeepingAdminsForm(UserChangeForm):
+    """Django's user form, except that an account is not made inactive while it is the last admin of a family others
+    stay in (users_deactivate_problems): it could no longer sign in, and the others could never be administered."""
+
+    def clean(self):
+        cleaned = super().clean()
+        becomes_inactive = self.instance.pk and cleaned.get("is_active") is False and (
+            User.objects.filter(pk=self.instance.pk, is_active=True).exists())
+        if becomes_inactive and (problems := users_deactivate_problems(users=[self.instance])):
+            self.add_error("is_active", problems)
+        return cleaned
+
+
 @admin.register(User)
 class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
     """Django's user admin, except that an account can't be deleted while it is some family's only admin.
@@ -65,6 +80,7 @@ class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
     set by their owner, or by a family admin on the family page under the family rule."""
 
     change_roles = ()  # as scope_q says: no account is changed here but by superusers
+    form = UserChangeKeepingAdminsForm
 
     def scope_q(self, request, *, changing: bool = False) -> Q:
         return Q(pk__in=[]) if changing else Q(pk__in=people_of(request.user).values("pk"))

@@ -222,8 +222,10 @@ def rows_key_share(queryset: QuerySet) -> list:
 
 
 def family_keeps_an_admin(*, family_id: int, losing: Iterable[int]) -> bool:
-    """Whether an admin remains once the memberships `losing` (pks) are no longer admin. Call under family_lock."""
-    return Membership.objects.filter(family_id=family_id, role=Membership.Role.ADMIN).exclude(pk__in=list(losing)).exists()
+    """Whether an admin remains once the memberships `losing` (pks) are no longer admin: one who can sign in (an
+    account made inactive in the admin administers nothing). Call under family_lock."""
+    return (Membership.objects.filter(family_id=family_id, role=Membership.Role.ADMIN, user__is_active=True)
+            .exclude(pk__in=list(losing)).exists())
 
 
 def invites_withdraw_made_by(*, user_ids: Iterable[int], family_id: int | None = None) -> int:
@@ -346,6 +348,28 @@ def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
             advice = (", and no one else stays in it: delete the family first (its photos go with it), or invite "
                       "someone and make them an admin." if alone else ": make someone else an admin of it first.")
             problems.append(f"{names} {'is' if losing.count() == 1 else 'are'} the last admin of {family}{advice}")
+    return problems
+
+
+def users_deactivate_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
+    """Why these accounts can't be made inactive together (the admin's "Active" box, Django's advice instead of
+    deleting): the families whose other active members they would leave with no admin who can sign in. A family with
+    no one else active in it goes to sleep with them (nobody is left out). Locks the families as
+    users_delete_problems does."""
+    user_ids = [user.pk for user in users]
+    admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)
+    if transaction.get_connection().in_atomic_block:
+        for family_id in sorted(set(Membership.objects.filter(user_id__in=user_ids)
+                                    .values_list("family_id", flat=True))):
+            family_lock(family_id=family_id)
+    problems = []
+    for family_id in sorted(set(admin_of.values_list("family_id", flat=True))):
+        staying = Membership.objects.filter(family_id=family_id, user__is_active=True).exclude(user_id__in=user_ids)
+        if staying.exists() and not staying.filter(role=Membership.Role.ADMIN).exists():
+            losing = admin_of.filter(family_id=family_id).select_related("user", "family")
+            names = ", ".join(sorted(str(m.user) for m in losing))
+            problems.append(f"{names} {'is' if len(losing) == 1 else 'are'} the last admin of {losing[0].family}: "
+                            "make someone else an admin of it first.")
     return problems
 
 

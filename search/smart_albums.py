@@ -179,15 +179,18 @@ class SmartAlbumSearch:
             if search.get(name):
                 parts.append(f"{label} {search[name]}")
         parts.append(f"score at least {float(search.get('min_score') or 0):.2f}")
-        parts.append("the owner's current weights" if search.get("weights") == LIVE else "weights saved with it")
+        if search.get("weights") != LIVE:
+            parts.append("weights saved with it")
+        elif _steering_owner(album) is not None:
+            parts.append("the owner's current weights")
+        else:  # (as _params searches then)
+            parts.append("the default weights (its owner is no longer in the family)")
         return ", ".join(parts)
 
     @staticmethod
     def _params(album: Album, limit: int) -> tuple[SearchParams, SearchPreferences]:
         search = album.search
-        owner = album.created_by
-        if owner is not None and not Membership.objects.filter(family_id=album.family_id, user=owner).exists():
-            owner = None  # out of the family (left, removed): their preferences no longer steer its album
+        owner = _steering_owner(album)
         prefs = preferences_for(owner) if owner is not None else SearchPreferences()
         weights = search.get("weights")
         if isinstance(weights, dict):
@@ -203,6 +206,15 @@ class SmartAlbumSearch:
             expansion_enabled=prefs.expansion_enabled,
         )
         return params, prefs
+
+
+def _steering_owner(album: Album):
+    """The album's owner while they are in its family (their preferences steer its search), else None: out of the
+    family (left, removed, their account deleted), their preferences no longer steer the family's album."""
+    owner = album.created_by
+    if owner is None or not Membership.objects.filter(family_id=album.family_id, user=owner).exists():
+        return None
+    return owner
 
 
 def _other_models() -> bool:

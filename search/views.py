@@ -22,7 +22,7 @@ from gallery.album_services import album_create
 from gallery.date_words import MONTHS
 from gallery.forms import given_twice
 from gallery.middleware import many_fields
-from gallery.selectors import family_get, family_is_admin, family_list, favourite_ids, photo_get, tag_list
+from gallery.selectors import family_get, family_is_admin, family_list, family_members, favourite_ids, photo_get, tag_list
 from gallery.text import NUL, id_from_text, text_isolated
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
 from gallery.views import removed_meanwhile, wants_partial
@@ -629,7 +629,10 @@ def duplicates(request: HttpRequest, family_id: int) -> HttpResponse:
     may_trash = {member.photo.pk for group in page.object_list for member in group.members
                  if photo_may_manage(photo=member.photo, user=request.user, admin_of=admin_of)}
     groups = [(group, any(member.photo.pk in may_trash for member in group.members[1:])) for group in page]
-    context = {"family": family, "groups": groups, "page": page, "total": len(all_groups), "may_trash": may_trash}
+    # Who else may trash a photo: its uploader only while in the family (not after leaving, nor a deleted account).
+    member_ids = set(family_members(family=family).values_list("user_id", flat=True))
+    context = {"family": family, "groups": groups, "page": page, "total": len(all_groups), "may_trash": may_trash,
+               "member_ids": member_ids}
     status = 400 if twice else 200
     if wants_partial(request):
         return render(request, "search/duplicates.html#groups-page", context, status=status)

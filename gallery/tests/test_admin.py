@@ -251,6 +251,74 @@ def test_admin_cannot_delete_the_account_of_a_familys_last_admin(admin, family, 
     assert not get_user_model().objects.filter(pk=bob.pk).exists()
 
 
+def test_a_deleted_accounts_photos_and_albums_stay_with_the_family_as_the_readme_says(admin, client_for, family,
+                                                                                        alice, bob):
+    """What the README says of an account the site administrator deletes: its photos and albums stay with its
+    families (its photos "Uploaded by (deleted user)"); its favourites and judgments go with it."""
+    from gallery.album_services import album_add_photos, album_create
+    from gallery.models import Album, Favourite
+    from search.judgment_services import judgment_record
+
+    photo = photo_factory(family=family, user=bob, filename="bobs beach.jpg")
+    album = album_create(user=bob, family=family, name="Bob's beach")
+    album_add_photos(user=bob, album=album, photo_ids=[photo.pk])
+    Favourite.objects.create(user=bob, photo=photo)
+    judgment_record(user=bob, photo=photo, query="beach", relevant=True)
+
+    assert admin.post(reverse("admin:auth_user_delete", args=[bob.pk]), {"post": "yes"}).status_code == 302
+
+    photo = Photo.objects.get(pk=photo.pk)
+    assert photo.family == family and photo.uploaded_by is None
+    assert Album.objects.get(pk=album.pk).photos.filter(pk=photo.pk).exists()
+    assert not Favourite.objects.filter(photo=photo).exists()
+    page = client_for(alice).get(reverse("gallery:photo_detail", args=[photo.pk])).content.decode()
+    assert "Uploaded by</dt><dd>(deleted user)" in page
+    assert f'id="photo-{photo.pk}"' in client_for(alice).get(reverse("gallery:timeline")).content.decode()
+
+
+def _user_form_data_inactive(admin, user) -> dict:
+    """The admin's change form of `user` posted back unchanged but for "Active" unticked."""
+    data = admin_change_form_data(admin.get(reverse("admin:auth_user_change", args=[user.pk])))
+    data.pop("is_active")
+    joined = data.pop("date_joined")
+    return {**data, "date_joined_0": joined.strftime("%Y-%m-%d"), "date_joined_1": joined.strftime("%H:%M:%S")}
+
+
+def test_the_site_admin_cannot_deactivate_the_last_admin_of_a_family_others_stay_in(admin, family, alice, bob):
+    """Deleting alice, the Smiths' only admin, is refused (above); unticking her "Active" box, what Django's own help
+    text advises instead of deleting, went through: she could no longer sign in (nor her API tokens work), and bob was
+    left in a family nobody could administer (no invitation, removal or role change ever again). It is refused the
+    same way while others stay in it; once bob is an admin too, or for a family she is alone in, it goes through."""
+    url = reverse("admin:auth_user_change", args=[alice.pk])
+    data = _user_form_data_inactive(admin, alice)
+
+    response = admin.post(url, data)
+    assert response.status_code == 200
+    assert "alice is the last admin of Smiths: make someone else an admin of it first." in html.unescape(
+        response.content.decode())
+    alice.refresh_from_db()
+    assert alice.is_active
+
+    from gallery.models import Membership
+
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    assert admin.post(url, data).status_code == 302
+    alice.refresh_from_db()
+    assert not alice.is_active
+    # Only a family's active admins count: with carol in it, bob, its other admin, can't be deactivated now.
+    Membership.objects.create(family=family, user=get_user_model().objects.create_user("carol", password="x"))
+    bobs = reverse("admin:auth_user_change", args=[bob.pk])
+    bob_data = _user_form_data_inactive(admin, bob)
+    assert "bob is the last admin of Smiths" in admin.post(bobs, bob_data).content.decode()
+    # Alone in a family, nobody is left without an admin: the account goes to sleep with it.
+    Membership.objects.filter(family=family).delete()
+    lone = get_user_model().objects.create_user("lone", password="x")
+    Membership.objects.create(family=family, user=lone, role=Membership.Role.ADMIN)
+    lones = reverse("admin:auth_user_change", args=[lone.pk])
+    lone_data = _user_form_data_inactive(admin, lone)
+    assert admin.post(lones, lone_data).status_code == 302
+
+
 def test_deleting_the_account_of_a_familys_only_member_says_to_delete_the_family_first(admin, family, alice, bob,
                                                                                        other_family, mallory):
     """mallory is alone in the Joneses: the delete page told the site administrator to "make someone else an admin of

@@ -364,6 +364,28 @@ def test_a_member_who_leaves_or_is_removed_keeps_no_share_link_into_the_family(f
     assert visitor.get(reverse("shared_album", args=[daves_token])).status_code == 404
 
 
+def test_the_share_page_says_who_made_each_link_so_an_admin_sees_why_a_leavers_stopped(family, alice, bob, photos,
+                                                                                       client_for):
+    """bob made grandma's link of the family's album, then left: the link stopped (above), and alice's share page
+    listed "for grandma · Revoked", a link nobody she knew had withdrawn. Each link names who made it, as the family
+    page's invitation links do ("someone gone" for a deleted account)."""
+    from gallery.services import membership_remove, users_delete
+
+    own = album_create(user=bob, family=family, name="Picnic")
+    _share(own, bob, note="for grandma")
+    _share(own, alice, note="for the neighbours")
+    membership_remove(family=family, user=bob)
+    page = client_for(alice).get(reverse("gallery:album_shares", args=[own.pk])).content.decode()
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]
+    grandma = next(row for row in rows if "for grandma" in row)
+    assert "by bob," in grandma and "Revoked" in grandma
+    assert "by alice," in next(row for row in rows if "for the neighbours" in row)
+
+    users_delete(users=type(bob).objects.filter(pk=bob.pk))
+    page = client_for(alice).get(reverse("gallery:album_shares", args=[own.pk])).content.decode()
+    assert "by someone gone," in page
+
+
 def test_a_links_note_is_hidden_from_visitors_not_from_the_others_who_manage_the_album(family, alice, bob, photos,
                                                                                         client_for):
     """The form said the note was "only you see it", yet the album's creator and every family admin see every link's

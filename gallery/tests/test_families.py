@@ -277,6 +277,37 @@ def test_the_last_admin_cannot_be_demoted_by_the_service_or_the_command(family, 
     assert _roles(family) == {"alice": "admin", "bob": "member"}
 
 
+def test_an_admin_whose_account_is_inactive_is_no_admin_the_family_keeps(client_for, family, alice, bob):
+    """bob, the Smiths' other admin, had his account made inactive by the site administrator (he can't sign in). alice
+    could still step down, leave, or have her account deleted, "another admin remains": the family was left with carol
+    and an admin who can never act. Only an admin who can sign in counts as the one a family keeps."""
+    from gallery.services import membership_add, users_delete
+
+    carol = UserFactory(username="carol")
+    MembershipFactory(family=family, user=carol)
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    type(bob).objects.filter(pk=bob.pk).update(is_active=False)
+    client = client_for(alice)
+
+    for response in (client.post(reverse("gallery:member_role", args=[family.pk, alice.pk]), {"role": "member"},
+                                 follow=True),
+                     client.post(reverse("gallery:family_leave", args=[family.pk]), follow=True),
+                     client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]), follow=True)):
+        assert "A family must keep at least one admin." in response.content.decode()
+    # The page says why bob, listed as an admin, is none to keep.
+    page = client.get(reverse("gallery:family_detail", args=[family.pk])).content.decode()
+    assert "bob <small class=\"muted\">(account inactive: can't sign in)</small>" in page
+    with pytest.raises(ValidationError, match="alice is the last admin of Smiths"):
+        users_delete(users=type(alice).objects.filter(pk=alice.pk))
+    assert _roles(family) == {"alice": "admin", "bob": "admin", "carol": "member"}
+
+    # The inactive admin himself may go (alice stays), and once carol is an admin alice may step down.
+    membership_add(family=family, user=bob, role=Membership.Role.MEMBER)
+    membership_add(family=family, user=carol, role=Membership.Role.ADMIN)
+    assert client.post(reverse("gallery:member_role", args=[family.pk, alice.pk]), {"role": "member"}).status_code == 302
+    assert _roles(family) == {"alice": "member", "bob": "member", "carol": "admin"}
+
+
 def test_a_member_leaves_a_family_on_its_page(client_for, family, alice, bob, mallory, other_family):
     """A plain member could not leave a family: only an admin could remove them (QA acct22). "Leave this family"
     takes them out (their photos stay the family's); the last admin is refused, as when removed; another family's
@@ -295,6 +326,28 @@ def test_a_member_leaves_a_family_on_its_page(client_for, family, alice, bob, ma
     response = client_for(alice).post(reverse("gallery:family_leave", args=[family.pk]), follow=True)
     assert Membership.objects.filter(family=family, user=alice).exists()
     assert "admin" in response.content.decode() and response.redirect_chain[-1][0] == family.get_absolute_url()
+
+
+def test_a_leavers_hearts_are_kept_out_of_sight_and_theirs_again_when_they_come_back(client_for, family, alice, bob):
+    """What the README says of a member who leaves (or is removed): the hearts they gave the family's photos are
+    kept, out of their sight while they are out (their favourites list no photo of it), and theirs again if they
+    are invited back."""
+    from gallery.models import Favourite
+    from gallery.services import membership_add, membership_remove
+    from tests.factories import api_token_key
+
+    photo = photo_factory(family=family, user=alice)
+    Favourite.objects.create(user=bob, photo=photo)
+    api = Client(headers={"Authorization": f"Token {api_token_key(bob)}"})
+    assert [p["id"] for p in api.get("/api/v1/photos/?favourite=1").json()["results"]] == [photo.pk]
+
+    membership_remove(family=family, user=bob)
+    assert Favourite.objects.filter(user=bob, photo=photo).exists()
+    assert api.get("/api/v1/photos/?favourite=1").json()["results"] == []
+    assert f'id="photo-{photo.pk}"' not in client_for(bob).get(reverse("gallery:timeline") + "?favourite=1").content.decode()
+
+    membership_add(family=family, user=bob)
+    assert [p["id"] for p in api.get("/api/v1/photos/?favourite=1").json()["results"]] == [photo.pk]
 
 
 def test_create_family_says_so_when_it_makes_a_member_the_admin(db, capsys):

@@ -118,6 +118,35 @@ def test_a_plain_member_can_not_trash_others_uploads(trio, family, client_for, b
     assert Photo.objects.filter(pk=trio["original"].pk).exists()
 
 
+def test_a_copy_whose_uploader_left_names_no_one_who_can_no_longer_trash_it(toy_model, family, alice, bob, client_for,
+                                                                           django_capture_on_commit_callbacks):
+    """carol uploaded a photo and its copy, then left the family. The page told bob "Only carol or a family admin can
+    trash it": carol can't any more (and a deleted account's was "its uploader"). As the trash page says of restoring,
+    the uploader is named only while they are in the family."""
+    from gallery.services import membership_add, membership_remove, users_delete
+    from tests.factories import UserFactory
+
+    carol = UserFactory(username="carol")
+    membership_add(family=family, user=carol)
+    original = shape_png("red", "circle", seed=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(family, carol, original, "IMG_0001.png")
+        _upload(family, carol, _jpeg_copy(original, 192), "IMG_0001 (1).jpg")
+    run_queued_tasks()
+    url = reverse("search:duplicates", args=[family.pk])
+    assert "Only carol or a family admin can trash it." in client_for(bob).get(url).content.decode()
+
+    membership_remove(family=family, user=carol)
+    html = client_for(bob).get(url).content.decode()
+    assert "carol" not in html and html.count("Only a family admin can trash it.") == 2
+
+    membership_add(family=family, user=carol)  # back, she may again
+    assert "Only carol or a family admin can trash it." in client_for(bob).get(url).content.decode()
+    users_delete(users=type(carol).objects.filter(pk=carol.pk))
+    html = client_for(bob).get(url).content.decode()
+    assert "its uploader" not in html and html.count("Only a family admin can trash it.") == 2
+
+
 def test_another_family_gets_404_on_the_page_the_trash_button_and_the_api(trio, family, client_for, mallory):
     client = client_for(mallory)
     assert client.get(reverse("search:duplicates", args=[family.pk])).status_code == 404

@@ -3,6 +3,8 @@ families its owner joins or leaves; weights saved or live."""
 
 from __future__ import annotations
 
+from html import unescape
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -87,6 +89,27 @@ def test_live_weights_are_the_owners_only_while_they_are_in_the_albums_family(to
     membership_remove(family=family, user=bob)
     params, _ = SmartAlbumSearch._params(live, 10)
     assert (params.semantic_weight, params.metadata_weight, params.expansion_enabled) == (0.6, 0.4, True)
+
+
+def test_a_live_smart_album_whose_owner_left_says_it_takes_the_default_weights(toy_model, family, alice, bob,
+                                                                              client_for):
+    """Once its owner left, a live smart album searches with the default weights (above), yet its page still said
+    "the owner's current weights": the family read that bob's settings steered it. It says what it takes now."""
+    from gallery.services import membership_add, membership_remove, users_delete
+
+    live = album_create(user=bob, family=family, name="Live", search={"q": "dog", "weights": "live"})
+    url = reverse("gallery:album_detail", args=[live.pk])
+    assert "the owner's current weights" in unescape(client_for(alice).get(url).content.decode())
+
+    membership_remove(family=family, user=bob)
+    page = unescape(client_for(alice).get(url).content.decode())
+    assert "the owner's current weights" not in page
+    assert "the default weights (its owner is no longer in the family)" in page
+
+    membership_add(family=family, user=bob)  # back: his weights again
+    assert "the owner's current weights" in unescape(client_for(alice).get(url).content.decode())
+    users_delete(users=type(bob).objects.filter(pk=bob.pk))
+    assert "the default weights (its owner is no longer in the family)" in unescape(client_for(alice).get(url).content.decode())
 
 
 @pytest.mark.parametrize("search, message", [
