@@ -44,7 +44,7 @@ from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite,
                             RemovedTag, SidecarStar, Tag)
 from gallery.places import country_code_for, country_name, place_for
 from gallery.account_selectors import username_taken, username_taken_error
-from gallery.selectors import photos_worked_on, same_name
+from gallery.selectors import names_lower, photos_worked_on, same_name
 from gallery.signals import members_joined, members_leaving, photos_added, photos_changed
 from gallery.text import (
     control_characters_refuse, name_key, one_line, tag_name_clean, text_from_file, text_from_os, without_controls,
@@ -999,7 +999,9 @@ def tags_removed_remember(removed: Iterable[tuple[int, str]]) -> None:
     """Remember tags members take off photos, as (photo id, tag name): reading a file's embedded metadata again
     never puts them back (photo_tags_add). Call it inside the transaction, before the photo-tag rows go: the photos
     are locked FOR KEY SHARE first (one deleted meanwhile is skipped; one being deleted waits for us)."""
-    removed = {(photo_id, name.lower()) for photo_id, name in removed}
+    removed = list(removed)
+    # (by the key of same_name, as the unique index reads the tag's name: photo_tags_add compares it so)
+    removed = {(photo_id, key) for (photo_id, _), key in zip(removed, names_lower(name for _, name in removed))}
     if not removed:
         return
     present = set(rows_key_share(Photo.all_objects.filter(pk__in={pk for pk, _ in removed}).order_by("pk")
@@ -1029,11 +1031,13 @@ def photo_tags_add(
     if source not in _SOURCE_RANK:
         raise ValidationError(f"Unknown tag source “{source}”.")
     if source in PhotoTag.READ:
-        have = {name.lower() for name in PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)}
-        names = [name for name in _names_clean(names) if name.lower() not in have]  # (already there: no room needed)
-        if names and photo.pk:  # a member took it off: the file never puts it back
-            removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list("name", flat=True))
-            names = [name for name in names if name.lower() not in removed]
+        # (names compared as same_name compares them: PostgreSQL's lower() of each, the unique index's key)
+        have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
+        keyed = {key: name for key, name in _names_keyed(names).items() if key not in have}  # (there: no room needed)
+        if keyed and photo.pk:  # a member took it off: the file never puts it back
+            removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list(Lower("name"), flat=True))
+            keyed = {key: name for key, name in keyed.items() if key not in removed}
+        names = list(keyed.values())
         room = max(0, MAX_TAGS - len(have))
         if len(names) > room:
             logger.info("photo %s: %d embedded keyword(s) past the %d-tag limit left out: %s", photo.pk,
@@ -1065,12 +1069,17 @@ def tags_clean(names: Iterable[str]) -> list[str]:
 
 
 def _names_clean(names: Iterable[str]) -> list[str]:
-    cleaned: dict[str, str] = {}
-    for name in names:
-        name = tag_name_clean(name)
-        if name:
-            cleaned.setdefault(name.lower(), name)
-    return list(cleaned.values())
+    return list(_names_keyed(names).values())
+
+
+def _names_keyed(names: Iterable[str]) -> dict[str, str]:
+    """The names cleaned (tag_name_clean), the first of each name the unique index counts as one, by its key there
+    (same_name's: "İstanbul" and "istanbul" are one name, "ΟΔΟΣ" and "οδος" two)."""
+    cleaned = [name for name in map(tag_name_clean, names) if name]
+    keyed: dict[str, str] = {}
+    for key, name in zip(names_lower(cleaned), cleaned):
+        keyed.setdefault(key, name)
+    return keyed
 
 
 def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
@@ -1078,7 +1087,11 @@ def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
 
     INSERT ... ON CONFLICT DO NOTHING waits for a concurrent insert of the same name and then skips it,
     so two uploads with the same new tag never fail; the rows are then read back by the unique key."""
-    names = tags_clean(names)
+    return _tags_made(family=family, names=tags_clean(names))
+
+
+def _tags_made(*, family: Family, names: list[str]) -> list[Tag]:
+    """tags_get_or_create of names cleaned already (tags_clean: one of each name), which it sorts in place."""
     if not names:
         return []
     # Sorted: concurrent transactions take the index entries in the same order, so they can't deadlock.
@@ -1246,8 +1259,8 @@ def _edit_leaves_as_is(photo: Photo, title: str | None, description: str | None,
         return False
     if tags is None:
         return True
-    have = PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag__name", flat=True)
-    return {name.lower() for name in _names_clean(tags)} == {name.lower() for name in have}
+    have = PhotoTag.objects.filter(photo_id=photo.pk).values_list(Lower("tag__name"), flat=True)
+    return set(_names_keyed(tags)) == set(have)
 
 
 def photo_api_version_check(*, photo: Photo, if_match: str | None, lock: bool = True) -> None:
@@ -1431,8 +1444,9 @@ def photos_tags_add_many(*, photos: Iterable[Photo], names: Iterable[str], user:
     for photo in photos:
         by_family.setdefault(photo.family_id, []).append(photo)
     now = timezone.now()
+    names = tags_clean(names)  # (once, not once per family: the names are compared by the database, names_lower)
     for family_photos in by_family.values():
-        tags = tags_get_or_create(family=family_photos[0].family, names=names)
+        tags = _tags_made(family=family_photos[0].family, names=list(names))
         ids = [photo.pk for photo in family_photos]
         existing = PhotoTag.objects.filter(photo_id__in=ids, tag__in=tags)
         existing.exclude(source=PhotoTag.Source.MEMBER).update(source=PhotoTag.Source.MEMBER, added_by=user,

@@ -92,3 +92,67 @@ def test_embedded_keywords_the_photo_already_has_take_no_room(family, alice):
     photo_tags_add(photo=photo, names=["MINE 0", "New"], source=PhotoTag.Source.EMBEDDED)
     assert photo.tags.count() == MAX_TAGS
     assert sources(photo)["New"] == "embedded" and sources(photo)["mine 0"] == "member"
+
+
+# What the family's unique index of tag names (lower(name), PostgreSQL's) counts as one name, under the database's
+# collation: "İstanbul" and "istanbul" are one (Python's str.lower() reads "i̇stanbul", two code points); "ΟΔΟΣ" and
+# "οδος" are two ("οδοσ" and "οδος": no final sigma there, though Python's lower() writes one); "STRASSE" and
+# "Straße" are two to both.
+ONE_NAME = [("İstanbul", "istanbul"), ("istanbul", "İSTANBUL")]
+TWO_NAMES = [("ΟΔΟΣ", "οδος"), ("STRASSE", "Straße")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("removed, given", ONE_NAME)
+def test_a_tag_taken_off_is_not_put_back_by_the_file_in_another_case(family, alice, removed, given):
+    """RemovedTag was compared by Python's str.lower(): "istanbul" taken off a photo came back when the file gave
+    "İstanbul", the very tag to the index (and to search)."""
+    from gallery.services import photos_tag_remove
+
+    photo = photo_factory(family=family, user=alice, tags=[removed])
+    assert photos_tag_remove(photos=[photo], name=removed, user=alice) == 1
+    assert photo_tags_add(photo=photo, names=[given], source=PhotoTag.Source.EMBEDDED) == []
+    assert sources(photo) == {}
+    photo_update(photo=photo, tags=[given], user=alice)  # a member may still add it again
+    assert sources(photo) == {removed: "member"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("removed, given", TWO_NAMES)
+def test_a_tag_taken_off_does_not_keep_another_name_off(family, alice, removed, given):
+    """"οδος" is no name the member took off when they removed "ΟΔΟΣ": the file's "οδος" is a tag of its own to the
+    index (and to search), and was kept off as if it were that one."""
+    photo = photo_factory(family=family, user=alice, tags=[removed])
+    photo_update(photo=photo, tags=[], user=alice)
+    photo_tags_add(photo=photo, names=[removed, given], source=PhotoTag.Source.EMBEDDED)
+    assert sources(photo) == {given: "embedded"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("first, again", ONE_NAME)
+def test_a_name_typed_twice_in_another_case_is_one_tag(family, alice, first, again):
+    """Python's lower() kept "İstanbul" and "istanbul" apart, the index made one tag of them: the two counted twice
+    against the limit (49 names and these two were "At most 50 tags"), and the photo's edit read as a change."""
+    from gallery.services import tags_clean
+
+    assert tags_clean([first, again]) == [first]
+    others = [f"tag {i}" for i in range(MAX_TAGS - 1)]
+    photo = photo_factory(family=family, user=alice, tags=[*others, first, again])
+    assert sorted(sources(photo)) == sorted([*others, first])
+    photo_tags_add(photo=photo, names=[again], source=PhotoTag.Source.EMBEDDED)  # the photo has it: takes no room
+    assert sorted(sources(photo)) == sorted([*others, first])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("first, again", TWO_NAMES)
+def test_two_names_the_index_keeps_apart_are_two_tags(family, alice, first, again):
+    """"ΟΔΟΣ, οδος" typed together kept only "ΟΔΟΣ" (Python's lower() reads both "οδος"), though the index, a tag
+    filter and a removal read two names."""
+    from gallery.services import tags_clean
+
+    assert tags_clean([first, again]) == [first, again]
+    photo = photo_factory(family=family, user=alice, tags=[first])
+    photo_update(photo=photo, tags=[first, again], user=alice)
+    assert sources(photo) == {first: "member", again: "member"}
+    photo_tags_add(photo=photo, names=[first, again], source=PhotoTag.Source.EMBEDDED)
+    assert sources(photo) == {first: "member", again: "member"}
