@@ -806,12 +806,14 @@ def _already_there(filename: str, existing: Photo, *, tags: list[str], descripti
 def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> list[str]:
     """Apply a re-upload's tags and description to the photo it restored; sentences about what was not applied."""
     notes = []
-    have = {name.lower() for name in PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)}
-    new = [name for name in tags if name.lower() not in have]
+    # (`tags` are cleaned: one of each name; compared as the unique index compares them, same_name)
+    have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
+    there = {name: key in have for name, key in zip(tags, names_lower(tags))}
+    new = [name for name in tags if not there[name]]
     room = max(0, MAX_TAGS - len(have))
     if new[room:]:
         notes.append(f"It already has {len(have)} tags ({MAX_TAGS} at most): not added: {', '.join(new[room:])}.")
-    photo_tags_add(photo=photo, names=[*[n for n in tags if n.lower() in have], *new[:room]],
+    photo_tags_add(photo=photo, names=[*[n for n in tags if there[n]], *new[:room]],
                    source=PhotoTag.Source.MEMBER, user=user)
     description, described = description.strip(), False
     if description and description != photo.description:
@@ -1136,7 +1138,7 @@ def tag_renamed(*, tag: Tag, before: str, user: AbstractBaseUser | None = None) 
     on each it is the member's now, not one read from the file or a sidecar: no file gives that name, and reading the
     file again (or its changed XMP sidecar) would take it off as a keyword no longer given. A change of letter case
     alone is still the file's keyword."""
-    if before.lower() != tag.name.lower():
+    if len(set(names_lower([before, tag.name]))) > 1:  # (as the file's keyword finds its tag: same_name)
         PhotoTag.objects.filter(tag=tag, source__in=PhotoTag.READ).update(
             source=PhotoTag.Source.MEMBER, added_by=user, added_at=timezone.now())
     photos_metadata_edited(photo_ids=tag.photos.values_list("pk", flat=True))
@@ -1465,10 +1467,11 @@ def photos_tag_add(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser
     photos that already carry MAX_TAGS other tags (left as they are). Returns how many photos carry it now. A few
     queries per family, whatever the selection (photos_tags_add_many)."""
     photos = list(photos)
-    key = " ".join(name.split()).lower()
+    [key] = names_lower([" ".join(name.split())])  # (compared as the unique index compares names: same_name)
     have: dict[int, set[str]] = {photo.pk: set() for photo in photos}
-    for photo_id, tag_name in PhotoTag.objects.filter(photo_id__in=list(have)).values_list("photo_id", "tag__name"):
-        have[photo_id].add(tag_name.lower())
+    for photo_id, tag_key in (PhotoTag.objects.filter(photo_id__in=list(have))
+                              .values_list("photo_id", Lower("tag__name"))):
+        have[photo_id].add(tag_key)
     room = [photo for photo in photos if key in have[photo.pk] or len(have[photo.pk]) < MAX_TAGS]
     photos_tags_add_many(photos=room, names=[name], user=user)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk for photo in room])

@@ -156,3 +156,75 @@ def test_two_names_the_index_keeps_apart_are_two_tags(family, alice, first, agai
     assert sources(photo) == {first: "member", again: "member"}
     photo_tags_add(photo=photo, names=[first, again], source=PhotoTag.Source.EMBEDDED)
     assert sources(photo) == {first: "member", again: "member"}
+
+
+def _full_with(family, alice, name: str):
+    """A photo carrying MAX_TAGS tags, `name` from the file among them."""
+    photo = photo_factory(family=family, user=alice, tags=[f"tag {i}" for i in range(MAX_TAGS - 1)])
+    photo_tags_add(photo=photo, names=[name], source=PhotoTag.Source.EMBEDDED)
+    assert photo.tags.count() == MAX_TAGS
+    return photo
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("have, typed", ONE_NAME)
+def test_adding_a_tag_a_full_photo_has_in_another_case_makes_it_the_members(family, alice, have, typed):
+    """The admin's bulk action and the selection bar compared the photo's tags by Python's lower(): "İstanbul" was
+    no tag of a full photo carrying "istanbul", which was left out ("more than 50 tags") rather than the tag made
+    the member's."""
+    from gallery.bulk import photos_bulk_apply
+
+    photo = _full_with(family, alice, have)
+    assert photos_tag_add(photos=[photo], name=typed, user=alice) == 1
+    assert sources(photo)[have] == "member"
+    photo_tags_add(photo=photo, names=[have], source=PhotoTag.Source.EMBEDDED)
+    [result] = photos_bulk_apply(user=alice, action="add_tags", photo_ids=[photo.pk], tags=[typed])
+    assert result.ok and photo.tags.count() == MAX_TAGS and sources(photo)[have] == "member"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("have, typed", TWO_NAMES)
+def test_adding_another_name_to_a_full_photo_is_refused(family, alice, have, typed):
+    """"οδος" is a tag of its own beside "ΟΔΟΣ": the selection bar read it as one the full photo had and gave the
+    photo a 51st tag."""
+    from gallery.bulk import photos_bulk_apply
+
+    photo = _full_with(family, alice, have)
+    [result] = photos_bulk_apply(user=alice, action="add_tags", photo_ids=[photo.pk], tags=[typed])
+    assert not result.ok and "more than 50 tags" in result.reason
+    assert photos_tag_add(photos=[photo], name=typed, user=alice) == 0
+    assert photo.tags.count() == MAX_TAGS
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("before, after, source", [("istanbul", "İstanbul", "embedded"), ("ΟΔΟΣ", "οδος", "member"),
+                                                   ("STRASSE", "Straße", "member"), ("Lisbon", "LISBON", "embedded")])
+def test_a_tag_renamed_to_the_same_name_in_another_case_stays_the_files(family, alice, before, after, source):
+    """A rename that changes letter case alone leaves the tag the file's keyword (the file's name still finds it,
+    same_name); one to another name makes it the member's. Python's lower() read "istanbul" to "İstanbul" as a new
+    name and "ΟΔΟΣ" to "οδος" as the same one, which the file's "ΟΔΟΣ" no longer finds (a re-read takes it off)."""
+    from gallery.services import tag_renamed
+
+    photo = photo_factory(family=family, user=alice)
+    [tag] = photo_tags_add(photo=photo, names=[before], source=PhotoTag.Source.EMBEDDED)
+    tag.name = after
+    tag.save()
+    tag_renamed(tag=tag, before=before, user=alice)
+    assert sources(photo) == {after: source}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("have, typed", ONE_NAME)
+def test_a_trashed_full_photo_uploaded_again_with_a_tag_it_has_in_another_case_says_nothing_was_left_out(
+        family, alice, have, typed):
+    from gallery.services import UploadResult, photo_create_from_bytes
+    from gallery.trash_services import photos_trash
+    from tests.images import jpeg
+
+    data = jpeg(colour=(9, 8, 7), size=(40, 30))
+    photo = photo_factory(family=family, user=alice, data=data, tags=[f"tag {i}" for i in range(MAX_TAGS - 1)])
+    photo_tags_add(photo=photo, names=[have], source=PhotoTag.Source.EMBEDDED)
+    photos_trash(user=alice, photo_ids=[photo.pk])
+    result = photo_create_from_bytes(family=family, uploaded_by=alice, data=data, filename="again.jpg", tags=[typed])
+    assert result.outcome == UploadResult.RESTORED and "not added" not in result.reason
+    assert sources(photo)[have] == "member"
