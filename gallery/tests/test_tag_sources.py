@@ -228,3 +228,15 @@ def test_a_trashed_full_photo_uploaded_again_with_a_tag_it_has_in_another_case_s
     result = photo_create_from_bytes(family=family, uploaded_by=alice, data=data, filename="again.jpg", tags=[typed])
     assert result.outcome == UploadResult.RESTORED and "not added" not in result.reason
     assert sources(photo)[have] == "member"
+
+
+@pytest.mark.django_db
+def test_a_tag_of_the_longest_name_with_dotted_capital_is_taken_off_without_a_500(family, alice):
+    """The name remembered of a tag taken off was Python's lower() of it, in which "İ" is two characters: a tag of 64
+    characters with one in it (a Turkish place name, as long as a name may be) came to 65, past the column's 64, and
+    its removal was a 500 (value too long). It is the database's lower(), as the index reads names."""
+    name = ("İzmir " * 11)[:64]
+    photo = photo_factory(family=family, user=alice, tags=[name])
+    photo_update(photo=photo, tags=[], user=alice)  # (the photo page's edit, the API's, the admin's)
+    assert sources(photo) == {}
+    assert photo_tags_add(photo=photo, names=[name.upper()], source=PhotoTag.Source.EMBEDDED) == []
