@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, Value
+from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.db.models.functions import Lower
 from django.http import Http404
 
@@ -27,6 +27,7 @@ from gallery.models import Album, Favourite, Photo, PhotoTag
 from gallery.services import (
     MAX_TAGS, member_family_ids_hold, photos_tags_add_many, tags_clean, tags_removed_remember,
 )
+from gallery.selectors import same_name
 from gallery.signals import photos_changed
 from gallery.trash_services import photos_favourite, photos_restore, photos_trash
 
@@ -159,16 +160,22 @@ def _add_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     """Each visible photo gets the tags as a member's (any member of its family may tag it), unless that would
     give it more than MAX_TAGS tags; one that has them all as a member's already is ok with the reason HAD_TAGS."""
     photos = _visible(user=user, photo_ids=data.photo_ids)
-    wanted = {name.lower() for name in data.tags}
-    have: dict[int, set[str]] = {pk: set() for pk in photos}
-    members: dict[int, set[str]] = {pk: set() for pk in photos}  # the tags a member gave it (a file's become one)
-    for photo_id, name, source in (PhotoTag.objects.filter(photo_id__in=list(photos))
-                                   .values_list("photo_id", "tag__name", "source")):
-        have[photo_id].add(name.lower())
-        if source == PhotoTag.Source.MEMBER:
-            members[photo_id].add(name.lower())
-    full = {pk for pk in photos if len(have[pk] | wanted) > MAX_TAGS}
-    unchanged = {pk for pk in photos if wanted <= members[pk]}
+    # Which of a photo's tags are wanted is the unique index's reading of names (same_name), not Python's lower():
+    # data.tags are one of each name (tags_clean), each the name of at most one of the photo's tags.
+    wanted = Q()
+    for name in data.tags:
+        wanted |= Q(same_name("tag__name", name))
+    have = dict.fromkeys(photos, 0)  # how many tags it has
+    had = dict.fromkeys(photos, 0)  # how many of the wanted ones it has
+    members = dict.fromkeys(photos, 0)  # how many of those a member gave it (a file's become one)
+    for photo_id, is_wanted, source in (PhotoTag.objects.filter(photo_id__in=list(photos))
+                                        .annotate(is_wanted=ExpressionWrapper(wanted, output_field=BooleanField()))
+                                        .values_list("photo_id", "is_wanted", "source")):
+        have[photo_id] += 1
+        had[photo_id] += is_wanted
+        members[photo_id] += is_wanted and source == PhotoTag.Source.MEMBER
+    full = {pk for pk in photos if have[pk] + len(data.tags) - had[pk] > MAX_TAGS}
+    unchanged = {pk for pk in photos if members[pk] == len(data.tags)}
     changed = [pk for pk in photos if pk not in full and pk not in unchanged]
     photos_tags_add_many(photos=[photos[pk] for pk in changed], names=data.tags, user=user)
     photos_changed.send(sender=Photo, photo_ids=changed)

@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.aggregates import StringAgg
+from django.db import connection
 from django.db.models import (
     Count, Exists, Expression, F, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window,
 )
@@ -79,6 +81,20 @@ def same_name(field: str, name: str | Expression | F) -> Exact:
     (tags_get_or_create) is what a tag filter finds and a removal takes off; `__iexact` compares upper(), which reads
     some names otherwise ("οδος" is "ΟΔΟΣ" to it, not to the index; "istanbul" is "İstanbul" to the index, not to it)."""
     return Exact(Lower(field), Lower(name if hasattr(name, "resolve_expression") else Value(name)))
+
+
+def names_lower(names: Iterable[str]) -> list[str]:
+    """Each name as same_name reads it (PostgreSQL's lower() under the database's collation), in order, for names to
+    be told apart in Python as the unique index of tags tells them apart: Python's str.lower() reads some otherwise
+    ("İstanbul" is "i̇stanbul" to it, "istanbul" to the index; "ΟΔΟΣ" is "οδος" to it, "οδοσ" to the index). One query;
+    none for no names."""
+    names = list(names)
+    if not names:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT lower(name) FROM unnest(%s::text[]) WITH ORDINALITY AS given(name, n) ORDER BY n",
+                       [names])
+        return [lowered for (lowered,) in cursor.fetchall()]
 
 
 def family_labelled(*, user: AbstractBaseUser, family: Family) -> Family:

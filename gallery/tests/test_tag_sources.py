@@ -92,3 +92,151 @@ def test_embedded_keywords_the_photo_already_has_take_no_room(family, alice):
     photo_tags_add(photo=photo, names=["MINE 0", "New"], source=PhotoTag.Source.EMBEDDED)
     assert photo.tags.count() == MAX_TAGS
     assert sources(photo)["New"] == "embedded" and sources(photo)["mine 0"] == "member"
+
+
+# What the family's unique index of tag names (lower(name), PostgreSQL's) counts as one name, under the database's
+# collation: "İstanbul" and "istanbul" are one (Python's str.lower() reads "i̇stanbul", two code points); "ΟΔΟΣ" and
+# "οδος" are two ("οδοσ" and "οδος": no final sigma there, though Python's lower() writes one); "STRASSE" and
+# "Straße" are two to both.
+ONE_NAME = [("İstanbul", "istanbul"), ("istanbul", "İSTANBUL")]
+TWO_NAMES = [("ΟΔΟΣ", "οδος"), ("STRASSE", "Straße")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("removed, given", ONE_NAME)
+def test_a_tag_taken_off_is_not_put_back_by_the_file_in_another_case(family, alice, removed, given):
+    """RemovedTag was compared by Python's str.lower(): "istanbul" taken off a photo came back when the file gave
+    "İstanbul", the very tag to the index (and to search)."""
+    from gallery.services import photos_tag_remove
+
+    photo = photo_factory(family=family, user=alice, tags=[removed])
+    assert photos_tag_remove(photos=[photo], name=removed, user=alice) == 1
+    assert photo_tags_add(photo=photo, names=[given], source=PhotoTag.Source.EMBEDDED) == []
+    assert sources(photo) == {}
+    photo_update(photo=photo, tags=[given], user=alice)  # a member may still add it again
+    assert sources(photo) == {removed: "member"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("removed, given", TWO_NAMES)
+def test_a_tag_taken_off_does_not_keep_another_name_off(family, alice, removed, given):
+    """"οδος" is no name the member took off when they removed "ΟΔΟΣ": the file's "οδος" is a tag of its own to the
+    index (and to search), and was kept off as if it were that one."""
+    photo = photo_factory(family=family, user=alice, tags=[removed])
+    photo_update(photo=photo, tags=[], user=alice)
+    photo_tags_add(photo=photo, names=[removed, given], source=PhotoTag.Source.EMBEDDED)
+    assert sources(photo) == {given: "embedded"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("first, again", ONE_NAME)
+def test_a_name_typed_twice_in_another_case_is_one_tag(family, alice, first, again):
+    """Python's lower() kept "İstanbul" and "istanbul" apart, the index made one tag of them: the two counted twice
+    against the limit (49 names and these two were "At most 50 tags"), and the photo's edit read as a change."""
+    from gallery.services import tags_clean
+
+    assert tags_clean([first, again]) == [first]
+    others = [f"tag {i}" for i in range(MAX_TAGS - 1)]
+    photo = photo_factory(family=family, user=alice, tags=[*others, first, again])
+    assert sorted(sources(photo)) == sorted([*others, first])
+    photo_tags_add(photo=photo, names=[again], source=PhotoTag.Source.EMBEDDED)  # the photo has it: takes no room
+    assert sorted(sources(photo)) == sorted([*others, first])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("first, again", TWO_NAMES)
+def test_two_names_the_index_keeps_apart_are_two_tags(family, alice, first, again):
+    """"ΟΔΟΣ, οδος" typed together kept only "ΟΔΟΣ" (Python's lower() reads both "οδος"), though the index, a tag
+    filter and a removal read two names."""
+    from gallery.services import tags_clean
+
+    assert tags_clean([first, again]) == [first, again]
+    photo = photo_factory(family=family, user=alice, tags=[first])
+    photo_update(photo=photo, tags=[first, again], user=alice)
+    assert sources(photo) == {first: "member", again: "member"}
+    photo_tags_add(photo=photo, names=[first, again], source=PhotoTag.Source.EMBEDDED)
+    assert sources(photo) == {first: "member", again: "member"}
+
+
+def _full_with(family, alice, name: str):
+    """A photo carrying MAX_TAGS tags, `name` from the file among them."""
+    photo = photo_factory(family=family, user=alice, tags=[f"tag {i}" for i in range(MAX_TAGS - 1)])
+    photo_tags_add(photo=photo, names=[name], source=PhotoTag.Source.EMBEDDED)
+    assert photo.tags.count() == MAX_TAGS
+    return photo
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("have, typed", ONE_NAME)
+def test_adding_a_tag_a_full_photo_has_in_another_case_makes_it_the_members(family, alice, have, typed):
+    """The admin's bulk action and the selection bar compared the photo's tags by Python's lower(): "İstanbul" was
+    no tag of a full photo carrying "istanbul", which was left out ("more than 50 tags") rather than the tag made
+    the member's."""
+    from gallery.bulk import photos_bulk_apply
+
+    photo = _full_with(family, alice, have)
+    assert photos_tag_add(photos=[photo], name=typed, user=alice) == 1
+    assert sources(photo)[have] == "member"
+    photo_tags_add(photo=photo, names=[have], source=PhotoTag.Source.EMBEDDED)
+    [result] = photos_bulk_apply(user=alice, action="add_tags", photo_ids=[photo.pk], tags=[typed])
+    assert result.ok and photo.tags.count() == MAX_TAGS and sources(photo)[have] == "member"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("have, typed", TWO_NAMES)
+def test_adding_another_name_to_a_full_photo_is_refused(family, alice, have, typed):
+    """"οδος" is a tag of its own beside "ΟΔΟΣ": the selection bar read it as one the full photo had and gave the
+    photo a 51st tag."""
+    from gallery.bulk import photos_bulk_apply
+
+    photo = _full_with(family, alice, have)
+    [result] = photos_bulk_apply(user=alice, action="add_tags", photo_ids=[photo.pk], tags=[typed])
+    assert not result.ok and "more than 50 tags" in result.reason
+    assert photos_tag_add(photos=[photo], name=typed, user=alice) == 0
+    assert photo.tags.count() == MAX_TAGS
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("before, after, source", [("istanbul", "İstanbul", "embedded"), ("ΟΔΟΣ", "οδος", "member"),
+                                                   ("STRASSE", "Straße", "member"), ("Lisbon", "LISBON", "embedded")])
+def test_a_tag_renamed_to_the_same_name_in_another_case_stays_the_files(family, alice, before, after, source):
+    """A rename that changes letter case alone leaves the tag the file's keyword (the file's name still finds it,
+    same_name); one to another name makes it the member's. Python's lower() read "istanbul" to "İstanbul" as a new
+    name and "ΟΔΟΣ" to "οδος" as the same one, which the file's "ΟΔΟΣ" no longer finds (a re-read takes it off)."""
+    from gallery.services import tag_renamed
+
+    photo = photo_factory(family=family, user=alice)
+    [tag] = photo_tags_add(photo=photo, names=[before], source=PhotoTag.Source.EMBEDDED)
+    tag.name = after
+    tag.save()
+    tag_renamed(tag=tag, before=before, user=alice)
+    assert sources(photo) == {after: source}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("have, typed", ONE_NAME)
+def test_a_trashed_full_photo_uploaded_again_with_a_tag_it_has_in_another_case_says_nothing_was_left_out(
+        family, alice, have, typed):
+    from gallery.services import UploadResult, photo_create_from_bytes
+    from gallery.trash_services import photos_trash
+    from tests.images import jpeg
+
+    data = jpeg(colour=(9, 8, 7), size=(40, 30))
+    photo = photo_factory(family=family, user=alice, data=data, tags=[f"tag {i}" for i in range(MAX_TAGS - 1)])
+    photo_tags_add(photo=photo, names=[have], source=PhotoTag.Source.EMBEDDED)
+    photos_trash(user=alice, photo_ids=[photo.pk])
+    result = photo_create_from_bytes(family=family, uploaded_by=alice, data=data, filename="again.jpg", tags=[typed])
+    assert result.outcome == UploadResult.RESTORED and "not added" not in result.reason
+    assert sources(photo)[have] == "member"
+
+
+@pytest.mark.django_db
+def test_a_tag_of_the_longest_name_with_dotted_capital_is_taken_off_without_a_500(family, alice):
+    """The name remembered of a tag taken off was Python's lower() of it, in which "İ" is two characters: a tag of 64
+    characters with one in it (a Turkish place name, as long as a name may be) came to 65, past the column's 64, and
+    its removal was a 500 (value too long). It is the database's lower(), as the index reads names."""
+    name = ("İzmir " * 11)[:64]
+    photo = photo_factory(family=family, user=alice, tags=[name])
+    photo_update(photo=photo, tags=[], user=alice)  # (the photo page's edit, the API's, the admin's)
+    assert sources(photo) == {}
+    assert photo_tags_add(photo=photo, names=[name.upper()], source=PhotoTag.Source.EMBEDDED) == []
