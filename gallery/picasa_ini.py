@@ -363,9 +363,9 @@ def _people(faces: str, contacts: dict[str, str], known: dict[str, str], *, labe
         contact = face.rsplit(",", 1)[-1].strip().lower() if "," in face else ""
         if not contact or contact == UNNAMED_FACE:
             continue
-        if contact in contacts or contact in known:
-            people.append(contacts.get(contact) or known[contact])
-        else:
+        if name := contacts.get(contact) or known.get(contact):
+            people.append(name)
+        elif contact not in contacts:  # (one its [Contacts2] names "", `e54a…=;;`: a face named by no one)
             unknown.append(text_shown_from_os(contact[:40]))  # (the file's text: no terminal escapes in a log)
     if unknown:
         logger.info("%s: %d face%s of contacts not in its [Contacts2], no tag: %s (%s)", label, len(unknown),

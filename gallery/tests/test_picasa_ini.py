@@ -785,6 +785,26 @@ def test_picasas_contacts_xml_names_the_faces_a_folders_contacts2_does_not(tmp_p
     assert tags("IMG_0002.JPG") == {"beach": "embedded", "Mary Smith": "embedded"}
 
 
+@pytest.mark.parametrize("known", [None, {MARY: "Mary Smith"}], ids=["without contacts.xml", "lacking it"])
+def test_a_contact_whose_name_picasa_left_empty_gives_no_tag_and_the_import_goes_on(tmp_path, family, alice, caplog,
+                                                                                     known):
+    """`[Contacts2]` `e54a…=;;`: a contact whose name is empty, whose face is named by no one (as an unnamed face, not
+    one of a contact the file lacks). The import stopped on it (KeyError) when contacts.xml was not given or lacked
+    it."""
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": ini(
+        contacts={JOHN: ""}, photos={"IMG_0001.JPG": {"faces": faces(JOHN), "keywords": "beach"}})})
+    args = ()
+    if known is not None:
+        (tmp_path / "contacts.xml").write_bytes(contacts_xml(known))
+        args = ("--picasa-contacts", str(tmp_path / "contacts.xml"))
+
+    with caplog.at_level(logging.INFO):
+        assert "Imported 1," in _import(root, *args)
+
+    assert tags("IMG_0001.JPG") == {"beach": "embedded"}
+    assert "not in its [Contacts2]" not in caplog.text
+
+
 @pytest.mark.parametrize("content", [
     pytest.param(None, id="missing"),
     pytest.param("folder", id="a folder"),
