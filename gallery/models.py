@@ -469,7 +469,8 @@ class RemovedAlbumPhoto(models.Model):
     """A photo a member took out of an album (album_remove_photos): an import that reads the photo into that album
     again (a Picasa album it joined since) leaves it out. A member may still put it back."""
 
-    album = models.ForeignKey("Album", on_delete=models.CASCADE, related_name="+")
+    # (no index of its own: the unique (album, photo) constraint's serves a look-up by album)
+    album = models.ForeignKey("Album", on_delete=models.CASCADE, related_name="+", db_index=False)
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
     removed_at = models.DateTimeField(default=timezone.now)
 

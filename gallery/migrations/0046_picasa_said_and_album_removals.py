@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('removed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('album', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='gallery.album')),
+                ('album', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='gallery.album')),
                 ('photo', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='gallery.photo')),
             ],
             options={
