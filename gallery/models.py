@@ -455,6 +455,9 @@ class PhotoXmpSidecar(models.Model):
     # it wrote; an album gained takes the photo in). None: not known (read before they were kept, 0046).
     description = models.TextField(null=True, default=None)
     albums = models.JSONField(null=True, default=None)
+    # A Picasa file's: the names Picasa's contacts.xml gave the faces of the photo its [Contacts2] does not name
+    # ({contact id: name}; None none), which a run without contacts.xml keeps on the photo while the faces are there.
+    contact_names = models.JSONField(null=True, default=None)
     read_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

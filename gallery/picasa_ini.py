@@ -23,8 +23,8 @@ since, never one a member took it out of (import_photos' _Albums); a caption is 
 replaces or takes off the one it wrote when changed or taken off in Picasa (services.photo_sidecar_description, as an
 XMP sidecar's dc:description). A face whose id the file's `[Contacts2]` lacks (older versions kept names only in
 Picasa's own contacts.xml: read_picasa_contacts, import_photos --picasa-contacts) is named by contacts.xml when given,
-else gives no tag, with a log line (and the photo's people are not known whole: none is taken off for lacking). The
-file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the fingerprint of its
+else gives no tag, with a log line (a name contacts.xml gave it once stays while the face is there: PicasaEntry.naming;
+it keeps nothing else of the photo from being taken off). The file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the fingerprint of its
 bytes (and of the names contacts.xml gives it) and what it said of the photo's caption and albums: an import reads it
 again only when it changed.
 
@@ -45,7 +45,7 @@ import logging
 import re
 import stat
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from xml.parsers import expat
 
@@ -86,12 +86,26 @@ class PicasaEntry:
     starred: bool = False
     albums: tuple[str, ...] = ()  # the names of the Picasa albums it is in (cleaned, each once whatever its case)
     caption: str = ""  # (cleaned, cut to a description's length)
-    people_known: bool = True  # False: a face of a contact neither its [Contacts2] nor contacts.xml names
+    unknown_faces: tuple[str, ...] = ()  # the contact ids of its faces neither its [Contacts2] nor contacts.xml names
+    contact_names: dict[str, str] = field(default_factory=dict)  # the names contacts.xml gave its faces, by contact id
 
     def embedded(self) -> Embedded:
-        """As embedded metadata, whose keywords are known whole unless a face's name is not known (its people are not:
-        none is taken off for lacking, a name contacts.xml gave on an earlier run without it)."""
-        return Embedded(keywords=self.keywords, keywords_complete=self.people_known)
+        """As embedded metadata, its keywords known whole (a face whose name is not known gives none)."""
+        return Embedded(keywords=self.keywords, keywords_complete=True)
+
+    def naming(self, names: dict[str, str]) -> PicasaEntry:
+        """With the faces whose names are not known named by `names` (the names contacts.xml gave them when the file
+        was last read with the photo: PhotoXmpSidecar.contact_names), so that a run without contacts.xml keeps the
+        names it gave while their faces are there. (Itself when they name none.)"""
+        named = {contact: names[contact] for contact in self.unknown_faces if names.get(contact)}
+        if not named:
+            return self
+        keywords = {name.lower(): name for name in self.keywords}
+        for name in named.values():
+            tag_names_add(keywords, name, person=True)
+        return replace(self, keywords=tuple(keywords.values())[:MAX_NAMES],
+                       unknown_faces=tuple(contact for contact in self.unknown_faces if contact not in named),
+                       contact_names=self.contact_names | named)
 
 
 @dataclass
@@ -320,13 +334,13 @@ def _entry(keys: dict[str, str], contacts: dict[str, str], albums: dict[str, str
            label: str) -> PicasaEntry:
     """What a photo's section says (its keys read), with the names of its file's [Contacts2] and album sections, and
     those of Picasa's contacts.xml (`known`) for the faces its [Contacts2] does not name."""
-    people, unknown = _people(keys.get("faces", ""), contacts, known, label=label)
+    people, unknown, named = _people(keys.get("faces", ""), contacts, known, label=label)
     keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]  # (read up to what MAX_NAMES tags can hold)
     return PicasaEntry(keywords=_names(people, keywords, label=label),
                        starred=_starred(keys),
                        albums=_album_names(keys.get("albums", ""), albums, label=label),
                        caption=description_from_file(keys.get("caption", "")[:DESCRIPTION_MAX * 2]),
-                       people_known=not unknown)
+                       unknown_faces=unknown, contact_names=named)
 
 
 def _starred(keys: dict[str, str]) -> bool:
@@ -354,24 +368,29 @@ def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[st
     return tuple(names.values())
 
 
-def _people(faces: str, contacts: dict[str, str], known: dict[str, str], *, label: str) -> tuple[list[str], int]:
+def _people(faces: str, contacts: dict[str, str], known: dict[str, str], *,
+            label: str) -> tuple[list[str], tuple[str, ...], dict[str, str]]:
     """The names of a photo's faces (`rect64(…),<contact id>` each, `;` between): those its [Contacts2] names, else
-    Picasa's contacts.xml (`known`: older versions kept names there alone); the others in one log line. With how many
-    faces' names are not known."""
-    people, unknown = [], []
+    Picasa's contacts.xml (`known`: older versions kept names there alone); the others in one log line. With the
+    contact ids of the faces whose names are not known, and the names contacts.xml gave (by contact id)."""
+    people, unknown, named = [], [], {}
     for face in faces.split(";"):
         contact = face.rsplit(",", 1)[-1].strip().lower() if "," in face else ""
         if not contact or contact == UNNAMED_FACE:
             continue
-        if name := contacts.get(contact) or known.get(contact):
+        if name := contacts.get(contact):
             people.append(name)
+        elif name := known.get(contact):
+            people.append(name)
+            named[contact] = name
         elif contact not in contacts:  # (one its [Contacts2] names "", `e54a…=;;`: a face named by no one)
-            unknown.append(text_shown_from_os(contact[:40]))  # (the file's text: no terminal escapes in a log)
+            unknown.append(contact[:40])
     if unknown:
+        shown = [text_shown_from_os(contact) for contact in unknown[:5]]  # (the file's text: no escapes in a log)
         logger.info("%s: %d face%s of contacts not in its [Contacts2], no tag: %s (%s)", label, len(unknown),
-                    "" if len(unknown) == 1 else "s", ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else ""),
+                    "" if len(unknown) == 1 else "s", ", ".join(shown) + (", …" if len(unknown) > 5 else ""),
                     "nor in contacts.xml" if known else "import_photos --picasa-contacts reads Picasa's contacts.xml")
-    return people, len(unknown)
+    return people, tuple(dict.fromkeys(unknown)), named
 
 
 def _names(people: list[str], keywords: str, *, label: str) -> tuple[str, ...]:

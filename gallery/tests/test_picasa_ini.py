@@ -764,8 +764,8 @@ def test_picasas_contacts_xml_names_the_faces_a_folders_contacts2_does_not(tmp_p
     """Older Picasa versions kept the names of people in Picasa's own contacts.xml alone, not in each folder's
     [Contacts2]: their faces gave no tag. `--picasa-contacts` reads it: a face of a contact [Contacts2] lacks is named
     by it ([Contacts2] first). A library imported without it is read again with it (the names it gives a file are in
-    the file's fingerprint), an unchanged one with it again reads nothing, and one read without it again takes off no
-    name it gave (a face whose name is not known: the photo's people are not known whole)."""
+    the file's fingerprint), an unchanged one with it again reads nothing, and one read without it again keeps the
+    names it gave (PhotoXmpSidecar.contact_names) while their faces are there."""
     root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": ini(
         contacts={JOHN: "John Smith"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN, MARY)},
                                                "IMG_0002.JPG": {"faces": faces(MARY), "keywords": "beach"}})})
@@ -783,6 +783,42 @@ def test_picasas_contacts_xml_names_the_faces_a_folders_contacts2_does_not(tmp_p
 
     assert "Picasa files read: 1 " in _import(root)  # (without it: read again, its names kept)
     assert tags("IMG_0002.JPG") == {"beach": "embedded", "Mary Smith": "embedded"}
+    assert PhotoXmpSidecar.objects.get(photo__original_filename="IMG_0002.JPG").contact_names == {MARY: "Mary Smith"}
+    # Changed in Picasa, read without it again and again: the name it gave stays, what Picasa took off goes.
+    for keywords, kept in (("sea", {"sea", "Mary Smith"}), ("", {"Mary Smith"})):
+        write(root, {".picasa.ini": ini(contacts={JOHN: "John Smith"}, photos={
+            "IMG_0001.JPG": {"faces": faces(JOHN, MARY)}, "IMG_0002.JPG": {"faces": faces(MARY), "keywords": keywords}})})
+        _import(root)
+        assert tags("IMG_0002.JPG") == dict.fromkeys(kept, "embedded")
+    # Mary's face untagged in Picasa: her name goes too.
+    write(root, {".picasa.ini": ini(contacts={JOHN: "John Smith"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN)}})})
+    _import(root)
+    assert tags("IMG_0001.JPG") == {"John Smith": "embedded"}
+
+
+UNKNOWN = "0123456789abcdef"  # (a contact neither the file's [Contacts2] nor contacts.xml names)
+
+
+def test_a_face_picasa_cannot_name_keeps_nothing_else_from_being_taken_off(tmp_path, family, alice):
+    """A face of a contact whose name is not known made the photo's people not known whole (36f48c1): no keyword nor
+    person taken off in Picasa left it, nor one taken off in its XMP sidecar (digiKam's), and each change to the
+    folder's file read it again (exiv2). Such a face keeps only the name contacts.xml gave it once (below)."""
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(), "IMG_0001.JPG.xmp": sidecar_xml(subject=["kite", "wind"]),
+        ".picasa.ini": ini(contacts={JOHN: "John Smith"}, photos={
+            "IMG_0001.JPG": {"faces": faces(JOHN, UNNAMED, UNKNOWN), "keywords": "beach,sea"}})})
+    _import(root)
+    assert tags("IMG_0001.JPG") == dict.fromkeys(["kite", "wind", "John Smith", "beach", "sea"], "embedded")
+    # John's face untagged and "sea" taken off in Picasa; "wind" taken off in digiKam.
+    write(root, {"IMG_0001.JPG.xmp": sidecar_xml(subject=["kite"]), ".picasa.ini": ini(
+        contacts={JOHN: "John Smith"}, photos={"IMG_0001.JPG": {"faces": faces(UNNAMED, UNKNOWN), "keywords": "beach"}})})
+
+    out = _import(root)
+
+    assert tags("IMG_0001.JPG") == {"kite": "embedded", "beach": "embedded"}
+    assert "2 keywords removed" in out
+    picasa = PhotoXmpSidecar.objects.get(path__endswith=".picasa.ini")
+    assert picasa.keywords == ["beach"] and picasa.contact_names is None
 
 
 @pytest.mark.parametrize("known", [None, {MARY: "Mary Smith"}], ids=["without contacts.xml", "lacking it"])

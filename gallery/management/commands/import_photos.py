@@ -347,11 +347,13 @@ class Command(BaseCommand):
         return by_path[key].sha256 if key in by_path else "" if by_path else self._xmp_read_before.get(digest, "")
 
     def _xmp_remember(self, photo_id: int, digest: str, key: str, sidecar: XmpSidecar, *,
-                      description: str | None = None, albums: tuple[str, ...] | None = None) -> None:
+                      description: str | None = None, albums: tuple[str, ...] | None = None,
+                      contact_names: dict[str, str] | None = None) -> None:
         """Remember the sidecar at `key` just read with the photo `photo_id` (file hash `digest`), or found unchanged,
         when it was read whole: the next import reads it again only if it changed, a change in another sidecar of
         the photo takes off none of its keywords, and a change in its description (a Picasa file's: its caption,
-        `description`) and a Picasa file's `albums` of the photo is told from what it said now."""
+        `description`) and a Picasa file's `albums` of the photo is told from what it said now; the names Picasa's
+        contacts.xml gave a Picasa file's faces (`contact_names`) stay while those faces are there (PicasaEntry.naming)."""
         kept = self._xmp_rows.get(digest, {}).get(key)
         if not sidecar.sha256 or kept is not None and kept.sha256 == sidecar.sha256:
             return
@@ -359,10 +361,11 @@ class Command(BaseCommand):
         keywords = list(embedded.keywords) if embedded is not None and embedded.keywords_complete else None
         if description is None and embedded is not None:
             description = embedded.description
-        read = _SidecarRead(sidecar.sha256, keywords, description, list(albums) if albums is not None else None)
+        read = _SidecarRead(sidecar.sha256, keywords, description, list(albums) if albums is not None else None,
+                            contact_names or None)
         PhotoXmpSidecar.objects.update_or_create(photo_id=photo_id, path=key, defaults={
             "sha256": read.sha256, "keywords": read.keywords, "description": read.description, "albums": read.albums,
-            "read_at": timezone.now()})
+            "contact_names": read.contact_names, "read_at": timezone.now()})
         self._xmp_rows.setdefault(digest, {})[key] = read
         # (Photo.xmp_sidecar_sha256 still decides, beside the per-path rows: a read of the stored file alone takes no
         # keyword off a photo whose sidecar was ever read, one since deleted too, whose row _xmp_forget_gone drops;
@@ -439,7 +442,7 @@ class Command(BaseCommand):
                 self._picasa.star(picasa, photo_id)
             return
         entry = picasa.entry(path.name)
-        said = entry or PicasaEntry()
+        said = (entry or PicasaEntry()).naming(self._picasa_contact_names(digest, key))
         if said.starred:
             self._picasa.star(picasa, photo_id)
         before = self._said_before(digest, key).description
@@ -457,7 +460,7 @@ class Command(BaseCommand):
             counts[PICASA_CHANGED.format("removed")] += changes.keywords_removed
             counts[PICASA_CAPTION.format(caption)] += bool(caption)
         self._xmp_remember(photo_id, digest, key, XmpSidecar(said.embedded(), picasa.sha256),
-                           description=said.caption, albums=said.albums)
+                           description=said.caption, albums=said.albums, contact_names=said.contact_names)
 
     def _said_before(self, digest: str, key: str) -> _SidecarRead:
         """What the sidecar (an XMP sidecar, a Picasa file) at `key` said of the photo of hash `digest` when last read
@@ -477,6 +480,16 @@ class Command(BaseCommand):
                 return ""
             before = ""
         return photo_sidecar_description(photo_id=photo_id, description=caption, before=before)
+
+    def _picasa_contact_names(self, digest: str, key: str) -> dict[str, str]:
+        """The names Picasa's contacts.xml gave the faces of the photo of hash `digest` when its Picasa files were
+        last read with it, the file at `key` first (a contact id is Picasa's, whichever folder's file names it)."""
+        kept = self._xmp_rows.get(digest, {})
+        names: dict[str, str] = {}
+        for path in sorted(kept, key=lambda path: path == key):  # (the file at `key` last: its names win)
+            if is_a_picasa_ini(path):
+                names |= kept[path].contact_names or {}
+        return names
 
     def _picasa_albums_gained(self, digest: str, key: str, albums: tuple[str, ...]) -> tuple[str, ...]:
         """The Picasa albums of the photo of hash `digest` (`albums`, its file's at `key` now) that the Picasa files
@@ -693,9 +706,10 @@ class _SidecarRead:
     keywords: list[str] | None
     description: str | None
     albums: list[str] | None
+    contact_names: dict[str, str] | None  # (a Picasa file's: the names contacts.xml gave the photo's faces)
 
 
-NOT_READ = _SidecarRead("", [], "", [])  # (a sidecar never read with the photo: it said nothing of it)
+NOT_READ = _SidecarRead("", [], "", [], None)  # (a sidecar never read with the photo: it said nothing of it)
 
 
 def _xmp_read_before(family: Family) -> tuple[dict[str, str], dict[str, dict[str, _SidecarRead]]]:
@@ -703,7 +717,7 @@ def _xmp_read_before(family: Family) -> tuple[dict[str, str], dict[str, dict[str
     each, and what each one said by its path (_xmp_key)."""
     rows: dict[str, dict[str, _SidecarRead]] = {}
     for digest, key, *read in PhotoXmpSidecar.objects.filter(photo__family=family).values_list(
-            "photo__sha256", "path", "sha256", "keywords", "description", "albums"):
+            "photo__sha256", "path", "sha256", "keywords", "description", "albums", "contact_names"):
         rows.setdefault(digest, {})[key] = _SidecarRead(*read)
     return dict(Photo.all_objects.filter(family=family).exclude(xmp_sidecar_sha256="")
                 .values_list("sha256", "xmp_sidecar_sha256")), rows
