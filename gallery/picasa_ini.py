@@ -70,10 +70,11 @@ READ = frozenset({"faces", "keywords", "star", "albums", "caption"})  # the keys
 READER_VERSION = 3
 ALBUMS_SINCE = 2  # the first version that read albums: a file read by an earlier one was never read for them
 _STAR = re.compile(rb"(?i)star[ \t]*=")  # (a file that may star a photo: looked for in its bytes, not parsed)
-# The contacts its faces name, and those its [Contacts2] names (`<id>=…`), looked for in its bytes (not parsed): what
-# Picasa's contacts.xml adds to a file is folded into its fingerprint (read_picasa_ini).
-_FACE_CONTACT = re.compile(rb"rect64\([0-9A-Fa-f]*\)[ \t]*,[ \t]*([0-9A-Fa-f]{16})")
-_CONTACT_LINE = re.compile(rb"(?m)^[ \t]*([0-9A-Fa-f]{16})[ \t]*=")
+# The contacts its faces name, and those its [Contacts2] names (`<id>=<name>;…`, a name not empty), looked for in its
+# bytes (not parsed): what Picasa's contacts.xml adds to a file is folded into its fingerprint (read_picasa_ini). An id
+# is a 64-bit number in hex, written without its leading zeros (`d04ca592f8868c2`): any 1 to 16 digits (_contact_id).
+_FACE_CONTACT = re.compile(rb"rect64\([0-9A-Fa-f]*\)[ \t]*,[ \t]*([0-9A-Fa-f]{1,16})(?![0-9A-Fa-f])")
+_CONTACT_LINE = re.compile(rb"(?m)^[ \t]*([0-9A-Fa-f]{1,16})[ \t]*=[ \t]*[^;\s]")
 # Picasa's own contacts.xml (every contact the user named, a few hundred bytes each): anything larger is no such file.
 CONTACTS_MAX_BYTES = 8 * 1024 * 1024
 
@@ -153,7 +154,8 @@ class PicasaIni:
         if self._sections is None:
             label = _label(self.path)
             self._sections = _sections(_text(self.data, label=label), label=label) if self.sha256 else {}
-            self._contacts = {key: value.split(";", 1)[0] for key, value in self._sections.pop(CONTACTS, {}).items()}
+            self._contacts = {_contact_id(key): value.split(";", 1)[0]
+                              for key, value in self._sections.pop(CONTACTS, {}).items()}
             self._albums = {name[len(ALBUM):].strip(): one_line(text_from_file(self._sections.pop(name)["name"]))
                             for name in [name for name in self._sections if name.startswith(ALBUM)]}
             self.data = b""  # (read: not kept in memory)
@@ -194,8 +196,8 @@ def _contacts_given(data: bytes, contacts: dict[str, str]) -> bytes:
     fingerprint (b"" when none: the fingerprint of its bytes alone, as without contacts.xml)."""
     if not contacts:
         return b""
-    faces = {face.decode().lower() for face in _FACE_CONTACT.findall(data)}
-    named = {contact.decode().lower() for contact in _CONTACT_LINE.findall(data)}
+    faces = {_contact_id(face.decode()) for face in _FACE_CONTACT.findall(data)}
+    named = {_contact_id(contact.decode()) for contact in _CONTACT_LINE.findall(data)}
     given = sorted((contact, contacts[contact]) for contact in faces - named if contact in contacts)
     if not given:
         return b""
@@ -244,7 +246,7 @@ def _contacts_parsed(data: bytes) -> dict[str, str]:
     def contact(tag: str, attributes: dict[str, str]) -> None:
         if tag == "contact":
             name = (attributes.get("name") or "").strip() or (attributes.get("display") or "").strip()
-            if (key := (attributes.get("id") or "").strip().lower()) and name:
+            if (key := _contact_id(attributes.get("id") or "")) and name:
                 contacts.setdefault(key, name)
 
     def refuse(*_) -> None:
@@ -279,6 +281,13 @@ class PicasaInis:
             found = picasa_ini_path(folder)
             self._by_folder[folder] = read_picasa_ini(found, contacts=self.contacts) if found is not None else None
         return self._by_folder[folder]
+
+
+def _contact_id(text: str) -> str:
+    """A contact's id as it is compared: in lower case, without leading zeros (Picasa writes the number without them in
+    one place and with them in another: `d04ca592f8868c2` is `0d04ca592f8868c2`)."""
+    text = text.strip().lower()
+    return text.lstrip("0") or text[:1]
 
 
 def _name_key(name: str) -> str:
@@ -373,9 +382,10 @@ def _people(faces: str, contacts: dict[str, str], known: dict[str, str], *,
     """The names of a photo's faces (`rect64(…),<contact id>` each, `;` between): those its [Contacts2] names, else
     Picasa's contacts.xml (`known`: older versions kept names there alone); the others in one log line. With the
     contact ids of the faces whose names are not known, and the names contacts.xml gave (by contact id)."""
-    people, unknown, named = [], [], {}
+    people, unknown, named, shown = [], [], {}, []
     for face in faces.split(";"):
-        contact = face.rsplit(",", 1)[-1].strip().lower() if "," in face else ""
+        written = face.rsplit(",", 1)[-1].strip() if "," in face else ""
+        contact = _contact_id(written)
         if not contact or contact == UNNAMED_FACE:
             continue
         if name := contacts.get(contact):
@@ -385,8 +395,9 @@ def _people(faces: str, contacts: dict[str, str], known: dict[str, str], *,
             named[contact] = name
         elif contact not in contacts:  # (one its [Contacts2] names "", `e54a…=;;`: a face named by no one)
             unknown.append(contact[:40])
+            if len(shown) < 5:  # (as written, the file's text: no terminal escapes in a log)
+                shown.append(text_shown_from_os(written[:40].lower()))
     if unknown:
-        shown = [text_shown_from_os(contact) for contact in unknown[:5]]  # (the file's text: no escapes in a log)
         logger.info("%s: %d face%s of contacts not in its [Contacts2], no tag: %s (%s)", label, len(unknown),
                     "" if len(unknown) == 1 else "s", ", ".join(shown) + (", …" if len(unknown) > 5 else ""),
                     "nor in contacts.xml" if known else "import_photos --picasa-contacts reads Picasa's contacts.xml")

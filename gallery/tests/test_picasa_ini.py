@@ -841,6 +841,24 @@ def test_a_contact_whose_name_picasa_left_empty_gives_no_tag_and_the_import_goes
     assert "not in its [Contacts2]" not in caplog.text
 
 
+def test_a_contact_id_written_without_its_leading_zeros_is_the_same_contact(tmp_path, family, alice):
+    """Picasa writes a contact id as a number, its leading zeros dropped (`rect64(…),d04ca592f8868c2`), in a face, in
+    [Contacts2] or in contacts.xml alike: one id however many digits it has. contacts.xml's name of such a face was
+    not in the file's fingerprint (16 digits were looked for), so a library imported without it was not read again
+    with it; nor was that of a contact whose [Contacts2] name is empty."""
+    short, ann = "d04ca592f8868c2", "0a1b2c3d4e5f6071"
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": ini(
+        contacts={ann: "Ann", "0" + short: ""}, photos={"IMG_0001.JPG": {"faces": faces(short, ann.lstrip("0"))}})})
+    (tmp_path / "contacts.xml").write_bytes(contacts_xml({"0" + short: "Mary Smith"}))
+    _import(root)
+    assert tags("IMG_0001.JPG") == {"Ann": "embedded"}
+
+    out = _import(root, "--picasa-contacts", str(tmp_path / "contacts.xml"))
+
+    assert "Picasa files read: 1 " in out
+    assert tags("IMG_0001.JPG") == {"Ann": "embedded", "Mary Smith": "embedded"}
+
+
 @pytest.mark.parametrize("content", [
     pytest.param(None, id="missing"),
     pytest.param("folder", id="a folder"),
