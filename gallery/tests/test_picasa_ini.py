@@ -684,6 +684,34 @@ def test_a_caption_changed_in_picasa_replaces_the_one_it_wrote_and_one_taken_off
     assert "Picasa files unchanged since they were last read: 1 " in _import(root)
 
 
+def test_a_description_the_photos_file_or_another_sidecar_still_gives_stays_when_one_takes_it_off(
+        tmp_path, family, alice):
+    """A caption taken off in Picasa cleared the description it wrote even when the photo's own file (Picasa wrote a
+    JPEG's caption into its IPTC) or its XMP sidecar still gave the same; and a dc:description taken off in digiKam
+    cleared one the photo's Picasa file still gave. It stays; cleared when nothing gives it any more."""
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(iptc={"Iptc.Application2.Caption": "Beach"}),
+        "IMG_0002.JPG": picture(), "IMG_0002.JPG.xmp": sidecar_xml(subject=["kite"], description="Kites"),
+        "IMG_0003.JPG": picture(), "IMG_0003.JPG.xmp": sidecar_xml(subject=["kite"], description="Sea"),
+        "IMG_0004.JPG": picture(),
+        ".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Beach"}, "IMG_0002.JPG": {"caption": "Kites"},
+                                   "IMG_0003.JPG": {"caption": "Sea"}, "IMG_0004.JPG": {"caption": "Grandma"}})})
+    _import(root)
+    given = {"IMG_0001.JPG": ("Beach", "embedded"), "IMG_0002.JPG": ("Kites", "embedded"),
+             "IMG_0003.JPG": ("Sea", "embedded"), "IMG_0004.JPG": ("Grandma", "embedded")}
+    assert descriptions() == given
+    write(root, {"IMG_0003.JPG.xmp": sidecar_xml(subject=["kite"]),
+                 ".picasa.ini": ini(photos={"IMG_0003.JPG": {"caption": "Sea"}})})
+
+    out = _import(root)
+
+    assert descriptions() == given | {"IMG_0004.JPG": ("", "")}
+    assert "1 caption removed" in out and "description removed" not in out
+    write(root, {".picasa.ini": ini(photos={})})  # (the last to give IMG_0003's)
+    _import(root)
+    assert descriptions() == given | {"IMG_0003.JPG": ("", ""), "IMG_0004.JPG": ("", "")}
+
+
 TRIP = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
 
 

@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
-from gallery.embedded import Embedded, embedded_merged
+from gallery.embedded import Embedded, embedded_merged, read_embedded
 from gallery.files import files_remove, photo_file_names
 from gallery.filename_dates import FolderDate, date_in_folders, is_a_date_folder
 from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_image_format, read_limited, sha256_of,
@@ -412,7 +412,7 @@ class Command(BaseCommand):
         own); a description the sidecar no longer gives leaves it when it is the one the sidecar wrote."""
         changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=sidecar,
                                          also_given=_xmp_given_elsewhere(photo_id, key),
-                                         description_before=self._said_before(digest, key).description or "")
+                                         description_before=self._description_before(digest, key))
         counts[XMP_GAVE] += bool(changes) and photo_id not in self._xmp_changed  # (two copies' sidecars: one photo)
         if changes:
             self._xmp_changed.add(photo_id)
@@ -448,7 +448,7 @@ class Command(BaseCommand):
         before = self._said_before(digest, key).description
         self._albums.put_named(said.albums, photo_id=photo_id, stored=given, first=self._picasa_first(picasa, digest),
                                gained=self._picasa_albums_gained(digest, key, said.albums))
-        caption = self._picasa_caption(photo_id, said.caption, before, new=given)
+        caption = self._picasa_caption(photo_id, said.caption, before, new=given, digest=digest, key=key, data=data)
         changes = EmbeddedChanges()
         keywords_before = self._picasa_keywords_before(digest, key, said.keywords)
         if not given and (keywords_before is None or sorted(keywords_before) != sorted(said.keywords)):
@@ -467,19 +467,39 @@ class Command(BaseCommand):
         with it (_SidecarRead; NOT_READ when it was never read with the photo)."""
         return self._xmp_rows.get(digest, {}).get(key, NOT_READ)
 
-    def _picasa_caption(self, photo_id: int, caption: str, before: str | None, *, new: bool) -> str:
-        """Give the photo `photo_id` the caption its Picasa file says now (`before`: what it said when last read with
-        the photo; None: not known): the description nobody wrote, or the one the file wrote, changed or taken off
-        there (services.photo_sidecar_description). A caption the file said already changes nothing (no query: a star
-        given to one photo changes its folder's file); one not known before only fills a description nobody wrote
-        (may_describe: one read of the family's photos for a run). How the description changed, or ""."""
+    def _picasa_caption(self, photo_id: int, caption: str, before: str | None, *, new: bool, digest: str, key: str,
+                        data: bytes) -> str:
+        """Give the photo `photo_id` (file hash `digest`, bytes `data`) the caption its Picasa file at `key` says now
+        (`before`: what it said when last read with the photo; None: not known): the description nobody wrote, or the
+        one the file wrote, changed or taken off there (services.photo_sidecar_description), unless the photo's own
+        file or another sidecar of it still gives it (the file read again for that alone). A caption the file said
+        already changes nothing (no query: a star given to one photo changes its folder's file); one not known before
+        only fills a description nobody wrote (may_describe: one read of the family's photos for a run). How the
+        description changed, or ""."""
         if caption == before or not caption and not before:
+            return ""
+        if not caption and (self._given_elsewhere(before, digest, key)
+                            or read_embedded(data, label=f"photo {photo_id}").description == before):
             return ""
         if not before:
             if not self._picasa.may_describe(photo_id, new=new):
                 return ""
             before = ""
         return photo_sidecar_description(photo_id=photo_id, description=caption, before=before)
+
+    def _description_before(self, digest: str, key: str) -> str:
+        """The description the XMP sidecar at `key` gave the photo of hash `digest` when last read with it, which it
+        takes off when it gives none now (services.photo_xmp_sidecar_read: the photo's own file merged in there); ""
+        when it gave none, that is not known, or another sidecar of the photo gave the same (it still gives it)."""
+        before = self._said_before(digest, key).description or ""
+        return "" if self._given_elsewhere(before, digest, key) else before
+
+    def _given_elsewhere(self, description: str, digest: str, key: str) -> bool:
+        """Whether a sidecar of the photo of hash `digest` other than the one at `key` (an XMP sidecar, a Picasa file,
+        of this copy or another still there) gave it `description` when last read with it."""
+        return bool(description) and any(
+            read.description == description and _xmp_another_there(path, key)
+            for path, read in self._xmp_rows.get(digest, {}).items() if path != key)
 
     def _picasa_contact_names(self, digest: str, key: str) -> dict[str, str]:
         """The names Picasa's contacts.xml gave the faces of the photo of hash `digest` when its Picasa files were
