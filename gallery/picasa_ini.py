@@ -50,6 +50,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from gallery.embedded import DESCRIPTION_MAX, TAG_MAX, Embedded, description_from_file, tag_names_add
+from gallery.embedded_reader import NotPlainXmp, plain_xml_parser
 from gallery.sidecars import files_named, reader_fingerprint, sidecar_bytes
 from gallery.text import one_line, text_from_file, text_shown_from_os
 
@@ -212,31 +213,24 @@ class PicasaContactsUnreadable(Exception):
 def read_picasa_contacts(path: Path) -> dict[str, str]:
     """The names of Picasa's own contacts file (`%LOCALAPPDATA%\\Google\\Picasa2\\contacts\\contacts.xml`:
     `<contacts><contact id="e54a1b8b4c2d5e34" name="John Smith" display="John"/>…</contacts>`), by contact id
-    (lower-cased): the name, else the display name. Older versions kept their contacts there alone, not in each
-    folder's [Contacts2]. Read by expat, bounded (CONTACTS_MAX_BYTES), a declared entity refused (no such file
-    declares one: a "billion laughs" or an external entity would), nothing fetched. Raises PicasaContactsUnreadable
-    (why) for a file that is none, can't be read, is too large or no XML, or names no contact."""
+    (_contact_id): the name, else the display name. Older versions kept their contacts there alone, not in each
+    folder's [Contacts2]. Read bounded (CONTACTS_MAX_BYTES, gallery.sidecars.sidecar_bytes) by expat with no DTD
+    (gallery.embedded_reader.plain_xml_parser: a DOCTYPE or a declared entity refused, as no such file has one: a
+    "billion laughs" or an external entity would), nothing fetched. Raises PicasaContactsUnreadable (why) for a file
+    that is none, can't be read, is too large or no XML, or names no contact."""
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):  # (a folder; a FIFO would wait for a writer for ever)
+        if not stat.S_ISREG(path.stat().st_mode):  # (a folder; a FIFO would wait for a writer for ever)
             raise PicasaContactsUnreadable("not a file")
-        if info.st_size > CONTACTS_MAX_BYTES:
-            raise PicasaContactsUnreadable(f"larger than {CONTACTS_MAX_BYTES // (1024 * 1024)} MB, no Picasa "
-                                           "contacts file is")
-        with path.open("rb") as stream:
-            data = stream.read(CONTACTS_MAX_BYTES + 1)
     except OSError as exc:
         raise PicasaContactsUnreadable(exc.strerror or str(exc)) from None
-    if len(data) > CONTACTS_MAX_BYTES:  # (grown since it was looked at)
-        raise PicasaContactsUnreadable(f"larger than {CONTACTS_MAX_BYTES // (1024 * 1024)} MB")
+    data, why = sidecar_bytes(path, max_bytes=CONTACTS_MAX_BYTES, label=text_shown_from_os(str(path)),
+                              kind="Picasa contacts file")
+    if data is None:
+        raise PicasaContactsUnreadable(why)
     contacts = _contacts_parsed(data)
     if not contacts:
         raise PicasaContactsUnreadable('no <contact id="…" name="…"> in it: not Picasa\'s contacts.xml')
     return contacts
-
-
-class _EntityDeclared(Exception):
-    pass
 
 
 def _contacts_parsed(data: bytes) -> dict[str, str]:
@@ -249,16 +243,10 @@ def _contacts_parsed(data: bytes) -> dict[str, str]:
             if (key := _contact_id(attributes.get("id") or "")) and name:
                 contacts.setdefault(key, name)
 
-    def refuse(*_) -> None:
-        raise _EntityDeclared
-
-    parser = expat.ParserCreate()
-    parser.StartElementHandler = contact
-    parser.EntityDeclHandler = parser.UnparsedEntityDeclHandler = parser.ExternalEntityRefHandler = refuse
     try:
-        parser.Parse(data, True)
-    except _EntityDeclared:
-        raise PicasaContactsUnreadable("it declares an entity, which Picasa's never does: refused") from None
+        plain_xml_parser(contact, lambda tag: None, lambda text: None).Parse(data, True)
+    except NotPlainXmp:
+        raise PicasaContactsUnreadable("it declares a DTD or an entity, which Picasa's never does: refused") from None
     except expat.ExpatError as exc:
         raise PicasaContactsUnreadable(f"no XML ({expat.errors.messages[exc.code]}, line {exc.lineno})") from None
     return contacts

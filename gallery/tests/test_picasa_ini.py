@@ -890,6 +890,7 @@ def test_a_contact_id_written_without_its_leading_zeros_is_the_same_contact(tmp_
 @pytest.mark.parametrize("content", [
     pytest.param(None, id="missing"),
     pytest.param("folder", id="a folder"),
+    pytest.param("fifo", id="a FIFO"),  # (would wait for a writer for ever)
     pytest.param(b"", id="empty"),
     pytest.param(b"[Contacts2]\ne54a1b8b4c2d5e34=Mary;;\n", id="no XML"),
     pytest.param(b'<?xml version="1.0"?><contacts><contact id="8e62398ebda8c1a5" name="Mary', id="cut short"),
@@ -910,6 +911,8 @@ def test_a_contacts_xml_that_cant_be_read_is_said_in_one_line_and_the_import_goe
     contacts = tmp_path / "contacts.xml"
     if content == "folder":
         contacts.mkdir()
+    elif content == "fifo":
+        os.mkfifo(contacts)
     elif content is not None:
         contacts.write_bytes(content)
 
@@ -919,6 +922,19 @@ def test_a_contacts_xml_that_cant_be_read_is_said_in_one_line_and_the_import_goe
     assert "the import goes on without it" in err and "passwd" not in err and "root:" not in err
     assert "Imported 1," in out and "Picasa contacts" not in out
     assert tags("IMG_0001.JPG") == {"John Smith": "embedded"}
+
+
+def test_a_contacts_xml_in_utf_16_is_read(tmp_path, family, alice):
+    """XML says its encoding by a byte-order mark: a contacts.xml saved as UTF-16 (an editor's "Unicode") is read."""
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": ini(
+        photos={"IMG_0001.JPG": {"faces": faces(MARY)}})})
+    contacts = tmp_path / "contacts.xml"
+    contacts.write_bytes(contacts_xml({MARY: "Zoë Smith"}).decode().replace('"utf-8"', '"utf-16"').encode("utf-16"))
+
+    out, err = _import_saying(root, "--picasa-contacts", str(contacts))
+
+    assert err == "" and "Picasa contacts: 1 " in out
+    assert tags("IMG_0001.JPG") == {"Zoë Smith": "embedded"}
 
 
 @pytest.mark.parametrize("with_contacts", [False, True])
