@@ -1127,7 +1127,7 @@ class _Picasa:
             lines.append(
                 f"Picasa files read: {len(self.read)} (.picasa.ini: the people named in Picasa and its keywords, as "
                 "tags from the file; a photo starred there, a favourite of the member importing; Picasa's albums, "
-                "the family's albums of their names; a caption, the description nobody wrote)"
+                "the family's albums of their names; a caption, the photo's description while nobody edits it)"
                 + (f"; {photos} photo{' was' if photos == 1 else 's were'} already there and changed by "
                    f"{'its Picasa file' if photos == 1 else 'their Picasa files'}: " + ", ".join(changed)
                    if photos else ""))
