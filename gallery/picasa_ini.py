@@ -24,9 +24,9 @@ replaces or takes off the one it wrote when changed or taken off in Picasa (serv
 XMP sidecar's dc:description). A face whose id the file's `[Contacts2]` lacks (older versions kept names only in
 Picasa's own contacts.xml: read_picasa_contacts, import_photos --picasa-contacts) is named by contacts.xml when given,
 else gives no tag, with a log line (a name contacts.xml gave it once stays while the face is there: PicasaEntry.naming;
-it keeps nothing else of the photo from being taken off). The file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the fingerprint of its
-bytes (and of the names contacts.xml gives it) and what it said of the photo's caption and albums: an import reads it
-again only when it changed.
+it keeps nothing else of the photo from being taken off). The file is kept by its path in PhotoXmpSidecar, as a
+sidecar of each photo of its folder, with the fingerprint of its bytes (and of the names contacts.xml gives it) and
+what it said of the photo's caption and albums: an import reads it again only when it changed.
 
 Read by a small line reader rather than configparser, which keeps a section object and every key of every section
 (a 4 MB file of empty sections took it 17 s and 900 MB) and has rules Picasa's files don't (interpolation, a

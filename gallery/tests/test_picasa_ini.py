@@ -815,7 +815,8 @@ def test_picasas_contacts_xml_names_the_faces_a_folders_contacts2_does_not(tmp_p
     # Changed in Picasa, read without it again and again: the name it gave stays, what Picasa took off goes.
     for keywords, kept in (("sea", {"sea", "Mary Smith"}), ("", {"Mary Smith"})):
         write(root, {".picasa.ini": ini(contacts={JOHN: "John Smith"}, photos={
-            "IMG_0001.JPG": {"faces": faces(JOHN, MARY)}, "IMG_0002.JPG": {"faces": faces(MARY), "keywords": keywords}})})
+            "IMG_0001.JPG": {"faces": faces(JOHN, MARY)},
+            "IMG_0002.JPG": {"faces": faces(MARY), "keywords": keywords}})})
         _import(root)
         assert tags("IMG_0002.JPG") == dict.fromkeys(kept, "embedded")
     # Mary's face untagged in Picasa: her name goes too.
@@ -839,7 +840,8 @@ def test_a_face_picasa_cannot_name_keeps_nothing_else_from_being_taken_off(tmp_p
     assert tags("IMG_0001.JPG") == dict.fromkeys(["kite", "wind", "John Smith", "beach", "sea"], "embedded")
     # John's face untagged and "sea" taken off in Picasa; "wind" taken off in digiKam.
     write(root, {"IMG_0001.JPG.xmp": sidecar_xml(subject=["kite"]), ".picasa.ini": ini(
-        contacts={JOHN: "John Smith"}, photos={"IMG_0001.JPG": {"faces": faces(UNNAMED, UNKNOWN), "keywords": "beach"}})})
+        contacts={JOHN: "John Smith"},
+        photos={"IMG_0001.JPG": {"faces": faces(UNNAMED, UNKNOWN), "keywords": "beach"}})})
 
     out = _import(root)
 

@@ -353,7 +353,8 @@ class Command(BaseCommand):
         when it was read whole: the next import reads it again only if it changed, a change in another sidecar of
         the photo takes off none of its keywords, and a change in its description (a Picasa file's: its caption,
         `description`) and a Picasa file's `albums` of the photo is told from what it said now; the names Picasa's
-        contacts.xml gave a Picasa file's faces (`contact_names`) stay while those faces are there (PicasaEntry.naming)."""
+        contacts.xml gave a Picasa file's faces (`contact_names`) stay while those faces are there
+        (PicasaEntry.naming)."""
         kept = self._xmp_rows.get(digest, {}).get(key)
         if not sidecar.sha256 or kept is not None and kept.sha256 == sidecar.sha256:
             return
