@@ -455,6 +455,9 @@ class PhotoXmpSidecar(models.Model):
     # it wrote; an album gained takes the photo in). None: not known (read before they were kept, 0046).
     description = models.TextField(null=True, default=None)
     albums = models.JSONField(null=True, default=None)
+    # A Picasa file's: the names Picasa's contacts.xml gave the faces of the photo its [Contacts2] does not name
+    # ({contact id: name}; None none), which a run without contacts.xml keeps on the photo while the faces are there.
+    contact_names = models.JSONField(null=True, default=None)
     read_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -469,7 +472,8 @@ class RemovedAlbumPhoto(models.Model):
     """A photo a member took out of an album (album_remove_photos): an import that reads the photo into that album
     again (a Picasa album it joined since) leaves it out. A member may still put it back."""
 
-    album = models.ForeignKey("Album", on_delete=models.CASCADE, related_name="+")
+    # (no index of its own: the unique (album, photo) constraint's serves a look-up by album)
+    album = models.ForeignKey("Album", on_delete=models.CASCADE, related_name="+", db_index=False)
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
     removed_at = models.DateTimeField(default=timezone.now)
 

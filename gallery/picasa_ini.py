@@ -23,10 +23,10 @@ since, never one a member took it out of (import_photos' _Albums); a caption is 
 replaces or takes off the one it wrote when changed or taken off in Picasa (services.photo_sidecar_description, as an
 XMP sidecar's dc:description). A face whose id the file's `[Contacts2]` lacks (older versions kept names only in
 Picasa's own contacts.xml: read_picasa_contacts, import_photos --picasa-contacts) is named by contacts.xml when given,
-else gives no tag, with a log line (and the photo's people are not known whole: none is taken off for lacking). The
-file is kept by its path in PhotoXmpSidecar, as a sidecar of each photo of its folder, with the fingerprint of its
-bytes (and of the names contacts.xml gives it) and what it said of the photo's caption and albums: an import reads it
-again only when it changed.
+else gives no tag, with a log line (a name contacts.xml gave it once stays while the face is there: PicasaEntry.naming;
+it keeps nothing else of the photo from being taken off). The file is kept by its path in PhotoXmpSidecar, as a
+sidecar of each photo of its folder, with the fingerprint of its bytes (and of the names contacts.xml gives it) and
+what it said of the photo's caption and albums: an import reads it again only when it changed.
 
 Read by a small line reader rather than configparser, which keeps a section object and every key of every section
 (a 4 MB file of empty sections took it 17 s and 900 MB) and has rules Picasa's files don't (interpolation, a
@@ -45,11 +45,12 @@ import logging
 import re
 import stat
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from xml.parsers import expat
 
 from gallery.embedded import DESCRIPTION_MAX, TAG_MAX, Embedded, description_from_file, tag_names_add
+from gallery.embedded_reader import NotPlainXmp, plain_xml_parser
 from gallery.sidecars import files_named, reader_fingerprint, sidecar_bytes
 from gallery.text import one_line, text_from_file, text_shown_from_os
 
@@ -70,10 +71,11 @@ READ = frozenset({"faces", "keywords", "star", "albums", "caption"})  # the keys
 READER_VERSION = 3
 ALBUMS_SINCE = 2  # the first version that read albums: a file read by an earlier one was never read for them
 _STAR = re.compile(rb"(?i)star[ \t]*=")  # (a file that may star a photo: looked for in its bytes, not parsed)
-# The contacts its faces name, and those its [Contacts2] names (`<id>=…`), looked for in its bytes (not parsed): what
-# Picasa's contacts.xml adds to a file is folded into its fingerprint (read_picasa_ini).
-_FACE_CONTACT = re.compile(rb"rect64\([0-9A-Fa-f]*\)[ \t]*,[ \t]*([0-9A-Fa-f]{16})")
-_CONTACT_LINE = re.compile(rb"(?m)^[ \t]*([0-9A-Fa-f]{16})[ \t]*=")
+# The contacts its faces name, and those its [Contacts2] names (`<id>=<name>;…`, a name not empty), looked for in its
+# bytes (not parsed): what Picasa's contacts.xml adds to a file is folded into its fingerprint (read_picasa_ini). An id
+# is a 64-bit number in hex, written without its leading zeros (`d04ca592f8868c2`): any 1 to 16 digits (_contact_id).
+_FACE_CONTACT = re.compile(rb"rect64\([0-9A-Fa-f]*\)[ \t]*,[ \t]*([0-9A-Fa-f]{1,16})(?![0-9A-Fa-f])")
+_CONTACT_LINE = re.compile(rb"(?m)^[ \t]*([0-9A-Fa-f]{1,16})[ \t]*=[ \t]*[^;\s]")
 # Picasa's own contacts.xml (every contact the user named, a few hundred bytes each): anything larger is no such file.
 CONTACTS_MAX_BYTES = 8 * 1024 * 1024
 
@@ -86,12 +88,26 @@ class PicasaEntry:
     starred: bool = False
     albums: tuple[str, ...] = ()  # the names of the Picasa albums it is in (cleaned, each once whatever its case)
     caption: str = ""  # (cleaned, cut to a description's length)
-    people_known: bool = True  # False: a face of a contact neither its [Contacts2] nor contacts.xml names
+    unknown_faces: tuple[str, ...] = ()  # the contact ids of its faces neither its [Contacts2] nor contacts.xml names
+    contact_names: dict[str, str] = field(default_factory=dict)  # the names contacts.xml gave its faces, by contact id
 
     def embedded(self) -> Embedded:
-        """As embedded metadata, whose keywords are known whole unless a face's name is not known (its people are not:
-        none is taken off for lacking, a name contacts.xml gave on an earlier run without it)."""
-        return Embedded(keywords=self.keywords, keywords_complete=self.people_known)
+        """As embedded metadata, its keywords known whole (a face whose name is not known gives none)."""
+        return Embedded(keywords=self.keywords, keywords_complete=True)
+
+    def naming(self, names: dict[str, str]) -> PicasaEntry:
+        """With the faces whose names are not known named by `names` (the names contacts.xml gave them when the file
+        was last read with the photo: PhotoXmpSidecar.contact_names), so that a run without contacts.xml keeps the
+        names it gave while their faces are there. (Itself when they name none.)"""
+        named = {contact: names[contact] for contact in self.unknown_faces if names.get(contact)}
+        if not named:
+            return self
+        keywords = {name.lower(): name for name in self.keywords}
+        for name in named.values():
+            tag_names_add(keywords, name, person=True)
+        return replace(self, keywords=tuple(keywords.values())[:MAX_NAMES],
+                       unknown_faces=tuple(contact for contact in self.unknown_faces if contact not in named),
+                       contact_names=self.contact_names | named)
 
 
 @dataclass
@@ -139,7 +155,8 @@ class PicasaIni:
         if self._sections is None:
             label = _label(self.path)
             self._sections = _sections(_text(self.data, label=label), label=label) if self.sha256 else {}
-            self._contacts = {key: value.split(";", 1)[0] for key, value in self._sections.pop(CONTACTS, {}).items()}
+            self._contacts = {_contact_id(key): value.split(";", 1)[0]
+                              for key, value in self._sections.pop(CONTACTS, {}).items()}
             self._albums = {name[len(ALBUM):].strip(): one_line(text_from_file(self._sections.pop(name)["name"]))
                             for name in [name for name in self._sections if name.startswith(ALBUM)]}
             self.data = b""  # (read: not kept in memory)
@@ -180,8 +197,8 @@ def _contacts_given(data: bytes, contacts: dict[str, str]) -> bytes:
     fingerprint (b"" when none: the fingerprint of its bytes alone, as without contacts.xml)."""
     if not contacts:
         return b""
-    faces = {face.decode().lower() for face in _FACE_CONTACT.findall(data)}
-    named = {contact.decode().lower() for contact in _CONTACT_LINE.findall(data)}
+    faces = {_contact_id(face.decode()) for face in _FACE_CONTACT.findall(data)}
+    named = {_contact_id(contact.decode()) for contact in _CONTACT_LINE.findall(data)}
     given = sorted((contact, contacts[contact]) for contact in faces - named if contact in contacts)
     if not given:
         return b""
@@ -196,31 +213,24 @@ class PicasaContactsUnreadable(Exception):
 def read_picasa_contacts(path: Path) -> dict[str, str]:
     """The names of Picasa's own contacts file (`%LOCALAPPDATA%\\Google\\Picasa2\\contacts\\contacts.xml`:
     `<contacts><contact id="e54a1b8b4c2d5e34" name="John Smith" display="John"/>…</contacts>`), by contact id
-    (lower-cased): the name, else the display name. Older versions kept their contacts there alone, not in each
-    folder's [Contacts2]. Read by expat, bounded (CONTACTS_MAX_BYTES), a declared entity refused (no such file
-    declares one: a "billion laughs" or an external entity would), nothing fetched. Raises PicasaContactsUnreadable
-    (why) for a file that is none, can't be read, is too large or no XML, or names no contact."""
+    (_contact_id): the name, else the display name. Older versions kept their contacts there alone, not in each
+    folder's [Contacts2]. Read bounded (CONTACTS_MAX_BYTES, gallery.sidecars.sidecar_bytes) by expat with no DTD
+    (gallery.embedded_reader.plain_xml_parser: a DOCTYPE or a declared entity refused, as no such file has one: a
+    "billion laughs" or an external entity would), nothing fetched. Raises PicasaContactsUnreadable (why) for a file
+    that is none, can't be read, is too large or no XML, or names no contact."""
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):  # (a folder; a FIFO would wait for a writer for ever)
+        if not stat.S_ISREG(path.stat().st_mode):  # (a folder; a FIFO would wait for a writer for ever)
             raise PicasaContactsUnreadable("not a file")
-        if info.st_size > CONTACTS_MAX_BYTES:
-            raise PicasaContactsUnreadable(f"larger than {CONTACTS_MAX_BYTES // (1024 * 1024)} MB, no Picasa "
-                                           "contacts file is")
-        with path.open("rb") as stream:
-            data = stream.read(CONTACTS_MAX_BYTES + 1)
     except OSError as exc:
         raise PicasaContactsUnreadable(exc.strerror or str(exc)) from None
-    if len(data) > CONTACTS_MAX_BYTES:  # (grown since it was looked at)
-        raise PicasaContactsUnreadable(f"larger than {CONTACTS_MAX_BYTES // (1024 * 1024)} MB")
+    data, why = sidecar_bytes(path, max_bytes=CONTACTS_MAX_BYTES, label=text_shown_from_os(str(path)),
+                              kind="Picasa contacts file")
+    if data is None:
+        raise PicasaContactsUnreadable(why)
     contacts = _contacts_parsed(data)
     if not contacts:
         raise PicasaContactsUnreadable('no <contact id="…" name="…"> in it: not Picasa\'s contacts.xml')
     return contacts
-
-
-class _EntityDeclared(Exception):
-    pass
 
 
 def _contacts_parsed(data: bytes) -> dict[str, str]:
@@ -230,19 +240,13 @@ def _contacts_parsed(data: bytes) -> dict[str, str]:
     def contact(tag: str, attributes: dict[str, str]) -> None:
         if tag == "contact":
             name = (attributes.get("name") or "").strip() or (attributes.get("display") or "").strip()
-            if (key := (attributes.get("id") or "").strip().lower()) and name:
+            if (key := _contact_id(attributes.get("id") or "")) and name:
                 contacts.setdefault(key, name)
 
-    def refuse(*_) -> None:
-        raise _EntityDeclared
-
-    parser = expat.ParserCreate()
-    parser.StartElementHandler = contact
-    parser.EntityDeclHandler = parser.UnparsedEntityDeclHandler = parser.ExternalEntityRefHandler = refuse
     try:
-        parser.Parse(data, True)
-    except _EntityDeclared:
-        raise PicasaContactsUnreadable("it declares an entity, which Picasa's never does: refused") from None
+        plain_xml_parser(contact, lambda tag: None, lambda text: None).Parse(data, True)
+    except NotPlainXmp:
+        raise PicasaContactsUnreadable("it declares a DTD or an entity, which Picasa's never does: refused") from None
     except expat.ExpatError as exc:
         raise PicasaContactsUnreadable(f"no XML ({expat.errors.messages[exc.code]}, line {exc.lineno})") from None
     return contacts
@@ -265,6 +269,13 @@ class PicasaInis:
             found = picasa_ini_path(folder)
             self._by_folder[folder] = read_picasa_ini(found, contacts=self.contacts) if found is not None else None
         return self._by_folder[folder]
+
+
+def _contact_id(text: str) -> str:
+    """A contact's id as it is compared: in lower case, without leading zeros (Picasa writes the number without them in
+    one place and with them in another: `d04ca592f8868c2` is `0d04ca592f8868c2`)."""
+    text = text.strip().lower()
+    return text.lstrip("0") or text[:1]
 
 
 def _name_key(name: str) -> str:
@@ -320,13 +331,13 @@ def _entry(keys: dict[str, str], contacts: dict[str, str], albums: dict[str, str
            label: str) -> PicasaEntry:
     """What a photo's section says (its keys read), with the names of its file's [Contacts2] and album sections, and
     those of Picasa's contacts.xml (`known`) for the faces its [Contacts2] does not name."""
-    people, unknown = _people(keys.get("faces", ""), contacts, known, label=label)
+    people, unknown, named = _people(keys.get("faces", ""), contacts, known, label=label)
     keywords = keys.get("keywords", "")[:MAX_NAMES * (TAG_MAX + 1)]  # (read up to what MAX_NAMES tags can hold)
     return PicasaEntry(keywords=_names(people, keywords, label=label),
                        starred=_starred(keys),
                        albums=_album_names(keys.get("albums", ""), albums, label=label),
                        caption=description_from_file(keys.get("caption", "")[:DESCRIPTION_MAX * 2]),
-                       people_known=not unknown)
+                       unknown_faces=unknown, contact_names=named)
 
 
 def _starred(keys: dict[str, str]) -> bool:
@@ -354,24 +365,31 @@ def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[st
     return tuple(names.values())
 
 
-def _people(faces: str, contacts: dict[str, str], known: dict[str, str], *, label: str) -> tuple[list[str], int]:
+def _people(faces: str, contacts: dict[str, str], known: dict[str, str], *,
+            label: str) -> tuple[list[str], tuple[str, ...], dict[str, str]]:
     """The names of a photo's faces (`rect64(…),<contact id>` each, `;` between): those its [Contacts2] names, else
-    Picasa's contacts.xml (`known`: older versions kept names there alone); the others in one log line. With how many
-    faces' names are not known."""
-    people, unknown = [], []
+    Picasa's contacts.xml (`known`: older versions kept names there alone); the others in one log line. With the
+    contact ids of the faces whose names are not known, and the names contacts.xml gave (by contact id)."""
+    people, unknown, named, shown = [], [], {}, []
     for face in faces.split(";"):
-        contact = face.rsplit(",", 1)[-1].strip().lower() if "," in face else ""
+        written = face.rsplit(",", 1)[-1].strip() if "," in face else ""
+        contact = _contact_id(written)
         if not contact or contact == UNNAMED_FACE:
             continue
-        if contact in contacts or contact in known:
-            people.append(contacts.get(contact) or known[contact])
-        else:
-            unknown.append(text_shown_from_os(contact[:40]))  # (the file's text: no terminal escapes in a log)
+        if name := contacts.get(contact):
+            people.append(name)
+        elif name := known.get(contact):
+            people.append(name)
+            named[contact] = name
+        elif contact not in contacts:  # (one its [Contacts2] names "", `e54a…=;;`: a face named by no one)
+            unknown.append(contact[:40])
+            if len(shown) < 5:  # (as written, the file's text: no terminal escapes in a log)
+                shown.append(text_shown_from_os(written[:40].lower()))
     if unknown:
         logger.info("%s: %d face%s of contacts not in its [Contacts2], no tag: %s (%s)", label, len(unknown),
-                    "" if len(unknown) == 1 else "s", ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else ""),
+                    "" if len(unknown) == 1 else "s", ", ".join(shown) + (", …" if len(unknown) > 5 else ""),
                     "nor in contacts.xml" if known else "import_photos --picasa-contacts reads Picasa's contacts.xml")
-    return people, len(unknown)
+    return people, tuple(dict.fromkeys(unknown)), named
 
 
 def _names(people: list[str], keywords: str, *, label: str) -> tuple[str, ...]:

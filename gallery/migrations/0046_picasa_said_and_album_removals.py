@@ -1,7 +1,8 @@
-# What a sidecar said of each photo, kept beside its fingerprint (PhotoXmpSidecar.description, .albums), and the photos
+# What a sidecar said of each photo, kept beside its fingerprint (PhotoXmpSidecar.description, .albums, and the names
+# Picasa's contacts.xml gave its faces, .contact_names), and the photos
 # members took out of albums (RemovedAlbumPhoto): a caption changed or taken off in Picasa (an XMP sidecar's
 # dc:description) replaces or clears the description it wrote, and a Picasa album a photo joined since its first reading
-# takes it in, unless a member took it out. Two nullable columns and a new table: safe while the old version serves.
+# takes it in, unless a member took it out. Three nullable columns and a new table: safe while the old version serves.
 # Rows read before hold None (not known): nothing is cleared nor joined for them until their file is read again.
 
 import django.db.models.deletion
@@ -26,12 +27,17 @@ class Migration(migrations.Migration):
             name='description',
             field=models.TextField(default=None, null=True),
         ),
+        migrations.AddField(
+            model_name='photoxmpsidecar',
+            name='contact_names',
+            field=models.JSONField(default=None, null=True),
+        ),
         migrations.CreateModel(
             name='RemovedAlbumPhoto',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('removed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('album', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='gallery.album')),
+                ('album', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='gallery.album')),
                 ('photo', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='gallery.photo')),
             ],
             options={

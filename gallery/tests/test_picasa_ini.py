@@ -684,6 +684,34 @@ def test_a_caption_changed_in_picasa_replaces_the_one_it_wrote_and_one_taken_off
     assert "Picasa files unchanged since they were last read: 1 " in _import(root)
 
 
+def test_a_description_the_photos_file_or_another_sidecar_still_gives_stays_when_one_takes_it_off(
+        tmp_path, family, alice):
+    """A caption taken off in Picasa cleared the description it wrote even when the photo's own file (Picasa wrote a
+    JPEG's caption into its IPTC) or its XMP sidecar still gave the same; and a dc:description taken off in digiKam
+    cleared one the photo's Picasa file still gave. It stays; cleared when nothing gives it any more."""
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(iptc={"Iptc.Application2.Caption": "Beach"}),
+        "IMG_0002.JPG": picture(), "IMG_0002.JPG.xmp": sidecar_xml(subject=["kite"], description="Kites"),
+        "IMG_0003.JPG": picture(), "IMG_0003.JPG.xmp": sidecar_xml(subject=["kite"], description="Sea"),
+        "IMG_0004.JPG": picture(),
+        ".picasa.ini": ini(photos={"IMG_0001.JPG": {"caption": "Beach"}, "IMG_0002.JPG": {"caption": "Kites"},
+                                   "IMG_0003.JPG": {"caption": "Sea"}, "IMG_0004.JPG": {"caption": "Grandma"}})})
+    _import(root)
+    given = {"IMG_0001.JPG": ("Beach", "embedded"), "IMG_0002.JPG": ("Kites", "embedded"),
+             "IMG_0003.JPG": ("Sea", "embedded"), "IMG_0004.JPG": ("Grandma", "embedded")}
+    assert descriptions() == given
+    write(root, {"IMG_0003.JPG.xmp": sidecar_xml(subject=["kite"]),
+                 ".picasa.ini": ini(photos={"IMG_0003.JPG": {"caption": "Sea"}})})
+
+    out = _import(root)
+
+    assert descriptions() == given | {"IMG_0004.JPG": ("", "")}
+    assert "1 caption removed" in out and "description removed" not in out
+    write(root, {".picasa.ini": ini(photos={})})  # (the last to give IMG_0003's)
+    _import(root)
+    assert descriptions() == given | {"IMG_0003.JPG": ("", ""), "IMG_0004.JPG": ("", "")}
+
+
 TRIP = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
 
 
@@ -764,8 +792,8 @@ def test_picasas_contacts_xml_names_the_faces_a_folders_contacts2_does_not(tmp_p
     """Older Picasa versions kept the names of people in Picasa's own contacts.xml alone, not in each folder's
     [Contacts2]: their faces gave no tag. `--picasa-contacts` reads it: a face of a contact [Contacts2] lacks is named
     by it ([Contacts2] first). A library imported without it is read again with it (the names it gives a file are in
-    the file's fingerprint), an unchanged one with it again reads nothing, and one read without it again takes off no
-    name it gave (a face whose name is not known: the photo's people are not known whole)."""
+    the file's fingerprint), an unchanged one with it again reads nothing, and one read without it again keeps the
+    names it gave (PhotoXmpSidecar.contact_names) while their faces are there."""
     root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), ".picasa.ini": ini(
         contacts={JOHN: "John Smith"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN, MARY)},
                                                "IMG_0002.JPG": {"faces": faces(MARY), "keywords": "beach"}})})
@@ -783,11 +811,88 @@ def test_picasas_contacts_xml_names_the_faces_a_folders_contacts2_does_not(tmp_p
 
     assert "Picasa files read: 1 " in _import(root)  # (without it: read again, its names kept)
     assert tags("IMG_0002.JPG") == {"beach": "embedded", "Mary Smith": "embedded"}
+    assert PhotoXmpSidecar.objects.get(photo__original_filename="IMG_0002.JPG").contact_names == {MARY: "Mary Smith"}
+    # Changed in Picasa, read without it again and again: the name it gave stays, what Picasa took off goes.
+    for keywords, kept in (("sea", {"sea", "Mary Smith"}), ("", {"Mary Smith"})):
+        write(root, {".picasa.ini": ini(contacts={JOHN: "John Smith"}, photos={
+            "IMG_0001.JPG": {"faces": faces(JOHN, MARY)},
+            "IMG_0002.JPG": {"faces": faces(MARY), "keywords": keywords}})})
+        _import(root)
+        assert tags("IMG_0002.JPG") == dict.fromkeys(kept, "embedded")
+    # Mary's face untagged in Picasa: her name goes too.
+    write(root, {".picasa.ini": ini(contacts={JOHN: "John Smith"}, photos={"IMG_0001.JPG": {"faces": faces(JOHN)}})})
+    _import(root)
+    assert tags("IMG_0001.JPG") == {"John Smith": "embedded"}
+
+
+UNKNOWN = "0123456789abcdef"  # (a contact neither the file's [Contacts2] nor contacts.xml names)
+
+
+def test_a_face_picasa_cannot_name_keeps_nothing_else_from_being_taken_off(tmp_path, family, alice):
+    """A face of a contact whose name is not known made the photo's people not known whole (36f48c1): no keyword nor
+    person taken off in Picasa left it, nor one taken off in its XMP sidecar (digiKam's), and each change to the
+    folder's file read it again (exiv2). Such a face keeps only the name contacts.xml gave it once (below)."""
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(), "IMG_0001.JPG.xmp": sidecar_xml(subject=["kite", "wind"]),
+        ".picasa.ini": ini(contacts={JOHN: "John Smith"}, photos={
+            "IMG_0001.JPG": {"faces": faces(JOHN, UNNAMED, UNKNOWN), "keywords": "beach,sea"}})})
+    _import(root)
+    assert tags("IMG_0001.JPG") == dict.fromkeys(["kite", "wind", "John Smith", "beach", "sea"], "embedded")
+    # John's face untagged and "sea" taken off in Picasa; "wind" taken off in digiKam.
+    write(root, {"IMG_0001.JPG.xmp": sidecar_xml(subject=["kite"]), ".picasa.ini": ini(
+        contacts={JOHN: "John Smith"},
+        photos={"IMG_0001.JPG": {"faces": faces(UNNAMED, UNKNOWN), "keywords": "beach"}})})
+
+    out = _import(root)
+
+    assert tags("IMG_0001.JPG") == {"kite": "embedded", "beach": "embedded"}
+    assert "2 keywords removed" in out
+    picasa = PhotoXmpSidecar.objects.get(path__endswith=".picasa.ini")
+    assert picasa.keywords == ["beach"] and picasa.contact_names is None
+
+
+@pytest.mark.parametrize("known", [None, {MARY: "Mary Smith"}], ids=["without contacts.xml", "lacking it"])
+def test_a_contact_whose_name_picasa_left_empty_gives_no_tag_and_the_import_goes_on(tmp_path, family, alice, caplog,
+                                                                                     known):
+    """`[Contacts2]` `e54a…=;;`: a contact whose name is empty, whose face is named by no one (as an unnamed face, not
+    one of a contact the file lacks). The import stopped on it (KeyError) when contacts.xml was not given or lacked
+    it."""
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": ini(
+        contacts={JOHN: ""}, photos={"IMG_0001.JPG": {"faces": faces(JOHN), "keywords": "beach"}})})
+    args = ()
+    if known is not None:
+        (tmp_path / "contacts.xml").write_bytes(contacts_xml(known))
+        args = ("--picasa-contacts", str(tmp_path / "contacts.xml"))
+
+    with caplog.at_level(logging.INFO):
+        assert "Imported 1," in _import(root, *args)
+
+    assert tags("IMG_0001.JPG") == {"beach": "embedded"}
+    assert "not in its [Contacts2]" not in caplog.text
+
+
+def test_a_contact_id_written_without_its_leading_zeros_is_the_same_contact(tmp_path, family, alice):
+    """Picasa writes a contact id as a number, its leading zeros dropped (`rect64(…),d04ca592f8868c2`), in a face, in
+    [Contacts2] or in contacts.xml alike: one id however many digits it has. contacts.xml's name of such a face was
+    not in the file's fingerprint (16 digits were looked for), so a library imported without it was not read again
+    with it; nor was that of a contact whose [Contacts2] name is empty."""
+    short, ann = "d04ca592f8868c2", "0a1b2c3d4e5f6071"
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": ini(
+        contacts={ann: "Ann", "0" + short: ""}, photos={"IMG_0001.JPG": {"faces": faces(short, ann.lstrip("0"))}})})
+    (tmp_path / "contacts.xml").write_bytes(contacts_xml({"0" + short: "Mary Smith"}))
+    _import(root)
+    assert tags("IMG_0001.JPG") == {"Ann": "embedded"}
+
+    out = _import(root, "--picasa-contacts", str(tmp_path / "contacts.xml"))
+
+    assert "Picasa files read: 1 " in out
+    assert tags("IMG_0001.JPG") == {"Ann": "embedded", "Mary Smith": "embedded"}
 
 
 @pytest.mark.parametrize("content", [
     pytest.param(None, id="missing"),
     pytest.param("folder", id="a folder"),
+    pytest.param("fifo", id="a FIFO"),  # (would wait for a writer for ever)
     pytest.param(b"", id="empty"),
     pytest.param(b"[Contacts2]\ne54a1b8b4c2d5e34=Mary;;\n", id="no XML"),
     pytest.param(b'<?xml version="1.0"?><contacts><contact id="8e62398ebda8c1a5" name="Mary', id="cut short"),
@@ -808,6 +913,8 @@ def test_a_contacts_xml_that_cant_be_read_is_said_in_one_line_and_the_import_goe
     contacts = tmp_path / "contacts.xml"
     if content == "folder":
         contacts.mkdir()
+    elif content == "fifo":
+        os.mkfifo(contacts)
     elif content is not None:
         contacts.write_bytes(content)
 
@@ -817,6 +924,19 @@ def test_a_contacts_xml_that_cant_be_read_is_said_in_one_line_and_the_import_goe
     assert "the import goes on without it" in err and "passwd" not in err and "root:" not in err
     assert "Imported 1," in out and "Picasa contacts" not in out
     assert tags("IMG_0001.JPG") == {"John Smith": "embedded"}
+
+
+def test_a_contacts_xml_in_utf_16_is_read(tmp_path, family, alice):
+    """XML says its encoding by a byte-order mark: a contacts.xml saved as UTF-16 (an editor's "Unicode") is read."""
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), ".picasa.ini": ini(
+        photos={"IMG_0001.JPG": {"faces": faces(MARY)}})})
+    contacts = tmp_path / "contacts.xml"
+    contacts.write_bytes(contacts_xml({MARY: "Zoë Smith"}).decode().replace('"utf-8"', '"utf-16"').encode("utf-16"))
+
+    out, err = _import_saying(root, "--picasa-contacts", str(contacts))
+
+    assert err == "" and "Picasa contacts: 1 " in out
+    assert tags("IMG_0001.JPG") == {"Zoë Smith": "embedded"}
 
 
 @pytest.mark.parametrize("with_contacts", [False, True])

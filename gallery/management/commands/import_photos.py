@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
-from gallery.embedded import Embedded, embedded_merged
+from gallery.embedded import Embedded, embedded_merged, read_embedded
 from gallery.files import files_remove, photo_file_names
 from gallery.filename_dates import FolderDate, date_in_folders, is_a_date_folder
 from gallery.images import (NOT_AN_IMAGE, ImageRejected, exif_dates, names_an_image_format, read_limited, sha256_of,
@@ -142,7 +142,7 @@ class Command(BaseCommand):
             self._root, self._around, self._folder_dates = root, Path(os.path.abspath(root)).parts[1:], {}
             known, trashed, undated, lacking, deleted = _family_hashes(family_obj, include_deleted=include_deleted)
             self._folder_datable = _folder_datable(family_obj)
-            self._xmp_read_before, self._xmp_by_path, self._xmp_keywords, self._xmp_said = _xmp_read_before(family_obj)
+            self._xmp_read_before, self._xmp_rows = _xmp_read_before(family_obj)
             self._xmp_found: set[str] = set()  # the XMP sidecars found beside photos in this run (_xmp_key)
             # (A Picasa file speaks of the photos of its folder: found beside each photo, by the photo's hash; and
             # the files beside a photo that could not be read, which may be any of theirs: _still_found)
@@ -343,28 +343,31 @@ class Command(BaseCommand):
     def _xmp_before(self, digest: str, key: str) -> str:
         """The SHA-256 of the sidecar at `key` when it was read with the photo of file hash `digest`; for a photo whose
         sidecars were never kept by path (imported before they were), the one its sidecar had."""
-        by_path = self._xmp_by_path.get(digest, {})
-        return by_path.get(key) or ("" if by_path else self._xmp_read_before.get(digest, ""))
+        by_path = self._xmp_rows.get(digest, {})
+        return by_path[key].sha256 if key in by_path else "" if by_path else self._xmp_read_before.get(digest, "")
 
     def _xmp_remember(self, photo_id: int, digest: str, key: str, sidecar: XmpSidecar, *,
-                      description: str | None = None, albums: tuple[str, ...] | None = None) -> None:
+                      description: str | None = None, albums: tuple[str, ...] | None = None,
+                      contact_names: dict[str, str] | None = None) -> None:
         """Remember the sidecar at `key` just read with the photo `photo_id` (file hash `digest`), or found unchanged,
         when it was read whole: the next import reads it again only if it changed, a change in another sidecar of
         the photo takes off none of its keywords, and a change in its description (a Picasa file's: its caption,
-        `description`) and a Picasa file's `albums` of the photo is told from what it said now."""
-        if not sidecar.sha256 or self._xmp_by_path.get(digest, {}).get(key) == sidecar.sha256:
+        `description`) and a Picasa file's `albums` of the photo is told from what it said now; the names Picasa's
+        contacts.xml gave a Picasa file's faces (`contact_names`) stay while those faces are there
+        (PicasaEntry.naming)."""
+        kept = self._xmp_rows.get(digest, {}).get(key)
+        if not sidecar.sha256 or kept is not None and kept.sha256 == sidecar.sha256:
             return
         embedded = sidecar.embedded  # (not known when unread, or when a keyword block was skipped)
         keywords = list(embedded.keywords) if embedded is not None and embedded.keywords_complete else None
         if description is None and embedded is not None:
             description = embedded.description
-        said = (description, list(albums) if albums is not None else None)
+        read = _SidecarRead(sidecar.sha256, keywords, description, list(albums) if albums is not None else None,
+                            contact_names or None)
         PhotoXmpSidecar.objects.update_or_create(photo_id=photo_id, path=key, defaults={
-            "sha256": sidecar.sha256, "keywords": keywords, "description": said[0], "albums": said[1],
-            "read_at": timezone.now()})
-        self._xmp_by_path.setdefault(digest, {})[key] = sidecar.sha256
-        self._xmp_keywords.setdefault(digest, {})[key] = keywords
-        self._xmp_said.setdefault(digest, {})[key] = said
+            "sha256": read.sha256, "keywords": read.keywords, "description": read.description, "albums": read.albums,
+            "contact_names": read.contact_names, "read_at": timezone.now()})
+        self._xmp_rows.setdefault(digest, {})[key] = read
         # (Photo.xmp_sidecar_sha256 still decides, beside the per-path rows: a read of the stored file alone takes no
         # keyword off a photo whose sidecar was ever read, one since deleted too, whose row _xmp_forget_gone drops;
         # and a photo without rows, imported before them, is told unchanged by it: _xmp_before.)
@@ -379,7 +382,7 @@ class Command(BaseCommand):
         reset deletes it, and both darktable and digiKam keep the keywords in their own database), and no longer
         keeps a keyword that another sidecar of the photo drops. Each (photo's hash, path) forgotten."""
         below = _xmp_key(root).rstrip(os.sep) + os.sep
-        gone = [(digest, key) for digest, paths in self._xmp_by_path.items() for key in paths
+        gone = [(digest, key) for digest, paths in self._xmp_rows.items() for key in paths
                 if key.startswith(below) and not self._still_found(digest, key)]
         if not gone:
             return []
@@ -392,9 +395,7 @@ class Command(BaseCommand):
             if is_a_picasa_ini(key):
                 rows.filter(path=key, photo__sha256__in=digests).delete()
         for digest, key in gone:
-            del self._xmp_by_path[digest][key]
-            self._xmp_keywords.get(digest, {}).pop(key, None)
-            self._xmp_said.get(digest, {}).pop(key, None)
+            del self._xmp_rows[digest][key]
         return gone
 
     def _still_found(self, digest: str, key: str) -> bool:
@@ -412,7 +413,7 @@ class Command(BaseCommand):
         own); a description the sidecar no longer gives leaves it when it is the one the sidecar wrote."""
         changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=sidecar,
                                          also_given=_xmp_given_elsewhere(photo_id, key),
-                                         description_before=self._said_before(digest, key)[0] or "")
+                                         description_before=self._description_before(digest, key))
         counts[XMP_GAVE] += bool(changes) and photo_id not in self._xmp_changed  # (two copies' sidecars: one photo)
         if changes:
             self._xmp_changed.add(photo_id)
@@ -442,13 +443,13 @@ class Command(BaseCommand):
                 self._picasa.star(picasa, photo_id)
             return
         entry = picasa.entry(path.name)
-        said = entry or PicasaEntry()
+        said = (entry or PicasaEntry()).naming(self._picasa_contact_names(digest, key))
         if said.starred:
             self._picasa.star(picasa, photo_id)
-        before = self._said_before(digest, key)
+        before = self._said_before(digest, key).description
         self._albums.put_named(said.albums, photo_id=photo_id, stored=given, first=self._picasa_first(picasa, digest),
                                gained=self._picasa_albums_gained(digest, key, said.albums))
-        caption = self._picasa_caption(photo_id, said.caption, before[0], new=given)
+        caption = self._picasa_caption(photo_id, said.caption, before, new=given, digest=digest, key=key, data=data)
         changes = EmbeddedChanges()
         keywords_before = self._picasa_keywords_before(digest, key, said.keywords)
         if not given and (keywords_before is None or sorted(keywords_before) != sorted(said.keywords)):
@@ -460,27 +461,56 @@ class Command(BaseCommand):
             counts[PICASA_CHANGED.format("removed")] += changes.keywords_removed
             counts[PICASA_CAPTION.format(caption)] += bool(caption)
         self._xmp_remember(photo_id, digest, key, XmpSidecar(said.embedded(), picasa.sha256),
-                           description=said.caption, albums=said.albums)
+                           description=said.caption, albums=said.albums, contact_names=said.contact_names)
 
-    def _said_before(self, digest: str, key: str) -> tuple[str | None, list[str] | None]:
+    def _said_before(self, digest: str, key: str) -> _SidecarRead:
         """What the sidecar (an XMP sidecar, a Picasa file) at `key` said of the photo of hash `digest` when last read
-        with it: its description ("" none) and a Picasa file's albums; each None when not known (read before they were
-        kept); ("", []) when it was never read with the photo."""
-        return self._xmp_said.get(digest, {}).get(key, ("", []))
+        with it (_SidecarRead; NOT_READ when it was never read with the photo)."""
+        return self._xmp_rows.get(digest, {}).get(key, NOT_READ)
 
-    def _picasa_caption(self, photo_id: int, caption: str, before: str | None, *, new: bool) -> str:
-        """Give the photo `photo_id` the caption its Picasa file says now (`before`: what it said when last read with
-        the photo; None: not known): the description nobody wrote, or the one the file wrote, changed or taken off
-        there (services.photo_sidecar_description). A caption the file said already changes nothing (no query: a star
-        given to one photo changes its folder's file); one not known before only fills a description nobody wrote
-        (may_describe: one read of the family's photos for a run). How the description changed, or ""."""
+    def _picasa_caption(self, photo_id: int, caption: str, before: str | None, *, new: bool, digest: str, key: str,
+                        data: bytes) -> str:
+        """Give the photo `photo_id` (file hash `digest`, bytes `data`) the caption its Picasa file at `key` says now
+        (`before`: what it said when last read with the photo; None: not known): the description nobody wrote, or the
+        one the file wrote, changed or taken off there (services.photo_sidecar_description), unless the photo's own
+        file or another sidecar of it still gives it (the file read again for that alone). A caption the file said
+        already changes nothing (no query: a star given to one photo changes its folder's file); one not known before
+        only fills a description nobody wrote (may_describe: one read of the family's photos for a run). How the
+        description changed, or ""."""
         if caption == before or not caption and not before:
             return ""
-        if before is None or not before:
+        if not caption and (self._given_elsewhere(before, digest, key)
+                            or read_embedded(data, label=f"photo {photo_id}").description == before):
+            return ""
+        if not before:
             if not self._picasa.may_describe(photo_id, new=new):
                 return ""
             before = ""
         return photo_sidecar_description(photo_id=photo_id, description=caption, before=before)
+
+    def _description_before(self, digest: str, key: str) -> str:
+        """The description the XMP sidecar at `key` gave the photo of hash `digest` when last read with it, which it
+        takes off when it gives none now (services.photo_xmp_sidecar_read: the photo's own file merged in there); ""
+        when it gave none, that is not known, or another sidecar of the photo gave the same (it still gives it)."""
+        before = self._said_before(digest, key).description or ""
+        return "" if self._given_elsewhere(before, digest, key) else before
+
+    def _given_elsewhere(self, description: str, digest: str, key: str) -> bool:
+        """Whether a sidecar of the photo of hash `digest` other than the one at `key` (an XMP sidecar, a Picasa file,
+        of this copy or another still there) gave it `description` when last read with it."""
+        return bool(description) and any(
+            read.description == description and _xmp_another_there(path, key)
+            for path, read in self._xmp_rows.get(digest, {}).items() if path != key)
+
+    def _picasa_contact_names(self, digest: str, key: str) -> dict[str, str]:
+        """The names Picasa's contacts.xml gave the faces of the photo of hash `digest` when its Picasa files were
+        last read with it, the file at `key` first (a contact id is Picasa's, whichever folder's file names it)."""
+        kept = self._xmp_rows.get(digest, {})
+        names: dict[str, str] = {}
+        for path in sorted(kept, key=lambda path: path == key):  # (the file at `key` last: its names win)
+            if is_a_picasa_ini(path):
+                names |= kept[path].contact_names or {}
+        return names
 
     def _picasa_albums_gained(self, digest: str, key: str, albums: tuple[str, ...]) -> tuple[str, ...]:
         """The Picasa albums of the photo of hash `digest` (`albums`, its file's at `key` now) that the Picasa files
@@ -488,7 +518,7 @@ class Command(BaseCommand):
         copied, another member's copy), what its other Picasa files listed. None of them when one of those is not
         known (read before albums were kept: a member may have taken the photo out of one since, which was not kept
         either)."""
-        kept = {read: said[1] for read, said in self._xmp_said.get(digest, {}).items() if is_a_picasa_ini(read)}
+        kept = {path: read.albums for path, read in self._xmp_rows.get(digest, {}).items() if is_a_picasa_ini(path)}
         listed = [kept[key]] if key in kept else list(kept.values())
         if any(names is None for names in listed):
             return ()
@@ -500,19 +530,19 @@ class Command(BaseCommand):
         library copied elsewhere, another member's copy, a disk remounted put back no photo a member took out; rows
         of files gone are forgotten at the run's end), by a reader that read albums (this very file read by one that
         did not is no reading of them)."""
-        return not any(is_a_picasa_ini(read) and sha256 != picasa.sha256_without_albums
-                       for read, sha256 in self._xmp_by_path.get(digest, {}).items())
+        return not any(is_a_picasa_ini(path) and read.sha256 != picasa.sha256_without_albums
+                       for path, read in self._xmp_rows.get(digest, {}).items())
 
     def _picasa_keywords_before(self, digest: str, key: str, keywords: tuple[str, ...]) -> list[str] | None:
         """The keywords the Picasa file at `key` gave the photo of hash `digest` when read with it (None: not known;
         []: it was not, or said none). A file at a new path (the library copied, a disk remounted, another member's
         copy) that says what another Picasa file read with the photo said gave them as well: the photo has them, and
         is not read again (exiv2) for them."""
-        kept = self._xmp_keywords.get(digest, {})
+        kept = self._xmp_rows.get(digest, {})
         if key in kept:
-            return kept[key]
-        return next((list(given) for read, given in kept.items() if is_a_picasa_ini(read) and given is not None
-                     and sorted(given) == sorted(keywords)), [])
+            return kept[key].keywords
+        return next((list(read.keywords) for path, read in kept.items() if is_a_picasa_ini(path)
+                     and read.keywords is not None and sorted(read.keywords) == sorted(keywords)), [])
 
     def _folder_date(self, path: Path) -> FolderDate | None:
         """The date the names of the folders the file at `path` is in tell, once per folder. The folder imported and
@@ -687,21 +717,31 @@ def _folder_datable(family: Family) -> dict[str, date]:
                 .values_list("sha256", "taken_day"))
 
 
-def _xmp_read_before(family: Family) -> tuple[dict[str, str], dict[str, dict[str, str]],
-                                              dict[str, dict[str, list[str] | None]], dict[str, dict[str, tuple]]]:
+@dataclass(frozen=True)
+class _SidecarRead:
+    """What a sidecar (an XMP sidecar, a Picasa file) said of a photo when last read with it (PhotoXmpSidecar): the
+    fingerprint of its bytes, its keywords, its description ("" none) and a Picasa file's albums of the photo; each
+    None when not known (read before it was kept)."""
+
+    sha256: str
+    keywords: list[str] | None
+    description: str | None
+    albums: list[str] | None
+    contact_names: dict[str, str] | None  # (a Picasa file's: the names contacts.xml gave the photo's faces)
+
+
+NOT_READ = _SidecarRead("", [], "", [], None)  # (a sidecar never read with the photo: it said nothing of it)
+
+
+def _xmp_read_before(family: Family) -> tuple[dict[str, str], dict[str, dict[str, _SidecarRead]]]:
     """The XMP sidecars read with the family's photos (by the photo's hash): the SHA-256 of the last one read with
-    each, and each one's by its path (_xmp_key), with the keywords it gave (None when not known), and the description
-    and (a Picasa file's) albums it gave (each None when not known)."""
-    by_path: dict[str, dict[str, str]] = {}
-    keywords: dict[str, dict[str, list[str] | None]] = {}
-    said: dict[str, dict[str, tuple[str | None, list[str] | None]]] = {}
-    for digest, key, sha256, given, description, albums in PhotoXmpSidecar.objects.filter(
-            photo__family=family).values_list("photo__sha256", "path", "sha256", "keywords", "description", "albums"):
-        by_path.setdefault(digest, {})[key] = sha256
-        keywords.setdefault(digest, {})[key] = given
-        said.setdefault(digest, {})[key] = (description, albums)
+    each, and what each one said by its path (_xmp_key)."""
+    rows: dict[str, dict[str, _SidecarRead]] = {}
+    for digest, key, *read in PhotoXmpSidecar.objects.filter(photo__family=family).values_list(
+            "photo__sha256", "path", "sha256", "keywords", "description", "albums", "contact_names"):
+        rows.setdefault(digest, {})[key] = _SidecarRead(*read)
     return dict(Photo.all_objects.filter(family=family).exclude(xmp_sidecar_sha256="")
-                .values_list("sha256", "xmp_sidecar_sha256")), by_path, keywords, said
+                .values_list("sha256", "xmp_sidecar_sha256")), rows
 
 
 def _xmp_key(path: Path) -> str:
@@ -1088,7 +1128,7 @@ class _Picasa:
             lines.append(
                 f"Picasa files read: {len(self.read)} (.picasa.ini: the people named in Picasa and its keywords, as "
                 "tags from the file; a photo starred there, a favourite of the member importing; Picasa's albums, "
-                "the family's albums of their names; a caption, the description nobody wrote)"
+                "the family's albums of their names; a caption, the photo's description while nobody edits it)"
                 + (f"; {photos} photo{' was' if photos == 1 else 's were'} already there and changed by "
                    f"{'its Picasa file' if photos == 1 else 'their Picasa files'}: " + ", ".join(changed)
                    if photos else ""))
