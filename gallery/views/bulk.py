@@ -14,15 +14,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
+from gallery.album_services import NewAlbum
 from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_bulk_apply
 from gallery.correction_services import date_seen, photo_date_version
 from gallery.downloads import GONE_SINCE, photos_for_download, zip_response
 from gallery.models import Photo
 from gallery.selectors import photo_list, tag_list
 from gallery.services import parse_tags, tags_clean
-from gallery.text import id_from_text
+from gallery.text import id_from_text, text_isolated
 from gallery.views import redirect_back, removed_meanwhile
 
 
@@ -159,6 +162,30 @@ def bulk_summary(action: str, results: list[BulkResult]) -> str:
         failed = sum(reasons.values())
         why = " ".join(f"{reason} ({count})" if len(reasons) > 1 else reason for reason, count in reasons.items())
         text += f" {failed} {'was' if failed == 1 else 'were'} not: {why}"
+    return text
+
+
+def new_album_summary(made: NewAlbum, *, family) -> SafeString:
+    """What "New album…" of a picker did, linking to the album: "Added 3 photos to the new album “Beach”." (a
+    photo's page: "Added to …"), the family's album of that name named as such, then the photos already in it and
+    those that could not go in (another family's, in the trash: album_add_photos' reasons)."""
+    link = format_html('<a href="{}">“{}”</a>', made.album.get_absolute_url(), text_isolated(made.album))
+    added = sum(outcome.ok and not outcome.reason for outcome in made.outcomes)
+    already = sum(outcome.ok and bool(outcome.reason) for outcome in made.outcomes)
+    refused = Counter(outcome.reason for outcome in made.outcomes if not outcome.ok)
+    one = len(made.outcomes) == 1
+    which = format_html("the new album {}", link) if made.made else format_html(
+        "the album {} ({} had one of that name: no second was made)", link, text_isolated(family))
+    if added:
+        text = format_html("Added {}to {}.", "" if one else f"{added} photo{'' if added == 1 else 's'} ", which)
+    else:  # (none added, none refused either: the service answers none at all with an error)
+        text = format_html("{} already in {}.", "That photo is" if one else "These photos are", which)
+    if added and already:
+        text = format_html("{} {} {} already in it.", text, already, "was" if already == 1 else "were")
+    if refused:
+        why = " ".join(f"{reason} ({count})" if len(refused) > 1 else reason for reason, count in refused.items())
+        count = sum(refused.values())
+        text = format_html("{} {} {} not added: {}", text, count, "was" if count == 1 else "were", why)
     return text
 
 
