@@ -19,11 +19,13 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from gallery.album_services import NewAlbum
-from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_bulk_apply
+from gallery.bulk import (
+    BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_add_to_new_album, photos_bulk_apply,
+)
 from gallery.correction_services import date_seen, photo_date_version
 from gallery.downloads import GONE_SINCE, photos_for_download, zip_response
 from gallery.models import Photo
-from gallery.selectors import photo_list, tag_list
+from gallery.selectors import family_list, photo_list, tag_list
 from gallery.services import parse_tags, tags_clean
 from gallery.text import id_from_text, text_isolated
 from gallery.views import redirect_back, removed_meanwhile
@@ -51,6 +53,8 @@ def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=No
         "trash_days": settings.TRASH_DAYS,
         "tags": tag_list(user=user),
         "albums": bulk_albums(user=user) if "add_to_album" in offered else [],
+        # "New album…" asks which family only of a member of several (else it is made in their one family).
+        "families": list(family_list(user=user)) if "add_to_album" in offered else [],
     }}
 
 
@@ -100,13 +104,20 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     tags = parse_tags(request.POST.get("tags", ""))
     # "Add to album" takes the album picked in the bar, "Take out of this album" the album of the page.
     album = request.POST.get("from_album") if action == "remove_from_album" else request.POST.get("album")
+    made = None
     try:
-        results = photos_bulk_apply(user=request.user, action=action, photo_ids=request.POST.getlist("photos"),
-                                    tags=tags,
-                                    album_id=_album_id(album),
-                                    seconds=_shift_seconds(request.POST.get("shift_amount"),
-                                                           request.POST.get("shift_unit")),
-                                    seen=_dates_seen(request.POST.getlist("taken_at_seen")))
+        if action == "add_to_album" and album == "new":
+            made = photos_add_to_new_album(user=request.user, photo_ids=request.POST.getlist("photos"),
+                                           name=request.POST.get("new_album_name", ""),
+                                           family_id=id_from_text(request.POST.get("new_album_family") or ""))
+            results = [BulkResult(*outcome) for outcome in made.outcomes]
+        else:
+            results = photos_bulk_apply(user=request.user, action=action, photo_ids=request.POST.getlist("photos"),
+                                        tags=tags,
+                                        album_id=_album_id(album),
+                                        seconds=_shift_seconds(request.POST.get("shift_amount"),
+                                                               request.POST.get("shift_unit")),
+                                        seen=_dates_seen(request.POST.getlist("taken_at_seen")))
     except PermissionDenied as exc:  # removed from a family of the ticked photos since the page was drawn
         return removed_meanwhile(request, exc)
     except ValidationError as exc:
@@ -114,7 +125,9 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
         conflict = getattr(exc, "code", None) == "shift_conflict"
     else:
         conflict = False
-        summary, problem = bulk_summary(action, results), not any(result.ok for result in results)
+        summary = (new_album_summary(made, family=made.album.family) if made is not None
+                   else bulk_summary(action, results))
+        problem = not any(result.ok for result in results)
     if not request.htmx:
         (messages.error if problem else messages.success)(request, summary)
         return _back(request)
@@ -123,6 +136,8 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     if action in HEART_ACTIONS and done:  # the hearts of the photos done, swapped in out of band
         context.update(hearts=Photo.objects.filter(pk__in=done).only("pk", "title", "original_filename"),
                        hearts_on=HEART_ACTIONS[action])
+    if made is not None:  # the bar's albums, the new one chosen for the next photos ticked (oob)
+        context.update(bulk={"albums": bulk_albums(user=request.user)}, album_chosen=made.album.pk)
     detail = {"action": action, "ok": done, "remove": action in REMOVES_FROM_LIST}
     if action == "shift_dates" and (done or conflict):
         # The dates the tiles carry (gallery/_select_box.html), as they are now: the page stays, and shifting the same
