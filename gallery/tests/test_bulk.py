@@ -625,6 +625,15 @@ def test_the_bar_makes_the_album_says_so_with_a_link_and_offers_it_from_then_on(
                                                                 "ok": [p.pk for p in photos], "remove": False}}
     # The bar's list of albums, swapped in: the new album chosen, for the next photos ticked.
     assert 'hx-swap-oob="true"' in body and f'<option value="{album.pk}" selected>Picnic (Smiths)</option>' in body
+    # One photo ticked is counted as the bar counts (a photo's page says "Added to …").
+    one = client_for(bob).post(reverse("gallery:photos_bulk"), {
+        "action": "add_to_album", "album": "new", "new_album_name": "Lunch", "photos": [photos[0].pk],
+    }, headers={"HX-Request": "true"})
+    assert "Added 1 photo to the new album" in one.content.decode()
+    again = client_for(bob).post(reverse("gallery:photos_bulk"), {
+        "action": "add_to_album", "album": "new", "new_album_name": "lunch", "photos": [photos[0].pk],
+    }, headers={"HX-Request": "true"})
+    assert "The photo ticked is already in the album" in again.content.decode()
 
 
 def test_the_bar_says_what_is_wrong_with_a_new_albums_name_and_makes_nothing(client_for, family, alice):

@@ -39,11 +39,13 @@ ALBUM_ACTIONS = (*LIST_ACTIONS[:3], "remove_from_album", *LIST_ACTIONS[3:])
 TRASH_ACTIONS = ("restore",)
 
 
-def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=None) -> dict:
+def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=None, families=None) -> dict:
     """What the selection bar (templates/gallery/_select_bar.html) needs: a page that shows a selectable grid adds
     this to its context, naming the actions its bar offers (registered ones only, and "download"); an album's page
     names its album (what "remove_from_album" takes the photos out of). Actions after which the photos done leave
-    one page's list only ("unfavourite" on the favourites) are named by that list: data-select-removes."""
+    one page's list only ("unfavourite" on the favourites) are named by that list: data-select-removes. `families`:
+    the user's families when the page has read them (the timeline's picker), else they are read as the bar is drawn
+    (a partial that draws no bar reads none)."""
     offered = [name for name in actions if name in BULK_ACTIONS or name == "download"]
     return {"bulk": {
         "album": album,
@@ -53,8 +55,10 @@ def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=No
         "trash_days": settings.TRASH_DAYS,
         "tags": tag_list(user=user),
         "albums": bulk_albums(user=user) if "add_to_album" in offered else [],
-        # "New album…" asks which family only of a member of several (else it is made in their one family).
-        "families": list(family_list(user=user)) if "add_to_album" in offered else [],
+        # "New album…" asks which family only of a member of several, and never on an album's page (its photos are
+        # its family's): else it is made in the ticked photos' family.
+        "families": [] if "add_to_album" not in offered or album is not None
+        else family_list(user=user) if families is None else families,
     }}
 
 
@@ -180,21 +184,21 @@ def bulk_summary(action: str, results: list[BulkResult]) -> str:
     return text
 
 
-def new_album_summary(made: NewAlbum, *, family) -> SafeString:
+def new_album_summary(made: NewAlbum, *, family, one_photo: bool = False) -> SafeString:
     """What "New album…" of a picker did, linking to the album: "Added 3 photos to the new album “Beach”." (a
-    photo's page: "Added to …"), the family's album of that name named as such, then the photos already in it and
-    those that could not go in (another family's, in the trash: album_add_photos' reasons)."""
+    photo's page, `one_photo`: "Added to …"), the family's album of that name named as such, then the photos
+    already in it and those that could not go in (another family's, in the trash: album_add_photos' reasons)."""
     link = format_html('<a href="{}">“{}”</a>', made.album.get_absolute_url(), text_isolated(made.album))
     added = sum(outcome.ok and not outcome.reason for outcome in made.outcomes)
     already = sum(outcome.ok and bool(outcome.reason) for outcome in made.outcomes)
     refused = Counter(outcome.reason for outcome in made.outcomes if not outcome.ok)
-    one = len(made.outcomes) == 1
     which = format_html("the new album {}", link) if made.made else format_html(
         "the album {} ({} had one of that name: no second was made)", link, text_isolated(family))
     if added:
-        text = format_html("Added {}to {}.", "" if one else f"{added} photo{'' if added == 1 else 's'} ", which)
+        text = format_html("Added {}to {}.", "" if one_photo else f"{added} photo{'' if added == 1 else 's'} ", which)
     else:  # (none added, none refused either: the service answers none at all with an error)
-        text = format_html("{} already in {}.", "That photo is" if one else "These photos are", which)
+        text = format_html("{} already in {}.", "That photo is" if one_photo else
+                           "The photo ticked is" if already == 1 else "The photos ticked are", which)
     if added and already:
         text = format_html("{} {} {} already in it.", text, already, "was" if already == 1 else "were")
     if refused:

@@ -90,7 +90,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
         # the timeline still).
         "memories": memories(user=request.user, filters=filters, today=timezone.localdate())
         if start == Start() and families and not (filters.tag or filters.city or filters.country) else [],
-        **selection_context(user=request.user),
+        **selection_context(user=request.user, families=families),
     })
     return render(request, "gallery/timeline.html", context, status=status)
 
