@@ -18,7 +18,7 @@ from typing import NamedTuple
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -240,6 +240,45 @@ def album_add_photos(*, user: AbstractBaseUser, album: Album, photo_ids: Iterabl
     if rows:
         album.save(update_fields=["updated_at"])
     return outcomes
+
+
+class NewAlbum(NamedTuple):
+    """What album_create_with_photos did: the album the photos went into, whether it was made now (False: the
+    family's album of that name), and what happened to each photo."""
+
+    album: Album
+    made: bool
+    outcomes: list[PhotoOutcome]
+
+
+@transaction.atomic
+def album_create_with_photos(*, user: AbstractBaseUser, family: Family, name: str,
+                             photo_ids: Iterable[int]) -> NewAlbum:
+    """"New album…" of an add-to-album picker (a photo's page, the selection bar): an album of `family` named `name`
+    (album_text_clean's rules, as the album form) with the photos in it, in one transaction. The family's plain album
+    of that name (in any case, as an import finds it) is used rather than a second made: the same form sent twice (a
+    double click, Back and again) makes one album. A smart album of that name is refused, named. Photos are checked
+    as album_add_photos checks them (another family's, missing, in the trash: answered each); when none of them can
+    go in, ValidationError says why and no album is left behind."""
+    _require_member(user, family)
+    name, _ = album_text_clean(name, "")
+    with connection.cursor() as cursor:  # two members (or one form sent twice) naming the same new album at once
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s || upper(%s)))",
+                       [f"mediasearch-album-name:{family.pk}:", name])
+    named = list(Album.objects.filter(family=family, name__iexact=name).order_by("pk"))
+    album = next((album for album in named if not album.is_smart), None)
+    if album is None and named:
+        raise ValidationError({"name": f"{family} has a smart album named “{named[0]}” (its photos come from its "
+                                       "search): choose another name."})
+    made = album is None
+    if made:
+        album = album_create(user=user, family=family, name=name)
+    outcomes = album_add_photos(user=user, album=album, photo_ids=photo_ids)
+    if not any(outcome.ok for outcome in outcomes):
+        why = " ".join(dict.fromkeys(outcome.reason for outcome in outcomes))
+        raise ValidationError(f"No photo could go into the album, so no album was made: {why}" if made
+                              else f"No photo could go into “{album}”: {why}")
+    return NewAlbum(album=album, made=made, outcomes=outcomes)
 
 
 def upload_album(*, user: AbstractBaseUser, family: Family, album_id: int | None) -> Album | None:

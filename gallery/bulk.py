@@ -21,9 +21,9 @@ from django.db.models.functions import Lower
 from django.http import Http404
 
 from gallery.album_selectors import album_get, album_list, albums_with_family_labels
-from gallery.album_services import album_add_photos, album_remove_photos
+from gallery.album_services import NewAlbum, album_add_photos, album_create_with_photos, album_remove_photos
 from gallery.correction_services import MAX_SHIFT, photos_shift_dates
-from gallery.models import Album, Favourite, Photo, PhotoTag
+from gallery.models import Album, Family, Favourite, Photo, PhotoTag
 from gallery.services import (
     MAX_TAGS, member_family_ids_hold, photos_tags_add_many, tags_clean, tags_removed_remember,
 )
@@ -92,11 +92,7 @@ def bulk_input_clean(*, action: str, photo_ids: Iterable, tags: Iterable[str] = 
     entry = BULK_ACTIONS.get(action)
     if entry is None:
         raise ValidationError(f"Unknown action “{action}”. Choose one of: {', '.join(BULK_ACTIONS)}.")
-    ids = list(dict.fromkeys(_photo_ids(photo_ids)))
-    if not ids:
-        raise ValidationError("Select at least one photo.")
-    if len(ids) > BULK_MAX_PHOTOS:
-        raise ValidationError(f"At most {BULK_MAX_PHOTOS} photos at a time ({len(ids)} were selected).")
+    ids = _selection(photo_ids)
     cleaned_tags = tags_clean(tags) if entry.needs_tags else []
     if entry.needs_tags and not cleaned_tags:
         raise ValidationError("Type at least one tag.")
@@ -110,6 +106,16 @@ def bulk_input_clean(*, action: str, photo_ids: Iterable, tags: Iterable[str] = 
     return entry, BulkInput(photo_ids=ids, tags=cleaned_tags, album_id=album_id if entry.needs_album else None,
                             seconds=seconds if entry.needs_seconds else None,
                             seen={pk: (seen or {})[pk] for pk in ids if pk in (seen or {})})
+
+
+def _selection(photo_ids: Iterable) -> list[int]:
+    """The ids ticked, each once in the order given; ValidationError for none, too many, or one that is no id."""
+    ids = list(dict.fromkeys(_photo_ids(photo_ids)))
+    if not ids:
+        raise ValidationError("Select at least one photo.")
+    if len(ids) > BULK_MAX_PHOTOS:
+        raise ValidationError(f"At most {BULK_MAX_PHOTOS} photos at a time ({len(ids)} were selected).")
+    return ids
 
 
 def _photo_ids(values: Iterable) -> list[int]:
@@ -226,6 +232,38 @@ def _remove_from_album(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkR
         raise ValidationError("No such album.") from None
     return [BulkResult(*outcome) for outcome in album_remove_photos(user=user, album=album,
                                                                      photo_ids=data.photo_ids)]
+
+
+@transaction.atomic
+def photos_add_to_new_album(*, user: AbstractBaseUser, photo_ids: Iterable, name: str,
+                            family_id: int | None = None) -> NewAlbum:
+    """The bar's "New album…": an album named `name` holding the ticked photos (album_create_with_photos: the
+    family's album of that name used, none made when no photo can go in). An album holds one family's photos: it
+    is made in `family_id` (one of the user's families; the photos of their other families answered "not added"),
+    or, with none chosen, in the family of the ticked photos; photos of several families ask to choose one."""
+    ids = _selection(photo_ids)
+    if family_id is not None:
+        family = Family.objects.filter(pk=family_id, memberships__user=user).first()
+        if family is None:
+            raise ValidationError("No such family.")
+    else:
+        family = _ticked_family(user=user, photo_ids=ids)
+    return album_create_with_photos(user=user, family=family, name=name, photo_ids=ids)
+
+
+def _ticked_family(*, user: AbstractBaseUser, photo_ids: list[int]) -> Family:
+    """The one family of the user's the ticked photos are in (those not in the trash)."""
+    families = list(Family.objects.filter(pk__in=Photo.objects.filter(pk__in=photo_ids).values("family_id"),
+                                          memberships__user=user).order_by("name", "pk"))
+    if not families:
+        raise ValidationError(f"{NOT_FOUND} (The photos ticked were moved to the trash or deleted since the page "
+                              "was shown.) No album was made.")
+    if len(families) > 1:
+        names = " and ".join(str(family) for family in families)
+        raise ValidationError(f"The photos ticked are in {names}, and an album holds one family's photos: choose the "
+                              "family the new album is for (the others' photos are left out), or tick one family's "
+                              "photos only. No album was made.")
+    return families[0]
 
 
 def bulk_albums(*, user: AbstractBaseUser) -> list:

@@ -542,3 +542,70 @@ def test_a_position_given_twice_is_said_and_the_album_shows_from_its_start(clien
     assert response.status_code == 400
     assert f"Give “{name}” once: it takes one value." in _text(response)
     assert f'id="photo-{photos[0].pk}"' in _text(response)
+
+
+# --- "New album…" on a photo's page ------------------------------------------------------------------------------
+
+
+def _new_album(client, photo, name, **extra):
+    return client.post(reverse("gallery:album_add_photo"), {"album": "new", "name": name, "photos": photo.pk, **extra},
+                       follow=True)
+
+
+def test_a_family_without_albums_starts_one_from_a_photos_page(client_for, family, bob, photos):
+    """A new family with photos and no album saw no "Add to album" on a photo's page: it had to go to Albums, make
+    one and come back. The picker is there, offering "New album…" with a field for its name."""
+    client = client_for(bob)
+    page = client.get(photos[0].get_absolute_url()).content.decode()
+    assert "Add to album" in page and '<option value="new" selected>New album…</option>' in page
+    assert 'name="name"' in page
+
+    response = _new_album(client, photos[0], "  Beach   day ")
+
+    album = Album.objects.get()
+    assert (album.name, album.family, album.created_by) == ("Beach day", family, bob)
+    assert album_photo_ids(album=album) == [photos[0].pk]
+    assert response.redirect_chain == [(photos[0].get_absolute_url(), 302)]
+    body = response.content.decode()
+    assert f'Added to the new album <a href="{album.get_absolute_url()}">“Beach day”</a>.' in body
+    # Now the album is among the picker's albums, "New album…" after them, not chosen.
+    assert f'<option value="{album.pk}">Beach day</option><option value="new">New album…</option>' in body
+
+
+def test_a_name_the_family_has_an_album_of_adds_to_that_album(client_for, family, alice, bob, photos, album):
+    response = _new_album(client_for(bob), photos[0], "holidays")
+    assert Album.objects.count() == 1
+    assert "That photo is already in" in _text(response) and "Holidays" in _text(response)
+    photo = photo_factory(family=family, user=bob)
+    response = _new_album(client_for(bob), photo, "HOLIDAYS")
+    assert Album.objects.count() == 1 and album_photo_ids(album=album)[-1] == photo.pk
+    assert (f'Added to the album <a href="{album.get_absolute_url()}">“Holidays”</a> (Smiths had one of that name: '
+            "no second was made).") in response.content.decode()
+
+
+@pytest.mark.parametrize("name, said", [
+    ("", "An album needs a name."),
+    ("   \u200b ", "An album needs a name."),
+    ("Beach\x07", "control character"),
+    ("Very long " * 20, "at most 100 characters"),
+])
+def test_a_name_no_album_may_have_is_said_at_its_field_keeping_what_was_typed(client_for, bob, photos, name, said):
+    response = client_for(bob).post(reverse("gallery:album_add_photo"),
+                                    {"album": "new", "name": name, "photos": photos[0].pk})
+    assert response.status_code == 422 and not Album.objects.exists()
+    body = _text(response)
+    assert said in body and 'aria-invalid="true"' in body
+    if name.strip():
+        assert f'value="{name}"' in body  # (what they typed, to mend: a long name is not lost)
+
+
+def test_another_familys_photo_makes_no_album_anywhere(client_for, mallory, other_family, photos):
+    response = _new_album(client_for(mallory), photos[0], "Theirs")
+    assert response.status_code == 404 and not Album.objects.exists()
+
+
+def test_a_photo_moved_to_the_trash_before_new_album_was_sent_makes_no_album(client_for, family, alice, bob, photos):
+    photos_trash(user=alice, photo_ids=[photos[0].pk])
+    response = _new_album(client_for(bob), photos[0], "Picnic")
+    assert not Album.objects.exists()
+    assert "This photo is in the trash: restore it first. No album was made." in _text(response)

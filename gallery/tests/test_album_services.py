@@ -8,10 +8,12 @@ from django.http import Http404
 
 from gallery.album_selectors import album_get, album_list, album_photo_ids, album_cover_id
 from gallery.album_services import (
-    ALREADY, IN_TRASH, NOT_FOUND, NOT_IN_ALBUM, OTHER_FAMILY, album_add_photos, album_create, album_delete,
-    album_move_photo, album_remove_photos, album_reorder, album_set_cover, album_update,
+    ALREADY, IN_TRASH, NOT_FOUND, NOT_IN_ALBUM, OTHER_FAMILY, album_add_photos, album_create,
+    album_create_with_photos, album_delete, album_move_photo, album_remove_photos, album_reorder, album_set_cover,
+    album_update,
 )
 from gallery.models import Album, Membership
+from gallery.trash_services import photos_trash
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +149,79 @@ def test_a_photo_in_the_trash_leaves_the_album_and_comes_back_in_its_place(famil
     assert album_photo_ids(album=album) == [a, d, c]
     photos_restore(user=alice, photo_ids=[b])
     assert album_photo_ids(album=album) == [a, b, d, c]
+
+
+# --- "New album…" of an add-to-album picker (album_create_with_photos) ----------------------------------------------
+
+
+def test_a_new_album_is_made_in_the_family_named_as_the_album_form_names_it_holding_the_photos(family, bob, photos):
+    made = album_create_with_photos(user=bob, family=family, name="  Beach\u00a0  day ",
+                                    photo_ids=[photos[1].pk, photos[0].pk])
+    assert made.made and (made.album.name, made.album.family, made.album.created_by) == ("Beach day", family, bob)
+    assert made.album.kind == Album.Kind.MANUAL
+    assert made.outcomes == [(photos[1].pk, True, ""), (photos[0].pk, True, "")]
+    assert album_photo_ids(album=made.album) == [photos[1].pk, photos[0].pk]
+
+
+def test_the_familys_plain_album_of_that_name_is_used_rather_than_a_second_made(family, alice, bob, photos):
+    """The same form sent twice (a double click, Back and again), or a name typed that the list above offered: one
+    album, the photos at its end."""
+    beach = album_create(user=alice, family=family, name="Beach")
+    album_add_photos(user=alice, album=beach, photo_ids=[photos[0].pk])
+    made = album_create_with_photos(user=bob, family=family, name="BEACH", photo_ids=[photos[1].pk, photos[0].pk])
+    assert (made.album, made.made) == (beach, False)
+    assert made.outcomes == [(photos[1].pk, True, ""), (photos[0].pk, True, ALREADY)]
+    assert Album.objects.filter(family=family).count() == 1
+    assert album_photo_ids(album=beach) == [photos[0].pk, photos[1].pk]
+
+
+def test_a_smart_album_of_that_name_is_named_and_nothing_is_made(family, alice, photos):
+    Album.objects.create(family=family, name="Dogs", kind=Album.Kind.SMART, search={"q": "dog"}, created_by=alice)
+    with pytest.raises(ValidationError) as refused:
+        album_create_with_photos(user=alice, family=family, name="dogs", photo_ids=[photos[0].pk])
+    assert "smart album" in " ".join(refused.value.messages) and "Dogs" in " ".join(refused.value.messages)
+    assert Album.objects.filter(family=family).count() == 1
+
+
+@pytest.mark.parametrize("name, said", [
+    ("", "An album needs a name."),
+    (" \t\u00a0 ", "An album needs a name."),
+    ("\x07\x08", "control character"),
+    ("x" * 101, "at most 100 characters"),
+])
+def test_a_name_no_album_may_have_is_refused_as_the_album_form_refuses_it_and_nothing_is_made(
+        family, alice, photos, name, said):
+    with pytest.raises(ValidationError) as refused:
+        album_create_with_photos(user=alice, family=family, name=name, photo_ids=[photos[0].pk])
+    assert said in " ".join(refused.value.messages)
+    assert not Album.objects.exists()
+
+
+def test_no_album_is_left_behind_when_none_of_the_photos_can_go_in(family, alice, photos, other_family, mallory):
+    jones = photo_factory(family=other_family, user=mallory)
+    photos_trash(user=alice, photo_ids=[photos[0].pk])
+    with pytest.raises(ValidationError) as refused:
+        album_create_with_photos(user=alice, family=family, name="Nothing",
+                                 photo_ids=[jones.pk, photos[0].pk, 999999])
+    assert not Album.objects.exists()
+    said = " ".join(refused.value.messages)
+    assert "no album was made" in said.lower() and NOT_FOUND in said and IN_TRASH in said
+
+
+def test_photos_of_the_users_other_families_are_answered_as_not_added_the_rest_go_in(family, alice, photos):
+    second = FamilyFactory(name="Alice's other family")
+    MembershipFactory(family=second, user=alice)
+    own_other = photo_factory(family=second, user=alice)
+    made = album_create_with_photos(user=alice, family=family, name="Mixed", photo_ids=[own_other.pk, photos[0].pk])
+    assert made.outcomes == [(own_other.pk, False, OTHER_FAMILY), (photos[0].pk, True, "")]
+    assert made.album.family == family and album_photo_ids(album=made.album) == [photos[0].pk]
+    # Only photos of another family: nothing made in either.
+    with pytest.raises(ValidationError):
+        album_create_with_photos(user=alice, family=family, name="Theirs", photo_ids=[own_other.pk])
+    assert not Album.objects.filter(name="Theirs").exists()
+
+
+def test_an_outsider_makes_no_album_in_a_family_not_theirs(family, photos, mallory):
+    with pytest.raises(PermissionDenied):
+        album_create_with_photos(user=mallory, family=family, name="Mine now", photo_ids=[photos[0].pk])
+    assert not Album.objects.exists()

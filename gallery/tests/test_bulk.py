@@ -15,9 +15,10 @@ from django.test import Client
 from django.db.models import F
 from django.urls import reverse
 
-from gallery.bulk import BULK_MAX_PHOTOS, NOT_FOUND, BulkResult, photos_bulk_apply
+from gallery.album_services import OTHER_FAMILY
+from gallery.bulk import BULK_MAX_PHOTOS, NOT_FOUND, BulkResult, photos_add_to_new_album, photos_bulk_apply
 from gallery.correction_services import taken_days_refresh
-from gallery.models import Photo, PhotoTag
+from gallery.models import Album, Photo, PhotoTag
 from gallery.services import MAX_TAGS, photo_tags_add
 from tests.factories import MembershipFactory, photo_factory
 
@@ -561,6 +562,94 @@ def test_the_bar_offers_only_plain_albums_of_my_families(client_for, family, ali
     assert "Summer trip" in body and 'value="add_to_album"' in body
     assert "Not for alice" not in body
 
+
+
+# --- "New album…" of the bar (photos_add_to_new_album) ---------------------------------------------------------
+
+
+def test_the_bar_offers_new_album_to_a_family_without_albums_and_a_family_picker_only_to_members_of_several(
+        client_for, family, alice, other_family):
+    """A family with photos and no album had no "Add to album" in the bar at all: it had to go to Albums first."""
+    photo_factory(family=family, user=alice)
+    body = client_for(alice).get(reverse("gallery:timeline")).content.decode()
+    assert '<option value="new" selected>New album…</option>' in body and 'name="new_album_name"' in body
+    assert 'name="new_album_family"' not in body  # (one family: the album is made in it)
+    MembershipFactory(family=other_family, user=alice)
+    body = client_for(alice).get(reverse("gallery:timeline")).content.decode()
+    assert 'name="new_album_family"' in body and "The ticked photos’ family" in body
+    assert f'<option value="{other_family.pk}">Joneses</option>' in body
+
+
+def test_a_new_album_goes_to_the_family_of_the_ticked_photos(family, alice, bob):
+    photos = [photo_factory(family=family, user=alice) for _ in range(2)]
+    made = photos_add_to_new_album(user=bob, photo_ids=[photos[1].pk, photos[0].pk], name=" Beach ")
+    assert (made.album.name, made.album.family, made.made) == ("Beach", family, True)
+    assert list(made.album.entries.values_list("photo_id", flat=True)) == [photos[1].pk, photos[0].pk]
+
+
+def test_photos_of_several_families_need_the_family_chosen_and_the_others_are_not_added(
+        family, alice, other_family, mallory):
+    MembershipFactory(family=other_family, user=alice)
+    smiths, joneses = photo_factory(family=family, user=alice), photo_factory(family=other_family, user=mallory)
+    with pytest.raises(ValidationError) as refused:
+        photos_add_to_new_album(user=alice, photo_ids=[smiths.pk, joneses.pk], name="Both")
+    said = " ".join(refused.value.messages)
+    assert "Joneses and Smiths" in said and "one family" in said and "choose" in said.lower()
+    assert not Album.objects.exists()
+
+    made = photos_add_to_new_album(user=alice, photo_ids=[smiths.pk, joneses.pk], name="Both",
+                                   family_id=other_family.pk)
+    assert made.album.family == other_family
+    assert made.outcomes == [(smiths.pk, False, OTHER_FAMILY), (joneses.pk, True, "")]
+
+
+def test_a_family_not_mine_or_photos_not_mine_make_no_album(family, alice, other_family, mallory):
+    mine, theirs = photo_factory(family=family, user=alice), photo_factory(family=other_family, user=mallory)
+    with pytest.raises(ValidationError, match="No such family."):
+        photos_add_to_new_album(user=alice, photo_ids=[mine.pk], name="Sneaky", family_id=other_family.pk)
+    with pytest.raises(ValidationError, match=NOT_FOUND):
+        photos_add_to_new_album(user=alice, photo_ids=[theirs.pk, missing_id()], name="Sneaky")
+    with pytest.raises(ValidationError, match="Select at least one photo."):
+        photos_add_to_new_album(user=alice, photo_ids=[], name="Empty")
+    assert not Album.objects.exists()
+
+
+def test_the_bar_makes_the_album_says_so_with_a_link_and_offers_it_from_then_on(client_for, family, alice, bob):
+    photos = [photo_factory(family=family, user=alice) for _ in range(2)]
+    response = client_for(bob).post(reverse("gallery:photos_bulk"), {
+        "action": "add_to_album", "album": "new", "new_album_name": "Picnic", "photos": [p.pk for p in photos],
+    }, headers={"HX-Request": "true"})
+    album = Album.objects.get()
+    body = " ".join(response.content.decode().split())
+    assert f'Added 2 photos to the new album <a href="{album.get_absolute_url()}">“Picnic”</a>.' in body
+    assert json.loads(response["HX-Trigger"]) == {"bulk-done": {"action": "add_to_album",
+                                                                "ok": [p.pk for p in photos], "remove": False}}
+    # The bar's list of albums, swapped in: the new album chosen, for the next photos ticked.
+    assert 'hx-swap-oob="true"' in body and f'<option value="{album.pk}" selected>Picnic (Smiths)</option>' in body
+    # One photo ticked is counted as the bar counts (a photo's page says "Added to …").
+    one = client_for(bob).post(reverse("gallery:photos_bulk"), {
+        "action": "add_to_album", "album": "new", "new_album_name": "Lunch", "photos": [photos[0].pk],
+    }, headers={"HX-Request": "true"})
+    assert "Added 1 photo to the new album" in one.content.decode()
+    again = client_for(bob).post(reverse("gallery:photos_bulk"), {
+        "action": "add_to_album", "album": "new", "new_album_name": "lunch", "photos": [photos[0].pk],
+    }, headers={"HX-Request": "true"})
+    assert "The photo ticked is already in the album" in again.content.decode()
+
+
+def test_the_bar_says_what_is_wrong_with_a_new_albums_name_and_makes_nothing(client_for, family, alice):
+    photo = photo_factory(family=family, user=alice)
+    for name, said in (("", "An album needs a name."), ("x" * 101, "at most 100 characters")):
+        response = client_for(alice).post(reverse("gallery:photos_bulk"), {
+            "action": "add_to_album", "album": "new", "new_album_name": name, "photos": [photo.pk],
+        }, headers={"HX-Request": "true"})
+        assert said in response.content.decode() and 'class="error"' in response.content.decode()
+    # Without JavaScript: back to the page, saying so.
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), {
+        "action": "add_to_album", "album": "new", "new_album_name": " ", "photos": [photo.pk], "next": "/",
+    }, follow=True)
+    assert "An album needs a name." in response.content.decode()
+    assert not Album.objects.exists()
 
 # --- favourites and the trash -------------------------------------------------------------------
 

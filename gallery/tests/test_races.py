@@ -16,8 +16,8 @@ from django.db import connection, transaction
 from gallery.admin import TagAdmin
 from gallery.album_selectors import album_photo_ids
 from gallery.album_services import (
-    album_add_photos, album_create, album_delete, album_move_photo, album_remove_photos, album_reorder, album_set_cover,
-    share_create,
+    album_add_photos, album_create, album_create_with_photos, album_delete, album_move_photo, album_remove_photos,
+    album_reorder, album_set_cover, share_create,
 )
 from gallery.bulk import photos_bulk_apply
 from gallery.models import (
@@ -167,6 +167,23 @@ def test_photos_added_to_an_album_being_deleted_are_refused_plainly(smiths):
     assert isinstance(run.second, ValidationError) and run.second.messages == ["This album no longer exists."], run
     assert not Album.objects.exists() and not AlbumPhoto.objects.exists()
 
+
+
+def test_two_new_albums_of_one_name_at_once_make_one_album_holding_both_photos(smiths):
+    """"New album…" sent twice at once (a double click, or two members naming the same album): each looked for the
+    family's album of that name before the other had made it, so the family got two. The second waits for the first,
+    then uses its album."""
+    family, alice, bob = smiths
+    photos = [photo_factory(family=family, user=alice) for _ in range(2)]
+
+    run = first_holds_then_second(
+        lambda: album_create_with_photos(user=alice, family=family, name="Beach", photo_ids=[photos[0].pk]),
+        lambda: album_create_with_photos(user=bob, family=family, name="beach", photo_ids=[photos[1].pk]))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited and (run.first.made, run.second.made) == (True, False)
+    album = Album.objects.get(family=family)
+    assert album_photo_ids(album=album) == [photos[0].pk, photos[1].pk]
 
 # --- family membership --------------------------------------------------------------------------
 

@@ -19,17 +19,19 @@ from gallery.album_selectors import (
     albums_with_family_labels, share_get, share_list,
 )
 from gallery.album_services import (
-    album_add_photos, album_can_manage, album_create, album_delete, album_move_photo, album_remove_photos,
-    album_edit_version, album_reorder, album_set_cover, album_update, share_create, share_revoke,
+    IN_TRASH, album_add_photos, album_can_manage, album_create, album_create_with_photos, album_delete,
+    album_move_photo, album_remove_photos, album_edit_version, album_reorder, album_set_cover, album_update,
+    share_create, share_revoke,
 )
 from gallery.bulk import BULK_MAX_PHOTOS
 from gallery.downloads import album_archive, album_parts
 from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumEditForm, AlbumPhotosForm, ShareForm, given_twice
-from gallery.selectors import family_get, family_labelled, family_list, photo_get, photo_list
+from gallery.selectors import family_get, family_labelled, family_list, photo_get, photo_list, trash_photo_get
 from gallery.text import id_from_text, text_isolated
-from gallery.views import wants_partial
-from gallery.views.bulk import ALBUM_ACTIONS, LIST_ACTIONS, selection_context
+from gallery.views import removed_meanwhile, wants_partial
+from gallery.views.bulk import ALBUM_ACTIONS, LIST_ACTIONS, new_album_summary, selection_context
 from gallery.views.media import login_or_token_required
+from gallery.views.photos import photo_page
 
 PICKER_SIZE = 200
 
@@ -297,6 +299,8 @@ def album_add_photo(request: HttpRequest) -> HttpResponse:
     """From a photo's page: add it to one of its family's albums (`album`, `photos`). Back to the photo; to the album
     when the photo is gone meanwhile (in the trash: the album's page says so), and to the photo, saying so, when
     the album is."""
+    if request.POST.get("album") == "new":
+        return _new_album_for_photo(request)
     album_id = id_from_text(request.POST.get("album", ""))
     if album_id is None:
         messages.error(request, "Choose an album.")
@@ -314,6 +318,28 @@ def album_add_photo(request: HttpRequest) -> HttpResponse:
         messages.error(request, "That album no longer exists (someone deleted it): the photo was not added.")
         return redirect(photo)
     return _add_posted(request, album, back=(photo or album).get_absolute_url())
+
+
+def _new_album_for_photo(request: HttpRequest) -> HttpResponse:
+    """"New album…" of a photo's page: the album made in the photo's family (or the family's album of that name),
+    holding the photo; back to the photo, with a link to the album. A name no album may have is said at its field,
+    what was typed kept; another family's photo is a 404, nothing made."""
+    photo_id = id_from_text(request.POST.get("photos", "")) or 0
+    try:
+        photo = photo_get(user=request.user, photo_id=photo_id)
+    except Http404:  # moved to the trash since the page was drawn (its page says so), else not theirs: a 404
+        trashed = trash_photo_get(user=request.user, photo_id=photo_id)
+        messages.error(request, f"{IN_TRASH} No album was made.")
+        return redirect(trashed)
+    name = request.POST.get("name", "")
+    try:
+        made = album_create_with_photos(user=request.user, family=photo.family, name=name, photo_ids=[photo.pk])
+    except PermissionDenied as exc:  # removed from the family meanwhile
+        return removed_meanwhile(request, exc)
+    except ValidationError as exc:
+        return photo_page(request, photo, status=422, new_album={"name": name, "error": _problem(exc)})
+    messages.success(request, new_album_summary(made, family=photo.family, one_photo=True))
+    return redirect(photo)
 
 
 def _add_posted(request: HttpRequest, album, *, back: str) -> HttpResponse:

@@ -14,15 +14,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_bulk_apply
+from gallery.album_services import NewAlbum
+from gallery.bulk import (
+    BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_add_to_new_album, photos_bulk_apply,
+)
 from gallery.correction_services import date_seen, photo_date_version
 from gallery.downloads import GONE_SINCE, photos_for_download, zip_response
 from gallery.models import Photo
-from gallery.selectors import photo_list, tag_list
+from gallery.selectors import family_list, photo_list, tag_list
 from gallery.services import parse_tags, tags_clean
-from gallery.text import id_from_text
+from gallery.text import id_from_text, text_isolated
 from gallery.views import redirect_back, removed_meanwhile
 
 
@@ -34,11 +39,13 @@ ALBUM_ACTIONS = (*LIST_ACTIONS[:3], "remove_from_album", *LIST_ACTIONS[3:])
 TRASH_ACTIONS = ("restore",)
 
 
-def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=None) -> dict:
+def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=None, families=None) -> dict:
     """What the selection bar (templates/gallery/_select_bar.html) needs: a page that shows a selectable grid adds
     this to its context, naming the actions its bar offers (registered ones only, and "download"); an album's page
     names its album (what "remove_from_album" takes the photos out of). Actions after which the photos done leave
-    one page's list only ("unfavourite" on the favourites) are named by that list: data-select-removes."""
+    one page's list only ("unfavourite" on the favourites) are named by that list: data-select-removes. `families`:
+    the user's families when the page has read them (the timeline's picker), else they are read as the bar is drawn
+    (a partial that draws no bar reads none)."""
     offered = [name for name in actions if name in BULK_ACTIONS or name == "download"]
     return {"bulk": {
         "album": album,
@@ -48,6 +55,10 @@ def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=No
         "trash_days": settings.TRASH_DAYS,
         "tags": tag_list(user=user),
         "albums": bulk_albums(user=user) if "add_to_album" in offered else [],
+        # "New album…" asks which family only of a member of several, and never on an album's page (its photos are
+        # its family's): else it is made in the ticked photos' family.
+        "families": [] if "add_to_album" not in offered or album is not None
+        else family_list(user=user) if families is None else families,
     }}
 
 
@@ -97,13 +108,20 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     tags = parse_tags(request.POST.get("tags", ""))
     # "Add to album" takes the album picked in the bar, "Take out of this album" the album of the page.
     album = request.POST.get("from_album") if action == "remove_from_album" else request.POST.get("album")
+    made = None
     try:
-        results = photos_bulk_apply(user=request.user, action=action, photo_ids=request.POST.getlist("photos"),
-                                    tags=tags,
-                                    album_id=_album_id(album),
-                                    seconds=_shift_seconds(request.POST.get("shift_amount"),
-                                                           request.POST.get("shift_unit")),
-                                    seen=_dates_seen(request.POST.getlist("taken_at_seen")))
+        if action == "add_to_album" and album == "new":
+            made = photos_add_to_new_album(user=request.user, photo_ids=request.POST.getlist("photos"),
+                                           name=request.POST.get("new_album_name", ""),
+                                           family_id=id_from_text(request.POST.get("new_album_family") or ""))
+            results = [BulkResult(*outcome) for outcome in made.outcomes]
+        else:
+            results = photos_bulk_apply(user=request.user, action=action, photo_ids=request.POST.getlist("photos"),
+                                        tags=tags,
+                                        album_id=_album_id(album),
+                                        seconds=_shift_seconds(request.POST.get("shift_amount"),
+                                                               request.POST.get("shift_unit")),
+                                        seen=_dates_seen(request.POST.getlist("taken_at_seen")))
     except PermissionDenied as exc:  # removed from a family of the ticked photos since the page was drawn
         return removed_meanwhile(request, exc)
     except ValidationError as exc:
@@ -111,7 +129,9 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
         conflict = getattr(exc, "code", None) == "shift_conflict"
     else:
         conflict = False
-        summary, problem = bulk_summary(action, results), not any(result.ok for result in results)
+        summary = (new_album_summary(made, family=made.album.family) if made is not None
+                   else bulk_summary(action, results))
+        problem = not any(result.ok for result in results)
     if not request.htmx:
         (messages.error if problem else messages.success)(request, summary)
         return _back(request)
@@ -120,6 +140,8 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     if action in HEART_ACTIONS and done:  # the hearts of the photos done, swapped in out of band
         context.update(hearts=Photo.objects.filter(pk__in=done).only("pk", "title", "original_filename"),
                        hearts_on=HEART_ACTIONS[action])
+    if made is not None:  # the bar's albums, the new one chosen for the next photos ticked (oob)
+        context.update(bulk={"albums": bulk_albums(user=request.user)}, album_chosen=made.album.pk)
     detail = {"action": action, "ok": done, "remove": action in REMOVES_FROM_LIST}
     if action == "shift_dates" and (done or conflict):
         # The dates the tiles carry (gallery/_select_box.html), as they are now: the page stays, and shifting the same
@@ -159,6 +181,30 @@ def bulk_summary(action: str, results: list[BulkResult]) -> str:
         failed = sum(reasons.values())
         why = " ".join(f"{reason} ({count})" if len(reasons) > 1 else reason for reason, count in reasons.items())
         text += f" {failed} {'was' if failed == 1 else 'were'} not: {why}"
+    return text
+
+
+def new_album_summary(made: NewAlbum, *, family, one_photo: bool = False) -> SafeString:
+    """What "New album…" of a picker did, linking to the album: "Added 3 photos to the new album “Beach”." (a
+    photo's page, `one_photo`: "Added to …"), the family's album of that name named as such, then the photos
+    already in it and those that could not go in (another family's, in the trash: album_add_photos' reasons)."""
+    link = format_html('<a href="{}">“{}”</a>', made.album.get_absolute_url(), text_isolated(made.album))
+    added = sum(outcome.ok and not outcome.reason for outcome in made.outcomes)
+    already = sum(outcome.ok and bool(outcome.reason) for outcome in made.outcomes)
+    refused = Counter(outcome.reason for outcome in made.outcomes if not outcome.ok)
+    which = format_html("the new album {}", link) if made.made else format_html(
+        "the album {} ({} had one of that name: no second was made)", link, text_isolated(family))
+    if added:
+        text = format_html("Added {}to {}.", "" if one_photo else f"{added} photo{'' if added == 1 else 's'} ", which)
+    else:  # (none added, none refused either: the service answers none at all with an error)
+        text = format_html("{} already in {}.", "That photo is" if one_photo else
+                           "The photo ticked is" if already == 1 else "The photos ticked are", which)
+    if added and already:
+        text = format_html("{} {} {} already in it.", text, already, "was" if already == 1 else "were")
+    if refused:
+        why = " ".join(f"{reason} ({count})" if len(refused) > 1 else reason for reason, count in refused.items())
+        count = sum(refused.values())
+        text = format_html("{} {} {} not added: {}", text, count, "was" if count == 1 else "were", why)
     return text
 
 

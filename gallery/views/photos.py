@@ -90,7 +90,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
         # the timeline still).
         "memories": memories(user=request.user, filters=filters, today=timezone.localdate())
         if start == Start() and families and not (filters.tag or filters.city or filters.country) else [],
-        **selection_context(user=request.user),
+        **selection_context(user=request.user, families=families),
     })
     return render(request, "gallery/timeline.html", context, status=status)
 
@@ -108,10 +108,18 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
         return render(request, "gallery/photo_trashed.html", {
             "photo": trashed, "purge_at": purge_at(trashed),
             "can_manage": photo_may_manage(photo=trashed, user=request.user, admin_of=admin_of)}, status=404)
+    return photo_page(request, photo)
+
+
+def photo_page(request: HttpRequest, photo, *, status: int = 200, new_album: dict | None = None) -> HttpResponse:
+    """The photo's page. `new_album`: its add-to-album picker's "New album…" sent back with what was typed (`name`)
+    and why no album could have that name (`error`), said at the field."""
     context = _detail_context(request, photo, full_page=True)
+    context["new_album"] = new_album
     for message in context["viewer"].given_twice.values():  # (the list is walked without it)
         messages.error(request, f"{message} Previous and next go through the list without it.")
-    return render(request, "gallery/photo_detail.html", context, status=400 if context["viewer"].given_twice else 200)
+    return render(request, "gallery/photo_detail.html", context,
+                  status=400 if context["viewer"].given_twice else status)
 
 
 def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = None, *, full_page: bool = False) -> dict:

@@ -91,6 +91,43 @@ def test_create_an_album_add_photos_arrange_and_walk_it_in_the_viewer(live_serve
         context.close()
 
 
+def test_a_family_without_albums_starts_one_from_a_photos_page(live_server, browser, artifacts):
+    """A family with photos and no album saw no "Add to album" on a photo's page. Its picker offers "New album…"
+    (the name field shows only while it is chosen, no script): the album is made in the photo's family, the page
+    comes back with a link to it, and the picker keeps to a phone's width. Screenshots: albums-new-from-photo-*.png."""
+    family, grandma = _family()
+    photos = [_store(family, grandma, colour, "circle", n) for n, colour in enumerate(("red", "blue"))]
+    for options, name, photo in ((DESKTOP, "desktop", photos[0]), (PHONE, "phone", photos[1])):
+        context, page = new_page(browser, **options)
+        sign_in(page, live_server, "grandma")
+        page.goto(live_server.url + photo.get_absolute_url())
+        picker = page.locator("form.add-to-album")
+        album_choice, field = picker.get_by_label("Add to album"), picker.get_by_label("Name of the new album")
+        if name == "desktop":  # (no album yet: "New album…" is the only choice, its field shown)
+            assert album_choice.locator("option").all_inner_texts() == ["New album…"] and field.is_visible()
+        else:  # (the desktop's album is there now: its field shows once "New album…" is chosen)
+            assert not field.is_visible()
+            album_choice.select_option("new")
+            assert field.is_visible()
+        field.fill(f"  Circles   {name} ")
+        picker.scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / f"albums-new-from-photo-{name}.png")
+        assert page.evaluate("document.documentElement.scrollWidth") <= options["viewport"]["width"]
+        right = page.evaluate("document.querySelector('form.add-to-album').getBoundingClientRect().right")
+        assert right <= options["viewport"]["width"]
+        picker.get_by_role("button", name="Add").click()
+        page.wait_for_url(live_server.url + photo.get_absolute_url())
+        album = Album.objects.get(name=f"Circles {name}")
+        assert album.family == family and list(album.photos.all()) == [photo]
+        link = page.locator(".messages").get_by_role("link", name=f"“Circles {name}”")
+        assert "Added to the new album" in page.locator(".messages").first.inner_text()
+        page.screenshot(path=artifacts / f"albums-new-from-photo-{name}-made.png", full_page=True)
+        link.click()
+        page.wait_for_url(live_server.url + album.get_absolute_url())
+        assert page.evaluate(TILES) == [photo.pk]
+        assert page.js_errors == []
+        context.close()
+
 def _album_of_three(live_server, browser):
     """grandma's album "Drag" of three photos, open in a desktop page she is signed in to."""
     from gallery.album_services import album_add_photos, album_create
