@@ -66,8 +66,7 @@ class UserChangeKeepingAdminsForm(UserChangeForm):
 
     def clean(self):
         cleaned = super().clean()
-        becomes_inactive = self.instance.pk and cleaned.get("is_active") is False and (
-            User.objects.filter(pk=self.instance.pk, is_active=True).exists())
+        becomes_inactive = "is_active" in self.changed_data and not cleaned.get("is_active")
         if becomes_inactive and (problems := users_deactivate_problems(users=[self.instance])):
             self.add_error("is_active", problems)
         return cleaned

@@ -235,7 +235,8 @@ def admin_kept(memberships: Iterable[tuple[bool, bool]]) -> bool:
 def family_keeps_an_admin(*, family_id: int, demoting: Iterable[int] = (), leaving: Iterable[int] = (),
                           deactivating: Iterable[int] = ()) -> bool:
     """Whether the family keeps an admin (admin_kept) once the memberships `demoting` (pks) are no longer admin, those
-    `leaving` (pks) are gone and the accounts `deactivating` (user ids) can no longer sign in. Call under family_lock."""
+    `leaving` (pks) are gone and the accounts `deactivating` (user ids) can no longer sign in. Call under
+    family_lock."""
     demoting, deactivating = set(demoting), set(deactivating)
     rows = (Membership.objects.filter(family_id=family_id).exclude(pk__in=list(leaving))
             .values_list("pk", "role", "user_id", "user__is_active"))
@@ -344,51 +345,48 @@ def memberships_begun(*, family_id: int, user_ids: Iterable[int]) -> None:
 
 
 def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
-    """Why these accounts can't be deleted together: the families they would leave without an admin.
-
-    Inside a transaction it locks every family they are in (as family_lock does, in id order: their deletion leaves
-    each of them, and two deletions locking them in different orders would deadlock), so the answer holds until
-    commit."""
-    user_ids = [user.pk for user in users]
-    admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)
-    family_ids = sorted(set(admin_of.values_list("family_id", flat=True)))
-    if transaction.get_connection().in_atomic_block:
-        for family_id in sorted(set(Membership.objects.filter(user_id__in=user_ids)
-                                    .values_list("family_id", flat=True))):
-            family_lock(family_id=family_id)
-    problems = []
-    for family_id in family_ids:
-        losing = admin_of.filter(family_id=family_id)
-        leaving = Membership.objects.filter(family_id=family_id, user_id__in=user_ids).values_list("pk", flat=True)
-        if not family_keeps_an_admin(family_id=family_id, leaving=leaving):
-            names = ", ".join(sorted(str(m.user) for m in losing.select_related("user")))
-            family = Family.objects.get(pk=family_id)
-            # No one else in it: there is no one to make its admin (the advice was that all the same).
-            alone = not Membership.objects.filter(family_id=family_id).exclude(user_id__in=user_ids).exists()
-            advice = (", and no one else stays in it: delete the family first (its photos go with it), or invite "
-                      "someone and make them an admin." if alone else ": make someone else an admin of it first.")
-            problems.append(f"{names} {'is' if losing.count() == 1 else 'are'} the last admin of {family}{advice}")
-    return problems
+    """Why these accounts can't be deleted together: the families they would leave without an admin
+    (family_keeps_an_admin). Locks the families they are in (_families_of_lock)."""
+    return _last_admin_problems(users=users, deleting=True)
 
 
 def users_deactivate_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
     """Why these accounts can't be made inactive together (the admin's "Active" box, Django's advice instead of
-    deleting): the families whose other active members they would leave with no admin who can sign in. A family with
-    no one else active in it goes to sleep with them (nobody is left out). Locks the families as
-    users_delete_problems does."""
-    user_ids = [user.pk for user in users]
-    admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)
+    deleting): the families whose others who can sign in they would leave with no admin who can (family_keeps_an_admin;
+    a family with nobody else who can sign in goes to sleep with them). Locks the families they are in
+    (_families_of_lock)."""
+    return _last_admin_problems(users=users, deleting=False)
+
+
+def _families_of_lock(user_ids: list[int]) -> None:
+    """Inside a transaction, lock every family these people are in (as family_lock does, in id order: deleting or
+    deactivating them changes each of them, and two such changes locking them in different orders would deadlock),
+    so what is read of the families holds until commit."""
     if transaction.get_connection().in_atomic_block:
         for family_id in sorted(set(Membership.objects.filter(user_id__in=user_ids)
                                     .values_list("family_id", flat=True))):
             family_lock(family_id=family_id)
+
+
+def _last_admin_problems(*, users: Iterable[AbstractBaseUser], deleting: bool) -> list[str]:
+    """users_delete_problems (`deleting`: they leave every family they are in) or users_deactivate_problems (they
+    stay, and can no longer sign in): one sentence for each family they administer that would keep no admin."""
+    user_ids = [user.pk for user in users]
+    _families_of_lock(user_ids)
+    admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)
     problems = []
     for family_id in sorted(set(admin_of.values_list("family_id", flat=True))):
-        if not family_keeps_an_admin(family_id=family_id, deactivating=user_ids):
-            losing = admin_of.filter(family_id=family_id).select_related("user", "family")
-            names = ", ".join(sorted(str(m.user) for m in losing))
-            problems.append(f"{names} {'is' if len(losing) == 1 else 'are'} the last admin of {losing[0].family}: "
-                            "make someone else an admin of it first.")
+        theirs = Membership.objects.filter(family_id=family_id, user_id__in=user_ids).values_list("pk", flat=True)
+        if (family_keeps_an_admin(family_id=family_id, leaving=theirs) if deleting else
+                family_keeps_an_admin(family_id=family_id, deactivating=user_ids)):
+            continue
+        losing = admin_of.filter(family_id=family_id).select_related("user", "family")
+        names = ", ".join(sorted(str(m.user) for m in losing))
+        # No one else in it: there is no one to make its admin (the advice was that all the same).
+        alone = deleting and not Membership.objects.filter(family_id=family_id).exclude(user_id__in=user_ids).exists()
+        advice = (", and no one else stays in it: delete the family first (its photos go with it), or invite "
+                  "someone and make them an admin." if alone else ": make someone else an admin of it first.")
+        problems.append(f"{names} {'is' if len(losing) == 1 else 'are'} the last admin of {losing[0].family}{advice}")
     return problems
 
 
