@@ -29,6 +29,7 @@ from gallery.models import (
 from gallery.services import (
     LAST_ADMIN,
     MAX_TAGS,
+    admin_kept,
     family_delete_start,
     family_lock,
     family_name_clean,
@@ -65,8 +66,7 @@ class UserChangeKeepingAdminsForm(UserChangeForm):
 
     def clean(self):
         cleaned = super().clean()
-        becomes_inactive = self.instance.pk and cleaned.get("is_active") is False and (
-            User.objects.filter(pk=self.instance.pk, is_active=True).exists())
+        becomes_inactive = "is_active" in self.changed_data and not cleaned.get("is_active")
         if becomes_inactive and (problems := users_deactivate_problems(users=[self.instance])):
             self.add_error("is_active", problems)
         return cleaned
@@ -135,17 +135,26 @@ class MembershipFormSet(forms.BaseInlineFormSet):
         # The change view runs in a transaction: the lock holds until this save commits, so a member page
         # demoting the other admin at the same moment waits and then sees this change.
         family_lock(family_id=self.instance.pk)
-        current = dict(Membership.objects.filter(family=self.instance).values_list("pk", "role"))
+        # Each membership as the family's rule reads it (admin_kept): (its user, is an admin); "can sign in" is
+        # the user's is_active.
+        rows = Membership.objects.filter(family=self.instance).select_related("user")
+        current = {row.pk: (row.user, row.is_admin) for row in rows}
         after = dict(current)
         for form in self.forms:
             if not form.has_changed() and form.instance.pk is None:
                 continue
             if self.can_delete and self._should_delete_form(form):
                 after.pop(form.instance.pk, None)
-            elif form.cleaned_data.get("role"):
-                after[form.instance.pk or object()] = form.cleaned_data["role"]
-        if current and Membership.Role.ADMIN not in after.values():
-            raise forms.ValidationError(LAST_ADMIN)
+            elif form.cleaned_data.get("role") and form.cleaned_data.get("user"):
+                after[form.instance.pk or object()] = (form.cleaned_data["user"],
+                                                       form.cleaned_data["role"] == Membership.Role.ADMIN)
+        # (Nothing of it changed, a family whose rule an account made active again broke is saved all the same.)
+        if current and after != current and not admin_kept((is_admin, user.is_active)
+                                                           for user, is_admin in after.values()):
+            asleep = sorted(str(user) for user, is_admin in after.values() if is_admin)
+            raise forms.ValidationError(f"{LAST_ADMIN} Its admins left ({', '.join(asleep)}) can't sign in (their "
+                                        "accounts are inactive): make someone who can an admin." if asleep else
+                                        LAST_ADMIN)
 
     # Someone taken out of the family (their row deleted, or given to another person) leaves it as on the family page,
     # through memberships_end (announced, the links they made withdrawn); someone no longer its admin loses the open

@@ -221,11 +221,27 @@ def rows_key_share(queryset: QuerySet) -> list:
         return [row[0] for row in cursor.fetchall()]
 
 
-def family_keeps_an_admin(*, family_id: int, losing: Iterable[int]) -> bool:
-    """Whether an admin remains once the memberships `losing` (pks) are no longer admin: one who can sign in (an
-    account made inactive in the admin administers nothing). Call under family_lock."""
-    return (Membership.objects.filter(family_id=family_id, role=Membership.Role.ADMIN, user__is_active=True)
-            .exclude(pk__in=list(losing)).exists())
+def admin_kept(memberships: Iterable[tuple[bool, bool]]) -> bool:
+    """The rule of who administers a family, given (is an admin, can sign in) for each membership it is left with:
+    while anyone in it can sign in, one of them must be an admin (an account made inactive in the Django admin
+    administers nothing); a family nobody in it can sign in to waits for them, kept by any admin row (as the
+    database's guard, 0004, asks). No one left is no admin kept: a family ends by its deletion."""
+    memberships = list(memberships)
+    if any(can_sign_in for _, can_sign_in in memberships):
+        return any(is_admin and can_sign_in for is_admin, can_sign_in in memberships)
+    return any(is_admin for is_admin, _ in memberships)
+
+
+def family_keeps_an_admin(*, family_id: int, demoting: Iterable[int] = (), leaving: Iterable[int] = (),
+                          deactivating: Iterable[int] = ()) -> bool:
+    """Whether the family keeps an admin (admin_kept) once the memberships `demoting` (pks) are no longer admin, those
+    `leaving` (pks) are gone and the accounts `deactivating` (user ids) can no longer sign in. Call under
+    family_lock."""
+    demoting, deactivating = set(demoting), set(deactivating)
+    rows = (Membership.objects.filter(family_id=family_id).exclude(pk__in=list(leaving))
+            .values_list("pk", "role", "user_id", "user__is_active"))
+    return admin_kept((role == Membership.Role.ADMIN and pk not in demoting, is_active and user_id not in deactivating)
+                      for pk, role, user_id, is_active in rows)
 
 
 def invites_withdraw_made_by(*, user_ids: Iterable[int], family_id: int | None = None) -> int:
@@ -274,7 +290,7 @@ def membership_add(
     if created:
         memberships_begun(family_id=family.pk, user_ids=[user.pk])
     elif membership.role != role:
-        if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, losing=[membership.pk]):
+        if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, demoting=[membership.pk]):
             raise ValidationError(f"{LAST_ADMIN} Make someone else an admin before {user} steps down.")
         membership.role = role
         membership.save(update_fields=["role"])
@@ -291,14 +307,18 @@ def membership_remove(*, family: Family, user: AbstractBaseUser) -> tuple[int, i
     membership = Membership.objects.filter(family=family, user=user).first()
     if membership is None:
         raise ValidationError(f"{user} is not a member of {family}.")
-    if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, losing=[membership.pk]):
+    if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, leaving=[membership.pk]):
         # Only an admin removes, so the last admin removed is the one asking (leaving, or removing themself): told
         # the way out.
-        if Membership.objects.filter(family=family).exclude(pk=membership.pk).exists():
-            raise ValidationError(f"{LAST_ADMIN} Make another member of {family} an admin first (their role, in the "
-                                  "list of members), then leave.")
-        raise ValidationError(f"{LAST_ADMIN} You are the only member of {family}: to end it, use “Delete this "
-                              "family” at the bottom of its page.")
+        others = Membership.objects.filter(family=family).exclude(pk=membership.pk)
+        if not others.exists():
+            raise ValidationError(f"{LAST_ADMIN} You are the only member of {family}: to end it, use “Delete this "
+                                  "family” at the bottom of its page.")
+        asleep = ("" if others.filter(user__is_active=True).exists() else
+                  f" The other members of {family} can't sign in (their accounts are inactive): make one of them its "
+                  "admin all the same, and the family waits for them.")
+        raise ValidationError(f"{LAST_ADMIN} Make another member of {family} an admin first (their role, in the "
+                              f"list of members), then leave.{asleep}")
     return memberships_end(family_id=family.pk, user_ids=[user.pk])
 
 
@@ -325,51 +345,48 @@ def memberships_begun(*, family_id: int, user_ids: Iterable[int]) -> None:
 
 
 def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
-    """Why these accounts can't be deleted together: the families they would leave without an admin.
-
-    Inside a transaction it locks every family they are in (as family_lock does, in id order: their deletion leaves
-    each of them, and two deletions locking them in different orders would deadlock), so the answer holds until
-    commit."""
-    user_ids = [user.pk for user in users]
-    admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)
-    family_ids = sorted(set(admin_of.values_list("family_id", flat=True)))
-    if transaction.get_connection().in_atomic_block:
-        for family_id in sorted(set(Membership.objects.filter(user_id__in=user_ids)
-                                    .values_list("family_id", flat=True))):
-            family_lock(family_id=family_id)
-    problems = []
-    for family_id in family_ids:
-        losing = admin_of.filter(family_id=family_id)
-        if not family_keeps_an_admin(family_id=family_id, losing=losing.values_list("pk", flat=True)):
-            names = ", ".join(sorted(str(m.user) for m in losing.select_related("user")))
-            family = Family.objects.get(pk=family_id)
-            # No one else in it: there is no one to make its admin (the advice was that all the same).
-            alone = not Membership.objects.filter(family_id=family_id).exclude(user_id__in=user_ids).exists()
-            advice = (", and no one else stays in it: delete the family first (its photos go with it), or invite "
-                      "someone and make them an admin." if alone else ": make someone else an admin of it first.")
-            problems.append(f"{names} {'is' if losing.count() == 1 else 'are'} the last admin of {family}{advice}")
-    return problems
+    """Why these accounts can't be deleted together: the families they would leave without an admin
+    (family_keeps_an_admin). Locks the families they are in (_families_of_lock)."""
+    return _last_admin_problems(users=users, deleting=True)
 
 
 def users_deactivate_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
     """Why these accounts can't be made inactive together (the admin's "Active" box, Django's advice instead of
-    deleting): the families whose other active members they would leave with no admin who can sign in. A family with
-    no one else active in it goes to sleep with them (nobody is left out). Locks the families as
-    users_delete_problems does."""
-    user_ids = [user.pk for user in users]
-    admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)
+    deleting): the families whose others who can sign in they would leave with no admin who can (family_keeps_an_admin;
+    a family with nobody else who can sign in goes to sleep with them). Locks the families they are in
+    (_families_of_lock)."""
+    return _last_admin_problems(users=users, deleting=False)
+
+
+def _families_of_lock(user_ids: list[int]) -> None:
+    """Inside a transaction, lock every family these people are in (as family_lock does, in id order: deleting or
+    deactivating them changes each of them, and two such changes locking them in different orders would deadlock),
+    so what is read of the families holds until commit."""
     if transaction.get_connection().in_atomic_block:
         for family_id in sorted(set(Membership.objects.filter(user_id__in=user_ids)
                                     .values_list("family_id", flat=True))):
             family_lock(family_id=family_id)
+
+
+def _last_admin_problems(*, users: Iterable[AbstractBaseUser], deleting: bool) -> list[str]:
+    """users_delete_problems (`deleting`: they leave every family they are in) or users_deactivate_problems (they
+    stay, and can no longer sign in): one sentence for each family they administer that would keep no admin."""
+    user_ids = [user.pk for user in users]
+    _families_of_lock(user_ids)
+    admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)
     problems = []
     for family_id in sorted(set(admin_of.values_list("family_id", flat=True))):
-        staying = Membership.objects.filter(family_id=family_id, user__is_active=True).exclude(user_id__in=user_ids)
-        if staying.exists() and not staying.filter(role=Membership.Role.ADMIN).exists():
-            losing = admin_of.filter(family_id=family_id).select_related("user", "family")
-            names = ", ".join(sorted(str(m.user) for m in losing))
-            problems.append(f"{names} {'is' if len(losing) == 1 else 'are'} the last admin of {losing[0].family}: "
-                            "make someone else an admin of it first.")
+        theirs = Membership.objects.filter(family_id=family_id, user_id__in=user_ids).values_list("pk", flat=True)
+        if (family_keeps_an_admin(family_id=family_id, leaving=theirs) if deleting else
+                family_keeps_an_admin(family_id=family_id, deactivating=user_ids)):
+            continue
+        losing = admin_of.filter(family_id=family_id).select_related("user", "family")
+        names = ", ".join(sorted(str(m.user) for m in losing))
+        # No one else in it: there is no one to make its admin (the advice was that all the same).
+        alone = deleting and not Membership.objects.filter(family_id=family_id).exclude(user_id__in=user_ids).exists()
+        advice = (", and no one else stays in it: delete the family first (its photos go with it), or invite "
+                  "someone and make them an admin." if alone else ": make someone else an admin of it first.")
+        problems.append(f"{names} {'is' if len(losing) == 1 else 'are'} the last admin of {losing[0].family}{advice}")
     return problems
 
 

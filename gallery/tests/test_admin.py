@@ -232,6 +232,53 @@ def test_admin_membership_inline_cannot_leave_a_family_without_an_admin(admin, f
     assert family.memberships.filter(role="admin").get().user == bob
 
 
+def test_the_admin_membership_inline_keeps_an_admin_who_can_sign_in(admin, family, alice, bob):
+    """The Smiths are alice (admin), bob (admin, his account made inactive: he can't sign in) and carol. On the family
+    page, alice steps down or leaves only once someone who can sign in is an admin (8da4aed); the admin's memberships
+    table let the site administrator demote her or delete her row (bob's admin row was enough), or give her row to
+    an inactive account, leaving carol in a family nobody can administer. It keeps the same rule: while anyone who can
+    sign in stays, one of them is an admin; with nobody left who can, any admin row."""
+    from gallery.models import Membership
+
+    User = get_user_model()
+    carol = User.objects.create_user("carol", password="x")
+    dave = User.objects.create_user("dave", password="x", is_active=False)
+    Membership.objects.create(family=family, user=carol)
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    User.objects.filter(pk=bob.pk).update(is_active=False)
+    url = reverse("admin:gallery_family_change", args=[family.pk])
+    unchanged = admin_change_form_data(admin.get(url))
+    alices, carols, new = (admin_inline_row(unchanged, alice), admin_inline_row(unchanged, carol),
+                           unchanged["memberships-TOTAL_FORMS"] - 1)
+    roles = {"alice": "admin", "bob": "admin", "carol": "member"}
+
+    for change, admins in (({f"memberships-{alices}-role": "member"}, "bob"),
+                           ({f"memberships-{alices}-DELETE": "on"}, "bob"),
+                           ({f"memberships-{alices}-user": dave.pk}, "bob, dave"),
+                           ({f"memberships-{alices}-role": "member", f"memberships-{new}-user": dave.pk,
+                             f"memberships-{new}-role": "admin"}, "bob, dave")):
+        response = admin.post(url, {**unchanged, **change})
+        assert response.status_code == 200, change
+        page = html.unescape(response.content.decode())
+        assert f"A family must keep at least one admin. Its admins left ({admins}) can't sign in (their accounts " \
+               "are inactive): make someone who can an admin." in page, change
+        assert dict(family.memberships.values_list("user__username", "role")) == roles
+
+    # Renaming the family touches no membership: it is saved.
+    assert admin.post(url, {**unchanged, "name": "Smiths of Leeds"}).status_code == 302
+    unchanged["name"] = "Smiths of Leeds"
+    # carol made an admin in the same save: alice may step down.
+    assert admin.post(url, {**unchanged, f"memberships-{alices}-role": "member",
+                            f"memberships-{carols}-role": "admin"}).status_code == 302
+    assert dict(family.memberships.values_list("user__username", "role")) == {
+        "alice": "member", "bob": "admin", "carol": "admin"}
+    # With nobody left who can sign in, bob's admin row keeps the family: alice and carol may go.
+    unchanged = admin_change_form_data(admin.get(url))
+    assert admin.post(url, {**unchanged, f"memberships-{admin_inline_row(unchanged, alice)}-DELETE": "on",
+                            f"memberships-{admin_inline_row(unchanged, carol)}-DELETE": "on"}).status_code == 302
+    assert dict(family.memberships.values_list("user__username", "role")) == {"bob": "admin"}
+
+
 def test_admin_cannot_delete_the_account_of_a_familys_last_admin(admin, family, alice, bob):
     url = reverse("admin:auth_user_delete", args=[alice.pk])
     page = admin.get(url)

@@ -308,6 +308,45 @@ def test_an_admin_whose_account_is_inactive_is_no_admin_the_family_keeps(client_
     assert _roles(family) == {"alice": "member", "bob": "member", "carol": "admin"}
 
 
+def test_an_admin_whose_other_members_are_all_inactive_leaves_once_one_of_them_is_an_admin(client_for, family,
+                                                                                            alice, bob):
+    """The Smiths are alice (admin) and bob, whose account the site administrator made inactive. Leaving, alice was
+    told "Make another member of Smiths an admin first"; she made bob an admin and was refused again in the same words
+    (an admin who can't sign in counted for nothing, even with nobody left who could), as was deleting her account,
+    while making it inactive went through. One rule now, for every path: while anyone who can sign in stays, one of
+    them must be an admin; a family nobody left in it can sign in to keeps any admin, and waits for them."""
+    from html import unescape
+
+    from gallery.services import users_deactivate_problems, users_delete_problems
+
+    User.objects.filter(pk=bob.pk).update(is_active=False)
+    client = client_for(alice)
+
+    page = unescape(client.post(reverse("gallery:family_leave", args=[family.pk]), follow=True).content.decode())
+    assert "Make another member of Smiths an admin first" in page
+    assert "The other members of Smiths can't sign in (their accounts are inactive)" in page
+    assert "alice is the last admin of Smiths: make someone else an admin of it first." in users_delete_problems(
+        users=[alice])
+    assert users_deactivate_problems(users=[alice]) == []  # (nobody else who can sign in stays: it goes to sleep)
+    assert _roles(family) == {"alice": "admin", "bob": "member"}
+
+    assert client.post(reverse("gallery:member_role", args=[family.pk, bob.pk]), {"role": "admin"}).status_code == 302
+    # Staying, she can sign in: she can't step down to leave the family to bob, who can't.
+    page = client.post(reverse("gallery:member_role", args=[family.pk, alice.pk]), {"role": "member"}, follow=True)
+    assert "A family must keep at least one admin." in page.content.decode()
+    assert users_delete_problems(users=[alice]) == [] and users_deactivate_problems(users=[alice]) == []
+    # carol, who can sign in, deleted along with her: nobody who can sign in stays, bob's admin row keeps it.
+    carol = UserFactory(username="carol")
+    MembershipFactory(family=family, user=carol)
+    assert users_delete_problems(users=[alice, carol]) == []
+    assert "alice is the last admin of Smiths" in " ".join(users_delete_problems(users=[alice]))
+    Membership.objects.filter(user=carol).delete()
+
+    response = client.post(reverse("gallery:family_leave", args=[family.pk]), follow=True)
+    assert "You left Smiths." in response.content.decode()
+    assert _roles(family) == {"bob": "admin"}
+
+
 def test_a_member_leaves_a_family_on_its_page(client_for, family, alice, bob, mallory, other_family):
     """A plain member could not leave a family: only an admin could remove them (QA acct22). "Leave this family"
     takes them out (their photos stay the family's); the last admin is refused, as when removed; another family's
