@@ -46,6 +46,7 @@ from gallery.services import (
     photos_tag_remove,
     tag_renamed,
     tags_delete,
+    users_activate_problems,
     users_delete,
     users_deactivate_problems,
     users_delete_problems,
@@ -62,13 +63,17 @@ admin.site.unregister(User)  # replaced by the one below
 
 class UserChangeKeepingAdminsForm(UserChangeForm):
     """Django's user form, except that an account is not made inactive while it is the last admin of a family others
-    stay in (users_deactivate_problems): it could no longer sign in, and the others could never be administered."""
+    stay in (users_deactivate_problems): it could no longer sign in, and the others could never be administered; nor
+    made active again in a family none of whose admins can sign in (users_activate_problems), for the same reason."""
 
     def clean(self):
         cleaned = super().clean()
-        becomes_inactive = "is_active" in self.changed_data and not cleaned.get("is_active")
-        if becomes_inactive and (problems := users_deactivate_problems(users=[self.instance])):
-            self.add_error("is_active", problems)
+        if "is_active" in self.changed_data:
+            # Either way through the one rule of who administers a family: made inactive, the last admin who can sign in
+            # of a family others stay in; made active again, someone in a family none of whose admins can sign in.
+            check = users_activate_problems if cleaned.get("is_active") else users_deactivate_problems
+            if problems := check(users=[self.instance]):
+                self.add_error("is_active", problems)
         return cleaned
 
 

@@ -233,14 +233,15 @@ def admin_kept(memberships: Iterable[tuple[bool, bool]]) -> bool:
 
 
 def family_keeps_an_admin(*, family_id: int, demoting: Iterable[int] = (), leaving: Iterable[int] = (),
-                          deactivating: Iterable[int] = ()) -> bool:
+                          deactivating: Iterable[int] = (), activating: Iterable[int] = ()) -> bool:
     """Whether the family keeps an admin (admin_kept) once the memberships `demoting` (pks) are no longer admin, those
-    `leaving` (pks) are gone and the accounts `deactivating` (user ids) can no longer sign in. Call under
-    family_lock."""
-    demoting, deactivating = set(demoting), set(deactivating)
+    `leaving` (pks) are gone, the accounts `deactivating` (user ids) can no longer sign in and those `activating` can
+    again. Call under family_lock."""
+    demoting, deactivating, activating = set(demoting), set(deactivating), set(activating)
     rows = (Membership.objects.filter(family_id=family_id).exclude(pk__in=list(leaving))
             .values_list("pk", "role", "user_id", "user__is_active"))
-    return admin_kept((role == Membership.Role.ADMIN and pk not in demoting, is_active and user_id not in deactivating)
+    return admin_kept((role == Membership.Role.ADMIN and pk not in demoting,
+                       (is_active or user_id in activating) and user_id not in deactivating)
                       for pk, role, user_id, is_active in rows)
 
 
@@ -347,7 +348,7 @@ def memberships_begun(*, family_id: int, user_ids: Iterable[int]) -> None:
 def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
     """Why these accounts can't be deleted together: the families they would leave without an admin
     (family_keeps_an_admin). Locks the families they are in (_families_of_lock)."""
-    return _last_admin_problems(users=users, deleting=True)
+    return _last_admin_problems(users=users, change="delete")
 
 
 def users_deactivate_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
@@ -355,7 +356,16 @@ def users_deactivate_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]
     deleting): the families whose others who can sign in they would leave with no admin who can (family_keeps_an_admin;
     a family with nobody else who can sign in goes to sleep with them). Locks the families they are in
     (_families_of_lock)."""
-    return _last_admin_problems(users=users, deleting=False)
+    return _last_admin_problems(users=users, change="deactivate")
+
+
+def users_activate_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
+    """Why these accounts can't be made active again together (the admin's "Active" box ticked): the families they are
+    in whose admins can't sign in (family_keeps_an_admin), which they would sign in to with nobody to administer it.
+    Refused rather than allowed with a warning nobody may read, or than making them its admin unasked: the site
+    administrator is told the two ways out (the admin made active first, or they made its admin first). Locks the
+    families they are in (_families_of_lock)."""
+    return _last_admin_problems(users=users, change="activate")
 
 
 def _families_of_lock(user_ids: list[int]) -> None:
@@ -368,11 +378,18 @@ def _families_of_lock(user_ids: list[int]) -> None:
             family_lock(family_id=family_id)
 
 
-def _last_admin_problems(*, users: Iterable[AbstractBaseUser], deleting: bool) -> list[str]:
-    """users_delete_problems (`deleting`: they leave every family they are in) or users_deactivate_problems (they
-    stay, and can no longer sign in): one sentence for each family they administer that would keep no admin."""
+def _last_admin_problems(*, users: Iterable[AbstractBaseUser], change: str) -> list[str]:
+    """users_delete_problems (`change` "delete": they leave every family they are in), users_deactivate_problems
+    ("deactivate": they stay, and can no longer sign in) or users_activate_problems ("activate": they can sign in
+    again): one sentence for each family that would keep no admin (of those they administer, or are in when
+    activated)."""
     user_ids = [user.pk for user in users]
     _families_of_lock(user_ids)
+    if change == "activate":
+        return [_activate_problem(family_id, user_ids=user_ids) for family_id in
+                sorted(set(Membership.objects.filter(user_id__in=user_ids).values_list("family_id", flat=True)))
+                if not family_keeps_an_admin(family_id=family_id, activating=user_ids)]
+    deleting = change == "delete"
     admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)
     problems = []
     for family_id in sorted(set(admin_of.values_list("family_id", flat=True))):
@@ -388,6 +405,20 @@ def _last_admin_problems(*, users: Iterable[AbstractBaseUser], deleting: bool) -
                   "someone and make them an admin." if alone else ": make someone else an admin of it first.")
         problems.append(f"{names} {'is' if len(losing) == 1 else 'are'} the last admin of {losing[0].family}{advice}")
     return problems
+
+
+def _activate_problem(family_id: int, *, user_ids: list[int]) -> str:
+    """The sentence of users_activate_problems for one family: who would sign in to it, whose admin row can't."""
+    rows = Membership.objects.filter(family_id=family_id).select_related("user", "family").order_by("user__username")
+    coming = [str(row.user) for row in rows if row.user_id in user_ids]
+    asleep = [str(row.user) for row in rows if row.is_admin]
+    who, admins, family = ", ".join(coming), ", ".join(asleep), rows[0].family
+    make_admin = f"make {who} an admin of {family} (its memberships, on the family's page here), then active."
+    if not asleep:  # (a family the database's guard, 0004, never leaves so once it had an admin)
+        return f"{who} {'is' if len(coming) == 1 else 'are'} in {family}, which has no admin: {make_admin}"
+    return (f"{who} {'is' if len(coming) == 1 else 'are'} in {family}, whose admins ({admins}) can't sign in (their "
+            f"accounts are inactive): make {admins if len(asleep) == 1 else 'one of them'} active first, or "
+            f"{make_admin}")
 
 
 @transaction.atomic

@@ -323,12 +323,13 @@ def test_a_deleted_accounts_photos_and_albums_stay_with_the_family_as_the_readme
     assert f'id="photo-{photo.pk}"' in client_for(alice).get(reverse("gallery:timeline")).content.decode()
 
 
-def _user_form_data_inactive(admin, user) -> dict:
-    """The admin's change form of `user` posted back unchanged but for "Active" unticked."""
+def _user_form_data_inactive(admin, user, *, active: bool = False) -> dict:
+    """The admin's change form of `user` posted back unchanged but for "Active" unticked (or ticked: `active`)."""
     data = admin_change_form_data(admin.get(reverse("admin:auth_user_change", args=[user.pk])))
-    data.pop("is_active")
+    data.pop("is_active", None)
     joined = data.pop("date_joined")
-    return {**data, "date_joined_0": joined.strftime("%Y-%m-%d"), "date_joined_1": joined.strftime("%H:%M:%S")}
+    return {**data, "date_joined_0": joined.strftime("%Y-%m-%d"), "date_joined_1": joined.strftime("%H:%M:%S"),
+            **({"is_active": "on"} if active else {})}
 
 
 def test_the_site_admin_cannot_deactivate_the_last_admin_of_a_family_others_stay_in(admin, family, alice, bob):
@@ -364,6 +365,41 @@ def test_the_site_admin_cannot_deactivate_the_last_admin_of_a_family_others_stay
     lones = reverse("admin:auth_user_change", args=[lone.pk])
     lone_data = _user_form_data_inactive(admin, lone)
     assert admin.post(lones, lone_data).status_code == 302
+
+
+def test_the_site_admin_cannot_make_an_account_active_again_in_a_family_no_admin_of_which_can_sign_in(admin, family,
+                                                                                                    alice, bob):
+    """alice is the Smiths' only admin, bob a member. The site administrator makes bob inactive, then alice (allowed:
+    nobody else can sign in, the family waits for them), then ticks bob's "Active" box again: bob signed in to a family
+    nobody could administer, and nothing said so. Making an account active again is held to the rule of the other paths
+    (while anyone who can sign in stays, one of them is an admin): refused, naming the family and the two ways out,
+    which both go through."""
+    User = get_user_model()
+    for user in (bob, alice):
+        assert admin.post(reverse("admin:auth_user_change", args=[user.pk]),
+                          _user_form_data_inactive(admin, user)).status_code == 302
+    assert not User.objects.filter(is_active=True, username__in=["alice", "bob"]).exists()
+    bobs = reverse("admin:auth_user_change", args=[bob.pk])
+    bob_active = _user_form_data_inactive(admin, bob, active=True)
+
+    response = admin.post(bobs, bob_active)
+    assert response.status_code == 200
+    assert ("bob is in Smiths, whose admins (alice) can't sign in (their accounts are inactive): make alice active "
+            "first, or make bob an admin of Smiths (its memberships, on the family's page here), then active."
+            in html.unescape(response.content.decode()))
+    assert not User.objects.get(pk=bob.pk).is_active
+
+    # Made an admin of the Smiths first (nobody in it can sign in: any admin row will do), bob may be made active.
+    families = reverse("admin:gallery_family_change", args=[family.pk])
+    unchanged = admin_change_form_data(admin.get(families))
+    assert admin.post(families, {**unchanged, f"memberships-{admin_inline_row(unchanged, bob)}-role": "admin"}
+                      ).status_code == 302
+    assert admin.post(bobs, bob_active).status_code == 302
+    assert User.objects.get(pk=bob.pk).is_active
+    # alice, an admin, is always made active again.
+    assert admin.post(reverse("admin:auth_user_change", args=[alice.pk]),
+                      _user_form_data_inactive(admin, alice, active=True)).status_code == 302
+    assert User.objects.get(pk=alice.pk).is_active
 
 
 def test_deleting_the_account_of_a_familys_only_member_says_to_delete_the_family_first(admin, family, alice, bob,
