@@ -135,15 +135,17 @@ class MembershipFormSet(forms.BaseInlineFormSet):
 
     def clean(self):
         super().clean()
-        if self.instance.pk is None or any(self.errors):
+        if any(self.errors):
             return
-        # The change view runs in a transaction: the lock holds until this save commits, so a member page
-        # demoting the other admin at the same moment waits and then sees this change.
-        family_lock(family_id=self.instance.pk)
-        # Each membership as the family's rule reads it (admin_kept): (its user, is an admin); "can sign in" is
-        # the user's is_active.
-        rows = Membership.objects.filter(family=self.instance).select_related("user")
-        current = {row.pk: (row.user, row.is_admin) for row in rows}
+        current = {}
+        if self.instance.pk is not None:  # (the add-family page: no one in it yet)
+            # The change view runs in a transaction: the lock holds until this save commits, so a member page
+            # demoting the other admin at the same moment waits and then sees this change.
+            family_lock(family_id=self.instance.pk)
+            # Each membership as the family's rule reads it (admin_kept): (its user, is an admin); "can sign in" is
+            # the user's is_active.
+            rows = Membership.objects.filter(family=self.instance).select_related("user")
+            current = {row.pk: (row.user, row.is_admin) for row in rows}
         after = dict(current)
         for form in self.forms:
             if not form.has_changed() and form.instance.pk is None:
@@ -153,12 +155,14 @@ class MembershipFormSet(forms.BaseInlineFormSet):
             elif form.cleaned_data.get("role") and form.cleaned_data.get("user"):
                 after[form.instance.pk or object()] = (form.cleaned_data["user"],
                                                        form.cleaned_data["role"] == Membership.Role.ADMIN)
-        # (Nothing of it changed, a family whose rule an account made active again broke is saved all the same.)
-        if current and after != current and not admin_kept((is_admin, user.is_active)
-                                                           for user, is_admin in after.values()):
+        # A family given its first members gets an admin among them, as any other keeps one. (Nothing of it
+        # changed, a family that broke the rule before it was held everywhere is saved all the same; a family with no
+        # one in it is ended by its deletion, never by the table's rows.)
+        if after != current and not admin_kept((is_admin, user.is_active) for user, is_admin in after.values()):
             asleep = sorted(str(user) for user, is_admin in after.values() if is_admin)
             raise forms.ValidationError(f"{LAST_ADMIN} Its admins left ({', '.join(asleep)}) can't sign in (their "
                                         "accounts are inactive): make someone who can an admin." if asleep else
+                                        f"{LAST_ADMIN} Give one of its members the role “admin”." if after else
                                         LAST_ADMIN)
 
     # Someone taken out of the family (their row deleted, or given to another person) leaves it as on the family page,

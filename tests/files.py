@@ -23,7 +23,7 @@ def admin_change_form_data(response) -> dict:
     for form in forms:
         for name in form.fields:
             value = form[name].value()
-            if value not in (None, False):
+            if value is not None and value is not False:  # (0 == False: a formset's INITIAL_FORMS of 0 is sent)
                 data[form.add_prefix(name)] = value
     return data
 

@@ -279,6 +279,50 @@ def test_the_admin_membership_inline_keeps_an_admin_who_can_sign_in(admin, famil
     assert dict(family.memberships.values_list("user__username", "role")) == {"bob": "admin"}
 
 
+def test_the_admin_membership_inline_gives_a_family_with_no_members_yet_an_admin(admin, family, alice, bob):
+    """The memberships table held the rule only for a family that had members already: on the add-family page, or on
+    the page of a family with none (made here with an empty table), rows of members only were saved, and bob was in a
+    family with no admin at all (the database's guard, 0004, sees only an admin row going). A family given members gets
+    an admin among those who can sign in, as any other (with nobody who can, any admin row: it waits for them)."""
+    from gallery.models import Family, Membership
+
+    User = get_user_model()
+    dave = User.objects.create_user("dave", password="x", is_active=False)
+    add = reverse("admin:gallery_family_add")
+    new_family = {**admin_change_form_data(admin.get(add)), "name": "Browns",
+                  "memberships-0-user": bob.pk, "memberships-0-role": "member"}
+    response = admin.post(add, new_family)
+    assert response.status_code == 200
+    assert "A family must keep at least one admin. Give one of its members the role “admin”." in html.unescape(
+        response.content.decode())
+    assert not Family.objects.filter(name="Browns").exists()
+
+    empty = Family.objects.create(name="Greens")
+    url = reverse("admin:gallery_family_change", args=[empty.pk])
+    unchanged = admin_change_form_data(admin.get(url))
+    new = unchanged["memberships-TOTAL_FORMS"] - 1
+    for rows in ({f"memberships-{new}-user": bob.pk, f"memberships-{new}-role": "member"},
+                 {f"memberships-{new}-user": dave.pk, f"memberships-{new}-role": "member"}):
+        response = admin.post(url, {**unchanged, **rows})
+        assert response.status_code == 200, rows
+        assert "A family must keep at least one admin." in html.unescape(response.content.decode())
+        assert not empty.memberships.exists()
+    # An admin who can't sign in is no admin for bob: said as for a family that had members.
+    response = admin.post(url, {**unchanged, "memberships-TOTAL_FORMS": new + 2,
+                                f"memberships-{new}-user": bob.pk, f"memberships-{new}-role": "member",
+                                f"memberships-{new + 1}-user": dave.pk, f"memberships-{new + 1}-role": "admin"})
+    assert response.status_code == 200
+    assert "Its admins left (dave) can't sign in" in html.unescape(response.content.decode())
+    assert not empty.memberships.exists()
+
+    # With an admin among them, both pages save; with nobody who can sign in, dave's admin row keeps it waiting.
+    assert admin.post(add, {**new_family, "memberships-0-role": "admin"}).status_code == 302
+    assert Membership.objects.get(family__name="Browns").role == "admin"
+    assert admin.post(url, {**unchanged, f"memberships-{new}-user": dave.pk,
+                            f"memberships-{new}-role": "admin"}).status_code == 302
+    assert dict(empty.memberships.values_list("user__username", "role")) == {"dave": "admin"}
+
+
 def test_admin_cannot_delete_the_account_of_a_familys_last_admin(admin, family, alice, bob):
     url = reverse("admin:auth_user_delete", args=[alice.pk])
     page = admin.get(url)
