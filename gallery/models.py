@@ -595,7 +595,7 @@ class Invite(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", "Waiting"
         USED = "used", "Used"
-        REVOKED = "revoked", "Revoked"
+        REVOKED = "revoked", "Withdrawn"  # (the word of the "Withdraw" buttons, for every link a family makes)
         EXPIRED = "expired", "Expired"
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="invites")
@@ -698,7 +698,7 @@ class AlbumShare(models.Model):
 
     class State(models.TextChoices):
         ACTIVE = "active", "Active"
-        REVOKED = "revoked", "Revoked"
+        REVOKED = "revoked", "Withdrawn"  # (the word of the "Withdraw" buttons, for every link a family makes)
         EXPIRED = "expired", "Expired"
 
     album = models.ForeignKey(Album, on_delete=models.CASCADE, related_name="shares")

@@ -79,6 +79,14 @@ def test_the_family_page_lists_links_with_their_state(client_for, family, alice,
 
     assert 'class="invite-pending"' in body and 'Used by <span class="username">bob</span>' in body
     assert "Withdrawn" in body and "Expired" in body
+    # The Django admin's list of links says it alike ("Revoked" there).
+    from django.contrib.auth import get_user_model
+
+    Client = type(client_for(alice))
+    root = Client()
+    root.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "x"))
+    listed = root.get(reverse("admin:gallery_invite_changelist")).content.decode()
+    assert "Withdrawn" in listed and "Revoked" not in listed
     # Only the pending link can be withdrawn.
     assert reverse("gallery:invite_revoke", args=[family.pk, pending.pk]) in body
     for invite in (used, revoked, expired):

@@ -378,7 +378,9 @@ def test_the_share_page_says_who_made_each_link_so_an_admin_sees_why_a_leavers_s
     page = client_for(alice).get(reverse("gallery:album_shares", args=[own.pk])).content.decode()
     rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]
     grandma = next(row for row in rows if "for grandma" in row)
-    assert "by bob," in grandma and "Revoked" in grandma
+    # (Withdrawn, as the family page says of invitation links, and the "Withdraw" button and the visitor's page of
+    # this one: "Revoked" said the same of share links.)
+    assert "by bob," in grandma and "Withdrawn" in grandma and "Revoked" not in page
     assert "by alice," in next(row for row in rows if "for the neighbours" in row)
 
     users_delete(users=type(bob).objects.filter(pk=bob.pk))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -101,6 +103,21 @@ def test_the_last_admin_cannot_be_removed(client_for, family, alice, bob):
     response = client.post(reverse("gallery:member_remove", args=[family.pk, alice.pk]))
     assert _roles(family) == {"bob": "admin"}
     assert response["Location"] == reverse("gallery:families")
+
+
+def test_an_admin_removing_themself_is_told_they_left(client_for, family, alice, bob):
+    """alice, an admin with bob as the other, takes herself out with the "Remove" button of her own row: the page said
+    "Removed alice from Smiths", as of someone else. It says what "Leave this family" says, links included."""
+    from gallery.account_services import invite_create
+
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    invite_create(family=family, created_by=alice)
+    response = client_for(alice).post(reverse("gallery:member_remove", args=[family.pk, alice.pk]), follow=True)
+    page = html.unescape(response.content.decode())
+    assert "You left Smiths. The photos you added stay with it; the 1 invitation link you made for it no longer " \
+           "works." in page
+    assert "Removed" not in page
+    assert _roles(family) == {"bob": "admin"}
 
 
 def test_removing_someone_who_is_not_a_member_is_404(client_for, family, alice, mallory):

@@ -151,10 +151,22 @@ def member_remove(request: HttpRequest, family_id: int, user_id: int) -> HttpRes
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(family)  # still in it, whoever it was
+    if user == request.user:  # an admin taking themself out with their own row's "Remove" leaves, and is told so
+        messages.success(request, _left_message(family, invites=invites, shares=shares))
+        return redirect("gallery:families")
     made = [f"{n} {kind} link{'s' if n != 1 else ''}" for n, kind in ((invites, "invitation"), (shares, "share")) if n]
     links = f" (and withdrew the {' and the '.join(made)} they had made)" if made else ""
     messages.success(request, f"Removed {text_isolated(user)} from {text_isolated(family)}{links}.")
-    return redirect("gallery:families" if user == request.user else family)
+    return redirect(family)
+
+
+def _left_message(family, *, invites: int, shares: int) -> str:
+    """What someone who took themself out of `family` is told, and how many of the links they made stopped."""
+    made = [f"the {n} {kind} link{'s' if n != 1 else ''} you made {what}"
+            for n, kind, what in ((invites, "invitation", "for it"), (shares, "share", "of its albums")) if n]
+    one = invites + shares == 1
+    return (f"You left {text_isolated(family)}. The photos you added stay with it"
+            + (f"; {' and '.join(made)} no longer work{'s' if one else ''}." if made else "."))
 
 
 @require_POST
@@ -167,11 +179,7 @@ def family_leave(request: HttpRequest, family_id: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(family)
-    made = [f"the {n} {kind} link{'s' if n != 1 else ''} you made {what}"
-            for n, kind, what in ((invites, "invitation", "for it"), (shares, "share", "of its albums")) if n]
-    one = invites + shares == 1
-    messages.success(request, f"You left {text_isolated(family)}. The photos you added stay with it"
-                     + (f"; {' and '.join(made)} no longer work{'s' if one else ''}." if made else "."))
+    messages.success(request, _left_message(family, invites=invites, shares=shares))
     return redirect("gallery:families")
 
 
