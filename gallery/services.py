@@ -288,6 +288,11 @@ def membership_add(
     if Family.objects.filter(pk=family.pk, deleting_since__isnull=False).exists():
         raise ValidationError(f"The family {family} is being deleted.")
     membership, created = Membership.objects.get_or_create(family=family, user=user, defaults={"role": role})
+    if created and not family_keeps_an_admin(family_id=family.pk):
+        # Someone who can sign in joining a family none of whose admins can (an invitation made before they were made
+        # inactive, the create_family command): refused as the Django admin refuses them (admin_kept).
+        raise ValidationError(f"No one can join {family} as a member for now: none of its admins can sign in (their "
+                              "accounts are inactive). Ask the site's administrator.", code="no_admin")
     if created:
         memberships_begun(family_id=family.pk, user_ids=[user.pk])
     elif membership.role != role:

@@ -636,3 +636,31 @@ def test_a_link_withdrawn_with_its_maker_sends_the_invitee_to_the_familys_admin(
     body = Client().get(theirs).content.decode()
     assert "This invitation link was withdrawn. Ask the family&#x27;s admin for a new one." in body
     assert "Ask bob" not in body
+
+
+def test_nobody_joins_as_a_member_a_family_none_of_whose_admins_can_sign_in(client_for, family, alice, bob, mallory):
+    """alice, the Smiths' only admin, made an invitation link; then the site administrator made bob inactive, and her
+    (allowed: nobody else could sign in, the family waits for them). carol opened the link and signed up: she was a
+    member of a family nobody could administer, the very thing the rule of every other path prevents (while anyone who
+    can sign in is in a family, one of them is its admin). Joining is held to it: the invitee is told, no account is
+    made, the link stays unused; mallory, signed in, is told the same on the link's page. An admin link lets them in."""
+    link = _make_link(client_for(alice), family, note="for carol")
+    User = get_user_model()
+    User.objects.filter(pk__in=[alice.pk, bob.pk]).update(is_active=False)
+
+    response = Client().post(link, {"username": "carol", "password": "a-long-passphrase-1", "password_again":
+                                    "a-long-passphrase-1", "email": ""})
+    said = ("No one can join Smiths as a member for now: none of its admins can sign in (their accounts are "
+            "inactive). Ask the site's administrator.")
+    assert response.status_code == 422 and said in html.unescape(response.content.decode())
+    assert not User.objects.filter(username="carol").exists()
+    response = client_for(mallory).post(link)
+    assert response.status_code == 409 and said in html.unescape(response.content.decode())
+    assert not family.memberships.filter(user=mallory).exists()
+    assert Invite.objects.get(note="for carol").used_at is None
+
+    User.objects.filter(pk=alice.pk).update(is_active=True)
+    admins = _make_link(client_for(alice), family, role="admin")
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    assert client_for(mallory).post(admins).status_code == 302
+    assert family.memberships.get(user=mallory).role == "admin"

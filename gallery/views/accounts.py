@@ -92,7 +92,8 @@ def invite_open(request: HttpRequest, token: str) -> HttpResponse:
         except InviteUnusable as exc:  # used or withdrawn while the page was open
             return _invite_gone(request, exc)
         except ValidationError as exc:
-            if form is None and exc.code == "same_name":  # not theirs: the invite's page says why, the link unused
+            # Not theirs to fix: the invite's page says why, the link unused.
+            if form is None and exc.code in ("same_name", "no_admin"):
                 messages.error(request, " ".join(exc.messages))
                 return render(request, "gallery/invite.html", {"invite": invite, "form": None}, status=409)
             if form is None:
