@@ -224,8 +224,8 @@ def rows_key_share(queryset: QuerySet) -> list:
 def admin_kept(memberships: Iterable[tuple[bool, bool]]) -> bool:
     """The rule of who administers a family, given (is an admin, can sign in) for each membership it is left with:
     while anyone in it can sign in, one of them must be an admin (an account made inactive in the Django admin
-    administers nothing); a family nobody in it can sign in to waits for them, kept by any admin row (as the
-    database's guard, 0004, asks). No one left is no admin kept: a family ends by its deletion."""
+    administers nothing); a family nobody in it can sign in to waits for them, kept by any admin row. The database's
+    guard (0004, 0048) holds the same rule. No one left is no admin kept: a family ends by its deletion."""
     memberships = list(memberships)
     if any(can_sign_in for _, can_sign_in in memberships):
         return any(is_admin and can_sign_in for is_admin, can_sign_in in memberships)

@@ -189,3 +189,65 @@ def test_the_database_refuses_to_commit_a_family_without_an_admin_whatever_the_p
         Membership.objects.filter(user=bob).update(role=Membership.Role.ADMIN)
     family.delete()  # and so is deleting the whole family
     assert not Membership.objects.exists()
+
+
+def test_the_database_refuses_to_commit_a_family_whose_admins_cannot_sign_in_while_others_can():
+    """The guard counted any admin row: by raw SQL (the shell, a script, code with a bug) alice, the Smiths' only
+    admin, was made inactive while bob could still sign in, or bob made active again once both were, or carol put in a
+    family all of whose accounts were inactive, and the database took it. It holds the rule of the services now: while
+    anyone who can sign in is in a family, one of them is an admin; with nobody who can, any admin row; no admin row
+    at all, never (a family being filled, with no admin row yet, takes members)."""
+    from django.db import IntegrityError, connection
+
+    family = FamilyFactory()
+    alice, bob, carol = (UserFactory(username=name) for name in ("alice", "bob", "carol"))
+    MembershipFactory(family=family, user=bob)  # members first, then the admin: a family being filled
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+
+    def sql(statement: str, *params) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+
+    def active(*users) -> set[str]:
+        return set(type(alice).objects.filter(pk__in=[u.pk for u in users], is_active=True)
+                   .values_list("username", flat=True))
+
+    refused = pytest.raises(IntegrityError, match="without an admin who can sign in")
+    with refused:
+        sql("UPDATE auth_user SET is_active = false WHERE id = %s", alice.pk)
+    assert active(alice) == {"alice"}
+    sql("UPDATE gallery_membership SET role = 'admin' WHERE user_id = %s", bob.pk)
+    sql("UPDATE auth_user SET is_active = false WHERE id = %s", bob.pk)
+    with refused:  # bob's admin row: he can't sign in, alice can
+        sql("UPDATE gallery_membership SET role = 'member' WHERE user_id = %s", alice.pk)
+    # Nobody who can sign in: the family waits, kept by any admin row.
+    sql("UPDATE auth_user SET is_active = false WHERE id = %s", alice.pk)
+    sql("UPDATE gallery_membership SET role = 'member' WHERE user_id = %s", alice.pk)
+    with refused:  # alice, made active again, is in a family none of whose admins can sign in
+        sql("UPDATE auth_user SET is_active = true WHERE id = %s", alice.pk)
+    with refused:  # carol, who can sign in, joins it
+        sql("INSERT INTO gallery_membership (family_id, user_id, role, joined_at) VALUES (%s, %s, 'member', now())",
+            family.pk, carol.pk)
+    with refused:  # alice's row given to carol
+        sql("UPDATE gallery_membership SET user_id = %s WHERE user_id = %s", carol.pk, alice.pk)
+    with refused:  # still no admin row at all
+        sql("UPDATE gallery_membership SET role = 'member' WHERE user_id = %s", bob.pk)
+    assert active(alice, bob) == set() and not family.memberships.filter(user=carol).exists()
+    assert dict(family.memberships.values_list("user__username", "role")) == {"alice": "member", "bob": "admin"}
+
+    # bob made active: he is its admin. Then alice too, and carol joins.
+    sql("UPDATE auth_user SET is_active = true WHERE id = %s", bob.pk)
+    sql("UPDATE auth_user SET is_active = true WHERE id = %s", alice.pk)
+    sql("INSERT INTO gallery_membership (family_id, user_id, role, joined_at) VALUES (%s, %s, 'member', now())",
+        family.pk, carol.pk)
+    with transaction.atomic():  # a hand-over inside one transaction is fine
+        sql("UPDATE gallery_membership SET role = 'admin' WHERE user_id = %s", carol.pk)
+        sql("UPDATE auth_user SET is_active = false WHERE id = %s", bob.pk)
+    assert active(alice, bob, carol) == {"alice", "carol"}
+    # Deleting accounts in bulk (the admin's action) and then the family go through.
+    from gallery.services import family_delete_start, users_delete
+
+    users_delete(users=type(alice).objects.filter(pk__in=[alice.pk, bob.pk]))
+    assert dict(family.memberships.values_list("user__username", "role")) == {"carol": "admin"}
+    family_delete_start(family=family)
+    assert not Membership.objects.exists()
