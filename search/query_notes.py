@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from gallery.models import Family, Membership, Photo
@@ -99,25 +99,26 @@ def date_words_searched(parsed: ParsedQuery) -> list[DateWord]:
     return sorted(found, key=lambda word: word.start)
 
 
-def date_word_notes(*, user_id: int, family_ids: list[int], without_country: list[int], parsed: ParsedQuery,
+def date_word_notes(*, user_id: int, family_ids: list[int], without_holidays: list[int], parsed: ParsedQuery,
                     photo_dates: Callable[[], tuple[frozenset[int], frozenset[int]]]) -> tuple[DateWordNote, ...]:
     """For the first holiday or season the query searches as a word, a note for each of these families of the user
-    whose photos' words can't name it. `without_country`: those with no default country; `photo_dates()`: which of
-    them have photos, and which of those none that tells its day (family_photo_dates, remembered by the caller). No
-    query without such a word; then, besides photo_dates, one when some family is a candidate, of index probes."""
+    whose photos' words can't name it. `without_holidays`: those with no default country and no placed photo;
+    `photo_dates()`: which of them have photos, and which of those none that tells its day (family_photo_dates,
+    remembered by the caller). No query without such a word; then, besides photo_dates, one for the families' names
+    when some family is to be told of."""
     named = date_words_searched(parsed)
     if not named or not family_ids:
         return ()
     with_photos, undated = photo_dates()
     holiday = next((word for word in named if word.holiday), None)
-    candidates = set(undated) | ({*without_country} & set(with_photos) if holiday else set())
+    candidates = set(undated) | ({*without_holidays} & set(with_photos) if holiday else set())
     if not candidates:
         return ()
     notes = []
-    for family_id, name, role, placed in _families(user_id=user_id, family_ids=sorted(candidates)):
+    for family_id, name, role in _families(user_id=user_id, family_ids=sorted(candidates)):
         if family_id in undated:
             notes.append(_note(parsed, named[0], family_id, name, role, "no_dated_photos"))
-        elif holiday is not None and family_id in without_country and placed is None:
+        else:
             notes.append(_note(parsed, holiday, family_id, name, role, "no_country"))
     return tuple(notes)
 
@@ -133,15 +134,10 @@ def _note(parsed: ParsedQuery, word: DateWord, family_id: int, name: str, role: 
         query_instead=" ".join([*tokens[:word.start], instead, *tokens[word.end:]]) if instead else "")
 
 
-def _families(*, user_id: int, family_ids: list[int]) -> list[tuple[int, str, str, str | None]]:
-    """(id, name, the user's role, a place's country of one of its live photos or None) of these families of the user,
-    by name."""
-    # A probe of the photo_family_places index (its condition, its order), not a read of the family's photos: a family
-    # with none placed has no row there, and the family's own index read every photo of one to find that out.
-    placed = (Photo.objects.filter(family_id=OuterRef("family_id")).exclude(place_country="", place_city="")
-              .exclude(place_country_code="").order_by("place_country").values("place_country")[:1])
-    return list(Membership.objects.filter(user_id=user_id, family_id__in=family_ids).annotate(placed=Subquery(placed))
-                .order_by("family__name", "family_id").values_list("family_id", "family__name", "role", "placed"))
+def _families(*, user_id: int, family_ids: list[int]) -> list[tuple[int, str, str]]:
+    """(id, name, the user's role) of these families of the user, by name."""
+    return list(Membership.objects.filter(user_id=user_id, family_id__in=family_ids)
+                .order_by("family__name", "family_id").values_list("family_id", "family__name", "role"))
 
 
 # Dates that tell the day a photo was taken: its words name its season and holidays (search.metadata._when_where).

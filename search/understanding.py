@@ -177,13 +177,21 @@ class _Facts:
     defaults: list[str]  # the families' default countries (set ones)
     places_version: tuple  # of their place lists: each family's highest FamilyPlace id (see family_places)
     photos_version: tuple = ()  # of their photos (Family.photos_version), in the order of family_ids
-    without_country: tuple[int, ...] = ()  # those with no default country
+    countries: tuple[str, ...] = ()  # each one's default country ("" for none), in the order of family_ids
+
+    @property
+    def without_holidays(self) -> list[int]:
+        """Those with no default country that never had a placed photo (no place list: places_version's None): no
+        photo's words name a holiday. (A place whose last photo went stays listed until rebuilt: a note is only
+        missed, never said wrongly.)"""
+        return [family_id for family_id, country, top in zip(self.family_ids, self.countries, self.places_version)
+                if not country and top is None]
 
 
 def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = None,
                   family_id: int | None = None) -> _Facts:
-    """These families (or the user's, or the user's family `family_id`), their default countries (and which have
-    none) and their place list's version, in one round trip."""
+    """These families (or the user's, or the user's family `family_id`), their default countries and their place
+    list's version, in one round trip."""
     scope = ("SELECT unnest(%(ids)s::bigint[])" if family_ids is not None else
              f"SELECT family_id FROM {Membership._meta.db_table} WHERE user_id = %(user)s"
              " AND (%(family)s::bigint IS NULL OR family_id = %(family)s::bigint)")
@@ -193,18 +201,17 @@ def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = 
             WITH scope(id) AS ({scope})
             SELECT ARRAY(SELECT id FROM scope ORDER BY id),
                    ARRAY(SELECT default_country FROM {Family._meta.db_table}
-                         WHERE id IN (SELECT id FROM scope) AND default_country <> '' ORDER BY id),
+                         WHERE id IN (SELECT id FROM scope) ORDER BY id),
                    ARRAY(SELECT (SELECT max(p.id) FROM {FamilyPlace._meta.db_table} p WHERE p.family_id = s.id)
                          FROM scope s ORDER BY s.id),
                    ARRAY(SELECT photos_version FROM {Family._meta.db_table}
-                         WHERE id IN (SELECT id FROM scope) ORDER BY id),
-                   ARRAY(SELECT id FROM {Family._meta.db_table}
-                         WHERE id IN (SELECT id FROM scope) AND default_country = '' ORDER BY id)
+                         WHERE id IN (SELECT id FROM scope) ORDER BY id)
             """,
             {"ids": list(family_ids or []), "user": user_id, "family": family_id},
         )
-        ids, defaults, highest, photos_versions, without_country = cursor.fetchone()
-    return _Facts(list(ids), list(defaults), tuple(highest), tuple(photos_versions), tuple(without_country))
+        ids, countries, highest, photos_versions = cursor.fetchone()
+    return _Facts(list(ids), [code for code in countries if code], tuple(highest), tuple(photos_versions),
+                  tuple(countries))
 
 
 def family_places(*, family_ids: list[int], version: tuple | None = None) -> dict[str, KnownPlace]:
@@ -363,7 +370,7 @@ def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: 
     if facts is None or not notes:
         return understood
     said = date_word_notes(
-        user_id=user.pk, family_ids=facts.family_ids, without_country=list(facts.without_country),
+        user_id=user.pk, family_ids=facts.family_ids, without_holidays=facts.without_holidays,
         parsed=understood.parsed,
         photo_dates=lambda: _per_version("photo_dates", facts, lambda: family_photo_dates(family_ids=facts.family_ids)))
     return replace(understood, date_word_notes=said)
