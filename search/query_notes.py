@@ -71,17 +71,18 @@ class DateWordNote:
             return ""
         return f"{reverse('gallery:family_detail', args=[self.family_id])}#country"
 
-    @property
-    def way(self) -> str:
-        """What to do about it (the page links the family's setting and the day instead)."""
+    def parts(self, instead_url: str = "") -> list[tuple[str, str]]:
+        """The note as (words, the address they link to or "") in order: the page links the family's setting and
+        `instead_url`, the search of the day instead; the API's `note` is their words (text)."""
         if self.why == "no_dated_photos":
-            return "A photo's page sets the day it was taken."
+            return [(f"{self.reason} A photo's page sets the day it was taken.", "")]
         way = "Set the family's country" if self.admin else "Ask a family admin to set its country"
-        return way + (f", or search “{self.date_instead}”." if self.date_instead else ".")
+        instead = [(", or search ", ""), (f"“{self.date_instead}”", instead_url)] if self.date_instead else []
+        return [(f"{self.reason} ", ""), (way, self.settings_url), *instead, (".", "")]
 
     @property
     def text(self) -> str:
-        return f"{self.reason} {self.way}"
+        return "".join(words for words, _ in self.parts())
 
     def as_data(self) -> dict:
         return {"family": self.family_id, "family_name": self.family_name, "why": self.why, "word": self.word,
