@@ -111,7 +111,9 @@ def date_word_notes(*, user_id: int, family_ids: list[int], without_holidays: li
     if not named or not family_ids:
         return ()
     with_photos, undated = photo_dates()
-    holiday = next((word for word in named if word.holiday), None)
+    # (a holiday whose day the query searches already, "christmas 25 december", finds its photos by that day)
+    holiday = next((word for word in named if word.holiday
+                    and usual_day_of_year(word.word) not in parsed.days_of_year), None)
     candidates = set(undated) | ({*without_holidays} & set(with_photos) if holiday else set())
     if not candidates:
         return ()

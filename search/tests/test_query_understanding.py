@@ -475,6 +475,19 @@ def test_a_holiday_alone_says_why_in_the_api_too(christmas_unplaced, family, api
         assert _api(api, q=query)["interpreted"]["date_word_notes"] == [], query
 
 
+def test_a_holiday_says_nothing_when_the_query_has_its_day_already(christmas_unplaced, api, client_for, alice):
+    """"christmas 25 december" searches 25 December of every year already (its chip), and finds the photo: the note
+    said "christmas" found none and offered "25 december" instead, a link to "25 december 25 december"."""
+    for query in ("christmas 25 december", "25 dec xmas"):
+        body = _api(api, q=query)
+        assert body["interpreted"]["date_word_notes"] == [], query
+        assert _ids(body) == [christmas_unplaced.pk], query
+        page = unescape(client_for(alice).get(reverse("search:search"), {"q": query}).content.decode())
+        assert "Holidays are found by" not in page, query
+    # another day is no reason to say nothing
+    assert [n["why"] for n in _api(api, q="christmas 24 december")["interpreted"]["date_word_notes"]] == ["no_country"]
+
+
 def test_a_holiday_says_nothing_in_a_family_with_a_country_or_with_placed_photos(christmas_unplaced, family, alice,
                                                                                  api, client_for):
     """Only where it is the reason: a family with a default country has its holidays in its photos' words
