@@ -190,7 +190,8 @@ class InterpretedSerializer(serializers.Serializer):
                 "a holiday; no_dated_photos: no photo of the family tells the day it was taken (only its upload, its "
                 "file's time, its folder's month or year), so none names a season or a holiday")),
             "word": serializers.CharField(help_text="the holiday or season, as the photos' words name it "
-                                                    "(\"christmas\" for \"xmas\")"),
+                                                    "(\"christmas\" for \"xmas\" or \"christmas day\", "
+                                                    "\"new year's\" for \"new year's day\")"),
             "date_instead": serializers.CharField(allow_null=True, help_text=(
                 "the day of every year that finds a holiday's photos now (\"25 december\"); null for a holiday whose "
                 "day moves (Easter) and for no_dated_photos")),

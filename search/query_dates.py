@@ -149,6 +149,14 @@ def holidays_in(norms: tuple[str, ...], covered: set[int] = frozenset()) -> list
     return found
 
 
+def holiday_word(name: str) -> str:
+    """A holiday as a photo's words name it (gallery.date_words.holiday_names: its calendar's English name without
+    "day"): "christmas day" and "xmas" → "christmas", "new years day" → "new year's", "valentine day" →
+    "valentine's"."""
+    words = " ".join(word for word in _holiday_name(name).split() if word != "day")
+    return re.sub(r"^(new year|valentine)s?(?= |$)", r"\1's", words)
+
+
 def usual_day_of_year(name: str) -> tuple[int, int] | None:
     """(month, day) of a holiday whose usual day is the same in every year ("christmas": 25 December), None for one
     whose day moves (Easter, Thanksgiving) or no holiday."""

@@ -25,7 +25,7 @@ from django.urls import reverse
 
 from gallery.models import Family, Membership, Photo
 from gallery.text import text_isolated
-from search.query_dates import SEASONS, holidays_in, phrase_for_day, usual_day_of_year
+from search.query_dates import SEASONS, holiday_word, holidays_in, phrase_for_day, usual_day_of_year
 from search.query_parser import EDGE_PUNCT, ParsedQuery, normalise
 
 Why = Literal["no_country", "no_dated_photos"]
@@ -37,7 +37,7 @@ class DateWord:
 
     start: int  # its words: tokens[start:end] of the ParsedQuery
     end: int
-    word: str  # as the photos' words name it: "christmas" (for "xmas"), "summer"
+    word: str  # a season as the photos' words name it ("summer"), a holiday as USUAL_HOLIDAYS does ("christmas day")
     holiday: bool
 
 
@@ -50,7 +50,7 @@ class DateWordNote:
     admin: bool  # the user may set the family's country (its page's setting)
     why: Why
     said: str  # the words as typed ("xmas")
-    word: str  # as the photos' words name it ("christmas")
+    word: str  # as the photos' words name it ("christmas" for "xmas" or "christmas day": query_dates.holiday_word)
     date_instead: str  # the day of every year that finds a holiday's photos now ("25 december"); "" when none does
     query_instead: str  # the query typed with that day for the holiday's words ("" likewise)
 
@@ -132,7 +132,8 @@ def _note(parsed: ParsedQuery, word: DateWord, family_id: int, name: str, role: 
     instead = phrase_for_day(*day) if day else ""
     return DateWordNote(
         family_id=family_id, family_name=name, admin=role == Membership.Role.ADMIN, why=why,
-        said=" ".join(token.strip(EDGE_PUNCT) for token in tokens[word.start:word.end]), word=word.word,
+        said=" ".join(token.strip(EDGE_PUNCT) for token in tokens[word.start:word.end]),
+        word=holiday_word(word.word) if word.holiday else word.word,
         date_instead=instead,
         query_instead=" ".join([*tokens[:word.start], instead, *tokens[word.end:]]) if instead else "")
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from gallery.date_words import date_words
 from gallery.models import Photo
 from gallery.services import UploadResult, family_default_country_set, photo_create_from_bytes
 from scripts.shapes import draw_shape
@@ -473,6 +474,19 @@ def test_a_holiday_alone_says_why_in_the_api_too(christmas_unplaced, family, api
         "Ask a family admin to set its country, or search “25 december”.")
     for query in ("christmas 2020", "red circle", "christmas eve"):
         assert _api(api, q=query)["interpreted"]["date_word_notes"] == [], query
+
+
+def test_a_holiday_notes_word_is_the_photos_word_for_it(christmas_unplaced, api):
+    """The API's `word` is the holiday as the photos' words name it (the calendar's name without "day"), as its
+    description says: "christmas day" read "christmas day", "new year's day" "new year day", and no photo's words say
+    either."""
+    for query, word in (("christmas day", "christmas"), ("xmas", "christmas"), ("new year's day", "new year's"),
+                        ("new year", "new year's"), ("valentine's day", "valentine's"), ("boxing day", "boxing"),
+                        ("easter", "easter")):
+        notes = _api(api, q=query)["interpreted"]["date_word_notes"]
+        assert [n["word"] for n in notes] == [word], query
+    assert date_words(day=date(2021, 1, 1), latitude=None, country_code="GB")[-1] == "new year's"
+    assert date_words(day=date(2020, 12, 26), latitude=None, country_code="GB")[-1] == "boxing"
 
 
 def test_a_holiday_says_nothing_when_the_query_has_its_day_already(christmas_unplaced, api, client_for, alice):
