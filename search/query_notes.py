@@ -150,8 +150,8 @@ _GUESSES = (*Photo.GUESSED_DATES, *Photo.DAYLESS_DATES)
 
 def family_photo_dates(*, family_ids: list[int]) -> tuple[frozenset[int], frozenset[int]]:
     """(these families that have live photos, those of them none of whose photos tells the day it was taken). One
-    query; a family of undated photos is read whole (no index holds a photo's date source): remember it per version
-    of its photos (search.understanding._per_version)."""
+    query, stopping at a family's first photo that tells its day; a family of undated photos is read whole (no index
+    holds a photo's date source): remember it per family, by its photos' version (search.understanding._photo_dates)."""
     photos = Photo.objects.filter(family_id=OuterRef("pk"))
     rows = (Family.objects.filter(pk__in=family_ids).filter(Exists(photos))
             .annotate(dated=Exists(photos.exclude(taken_at_source__in=_GUESSES))).values_list("pk", "dated"))

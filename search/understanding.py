@@ -330,7 +330,7 @@ def _usual_country(facts: _Facts) -> str:
     return _per_version("usual_country", facts, most_common)
 
 
-_by_version: dict[tuple, object] = {}  # (what, family ids, their photos' versions) → what it was
+_by_version: dict[tuple, object] = {}  # (what, family ids, their photos' versions) → what it was (or one family's)
 
 
 def _per_version(what: str, facts: _Facts, count):
@@ -372,8 +372,28 @@ def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: 
     said = date_word_notes(
         user_id=user.pk, family_ids=facts.family_ids, without_holidays=facts.without_holidays,
         parsed=understood.parsed,
-        photo_dates=lambda: _per_version("photo_dates", facts, lambda: family_photo_dates(family_ids=facts.family_ids)))
+        photo_dates=lambda: _photo_dates(facts))
     return replace(understood, date_word_notes=said)
+
+
+def _photo_dates(facts: _Facts) -> tuple[frozenset[int], frozenset[int]]:
+    """family_photo_dates of these families, each remembered by its own photos' version: a family of undated photos
+    is read whole, and a photo added to another of the user's families (each of an import's) must not have it read
+    again."""
+    keys = {family_id: ("photo_dates", family_id, version)
+            for family_id, version in zip(facts.family_ids, facts.photos_version)}
+    with _places_lock:
+        known = {family_id: _by_version[key] for family_id, key in keys.items() if key in _by_version}
+    if missing := [family_id for family_id in facts.family_ids if family_id not in known]:
+        with_photos, undated = family_photo_dates(family_ids=missing)
+        read = {family_id: (family_id in with_photos, family_id in undated) for family_id in missing}
+        with _places_lock:
+            if len(_by_version) + len(read) > _PLACES_CACHE_SIZE:
+                _by_version.clear()
+            _by_version.update({keys[family_id]: said for family_id, said in read.items() if family_id in keys})
+        known |= read
+    return (frozenset(family_id for family_id, (has, _) in known.items() if has),
+            frozenset(family_id for family_id, (_, undated) in known.items() if undated))
 
 
 def understand_family_search(*, family_id: int, params: SearchParams, removed: frozenset[str] = frozenset(),

@@ -600,6 +600,36 @@ def test_a_holiday_note_costs_one_query_and_only_when_a_holiday_is_searched(chri
     assert not placed(with_country) and len(holiday) == len(with_country) + 1
 
 
+def test_whether_a_familys_photos_tell_their_day_is_read_again_only_when_its_own_photos_change(
+        toy_model, family, other_family, alice, mallory, api, add_shape, django_capture_on_commit_callbacks):
+    """A family whose photos are all guesses is read whole to learn that none tells its day. It was remembered for
+    all the user's families at once, so a photo added to any other of them (every upload of an import there) had it
+    read again on the next season or holiday searched: it is remembered per family, by that family's own version."""
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(family=other_family, user=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        add_shape("red", "circle")  # the Smiths: one scan, dated by its upload
+        shape_photo(other_family, mallory, "blue", "square", None, "2021:07:14 12:00:00", seed=65)
+
+    def searched() -> tuple[list, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            notes = _api(api, q="summer")["interpreted"]["date_word_notes"]
+        return [(n["family"], n["why"]) for n in notes], [q["sql"] for q in captured.captured_queries
+                                                          if "taken_at_source" in q["sql"]]
+
+    assert searched()[0] == [(family.pk, "no_dated_photos")]
+    assert searched() == ([(family.pk, "no_dated_photos")], [])  # (remembered)
+    with django_capture_on_commit_callbacks(execute=True):
+        shape_photo(other_family, mallory, "blue", "square", None, "2021:07:15 12:00:00", seed=66)
+    notes, read = searched()
+    assert notes == [(family.pk, "no_dated_photos")]
+    assert len(read) == 1 and f"IN ({other_family.pk})" in read[0], read  # the Joneses alone, not the Smiths again
+    with django_capture_on_commit_callbacks(execute=True):
+        shape_photo(family, alice, "red", "circle", None, "2021:07:16 12:00:00", seed=67)
+    assert searched()[0] == []
+
+
 def test_a_chip_changed_to_words_turned_back_into_words_before_becomes_their_chip(trip, alice, client_for):
     """× on "14 july" keeps its words as text: `plain=14 july` goes on in the address and in every chip's form (while
     typing on, "red circle 2 may"). A chip changed to 14 July then was refused with "“14 july” can't be read as a day"
