@@ -6,6 +6,8 @@ A holiday or a season alone ("christmas", "summer") is a word of the photos' sea
 (search.metadata._when_where): a photo's season is known from the day it was taken, and its holidays are those of its
 country on that day, its place's or else its family's default country. So
 - in a family with no default country whose photos have no place, no document names a holiday (`no_country`);
+- in a family whose photos have no place, a holiday its default country's calendar never names is in no document
+  ("christmas" in Japan, "thanksgiving" in the United Kingdom: `not_kept`);
 - in a family none of whose photos tells the day it was taken (only a guess: the upload, the file's time, the day it
   was added to Google Photos; or its folder's month or year), none names a season nor a holiday (`no_dated_photos`).
 A holiday or a season with a year ("christmas 2020", "summer 2021") or a day ("25 december") is a date and is
@@ -24,11 +26,19 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from gallery.models import Family, Membership, Photo
+from gallery.places import country_name
 from gallery.text import text_isolated
-from search.query_dates import SEASONS, holiday_word, holidays_in, phrase_for_day, usual_day_of_year
+from search.query_dates import (
+    SEASONS,
+    country_keeps,
+    holiday_word,
+    holidays_in,
+    phrase_for_day,
+    usual_day_of_year,
+)
 from search.query_parser import EDGE_PUNCT, ParsedQuery, normalise
 
-Why = Literal["no_country", "no_dated_photos"]
+Why = Literal["no_country", "not_kept", "no_dated_photos"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ class DateWordNote:
     word: str  # as the photos' words name it ("christmas" for "xmas" or "christmas day": query_dates.holiday_word)
     date_instead: str  # the day of every year that finds a holiday's photos now ("25 december"); "" when none does
     query_instead: str  # the query typed with that day for the holiday's words ("" likewise)
+    country: str = ""  # the family's default country (not_kept)
 
     @property
     def reason(self) -> str:
@@ -60,6 +71,10 @@ class DateWordNote:
         if self.why == "no_country":
             return (f"Holidays are found by each photo's country: the family “{family}” has no country set, nor places "
                     f"on its photos, so “{self.said}” finds none by its date.")
+        if self.why == "not_kept":
+            return (f"Holidays are found by each photo's country: no photo of the family “{family}” has a place, and "
+                    f"the calendar of its country ({country_name(self.country)}) has no “{self.said}”, so "
+                    f"“{self.said}” finds none by its date.")
         return (f"Seasons and holidays are found by the day each photo was taken, and no photo of the family “{family}” "
                 f"tells it (their dates are guesses, or a folder's month or year), so “{self.said}” finds none by its "
                 "date.")
@@ -76,6 +91,9 @@ class DateWordNote:
         `instead_url`, the search of the day instead; the API's `note` is their words (text)."""
         if self.why == "no_dated_photos":
             return [(f"{self.reason} A photo's page sets the day it was taken.", "")]
+        if self.why == "not_kept":
+            instead = [(" Search ", ""), (f"“{self.date_instead}”", instead_url), (" instead.", "")]
+            return [(self.reason, ""), *(instead if self.date_instead else [])]
         way = "Set the family's country" if self.admin else "Ask a family admin to set its country"
         instead = [(", or search ", ""), (f"“{self.date_instead}”", instead_url)] if self.date_instead else []
         return [(f"{self.reason} ", ""), (way, self.settings_url), *instead, (".", "")]
@@ -100,10 +118,10 @@ def date_words_searched(parsed: ParsedQuery) -> list[DateWord]:
     return sorted(found, key=lambda word: word.start)
 
 
-def date_word_notes(*, user_id: int, family_ids: list[int], without_holidays: list[int], parsed: ParsedQuery,
+def date_word_notes(*, user_id: int, family_ids: list[int], unplaced: dict[int, str], parsed: ParsedQuery,
                     photo_dates: Callable[[], tuple[frozenset[int], frozenset[int]]]) -> tuple[DateWordNote, ...]:
     """For the first holiday or season the query searches as a word, a note for each of these families of the user
-    whose photos' words can't name it. `without_holidays`: those with no default country and no placed photo;
+    whose photos' words can't name it. `unplaced`: those with no placed photo → their default country ("" for none);
     `photo_dates()`: which of them have photos, and which of those none that tells its day (family_photo_dates,
     remembered by the caller). No query without such a word; then, besides photo_dates, one for the families' names
     when some family is to be told of."""
@@ -114,7 +132,9 @@ def date_word_notes(*, user_id: int, family_ids: list[int], without_holidays: li
     # (a holiday whose day the query searches already, "christmas 25 december", finds its photos by that day)
     holiday = next((word for word in named if word.holiday
                     and usual_day_of_year(word.word) not in parsed.days_of_year), None)
-    candidates = set(undated) | ({*without_holidays} & set(with_photos) if holiday else set())
+    unnamed = {family_id for family_id, country in unplaced.items()
+               if holiday is not None and not (country and country_keeps(country, holiday.word))}
+    candidates = set(undated) | (unnamed & set(with_photos))
     if not candidates:
         return ()
     notes = []
@@ -122,20 +142,24 @@ def date_word_notes(*, user_id: int, family_ids: list[int], without_holidays: li
         if family_id in undated:
             notes.append(_note(parsed, named[0], family_id, name, role, "no_dated_photos"))
         else:
-            notes.append(_note(parsed, holiday, family_id, name, role, "no_country"))
+            country = unplaced[family_id]
+            notes.append(_note(parsed, holiday, family_id, name, role, "not_kept" if country else "no_country",
+                               country=country))
     return tuple(notes)
 
 
-def _note(parsed: ParsedQuery, word: DateWord, family_id: int, name: str, role: str, why: Why) -> DateWordNote:
+def _note(parsed: ParsedQuery, word: DateWord, family_id: int, name: str, role: str, why: Why,
+          country: str = "") -> DateWordNote:
     tokens = parsed.tokens
-    day = usual_day_of_year(word.word) if why == "no_country" else None
+    day = usual_day_of_year(word.word) if why != "no_dated_photos" else None
     instead = phrase_for_day(*day) if day else ""
     return DateWordNote(
         family_id=family_id, family_name=name, admin=role == Membership.Role.ADMIN, why=why,
         said=" ".join(token.strip(EDGE_PUNCT) for token in tokens[word.start:word.end]),
         word=holiday_word(word.word) if word.holiday else word.word,
         date_instead=instead,
-        query_instead=" ".join([*tokens[:word.start], instead, *tokens[word.end:]]) if instead else "")
+        query_instead=" ".join([*tokens[:word.start], instead, *tokens[word.end:]]) if instead else "",
+        country=country)
 
 
 def _families(*, user_id: int, family_ids: list[int]) -> list[tuple[int, str, str]]:

@@ -180,12 +180,12 @@ class _Facts:
     countries: tuple[str, ...] = ()  # each one's default country ("" for none), in the order of family_ids
 
     @property
-    def without_holidays(self) -> list[int]:
-        """Those with no default country that never had a placed photo (no place list: places_version's None): no
-        photo's words name a holiday. (A place whose last photo went stays listed until rebuilt: a note is only
-        missed, never said wrongly.)"""
-        return [family_id for family_id, country, top in zip(self.family_ids, self.countries, self.places_version)
-                if not country and top is None]
+    def unplaced(self) -> dict[int, str]:
+        """Those that never had a placed photo (no place list: places_version's None) → their default country ("" for
+        none): their photos' words name that country's holidays alone. (A place whose last photo went stays listed
+        until rebuilt: a note is only missed, never said wrongly.)"""
+        return {family_id: country for family_id, country, top in zip(self.family_ids, self.countries,
+                                                                      self.places_version) if top is None}
 
 
 def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = None,
@@ -370,7 +370,7 @@ def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: 
     if facts is None or not notes:
         return understood
     said = date_word_notes(
-        user_id=user.pk, family_ids=facts.family_ids, without_holidays=facts.without_holidays,
+        user_id=user.pk, family_ids=facts.family_ids, unplaced=facts.unplaced,
         parsed=understood.parsed,
         photo_dates=lambda: _photo_dates(facts))
     return replace(understood, date_word_notes=said)

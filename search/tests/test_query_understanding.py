@@ -517,6 +517,37 @@ def test_a_holiday_says_nothing_in_a_family_with_a_country_or_with_placed_photos
     assert "Holidays are found by" not in page
 
 
+def test_a_holiday_the_familys_country_does_not_keep_says_so(christmas_unplaced, family, alice, bob, api,
+                                                             client_for):
+    """A family set to Japan whose photos have no place: its photos' words name Japan's holidays, and Christmas is
+    none of them, so "christmas" found nothing by its date and nothing said why (nor for "thanksgiving" in one set to
+    the United Kingdom). It is said, with the day that finds a holiday of a fixed day; not for a holiday the country
+    keeps, nor once a photo has a place (its own country's holidays)."""
+    family_default_country_set(family=family, country_code="JP")
+    notes = _api(api, q="xmas")["interpreted"]["date_word_notes"]
+    note = ("Holidays are found by each photo's country: no photo of the family “Smiths” has a place, and the "
+            "calendar of its country (Japan) has no “xmas”, so “xmas” finds none by its date.")
+    assert notes == [{"family": family.pk, "family_name": "Smiths", "why": "not_kept", "word": "christmas",
+                      "date_instead": "25 december", "family_settings": None,
+                      "note": note + " Search “25 december” instead."}]
+    page = unescape(client_for(bob).get(reverse("search:search"), {"q": "christmas"}).content.decode())
+    said = page.split(note.replace("xmas", "christmas"))[1].split("</p>")[0]
+    instead = re.search(r'Search <a href="([^"]+)">“25 december”</a> instead\.', said)[1]
+    assert parse_qs(urlsplit(instead).query)["q"] == ["25 december"]
+    # Japan keeps New Year's Day and Labor Thanksgiving Day: their words are its photos'
+    for query in ("new year", "thanksgiving", "christmas 2020", "christmas 25 december"):
+        assert _api(api, q=query)["interpreted"]["date_word_notes"] == [], query
+    family_default_country_set(family=family, country_code="GB")
+    notes = _api(api, q="thanksgiving")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["word"], n["date_instead"]) for n in notes] == [("not_kept", "thanksgiving", None)]
+    assert notes[0]["note"].endswith("the calendar of its country (United Kingdom) has no “thanksgiving”, so "
+                                     "“thanksgiving” finds none by its date.")
+    assert _api(api, q="christmas")["interpreted"]["date_word_notes"] == []
+    family_default_country_set(family=family, country_code="JP")
+    shape_photo(family, alice, "blue", "square", LISBON, "2021:12:25 12:00:00", seed=68)
+    assert _api(api, q="christmas")["interpreted"]["date_word_notes"] == []
+
+
 def test_a_holiday_note_names_only_the_users_own_families(christmas_unplaced, family, alice, api, client_for,
                                                           other_family, mallory):
     """Another family without a country is never named to a user not in it; a user in two families is told of the one
@@ -593,10 +624,11 @@ def test_a_holiday_note_costs_one_query_and_only_when_a_holiday_is_searched(chri
         return [sql for sql in statements if "place_country_code" in sql]
 
     assert not placed(sent("red circle"))
-    holiday = sent("christmas")
+    holiday = sent("new year")
     assert not placed(holiday)
-    family_default_country_set(family=family, country_code="JP")  # (whose holidays have no Christmas: found alike)
-    with_country = sent("christmas")
+    # (Japan keeps New Year's Day: nothing to say; the Christmas photo is found by neither)
+    family_default_country_set(family=family, country_code="JP")
+    with_country = sent("new year")
     assert not placed(with_country) and len(holiday) == len(with_country) + 1
 
 
