@@ -196,7 +196,8 @@ class InterpretedSerializer(serializers.Serializer):
                                                     "\"new year's\" for \"new year's day\")"),
             "date_instead": serializers.CharField(allow_null=True, help_text=(
                 "the day of every year that finds a holiday's photos now (\"25 december\"); null for a holiday whose "
-                "day moves (Easter) and for no_dated_photos")),
+                "day moves (Easter), when q has that day already (\"christmas 25 december\") and for "
+                "no_dated_photos")),
             "family_settings": serializers.CharField(allow_null=True, help_text=(
                 "the family page's country setting, for an admin of the family (no_country); null otherwise")),
             "note": serializers.CharField(help_text="what the search page says")}),

@@ -61,7 +61,8 @@ class DateWordNote:
     why: Why
     said: str  # the words as typed ("xmas")
     word: str  # as the photos' words name it ("christmas" for "xmas" or "christmas day": query_dates.holiday_word)
-    date_instead: str  # the day of every year that finds a holiday's photos now ("25 december"); "" when none does
+    # the day of every year that finds a holiday's photos now ("25 december"); "" when none does, or the query has it
+    date_instead: str
     query_instead: str  # the query typed with that day for the holiday's words ("" likewise)
     country: str = ""  # the family's default country (not_kept)
 
@@ -129,9 +130,7 @@ def date_word_notes(*, user_id: int, family_ids: list[int], unplaced: dict[int, 
     if not named or not family_ids:
         return ()
     with_photos, undated = photo_dates()
-    # (a holiday whose day the query searches already, "christmas 25 december", finds its photos by that day)
-    holiday = next((word for word in named if word.holiday
-                    and usual_day_of_year(word.word) not in parsed.days_of_year), None)
+    holiday = next((word for word in named if word.holiday), None)
     unnamed = {family_id for family_id, country in unplaced.items()
                if holiday is not None and not (country and country_keeps(country, holiday.word))}
     candidates = set(undated) | (unnamed & set(with_photos))
@@ -152,7 +151,8 @@ def _note(parsed: ParsedQuery, word: DateWord, family_id: int, name: str, role: 
           country: str = "") -> DateWordNote:
     tokens = parsed.tokens
     day = usual_day_of_year(word.word) if why != "no_dated_photos" else None
-    instead = phrase_for_day(*day) if day else ""
+    # (not a day the query searches already: "christmas 25 december" was offered "25 december 25 december")
+    instead = phrase_for_day(*day) if day and day not in parsed.days_of_year else ""
     return DateWordNote(
         family_id=family_id, family_name=name, admin=role == Membership.Role.ADMIN, why=why,
         said=" ".join(token.strip(EDGE_PUNCT) for token in tokens[word.start:word.end]),

@@ -489,17 +489,23 @@ def test_a_holiday_notes_word_is_the_photos_word_for_it(christmas_unplaced, api)
     assert date_words(day=date(2020, 12, 26), latitude=None, country_code="GB")[-1] == "boxing"
 
 
-def test_a_holiday_says_nothing_when_the_query_has_its_day_already(christmas_unplaced, api, client_for, alice):
-    """"christmas 25 december" searches 25 December of every year already (its chip), and finds the photo: the note
-    said "christmas" found none and offered "25 december" instead, a link to "25 december 25 december"."""
-    for query in ("christmas 25 december", "25 dec xmas"):
+def test_a_holiday_note_offers_no_day_the_query_has_already(christmas_unplaced, api, client_for, alice):
+    """"christmas 25 december" searches 25 December of every year already (its chip): the note offered "25 december"
+    instead, a link to "25 december 25 december". Its reason stays (the word "christmas" still finds no photo by its
+    date: at the default minimum score the photo of that day is not shown), its day instead goes."""
+    for query, said in (("christmas 25 december", "christmas"), ("25 dec xmas", "xmas")):
         body = _api(api, q=query)
-        assert body["interpreted"]["date_word_notes"] == [], query
+        assert [(n["why"], n["date_instead"]) for n in body["interpreted"]["date_word_notes"]] == [
+            ("no_country", None)], query
+        assert body["interpreted"]["date_word_notes"][0]["note"] == CHRISTMAS_NOTE.replace(
+            "“christmas”", f"“{said}”") + " Set the family's country.", query
         assert _ids(body) == [christmas_unplaced.pk], query
         page = unescape(client_for(alice).get(reverse("search:search"), {"q": query}).content.decode())
-        assert "Holidays are found by" not in page, query
-    # another day is no reason to say nothing
-    assert [n["why"] for n in _api(api, q="christmas 24 december")["interpreted"]["date_word_notes"]] == ["no_country"]
+        note = page.split(CHRISTMAS_NOTE.replace("“christmas”", f"“{said}”"))[1].split("</p>")[0]
+        assert "december" not in note and note.endswith("Set the family's country</a>."), note
+    # another day is no reason to leave it out
+    notes = _api(api, q="christmas 24 december")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["date_instead"]) for n in notes] == [("no_country", "25 december")]
 
 
 def test_a_holiday_says_nothing_in_a_family_with_a_country_or_with_placed_photos(christmas_unplaced, family, alice,
@@ -535,8 +541,11 @@ def test_a_holiday_the_familys_country_does_not_keep_says_so(christmas_unplaced,
     instead = re.search(r'Search <a href="([^"]+)">“25 december”</a> instead\.', said)[1]
     assert parse_qs(urlsplit(instead).query)["q"] == ["25 december"]
     # Japan keeps New Year's Day and Labor Thanksgiving Day: their words are its photos'
-    for query in ("new year", "thanksgiving", "christmas 2020", "christmas 25 december"):
+    for query in ("new year", "thanksgiving", "christmas 2020"):
         assert _api(api, q=query)["interpreted"]["date_word_notes"] == [], query
+    notes = _api(api, q="christmas 25 december")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["date_instead"]) for n in notes] == [("not_kept", None)]
+    assert notes[0]["note"].endswith("finds none by its date.")
     family_default_country_set(family=family, country_code="GB")
     notes = _api(api, q="thanksgiving")["interpreted"]["date_word_notes"]
     assert [(n["why"], n["word"], n["date_instead"]) for n in notes] == [("not_kept", "thanksgiving", None)]
