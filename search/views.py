@@ -88,8 +88,7 @@ def search(request: HttpRequest) -> HttpResponse:
                # A query of only places and dates is searched by its filter's words ("2021 2022 2023"): name it as typed.
                "query_shown": understood.shown(response.query),
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
-               "date_word_notes": [{"note": note, "instead_url": _instead_url(request, note)}
-                                   for note in understood.date_word_notes],
+               "date_word_notes": [note.parts(_instead_url(request, note)) for note in understood.date_word_notes],
                "months": CHIP_MONTHS,  # (a day of every year's chip is changed to a day and a month)
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": listed.query,  # photos open in the viewer on these results
