@@ -240,3 +240,45 @@ def test_a_tag_of_the_longest_name_with_dotted_capital_is_taken_off_without_a_50
     photo_update(photo=photo, tags=[], user=alice)  # (the photo page's edit, the API's, the admin's)
     assert sources(photo) == {}
     assert photo_tags_add(photo=photo, names=[name.upper()], source=PhotoTag.Source.EMBEDDED) == []
+
+
+
+@pytest.mark.django_db
+def test_removals_remembered_by_pythons_lower_are_kept_by_the_databases_key_after_migration_0047(
+        family, alice, other_family, mallory):
+    """Before 7be6577 a tag taken off was remembered under Python's str.lower() ("İstanbul" as "i̇stanbul", "ΟΔΟΣ" as
+    "οδος"), and it is looked up now by the database's lower() ("istanbul", "οδοσ"): such a removal no longer held, and
+    the file's next reading put the tag back. Migration 0047 adds each such row under the database's key of the name it
+    was made from, the old row kept: none where the family's tag of the row's own key is still there ("οδος" taken off
+    a photo of a family whose tag is "Οδος" is no removal of "ΟΔΟΣ"), else as Python lowered it back ("i̇" was "İ", "ς"
+    was "Σ")."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from gallery.models import RemovedTag, Tag
+
+    smiths, joneses = photo_factory(family=family, user=alice), photo_factory(family=other_family, user=mallory)
+    Tag.objects.create(family=other_family, name="Οδος")
+    removed = [(smiths, "İstanbul"), (smiths, "ΟΔΟΣ"), (smiths, "Lisbon"), (joneses, "Οδος")]
+    RemovedTag.objects.bulk_create([RemovedTag(photo_id=photo.pk, name=name.lower()) for photo, name in removed])
+    photo_tags_add(photo=smiths, names=["İstanbul", "ΟΔΟΣ", "LISBON"], source=PhotoTag.Source.EMBEDDED)
+    assert sources(smiths) == {"İstanbul": "embedded", "ΟΔΟΣ": "embedded"}  # (the bug: two removals no longer held)
+    PhotoTag.objects.filter(photo=smiths).delete()
+
+    executor = MigrationExecutor(connection)
+    name = "0047_tag_removals_by_the_databases_key"
+    migration = executor.loader.get_migration("gallery", name)
+    [operation] = migration.operations
+    assert operation.reverse_code is operation.noop  # (reversible: the rows added are removals the members made)
+    apps = executor.loader.project_state(("gallery", name), at_end=False).apps  # (the models as 0046 left them)
+    importlib.import_module(migration.__module__).removals_by_the_databases_key(apps, None)
+
+    stored = set(RemovedTag.objects.values_list("photo_id", "name"))
+    assert stored == {(smiths.pk, "i̇stanbul"), (smiths.pk, "istanbul"), (smiths.pk, "οδος"), (smiths.pk, "οδοσ"),
+                      (smiths.pk, "lisbon"), (joneses.pk, "οδος")}
+    assert photo_tags_add(photo=smiths, names=["İstanbul", "ΟΔΟΣ", "LISBON"], source=PhotoTag.Source.EMBEDDED) == []
+    assert sources(smiths) == {}
+    photo_tags_add(photo=joneses, names=["ΟΔΟΣ", "οδος"], source=PhotoTag.Source.EMBEDDED)
+    assert sources(joneses) == {"ΟΔΟΣ": "embedded"}  # (another tag to the index, which nobody took off)
