@@ -1105,10 +1105,15 @@ def tags_clean(names: Iterable[str]) -> list[str]:
 
     Raises ValidationError for more than MAX_TAGS, or a name with a comma or a control character in it
     (gallery.text.tag_name_clean), so a caller can refuse before doing any work."""
-    cleaned = _names_clean(names)
-    if len(cleaned) > MAX_TAGS:
+    return list(tags_keyed(names).values())
+
+
+def tags_keyed(names: Iterable[str]) -> dict[str, str]:
+    """tags_clean's names by their key (same_name's, the unique index's: names_lower), in order; one query."""
+    keyed = _names_keyed(names)
+    if len(keyed) > MAX_TAGS:
         raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
-    return cleaned
+    return keyed
 
 
 def _names_clean(names: Iterable[str]) -> list[str]:
