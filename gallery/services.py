@@ -1032,19 +1032,18 @@ def _set_tags(photo: Photo, names: Iterable[str], *, user: AbstractBaseUser | No
     saving it is not re-typing them)."""
     tags = tags_get_or_create(family=photo.family, names=names)
     kept = {tag.pk for tag in tags}
-    left_out = [(photo.pk, name) for pk, name in PhotoTag.objects.filter(photo=photo).values_list("tag_id", "tag__name")
-                if pk not in kept]
+    left_out = [(photo.pk, key) for pk, key in (PhotoTag.objects.filter(photo=photo)
+                                                .values_list("tag_id", Lower("tag__name"))) if pk not in kept]
     tags_removed_remember(left_out)
     photo.tags.set(tags, through_defaults={"source": PhotoTag.Source.MEMBER, "added_by": user})
 
 
 def tags_removed_remember(removed: Iterable[tuple[int, str]]) -> None:
-    """Remember tags members take off photos, as (photo id, tag name): reading a file's embedded metadata again
-    never puts them back (photo_tags_add). Call it inside the transaction, before the photo-tag rows go: the photos
-    are locked FOR KEY SHARE first (one deleted meanwhile is skipped; one being deleted waits for us)."""
-    removed = list(removed)
-    # (by the key of same_name, as the unique index reads the tag's name: photo_tags_add compares it so)
-    removed = {(photo_id, key) for (photo_id, _), key in zip(removed, names_lower(name for _, name in removed))}
+    """Remember tags members take off photos, as (photo id, the tag's key: its name read as Lower("tag__name"), the
+    key of same_name and the unique index, which photo_tags_add compares): reading a file's embedded metadata again
+    never puts them back. Call it inside the transaction, before the photo-tag rows go: the photos are locked FOR KEY
+    SHARE first (one deleted meanwhile is skipped; one being deleted waits for us)."""
+    removed = set(removed)
     if not removed:
         return
     present = set(rows_key_share(Photo.all_objects.filter(pk__in={pk for pk, _ in removed}).order_by("pk")
@@ -1170,7 +1169,7 @@ def tags_delete(*, tags: QuerySet[Tag]) -> int:
     before the delete collects the photo-tag rows, and its row goes with the tag instead of breaking the delete."""
     ids = list(Tag.objects.filter(pk__in=tags.values("pk")).order_by("pk").select_for_update()
                .values_list("pk", flat=True))
-    links = list(PhotoTag.objects.filter(tag_id__in=ids).values_list("photo_id", "tag__name"))
+    links = list(PhotoTag.objects.filter(tag_id__in=ids).values_list("photo_id", Lower("tag__name")))
     photo_ids = sorted({photo_id for photo_id, _ in links})
     tags_removed_remember(links)
     Tag.objects.filter(pk__in=ids).delete()
@@ -1529,7 +1528,7 @@ def photos_tag_remove(*, photos: Iterable[Photo], name: str, user: AbstractBaseU
     """A member takes one tag (any case) off many photos; how many had it. Each removal is remembered: the file's
     keywords never put it back (tags_removed_remember)."""
     links = PhotoTag.objects.filter(same_name("tag__name", name.strip()), photo_id__in=[photo.pk for photo in photos])
-    removed = list(links.values_list("photo_id", "tag__name"))
+    removed = list(links.values_list("photo_id", Lower("tag__name")))
     tags_removed_remember(removed)
     links.delete()
     changed = sorted({photo_id for photo_id, _ in removed})

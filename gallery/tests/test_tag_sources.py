@@ -282,3 +282,35 @@ def test_removals_remembered_by_pythons_lower_are_kept_by_the_databases_key_afte
     assert sources(smiths) == {}
     photo_tags_add(photo=joneses, names=["ΟΔΟΣ", "οδος"], source=PhotoTag.Source.EMBEDDED)
     assert sources(joneses) == {"ΟΔΟΣ": "embedded"}  # (another tag to the index, which nobody took off)
+
+
+def _keyings(queries) -> int:
+    """How many of these queries read names as the database's lower() (gallery.selectors.names_lower)."""
+    return sum("SELECT lower(name) FROM unnest" in query["sql"] for query in queries.captured_queries)
+
+
+@pytest.mark.django_db
+def test_a_tag_taken_off_is_remembered_by_the_key_read_with_it_without_reading_names_again(family, alice):
+    """tags_removed_remember put the names its callers had just read from the database through names_lower again (a
+    query each time a member took a tag off); its callers read the tags' keys (Lower("tag__name")) and pass them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.bulk import photos_bulk_apply
+    from gallery.models import RemovedTag, Tag
+    from gallery.services import photos_tag_remove, tags_delete
+
+    photos = [photo_factory(family=family, user=alice, tags=["İstanbul", "ΟΔΟΣ", "Lisbon", "Sea"]) for _ in range(2)]
+    with CaptureQueriesContext(connection) as removal:
+        photos_tag_remove(photos=photos[:1], name="İSTANBUL", user=alice)
+    with CaptureQueriesContext(connection) as bulk:
+        photos_bulk_apply(user=alice, action="remove_tags", photo_ids=[photos[1].pk], tags=["istanbul"])
+    with CaptureQueriesContext(connection) as edit:
+        photo_update(photo=photos[0], tags=["Lisbon", "Sea"], user=alice)
+    assert (_keyings(removal), _keyings(bulk), _keyings(edit)) == (0, 1, 1)  # (the names typed cleaned, once)
+    with CaptureQueriesContext(connection) as deleted:
+        tags_delete(tags=Tag.objects.filter(name="Sea"))
+    assert _keyings(deleted) == 0
+    assert set(RemovedTag.objects.values_list("photo_id", "name")) == {
+        (photos[0].pk, "istanbul"), (photos[0].pk, "οδοσ"), (photos[1].pk, "istanbul"), (photos[0].pk, "sea"),
+        (photos[1].pk, "sea")}
