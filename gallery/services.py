@@ -520,7 +520,7 @@ def photo_create_from_bytes(
     that tells none and has no sidecar's."""
     filename = upload_filename(filename)
     try:
-        tags = tags_clean(tags)  # refused before any file is written (or a trashed photo restored)
+        tags = tags_keyed(tags)  # refused before any file is written (or a trashed photo restored); keyed once
         description = without_nul(description or "")
         control_characters_refuse(description, what="A description", multiline=True)
     except ValidationError as exc:
@@ -812,7 +812,7 @@ def _constraint_name(exc: IntegrityError) -> str | None:
     return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
 
 
-def _duplicate(filename: str, existing: Photo, *, tags: list[str] = (), description: str = "",
+def _duplicate(filename: str, existing: Photo, *, tags: dict[str, str], description: str = "",
                user: AbstractBaseUser | None = None) -> UploadResult | None:
     """The same bytes are in the family already. In its trash: the upload restores that photo (the uploader holds
     the file, so they get the photo back with its tags, albums and favourites, not a "duplicate" they can't see),
@@ -837,25 +837,26 @@ def _duplicate(filename: str, existing: Photo, *, tags: list[str] = (), descript
     return UploadResult(filename, UploadResult.RESTORED, photo=existing, reason=" ".join([restored, *notes]))
 
 
-def _already_there(filename: str, existing: Photo, *, tags: list[str], description: str) -> UploadResult:
+def _already_there(filename: str, existing: Photo, *, tags: dict[str, str], description: str) -> UploadResult:
     given = " and ".join(what for what, there in (("tags", tags), ("description", description.strip())) if there)
     unused = f" The {given} given with this upload {'were' if tags else 'was'} not applied." if given else ""
     return UploadResult(filename, UploadResult.DUPLICATE, photo=existing,
                         reason=f"Already in {existing.family} as “{existing}”.{unused}")
 
 
-def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> list[str]:
-    """Apply a re-upload's tags and description to the photo it restored; sentences about what was not applied."""
+def _restored_with(photo: Photo, *, tags: dict[str, str], description: str, user) -> list[str]:
+    """Apply a re-upload's tags (tags_keyed's) and description to the photo it restored; sentences about what was not
+    applied."""
     notes = []
-    # (`tags` are cleaned: one of each name; compared as the unique index compares them, same_name)
+    # (compared by their keys, as the unique index compares names: same_name)
     have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
-    there = {name: key in have for name, key in zip(tags, names_lower(tags))}
-    new = [name for name in tags if not there[name]]
+    new = [key for key in tags if key not in have]
     room = max(0, MAX_TAGS - len(have))
     if new[room:]:
-        notes.append(f"It already has {len(have)} tags ({MAX_TAGS} at most): not added: {', '.join(new[room:])}.")
-    photo_tags_add(photo=photo, names=[*[n for n in tags if there[n]], *new[:room]],
-                   source=PhotoTag.Source.MEMBER, user=user)
+        notes.append(f"It already has {len(have)} tags ({MAX_TAGS} at most): not added: "
+                     f"{', '.join(tags[key] for key in new[room:])}.")
+    added = {key: name for key, name in tags.items() if key in have or key in new[:room]}
+    _photo_tags_add(photo=photo, keyed=added, source=PhotoTag.Source.MEMBER, user=user)
     description, described = description.strip(), False
     if description and description != photo.description:
         if photo.description:
@@ -943,7 +944,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
             _upload_hold(family, uploaded_by)
             photo.save()
             DeletedPhoto.objects.filter(family=family, sha256=photo.sha256).delete()  # stored again: wanted after all
-            photo_tags_add(photo=photo, names=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)
+            _photo_tags_add(photo=photo, keyed=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)  # (tags_keyed's)
             photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
             if sidecar is not None:  # the people named in Google Photos, and its star there
                 photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
@@ -1072,20 +1073,28 @@ def photo_tags_add(
     announces the change (photos_changed) when the photo already existed."""
     if source not in _SOURCE_RANK:
         raise ValidationError(f"Unknown tag source “{source}”.")
+    keyed = _names_keyed(names) if source in PhotoTag.READ else tags_keyed(names)  # (more refused for a member)
+    return _photo_tags_add(photo=photo, keyed=keyed, source=source, user=user)
+
+
+def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str,
+                    user: AbstractBaseUser | None = None) -> list[Tag]:
+    """photo_tags_add of names cleaned and keyed already (_names_keyed, tags_keyed: no names read again)."""
     if source in PhotoTag.READ:
         # (names compared as same_name compares them: PostgreSQL's lower() of each, the unique index's key)
         have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
-        keyed = {key: name for key, name in _names_keyed(names).items() if key not in have}  # (there: no room needed)
+        keyed = {key: name for key, name in keyed.items() if key not in have}  # (there: no room needed)
         if keyed and photo.pk:  # a member took it off: the file never puts it back
             removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list(Lower("name"), flat=True))
             keyed = {key: name for key, name in keyed.items() if key not in removed}
-        names = list(keyed.values())
+    names = list(keyed.values())
+    if source in PhotoTag.READ:
         room = max(0, MAX_TAGS - len(have))
         if len(names) > room:
             logger.info("photo %s: %d embedded keyword(s) past the %d-tag limit left out: %s", photo.pk,
                         len(names) - room, MAX_TAGS, ", ".join(names[room:])[:500])
             names = names[:room]
-    tags = tags_get_or_create(family=photo.family, names=names)
+    tags = _tags_made(family=photo.family, names=names)
     if not tags:
         return []
     existing = {link.tag_id: link for link in PhotoTag.objects.filter(photo=photo, tag__in=tags)}
@@ -1113,10 +1122,6 @@ def tags_keyed(names: Iterable[str]) -> dict[str, str]:
     if len(keyed) > MAX_TAGS:
         raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
     return keyed
-
-
-def _names_clean(names: Iterable[str]) -> list[str]:
-    return list(_names_keyed(names).values())
 
 
 def _names_keyed(names: Iterable[str]) -> dict[str, str]:
@@ -1483,15 +1488,15 @@ def family_delete_by_member(*, family: Family, user: AbstractBaseUser, name: str
 
 
 @transaction.atomic
-def photos_tags_add_many(*, photos: Iterable[Photo], names: Iterable[str], user: AbstractBaseUser | None = None) -> None:
+def photos_tags_add_many(*, photos: Iterable[Photo], names: list[str], user: AbstractBaseUser | None = None) -> None:
     """A member's tags on many photos at once, as photo_tags_add(source=member) does one by one but in a few queries
     per family (a selection of 500 photos): the tags are the member's on each photo, a tag already there from the
-    file or a suggestion becomes the member's. The caller checks rights and the tag limit, and announces the change."""
+    file or a suggestion becomes the member's. `names` are cleaned (tags_clean's: read by the database once, by the
+    caller). The caller checks rights and the tag limit, and announces the change."""
     by_family: dict[int, list[Photo]] = {}
     for photo in photos:
         by_family.setdefault(photo.family_id, []).append(photo)
     now = timezone.now()
-    names = tags_clean(names)  # (once, not once per family: the names are compared by the database, names_lower)
     for family_photos in by_family.values():
         tags = _tags_made(family=family_photos[0].family, names=list(names))
         ids = [photo.pk for photo in family_photos]
@@ -1512,13 +1517,14 @@ def photos_tag_add(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser
     photos that already carry MAX_TAGS other tags (left as they are). Returns how many photos carry it now. A few
     queries per family, whatever the selection (photos_tags_add_many)."""
     photos = list(photos)
-    [key] = names_lower([" ".join(name.split())])  # (compared as the unique index compares names: same_name)
+    names = tags_keyed([name])  # (its key as the unique index reads it, same_name's: once)
+    key = next(iter(names), None)
     have: dict[int, set[str]] = {photo.pk: set() for photo in photos}
     for photo_id, tag_key in (PhotoTag.objects.filter(photo_id__in=list(have))
                               .values_list("photo_id", Lower("tag__name"))):
         have[photo_id].add(tag_key)
     room = [photo for photo in photos if key in have[photo.pk] or len(have[photo.pk]) < MAX_TAGS]
-    photos_tags_add_many(photos=room, names=[name], user=user)
+    photos_tags_add_many(photos=room, names=list(names.values()), user=user)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk for photo in room])
     return len(room)
 
@@ -1846,18 +1852,14 @@ def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, keep: tuple[str, .
     links = PhotoTag.objects.filter(photo=photo)
     before = set(links.values_list("tag_id", flat=True))
     _marked_embedded_tags_drop(photo)
+    keyed = _names_keyed(embedded.keywords)  # (once, for what stays and what is added)
     if embedded.keywords_complete:
-        gone = links.filter(source=PhotoTag.Source.EMBEDDED)
-        # (compared as tags_get_or_create finds a keyword's tag: same_name)
-        names = _names_clean((*embedded.keywords, *keep))
-        if names:
-            kept = Q()
-            for name in names:
-                kept |= Q(same_name("tag__name", name))
-            gone = gone.exclude(kept)
+        # (compared by their keys, as tags_get_or_create finds a keyword's tag: same_name)
+        given = {*keyed, *(_names_keyed(keep) if keep else ())}
+        gone = links.filter(source=PhotoTag.Source.EMBEDDED).annotate(key=Lower("tag__name")).exclude(key__in=given)
         # (by their ids, and still from the file: one a member made theirs meanwhile stays)
         links.filter(pk__in=list(gone.values_list("pk", flat=True)), source=PhotoTag.Source.EMBEDDED).delete()
-    photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
+    _photo_tags_add(photo=photo, keyed=keyed, source=PhotoTag.Source.EMBEDDED)
     after = set(links.values_list("tag_id", flat=True))
     return len(after - before), len(before - after)
 

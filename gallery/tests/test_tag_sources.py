@@ -314,3 +314,33 @@ def test_a_tag_taken_off_is_remembered_by_the_key_read_with_it_without_reading_n
     assert set(RemovedTag.objects.values_list("photo_id", "name")) == {
         (photos[0].pk, "istanbul"), (photos[0].pk, "οδοσ"), (photos[1].pk, "istanbul"), (photos[0].pk, "sea"),
         (photos[1].pk, "sea")}
+
+
+@pytest.mark.django_db
+def test_names_added_are_read_by_the_database_once(family, alice):
+    """The same names went through names_lower two or three times: photo_tags_add keyed them, then tags_get_or_create
+    cleaned them again; a file's keywords read again were keyed for what stays, then twice more to be added; an
+    upload with tags cleaned them, then photo_tags_add again; the admin's "add a tag" keyed it, then cleaned it. Once
+    now, each key passed on."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.embedded import Embedded
+    from gallery.services import _embedded_tags_apply, photo_create_from_bytes
+    from tests.images import jpeg
+
+    photo = photo_factory(family=family, user=alice)
+    counted = {}
+    with CaptureQueriesContext(connection) as counted["embedded"]:
+        photo_tags_add(photo=photo, names=["Lisbon", "Sea", "Tram"], source=PhotoTag.Source.EMBEDDED)
+    with CaptureQueriesContext(connection) as counted["member"]:
+        photo_tags_add(photo=photo, names=["Beach"], source=PhotoTag.Source.MEMBER, user=alice)
+    with CaptureQueriesContext(connection) as counted["read again"]:
+        _embedded_tags_apply(photo, Embedded(keywords=("Lisbon", "İstanbul"), keywords_complete=True))
+    with CaptureQueriesContext(connection) as counted["admin"]:
+        photos_tag_add(photos=[photo], name="Tram", user=alice)
+    with CaptureQueriesContext(connection) as counted["upload"]:
+        photo_create_from_bytes(family=family, uploaded_by=alice, data=jpeg(colour=(1, 2, 3)), filename="a.jpg",
+                                tags=["Beach", "Sun"])
+    assert {what: _keyings(queries) for what, queries in counted.items()} == dict.fromkeys(counted, 1)
+    assert sources(photo) == {"Lisbon": "embedded", "İstanbul": "embedded", "Beach": "member", "Tram": "member"}
