@@ -113,7 +113,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "mediasearch.middleware.HostRefusedMiddleware",  # a Host not served: the site's 400 page, with DEBUG on too
+    # A Host not served: the site's 400 page, with DEBUG on too; but not where SecurityMiddleware, above, redirects
+    # plain HTTP to https (HTTPS=on, a path SECURE_REDIRECT_EXEMPT does not name): its redirect asks the Host first,
+    # and Django answers the refusal itself (its debug page under DEBUG; without, the same 400 page, handler400).
+    "mediasearch.middleware.HostRefusedMiddleware",
     "gallery.text.NulGuardMiddleware",  # before anything reads a cookie or a header
     "gallery.upload_limits.UploadLimitMiddleware",  # before anything reads the body (CSRF reads POST)
     "django.contrib.sessions.middleware.SessionMiddleware",
