@@ -97,6 +97,13 @@ def names_lower(names: Iterable[str]) -> list[str]:
         return [lowered for (lowered,) in cursor.fetchall()]
 
 
+def tag_key(name: str | None) -> str:
+    """The key of a list's tag filter as same_name reads it (names_lower's, its whitespace collapsed), for a page to
+    compare the tags the selection bar took off (gallery.views.bulk) with its own; "" for none, without a query."""
+    name = " ".join((name or "").split())
+    return names_lower([name])[0] if name else ""
+
+
 def family_labelled(*, user: AbstractBaseUser, family: Family) -> Family:
     """`family` as family_list reads it, so that its `label` names its admins too when the user is in two families of
     that name (a page's header or row naming one family); as given when the user is not in it."""

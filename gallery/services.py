@@ -573,7 +573,7 @@ def photo_create_from_bytes(
     that tells none and has no sidecar's."""
     filename = upload_filename(filename)
     try:
-        tags = tags_clean(tags)  # refused before any file is written (or a trashed photo restored)
+        tags = tags_keyed(tags)  # refused before any file is written (or a trashed photo restored); keyed once
         description = without_nul(description or "")
         control_characters_refuse(description, what="A description", multiline=True)
     except ValidationError as exc:
@@ -865,7 +865,7 @@ def _constraint_name(exc: IntegrityError) -> str | None:
     return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
 
 
-def _duplicate(filename: str, existing: Photo, *, tags: list[str] = (), description: str = "",
+def _duplicate(filename: str, existing: Photo, *, tags: dict[str, str], description: str = "",
                user: AbstractBaseUser | None = None) -> UploadResult | None:
     """The same bytes are in the family already. In its trash: the upload restores that photo (the uploader holds
     the file, so they get the photo back with its tags, albums and favourites, not a "duplicate" they can't see),
@@ -890,25 +890,26 @@ def _duplicate(filename: str, existing: Photo, *, tags: list[str] = (), descript
     return UploadResult(filename, UploadResult.RESTORED, photo=existing, reason=" ".join([restored, *notes]))
 
 
-def _already_there(filename: str, existing: Photo, *, tags: list[str], description: str) -> UploadResult:
+def _already_there(filename: str, existing: Photo, *, tags: dict[str, str], description: str) -> UploadResult:
     given = " and ".join(what for what, there in (("tags", tags), ("description", description.strip())) if there)
     unused = f" The {given} given with this upload {'were' if tags else 'was'} not applied." if given else ""
     return UploadResult(filename, UploadResult.DUPLICATE, photo=existing,
                         reason=f"Already in {existing.family} as “{existing}”.{unused}")
 
 
-def _restored_with(photo: Photo, *, tags: list[str], description: str, user) -> list[str]:
-    """Apply a re-upload's tags and description to the photo it restored; sentences about what was not applied."""
+def _restored_with(photo: Photo, *, tags: dict[str, str], description: str, user) -> list[str]:
+    """Apply a re-upload's tags (tags_keyed's) and description to the photo it restored; sentences about what was not
+    applied."""
     notes = []
-    # (`tags` are cleaned: one of each name; compared as the unique index compares them, same_name)
+    # (compared by their keys, as the unique index compares names: same_name)
     have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
-    there = {name: key in have for name, key in zip(tags, names_lower(tags))}
-    new = [name for name in tags if not there[name]]
+    new = [key for key in tags if key not in have]
     room = max(0, MAX_TAGS - len(have))
     if new[room:]:
-        notes.append(f"It already has {len(have)} tags ({MAX_TAGS} at most): not added: {', '.join(new[room:])}.")
-    photo_tags_add(photo=photo, names=[*[n for n in tags if there[n]], *new[:room]],
-                   source=PhotoTag.Source.MEMBER, user=user)
+        notes.append(f"It already has {len(have)} tags ({MAX_TAGS} at most): not added: "
+                     f"{', '.join(tags[key] for key in new[room:])}.")
+    added = {key: name for key, name in tags.items() if key in have or key in new[:room]}
+    _photo_tags_add(photo=photo, keyed=added, source=PhotoTag.Source.MEMBER, user=user)
     description, described = description.strip(), False
     if description and description != photo.description:
         if photo.description:
@@ -996,7 +997,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
             _upload_hold(family, uploaded_by)
             photo.save()
             DeletedPhoto.objects.filter(family=family, sha256=photo.sha256).delete()  # stored again: wanted after all
-            photo_tags_add(photo=photo, names=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)
+            _photo_tags_add(photo=photo, keyed=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)  # (tags_keyed's)
             photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
             if sidecar is not None:  # the people named in Google Photos, and its star there
                 photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
@@ -1085,19 +1086,18 @@ def _set_tags(photo: Photo, names: Iterable[str], *, user: AbstractBaseUser | No
     saving it is not re-typing them)."""
     tags = tags_get_or_create(family=photo.family, names=names)
     kept = {tag.pk for tag in tags}
-    left_out = [(photo.pk, name) for pk, name in PhotoTag.objects.filter(photo=photo).values_list("tag_id", "tag__name")
-                if pk not in kept]
+    left_out = [(photo.pk, key) for pk, key in (PhotoTag.objects.filter(photo=photo)
+                                                .values_list("tag_id", Lower("tag__name"))) if pk not in kept]
     tags_removed_remember(left_out)
     photo.tags.set(tags, through_defaults={"source": PhotoTag.Source.MEMBER, "added_by": user})
 
 
 def tags_removed_remember(removed: Iterable[tuple[int, str]]) -> None:
-    """Remember tags members take off photos, as (photo id, tag name): reading a file's embedded metadata again
-    never puts them back (photo_tags_add). Call it inside the transaction, before the photo-tag rows go: the photos
-    are locked FOR KEY SHARE first (one deleted meanwhile is skipped; one being deleted waits for us)."""
-    removed = list(removed)
-    # (by the key of same_name, as the unique index reads the tag's name: photo_tags_add compares it so)
-    removed = {(photo_id, key) for (photo_id, _), key in zip(removed, names_lower(name for _, name in removed))}
+    """Remember tags members take off photos, as (photo id, the tag's key: its name read as Lower("tag__name"), the
+    key of same_name and the unique index, which photo_tags_add compares): reading a file's embedded metadata again
+    never puts them back. Call it inside the transaction, before the photo-tag rows go: the photos are locked FOR KEY
+    SHARE first (one deleted meanwhile is skipped; one being deleted waits for us)."""
+    removed = set(removed)
     if not removed:
         return
     present = set(rows_key_share(Photo.all_objects.filter(pk__in={pk for pk, _ in removed}).order_by("pk")
@@ -1126,20 +1126,28 @@ def photo_tags_add(
     announces the change (photos_changed) when the photo already existed."""
     if source not in _SOURCE_RANK:
         raise ValidationError(f"Unknown tag source “{source}”.")
+    keyed = _names_keyed(names) if source in PhotoTag.READ else tags_keyed(names)  # (more refused for a member)
+    return _photo_tags_add(photo=photo, keyed=keyed, source=source, user=user)
+
+
+def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str,
+                    user: AbstractBaseUser | None = None) -> list[Tag]:
+    """photo_tags_add of names cleaned and keyed already (_names_keyed, tags_keyed: no names read again)."""
     if source in PhotoTag.READ:
         # (names compared as same_name compares them: PostgreSQL's lower() of each, the unique index's key)
         have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
-        keyed = {key: name for key, name in _names_keyed(names).items() if key not in have}  # (there: no room needed)
+        keyed = {key: name for key, name in keyed.items() if key not in have}  # (there: no room needed)
         if keyed and photo.pk:  # a member took it off: the file never puts it back
             removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list(Lower("name"), flat=True))
             keyed = {key: name for key, name in keyed.items() if key not in removed}
-        names = list(keyed.values())
+    names = list(keyed.values())
+    if source in PhotoTag.READ:
         room = max(0, MAX_TAGS - len(have))
         if len(names) > room:
             logger.info("photo %s: %d embedded keyword(s) past the %d-tag limit left out: %s", photo.pk,
                         len(names) - room, MAX_TAGS, ", ".join(names[room:])[:500])
             names = names[:room]
-    tags = tags_get_or_create(family=photo.family, names=names)
+    tags = _tags_made(family=photo.family, names=names)
     if not tags:
         return []
     existing = {link.tag_id: link for link in PhotoTag.objects.filter(photo=photo, tag__in=tags)}
@@ -1158,14 +1166,15 @@ def tags_clean(names: Iterable[str]) -> list[str]:
 
     Raises ValidationError for more than MAX_TAGS, or a name with a comma or a control character in it
     (gallery.text.tag_name_clean), so a caller can refuse before doing any work."""
-    cleaned = _names_clean(names)
-    if len(cleaned) > MAX_TAGS:
+    return list(tags_keyed(names).values())
+
+
+def tags_keyed(names: Iterable[str]) -> dict[str, str]:
+    """tags_clean's names by their key (same_name's, the unique index's: names_lower), in order; one query."""
+    keyed = _names_keyed(names)
+    if len(keyed) > MAX_TAGS:
         raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
-    return cleaned
-
-
-def _names_clean(names: Iterable[str]) -> list[str]:
-    return list(_names_keyed(names).values())
+    return keyed
 
 
 def _names_keyed(names: Iterable[str]) -> dict[str, str]:
@@ -1218,7 +1227,7 @@ def tags_delete(*, tags: QuerySet[Tag]) -> int:
     before the delete collects the photo-tag rows, and its row goes with the tag instead of breaking the delete."""
     ids = list(Tag.objects.filter(pk__in=tags.values("pk")).order_by("pk").select_for_update()
                .values_list("pk", flat=True))
-    links = list(PhotoTag.objects.filter(tag_id__in=ids).values_list("photo_id", "tag__name"))
+    links = list(PhotoTag.objects.filter(tag_id__in=ids).values_list("photo_id", Lower("tag__name")))
     photo_ids = sorted({photo_id for photo_id, _ in links})
     tags_removed_remember(links)
     Tag.objects.filter(pk__in=ids).delete()
@@ -1532,15 +1541,15 @@ def family_delete_by_member(*, family: Family, user: AbstractBaseUser, name: str
 
 
 @transaction.atomic
-def photos_tags_add_many(*, photos: Iterable[Photo], names: Iterable[str], user: AbstractBaseUser | None = None) -> None:
+def photos_tags_add_many(*, photos: Iterable[Photo], names: list[str], user: AbstractBaseUser | None = None) -> None:
     """A member's tags on many photos at once, as photo_tags_add(source=member) does one by one but in a few queries
     per family (a selection of 500 photos): the tags are the member's on each photo, a tag already there from the
-    file or a suggestion becomes the member's. The caller checks rights and the tag limit, and announces the change."""
+    file or a suggestion becomes the member's. `names` are cleaned (tags_clean's: read by the database once, by the
+    caller). The caller checks rights and the tag limit, and announces the change."""
     by_family: dict[int, list[Photo]] = {}
     for photo in photos:
         by_family.setdefault(photo.family_id, []).append(photo)
     now = timezone.now()
-    names = tags_clean(names)  # (once, not once per family: the names are compared by the database, names_lower)
     for family_photos in by_family.values():
         tags = _tags_made(family=family_photos[0].family, names=list(names))
         ids = [photo.pk for photo in family_photos]
@@ -1561,13 +1570,14 @@ def photos_tag_add(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser
     photos that already carry MAX_TAGS other tags (left as they are). Returns how many photos carry it now. A few
     queries per family, whatever the selection (photos_tags_add_many)."""
     photos = list(photos)
-    [key] = names_lower([" ".join(name.split())])  # (compared as the unique index compares names: same_name)
+    names = tags_keyed([name])  # (its key as the unique index reads it, same_name's: once)
+    key = next(iter(names), None)
     have: dict[int, set[str]] = {photo.pk: set() for photo in photos}
     for photo_id, tag_key in (PhotoTag.objects.filter(photo_id__in=list(have))
                               .values_list("photo_id", Lower("tag__name"))):
         have[photo_id].add(tag_key)
     room = [photo for photo in photos if key in have[photo.pk] or len(have[photo.pk]) < MAX_TAGS]
-    photos_tags_add_many(photos=room, names=[name], user=user)
+    photos_tags_add_many(photos=room, names=list(names.values()), user=user)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk for photo in room])
     return len(room)
 
@@ -1577,7 +1587,7 @@ def photos_tag_remove(*, photos: Iterable[Photo], name: str, user: AbstractBaseU
     """A member takes one tag (any case) off many photos; how many had it. Each removal is remembered: the file's
     keywords never put it back (tags_removed_remember)."""
     links = PhotoTag.objects.filter(same_name("tag__name", name.strip()), photo_id__in=[photo.pk for photo in photos])
-    removed = list(links.values_list("photo_id", "tag__name"))
+    removed = list(links.values_list("photo_id", Lower("tag__name")))
     tags_removed_remember(removed)
     links.delete()
     changed = sorted({photo_id for photo_id, _ in removed})
@@ -1895,18 +1905,14 @@ def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, keep: tuple[str, .
     links = PhotoTag.objects.filter(photo=photo)
     before = set(links.values_list("tag_id", flat=True))
     _marked_embedded_tags_drop(photo)
+    keyed = _names_keyed(embedded.keywords)  # (once, for what stays and what is added)
     if embedded.keywords_complete:
-        gone = links.filter(source=PhotoTag.Source.EMBEDDED)
-        # (compared as tags_get_or_create finds a keyword's tag: same_name)
-        names = _names_clean((*embedded.keywords, *keep))
-        if names:
-            kept = Q()
-            for name in names:
-                kept |= Q(same_name("tag__name", name))
-            gone = gone.exclude(kept)
+        # (compared by their keys, as tags_get_or_create finds a keyword's tag: same_name)
+        given = {*keyed, *(_names_keyed(keep) if keep else ())}
+        gone = links.filter(source=PhotoTag.Source.EMBEDDED).annotate(key=Lower("tag__name")).exclude(key__in=given)
         # (by their ids, and still from the file: one a member made theirs meanwhile stays)
         links.filter(pk__in=list(gone.values_list("pk", flat=True)), source=PhotoTag.Source.EMBEDDED).delete()
-    photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
+    _photo_tags_add(photo=photo, keyed=keyed, source=PhotoTag.Source.EMBEDDED)
     after = set(links.values_list("tag_id", flat=True))
     return len(after - before), len(before - after)
 

@@ -16,7 +16,8 @@ class HostRefusedMiddleware:
     """A request for a host ALLOWED_HOSTS does not list (a LAN name, the server's address) is answered with the site's
     400 page and the one line Django logs for it (django.security.DisallowedHost, at ERROR: it names the host and
     what to add). Django answers it so too, but with DEBUG on as its debug page of the exception. After WhiteNoise:
-    the page's stylesheet and scripts are served whatever the Host."""
+    the page's stylesheet and scripts are served whatever the Host. After SecurityMiddleware too, whose redirect to
+    https (HTTPS=on, plain HTTP) asks the Host first: a refusal there is Django's own answer."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -112,7 +113,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "mediasearch.middleware.HostRefusedMiddleware",  # a Host not served: the site's 400 page, with DEBUG on too
+    # A Host not served: the site's 400 page, with DEBUG on too; but not where SecurityMiddleware, above, redirects
+    # plain HTTP to https (HTTPS=on, a path SECURE_REDIRECT_EXEMPT does not name): its redirect asks the Host first,
+    # and Django answers the refusal itself (its debug page under DEBUG; without, the same 400 page, handler400).
+    "mediasearch.middleware.HostRefusedMiddleware",
     "gallery.text.NulGuardMiddleware",  # before anything reads a cookie or a header
     "gallery.upload_limits.UploadLimitMiddleware",  # before anything reads the body (CSRF reads POST)
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -139,11 +143,7 @@ HTTPS = env_bool("HTTPS", False)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
-# A load balancer's health check may come over plain HTTP from inside: answer it rather than redirect it. Nor are
-# static files redirected (public, the same bytes either way): the redirect asks the Host first, so the site's 400 page
-# for a Host it does not serve (gunicorn opened by a LAN name, without nginx) lost its stylesheet to that 400 too.
-# (STATIC_URL, and WHITENOISE_ROOT's files: static/root)
-SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^static/", r"^(favicon\.ico|apple-touch-icon\.png)$"]
+# (SECURE_REDIRECT_EXEMPT, what plain HTTP still answers: below, with the static files it names)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = HTTPS and env_bool("SECURE_HSTS_PRELOAD", False)
@@ -259,6 +259,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 # Files browsers ask for at the site root (/favicon.ico), served as they are.
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
+# With HTTPS=on, what plain HTTP is answered rather than redirected (patterns searched in the path without its leading
+# "/"). A load balancer's health check may come over plain HTTP from inside. Nor are static files redirected (public,
+# the same bytes either way): the redirect asks the Host first, so the site's 400 page for a Host it does not serve
+# (gunicorn opened by a LAN name, without nginx) lost its stylesheet to that 400 too. WHITENOISE_ROOT's files are
+# named here (not listed from the folder: no work at import); a test checks that each one there is.
+SECURE_REDIRECT_EXEMPT = [r"^health/$", "^" + re.escape(STATIC_URL.lstrip("/")),
+                          r"^(favicon\.ico|apple-touch-icon\.png)$"]
 
 # Media: never public. Originals and thumbnails are served by views that check family membership.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media")).resolve()

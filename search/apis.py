@@ -185,22 +185,27 @@ class InterpretedSerializer(serializers.Serializer):
     date_word_notes = serializers.ListField(
         child=inline_serializer("DateWordNote", {
             "family": serializers.IntegerField(), "family_name": serializers.CharField(),
-            "why": serializers.ChoiceField(choices=["no_country", "no_dated_photos"], help_text=(
+            "why": serializers.ChoiceField(choices=["no_country", "not_kept", "no_dated_photos"], help_text=(
                 "no_country: the family has no default country and no photo of it a place, so no photo's date names "
-                "a holiday; no_dated_photos: no photo of the family tells the day it was taken (only its upload, its "
-                "file's time, its folder's month or year), so none names a season or a holiday")),
+                "a holiday; not_kept: no photo of the family has a place and its default country's calendar has no "
+                "such holiday (\"christmas\" in Japan), so no photo's date names it; no_dated_photos: no photo of "
+                "the family tells the day it was taken (only its upload, its file's time, its folder's month or "
+                "year), so none names a season or a holiday")),
             "word": serializers.CharField(help_text="the holiday or season, as the photos' words name it "
-                                                    "(\"christmas\" for \"xmas\")"),
+                                                    "(\"christmas\" for \"xmas\" or \"christmas day\", "
+                                                    "\"new year's\" for \"new year's day\")"),
             "date_instead": serializers.CharField(allow_null=True, help_text=(
                 "the day of every year that finds a holiday's photos now (\"25 december\"); null for a holiday whose "
-                "day moves (Easter) and for no_dated_photos")),
+                "day moves (Easter), when q has that day already (\"christmas 25 december\") and for "
+                "no_dated_photos")),
             "family_settings": serializers.CharField(allow_null=True, help_text=(
                 "the family page's country setting, for an admin of the family (no_country); null otherwise")),
             "note": serializers.CharField(help_text="what the search page says")}),
         help_text="a holiday or season q searches as a word (\"christmas\", \"summer\"; not \"christmas 2020\", a "
                   "date) finds photos by the words their dates give them: for each family of yours searched whose "
-                  "photos' dates can't name it (no default country and no photo with a place, for a holiday; no photo "
-                  "that tells the day it was taken), why, and what finds them instead; [] otherwise")
+                  "photos' dates can't name it (no photo with a place, and no default country or one whose calendar "
+                  "has no such holiday, for a holiday; no photo that tells the day it was taken), why, and what finds "
+                  "them instead; [] otherwise")
 
 
 # A sort that is none of them says which there are (DRF's own message names none).

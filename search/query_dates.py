@@ -149,6 +149,26 @@ def holidays_in(norms: tuple[str, ...], covered: set[int] = frozenset()) -> list
     return found
 
 
+def holiday_word(name: str) -> str:
+    """A holiday as a photo's words name it (gallery.date_words.holiday_names: its calendar's English name without
+    "day"): "christmas day" and "xmas" → "christmas", "new years day" → "new year's", "valentine day" →
+    "valentine's"."""
+    words = " ".join(word for word in _holiday_name(name).split() if word != "day")
+    return re.sub(r"^(new year|valentine)s?(?= |$)", r"\1's", words)
+
+
+@lru_cache(maxsize=1024)
+def country_keeps(country_code: str, name: str) -> bool:
+    """Whether this country's calendar (gallery.date_words.holiday_calendar) names the holiday in any year from 1900
+    to next year, so that its photos' words may: one of its names, without "day", holds every word of the holiday's
+    ("thanksgiving": Japan's Labor Thanksgiving Day; "new years day": New Year's Day). A country without a calendar
+    keeps none. Static data: remembered per process."""
+    wanted = set(_holiday_key(holiday_word(name)).split())
+    return bool(wanted) and any(wanted <= set(_holiday_key(holiday).split())
+                                for year in range(date.today().year + 1, 1899, -1)
+                                for _, holiday in holiday_calendar(country_code=country_code, year=year))
+
+
 def usual_day_of_year(name: str) -> tuple[int, int] | None:
     """(month, day) of a holiday whose usual day is the same in every year ("christmas": 25 December), None for one
     whose day moves (Easter, Thanksgiving) or no holiday."""

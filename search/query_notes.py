@@ -6,6 +6,8 @@ A holiday or a season alone ("christmas", "summer") is a word of the photos' sea
 (search.metadata._when_where): a photo's season is known from the day it was taken, and its holidays are those of its
 country on that day, its place's or else its family's default country. So
 - in a family with no default country whose photos have no place, no document names a holiday (`no_country`);
+- in a family whose photos have no place, a holiday its default country's calendar never names is in no document
+  ("christmas" in Japan, "thanksgiving" in the United Kingdom: `not_kept`);
 - in a family none of whose photos tells the day it was taken (only a guess: the upload, the file's time, the day it
   was added to Google Photos; or its folder's month or year), none names a season nor a holiday (`no_dated_photos`).
 A holiday or a season with a year ("christmas 2020", "summer 2021") or a day ("25 december") is a date and is
@@ -20,15 +22,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from gallery.models import Family, Membership, Photo
+from gallery.places import country_name
 from gallery.text import text_isolated
-from search.query_dates import SEASONS, holidays_in, phrase_for_day, usual_day_of_year
+from search.query_dates import (
+    SEASONS,
+    country_keeps,
+    holiday_word,
+    holidays_in,
+    phrase_for_day,
+    usual_day_of_year,
+)
 from search.query_parser import EDGE_PUNCT, ParsedQuery, normalise
 
-Why = Literal["no_country", "no_dated_photos"]
+Why = Literal["no_country", "not_kept", "no_dated_photos"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +47,7 @@ class DateWord:
 
     start: int  # its words: tokens[start:end] of the ParsedQuery
     end: int
-    word: str  # as the photos' words name it: "christmas" (for "xmas"), "summer"
+    word: str  # a season as the photos' words name it ("summer"), a holiday as USUAL_HOLIDAYS does ("christmas day")
     holiday: bool
 
 
@@ -50,9 +60,11 @@ class DateWordNote:
     admin: bool  # the user may set the family's country (its page's setting)
     why: Why
     said: str  # the words as typed ("xmas")
-    word: str  # as the photos' words name it ("christmas")
-    date_instead: str  # the day of every year that finds a holiday's photos now ("25 december"); "" when none does
+    word: str  # as the photos' words name it ("christmas" for "xmas" or "christmas day": query_dates.holiday_word)
+    # the day of every year that finds a holiday's photos now ("25 december"); "" when none does, or the query has it
+    date_instead: str
     query_instead: str  # the query typed with that day for the holiday's words ("" likewise)
+    country: str = ""  # the family's default country (not_kept)
 
     @property
     def reason(self) -> str:
@@ -60,6 +72,10 @@ class DateWordNote:
         if self.why == "no_country":
             return (f"Holidays are found by each photo's country: the family “{family}” has no country set, nor places "
                     f"on its photos, so “{self.said}” finds none by its date.")
+        if self.why == "not_kept":
+            return (f"Holidays are found by each photo's country: no photo of the family “{family}” has a place, and "
+                    f"the calendar of its country ({country_name(self.country)}) has no “{self.said}”, so "
+                    f"“{self.said}” finds none by its date.")
         return (f"Seasons and holidays are found by the day each photo was taken, and no photo of the family “{family}” "
                 f"tells it (their dates are guesses, or a folder's month or year), so “{self.said}” finds none by its "
                 "date.")
@@ -71,17 +87,21 @@ class DateWordNote:
             return ""
         return f"{reverse('gallery:family_detail', args=[self.family_id])}#country"
 
-    @property
-    def way(self) -> str:
-        """What to do about it (the page links the family's setting and the day instead)."""
+    def parts(self, instead_url: str = "") -> list[tuple[str, str]]:
+        """The note as (words, the address they link to or "") in order: the page links the family's setting and
+        `instead_url`, the search of the day instead; the API's `note` is their words (text)."""
         if self.why == "no_dated_photos":
-            return "A photo's page sets the day it was taken."
+            return [(f"{self.reason} A photo's page sets the day it was taken.", "")]
+        if self.why == "not_kept":
+            instead = [(" Search ", ""), (f"“{self.date_instead}”", instead_url), (" instead.", "")]
+            return [(self.reason, ""), *(instead if self.date_instead else [])]
         way = "Set the family's country" if self.admin else "Ask a family admin to set its country"
-        return way + (f", or search “{self.date_instead}”." if self.date_instead else ".")
+        instead = [(", or search ", ""), (f"“{self.date_instead}”", instead_url)] if self.date_instead else []
+        return [(f"{self.reason} ", ""), (way, self.settings_url), *instead, (".", "")]
 
     @property
     def text(self) -> str:
-        return f"{self.reason} {self.way}"
+        return "".join(words for words, _ in self.parts())
 
     def as_data(self) -> dict:
         return {"family": self.family_id, "family_name": self.family_name, "why": self.why, "word": self.word,
@@ -99,49 +119,53 @@ def date_words_searched(parsed: ParsedQuery) -> list[DateWord]:
     return sorted(found, key=lambda word: word.start)
 
 
-def date_word_notes(*, user_id: int, family_ids: list[int], without_country: list[int], parsed: ParsedQuery,
+def date_word_notes(*, user_id: int, family_ids: list[int], unplaced: dict[int, str], parsed: ParsedQuery,
                     photo_dates: Callable[[], tuple[frozenset[int], frozenset[int]]]) -> tuple[DateWordNote, ...]:
     """For the first holiday or season the query searches as a word, a note for each of these families of the user
-    whose photos' words can't name it. `without_country`: those with no default country; `photo_dates()`: which of
-    them have photos, and which of those none that tells its day (family_photo_dates, remembered by the caller). No
-    query without such a word; then, besides photo_dates, one when some family is a candidate, of index probes."""
+    whose photos' words can't name it. `unplaced`: those with no placed photo → their default country ("" for none);
+    `photo_dates()`: which of them have photos, and which of those none that tells its day (family_photo_dates,
+    remembered by the caller). No query without such a word; then, besides photo_dates, one for the families' names
+    when some family is to be told of."""
     named = date_words_searched(parsed)
     if not named or not family_ids:
         return ()
     with_photos, undated = photo_dates()
     holiday = next((word for word in named if word.holiday), None)
-    candidates = set(undated) | ({*without_country} & set(with_photos) if holiday else set())
+    unnamed = {family_id for family_id, country in unplaced.items()
+               if holiday is not None and not (country and country_keeps(country, holiday.word))}
+    candidates = set(undated) | (unnamed & set(with_photos))
     if not candidates:
         return ()
     notes = []
-    for family_id, name, role, placed in _families(user_id=user_id, family_ids=sorted(candidates)):
+    for family_id, name, role in _families(user_id=user_id, family_ids=sorted(candidates)):
         if family_id in undated:
             notes.append(_note(parsed, named[0], family_id, name, role, "no_dated_photos"))
-        elif holiday is not None and family_id in without_country and placed is None:
-            notes.append(_note(parsed, holiday, family_id, name, role, "no_country"))
+        else:
+            country = unplaced[family_id]
+            notes.append(_note(parsed, holiday, family_id, name, role, "not_kept" if country else "no_country",
+                               country=country))
     return tuple(notes)
 
 
-def _note(parsed: ParsedQuery, word: DateWord, family_id: int, name: str, role: str, why: Why) -> DateWordNote:
+def _note(parsed: ParsedQuery, word: DateWord, family_id: int, name: str, role: str, why: Why,
+          country: str = "") -> DateWordNote:
     tokens = parsed.tokens
-    day = usual_day_of_year(word.word) if why == "no_country" else None
-    instead = phrase_for_day(*day) if day else ""
+    day = usual_day_of_year(word.word) if why != "no_dated_photos" else None
+    # (not a day the query searches already: "christmas 25 december" was offered "25 december 25 december")
+    instead = phrase_for_day(*day) if day and day not in parsed.days_of_year else ""
     return DateWordNote(
         family_id=family_id, family_name=name, admin=role == Membership.Role.ADMIN, why=why,
-        said=" ".join(token.strip(EDGE_PUNCT) for token in tokens[word.start:word.end]), word=word.word,
+        said=" ".join(token.strip(EDGE_PUNCT) for token in tokens[word.start:word.end]),
+        word=holiday_word(word.word) if word.holiday else word.word,
         date_instead=instead,
-        query_instead=" ".join([*tokens[:word.start], instead, *tokens[word.end:]]) if instead else "")
+        query_instead=" ".join([*tokens[:word.start], instead, *tokens[word.end:]]) if instead else "",
+        country=country)
 
 
-def _families(*, user_id: int, family_ids: list[int]) -> list[tuple[int, str, str, str | None]]:
-    """(id, name, the user's role, a place's country of one of its live photos or None) of these families of the user,
-    by name."""
-    # A probe of the photo_family_places index (its condition, its order), not a read of the family's photos: a family
-    # with none placed has no row there, and the family's own index read every photo of one to find that out.
-    placed = (Photo.objects.filter(family_id=OuterRef("family_id")).exclude(place_country="", place_city="")
-              .exclude(place_country_code="").order_by("place_country").values("place_country")[:1])
-    return list(Membership.objects.filter(user_id=user_id, family_id__in=family_ids).annotate(placed=Subquery(placed))
-                .order_by("family__name", "family_id").values_list("family_id", "family__name", "role", "placed"))
+def _families(*, user_id: int, family_ids: list[int]) -> list[tuple[int, str, str]]:
+    """(id, name, the user's role) of these families of the user, by name."""
+    return list(Membership.objects.filter(user_id=user_id, family_id__in=family_ids)
+                .order_by("family__name", "family_id").values_list("family_id", "family__name", "role"))
 
 
 # Dates that tell the day a photo was taken: its words name its season and holidays (search.metadata._when_where).
@@ -150,8 +174,8 @@ _GUESSES = (*Photo.GUESSED_DATES, *Photo.DAYLESS_DATES)
 
 def family_photo_dates(*, family_ids: list[int]) -> tuple[frozenset[int], frozenset[int]]:
     """(these families that have live photos, those of them none of whose photos tells the day it was taken). One
-    query; a family of undated photos is read whole (no index holds a photo's date source): remember it per version
-    of its photos (search.understanding._per_version)."""
+    query, stopping at a family's first photo that tells its day; a family of undated photos is read whole (no index
+    holds a photo's date source): remember it per family, by its photos' version (search.understanding._photo_dates)."""
     photos = Photo.objects.filter(family_id=OuterRef("pk"))
     rows = (Family.objects.filter(pk__in=family_ids).filter(Exists(photos))
             .annotate(dated=Exists(photos.exclude(taken_at_source__in=_GUESSES))).values_list("pk", "dated"))

@@ -177,13 +177,21 @@ class _Facts:
     defaults: list[str]  # the families' default countries (set ones)
     places_version: tuple  # of their place lists: each family's highest FamilyPlace id (see family_places)
     photos_version: tuple = ()  # of their photos (Family.photos_version), in the order of family_ids
-    without_country: tuple[int, ...] = ()  # those with no default country
+    countries: tuple[str, ...] = ()  # each one's default country ("" for none), in the order of family_ids
+
+    @property
+    def unplaced(self) -> dict[int, str]:
+        """Those that never had a placed photo (no place list: places_version's None) → their default country ("" for
+        none): their photos' words name that country's holidays alone. (A place whose last photo went stays listed
+        until rebuilt: a note is only missed, never said wrongly.)"""
+        return {family_id: country for family_id, country, top in zip(self.family_ids, self.countries,
+                                                                      self.places_version) if top is None}
 
 
 def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = None,
                   family_id: int | None = None) -> _Facts:
-    """These families (or the user's, or the user's family `family_id`), their default countries (and which have
-    none) and their place list's version, in one round trip."""
+    """These families (or the user's, or the user's family `family_id`), their default countries and their place
+    list's version, in one round trip."""
     scope = ("SELECT unnest(%(ids)s::bigint[])" if family_ids is not None else
              f"SELECT family_id FROM {Membership._meta.db_table} WHERE user_id = %(user)s"
              " AND (%(family)s::bigint IS NULL OR family_id = %(family)s::bigint)")
@@ -193,18 +201,17 @@ def _family_facts(*, family_ids: list[int] | None = None, user_id: int | None = 
             WITH scope(id) AS ({scope})
             SELECT ARRAY(SELECT id FROM scope ORDER BY id),
                    ARRAY(SELECT default_country FROM {Family._meta.db_table}
-                         WHERE id IN (SELECT id FROM scope) AND default_country <> '' ORDER BY id),
+                         WHERE id IN (SELECT id FROM scope) ORDER BY id),
                    ARRAY(SELECT (SELECT max(p.id) FROM {FamilyPlace._meta.db_table} p WHERE p.family_id = s.id)
                          FROM scope s ORDER BY s.id),
                    ARRAY(SELECT photos_version FROM {Family._meta.db_table}
-                         WHERE id IN (SELECT id FROM scope) ORDER BY id),
-                   ARRAY(SELECT id FROM {Family._meta.db_table}
-                         WHERE id IN (SELECT id FROM scope) AND default_country = '' ORDER BY id)
+                         WHERE id IN (SELECT id FROM scope) ORDER BY id)
             """,
             {"ids": list(family_ids or []), "user": user_id, "family": family_id},
         )
-        ids, defaults, highest, photos_versions, without_country = cursor.fetchone()
-    return _Facts(list(ids), list(defaults), tuple(highest), tuple(photos_versions), tuple(without_country))
+        ids, countries, highest, photos_versions = cursor.fetchone()
+    return _Facts(list(ids), [code for code in countries if code], tuple(highest), tuple(photos_versions),
+                  tuple(countries))
 
 
 def family_places(*, family_ids: list[int], version: tuple | None = None) -> dict[str, KnownPlace]:
@@ -323,7 +330,7 @@ def _usual_country(facts: _Facts) -> str:
     return _per_version("usual_country", facts, most_common)
 
 
-_by_version: dict[tuple, object] = {}  # (what, family ids, their photos' versions) → what it was
+_by_version: dict[tuple, object] = {}  # (what, family ids, their photos' versions) → what it was (or one family's)
 
 
 def _per_version(what: str, facts: _Facts, count):
@@ -363,10 +370,30 @@ def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: 
     if facts is None or not notes:
         return understood
     said = date_word_notes(
-        user_id=user.pk, family_ids=facts.family_ids, without_country=list(facts.without_country),
+        user_id=user.pk, family_ids=facts.family_ids, unplaced=facts.unplaced,
         parsed=understood.parsed,
-        photo_dates=lambda: _per_version("photo_dates", facts, lambda: family_photo_dates(family_ids=facts.family_ids)))
+        photo_dates=lambda: _photo_dates(facts))
     return replace(understood, date_word_notes=said)
+
+
+def _photo_dates(facts: _Facts) -> tuple[frozenset[int], frozenset[int]]:
+    """family_photo_dates of these families, each remembered by its own photos' version: a family of undated photos
+    is read whole, and a photo added to another of the user's families (each of an import's) must not have it read
+    again."""
+    keys = {family_id: ("photo_dates", family_id, version)
+            for family_id, version in zip(facts.family_ids, facts.photos_version)}
+    with _places_lock:
+        known = {family_id: _by_version[key] for family_id, key in keys.items() if key in _by_version}
+    if missing := [family_id for family_id in facts.family_ids if family_id not in known]:
+        with_photos, undated = family_photo_dates(family_ids=missing)
+        read = {family_id: (family_id in with_photos, family_id in undated) for family_id in missing}
+        with _places_lock:
+            if len(_by_version) + len(read) > _PLACES_CACHE_SIZE:
+                _by_version.clear()
+            _by_version.update({keys[family_id]: said for family_id, said in read.items() if family_id in keys})
+        known |= read
+    return (frozenset(family_id for family_id, (has, _) in known.items() if has),
+            frozenset(family_id for family_id, (_, undated) in known.items() if undated))
 
 
 def understand_family_search(*, family_id: int, params: SearchParams, removed: frozenset[str] = frozenset(),

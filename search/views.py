@@ -22,7 +22,9 @@ from gallery.album_services import album_create
 from gallery.date_words import MONTHS
 from gallery.forms import given_twice
 from gallery.middleware import many_fields
-from gallery.selectors import family_get, family_is_admin, family_list, family_members, favourite_ids, photo_get, tag_list
+from gallery.selectors import (
+    family_get, family_is_admin, family_list, family_members, favourite_ids, photo_get, tag_key, tag_list,
+)
 from gallery.text import NUL, id_from_text, text_isolated
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
 from gallery.views import removed_meanwhile, wants_partial
@@ -76,6 +78,7 @@ def search(request: HttpRequest) -> HttpResponse:
     query = form.cleaned_data.get("q", "") if form.is_valid() else request.GET.get("q", "")
     listed = SearchList.context(request.GET)  # the search's own parameters, for its photos' links and its report
     context = {"form": form, "response": response, "tags": tag_list(user=request.user),
+               "tag_key": tag_key(params.tag),  # (the selection bar's removal of it lets go of its photos)
                "max_query_chars": MAX_QUERY_CHARS,
                "refused": form.refused(), "refused_notice": form.refused_labels(),
                "also_searched": also_searched_as(response.terms),
@@ -88,8 +91,7 @@ def search(request: HttpRequest) -> HttpResponse:
                # A query of only places and dates is searched by its filter's words ("2021 2022 2023"): name it as typed.
                "query_shown": understood.shown(response.query),
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
-               "date_word_notes": [{"note": note, "instead_url": _instead_url(request, note)}
-                                   for note in understood.date_word_notes],
+               "date_word_notes": [note.parts(_instead_url(request, note)) for note in understood.date_word_notes],
                "months": CHIP_MONTHS,  # (a day of every year's chip is changed to a day and a month)
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": listed.query,  # photos open in the viewer on these results

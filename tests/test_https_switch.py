@@ -81,6 +81,23 @@ def _https_settings(settings) -> None:
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 
+def test_static_files_and_every_file_at_the_site_root_are_exempt_from_the_https_redirect_and_nothing_else():
+    """The exemptions copied STATIC_URL and the names of WHITENOISE_ROOT's files by hand: a file put there (a
+    robots.txt) or a STATIC_URL changed was redirected to https again, its 400 page for a Host not served unstyled
+    (SECURE_REDIRECT_EXEMPT is read by SecurityMiddleware: patterns searched in the path without its leading "/")."""
+    exempt = [re.compile(pattern) for pattern in settings.SECURE_REDIRECT_EXEMPT]
+
+    def exempted(path: str) -> bool:
+        return any(pattern.search(path.lstrip("/")) for pattern in exempt)
+
+    root = [path.name for path in Path(settings.WHITENOISE_ROOT).iterdir() if path.is_file()]
+    assert root and all(exempted(f"/{name}") for name in root)
+    assert exempted("/health/") and exempted(f"/{settings.STATIC_URL.lstrip('/')}css/site.css")
+    assert not any(exempted(path) for path in ["/", "/staticfoo", "/static", "/accounts/login/", "/favicon.ico/x",
+                                               "/media/1", "/health/x"])
+    assert any(pattern.pattern == "^" + re.escape(settings.STATIC_URL.lstrip("/")) for pattern in exempt)
+
+
 def test_behind_an_https_proxy_plain_http_is_redirected_and_cookies_are_secure(settings, alice):
     _https_settings(settings)
     client = Client()  # made after the override: its middleware reads the new settings

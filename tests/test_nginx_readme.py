@@ -38,13 +38,17 @@ def _readme_server_block() -> str:
     return block.group(1)
 
 
-def _nginx_conf(folder: Path, *, https_port: int, http_port: int, upstream: str, media_root: Path) -> Path:
-    """The README's block as written, with this test's ports, certificate, upstream and media folder."""
+def _nginx_conf(folder: Path, *, https_port: int, http_port: int, upstream: str, media_root: Path,
+                another_site: bool = False) -> Path:
+    """The README's block as written, with this test's ports, certificate, upstream and media folder (`another_site`:
+    after another site's server on its port 80, as nginx reads a sites-enabled/ file named before ours)."""
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
                     "/CN=photos.example.org", "-keyout", folder / "key.pem", "-out", folder / "cert.pem"],
                    check=True, capture_output=True)
     block = _readme_server_block()
-    block = block.replace("listen 443 ", f"listen 127.0.0.1:{https_port} ").replace("listen 80;", f"listen 127.0.0.1:{http_port};")
+    block = block.replace("listen 443 ", f"listen 127.0.0.1:{https_port} ").replace("listen 80", f"listen 127.0.0.1:{http_port}")
+    if another_site:
+        block = f"server {{ listen 127.0.0.1:{http_port}; server_name www.example.org; return 404; }}\n{block}"
     block = re.sub(r"ssl_certificate\s+\S+;", f"ssl_certificate {folder / 'cert.pem'};", block)
     block = re.sub(r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {folder / 'key.pem'};", block)
     block = block.replace("http://127.0.0.1:8000", upstream).replace("/srv/mediasearch/var/media/", f"{media_root}/")
@@ -165,7 +169,9 @@ def test_a_plain_http_probe_of_health_through_the_readmes_nginx_is_answered_not_
     """Django answers /health/ over plain HTTP with HTTPS=on (SECURE_REDIRECT_EXEMPT), but the README's port-80
     server sent every request to https first: a load balancer or an uptime probe on plain HTTP saw a 301. It answers
     /health/ itself (also a probe asking by the server's address, as load balancers do, which Django's ALLOWED_HOSTS
-    does not list); every other address still goes to https."""
+    does not list); every other address still goes to https. A probe by address reaches nginx's default server for
+    the port, the first one read unless one says default_server: with another site read before ours it got that
+    site's answer; the README's server is the default now."""
     from mediasearch.health import health_forget
 
     settings.ALLOWED_HOSTS = ["photos.example.org"]  # the README's environment file, HTTPS=on
@@ -175,7 +181,7 @@ def test_a_plain_http_probe_of_health_through_the_readmes_nginx_is_answered_not_
     health_forget()
     http_port = free_port()
     conf = _nginx_conf(tmp_path, https_port=free_port(), http_port=http_port, upstream=live_server.url,
-                       media_root=Path(settings.MEDIA_ROOT))
+                       media_root=Path(settings.MEDIA_ROOT), another_site=True)
     nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     opener = urllib.request.build_opener(_NoRedirect())

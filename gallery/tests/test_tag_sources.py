@@ -240,3 +240,107 @@ def test_a_tag_of_the_longest_name_with_dotted_capital_is_taken_off_without_a_50
     photo_update(photo=photo, tags=[], user=alice)  # (the photo page's edit, the API's, the admin's)
     assert sources(photo) == {}
     assert photo_tags_add(photo=photo, names=[name.upper()], source=PhotoTag.Source.EMBEDDED) == []
+
+
+
+@pytest.mark.django_db
+def test_removals_remembered_by_pythons_lower_are_kept_by_the_databases_key_after_migration_0047(
+        family, alice, other_family, mallory):
+    """Before 7be6577 a tag taken off was remembered under Python's str.lower() ("İstanbul" as "i̇stanbul", "ΟΔΟΣ" as
+    "οδος"), and it is looked up now by the database's lower() ("istanbul", "οδοσ"): such a removal no longer held, and
+    the file's next reading put the tag back. Migration 0047 adds each such row under the database's key of the name it
+    was made from, the old row kept: none where the family's tag of the row's own key is still there ("οδος" taken off
+    a photo of a family whose tag is "Οδος" is no removal of "ΟΔΟΣ"), else as Python lowered it back ("i̇" was "İ", "ς"
+    was "Σ")."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from gallery.models import RemovedTag, Tag
+
+    smiths, joneses = photo_factory(family=family, user=alice), photo_factory(family=other_family, user=mallory)
+    Tag.objects.create(family=other_family, name="Οδος")
+    removed = [(smiths, "İstanbul"), (smiths, "ΟΔΟΣ"), (smiths, "Lisbon"), (joneses, "Οδος")]
+    RemovedTag.objects.bulk_create([RemovedTag(photo_id=photo.pk, name=name.lower()) for photo, name in removed])
+    photo_tags_add(photo=smiths, names=["İstanbul", "ΟΔΟΣ", "LISBON"], source=PhotoTag.Source.EMBEDDED)
+    assert sources(smiths) == {"İstanbul": "embedded", "ΟΔΟΣ": "embedded"}  # (the bug: two removals no longer held)
+    PhotoTag.objects.filter(photo=smiths).delete()
+
+    executor = MigrationExecutor(connection)
+    name = "0047_tag_removals_by_the_databases_key"
+    migration = executor.loader.get_migration("gallery", name)
+    [operation] = migration.operations
+    assert operation.reverse_code is operation.noop  # (reversible: the rows added are removals the members made)
+    apps = executor.loader.project_state(("gallery", name), at_end=False).apps  # (the models as 0046 left them)
+    importlib.import_module(migration.__module__).removals_by_the_databases_key(apps, None)
+
+    stored = set(RemovedTag.objects.values_list("photo_id", "name"))
+    assert stored == {(smiths.pk, "i̇stanbul"), (smiths.pk, "istanbul"), (smiths.pk, "οδος"), (smiths.pk, "οδοσ"),
+                      (smiths.pk, "lisbon"), (joneses.pk, "οδος")}
+    assert photo_tags_add(photo=smiths, names=["İstanbul", "ΟΔΟΣ", "LISBON"], source=PhotoTag.Source.EMBEDDED) == []
+    assert sources(smiths) == {}
+    photo_tags_add(photo=joneses, names=["ΟΔΟΣ", "οδος"], source=PhotoTag.Source.EMBEDDED)
+    assert sources(joneses) == {"ΟΔΟΣ": "embedded"}  # (another tag to the index, which nobody took off)
+
+
+def _keyings(queries) -> int:
+    """How many of these queries read names as the database's lower() (gallery.selectors.names_lower)."""
+    return sum("SELECT lower(name) FROM unnest" in query["sql"] for query in queries.captured_queries)
+
+
+@pytest.mark.django_db
+def test_a_tag_taken_off_is_remembered_by_the_key_read_with_it_without_reading_names_again(family, alice):
+    """tags_removed_remember put the names its callers had just read from the database through names_lower again (a
+    query each time a member took a tag off); its callers read the tags' keys (Lower("tag__name")) and pass them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.bulk import photos_bulk_apply
+    from gallery.models import RemovedTag, Tag
+    from gallery.services import photos_tag_remove, tags_delete
+
+    photos = [photo_factory(family=family, user=alice, tags=["İstanbul", "ΟΔΟΣ", "Lisbon", "Sea"]) for _ in range(2)]
+    with CaptureQueriesContext(connection) as removal:
+        photos_tag_remove(photos=photos[:1], name="İSTANBUL", user=alice)
+    with CaptureQueriesContext(connection) as bulk:
+        photos_bulk_apply(user=alice, action="remove_tags", photo_ids=[photos[1].pk], tags=["istanbul"])
+    with CaptureQueriesContext(connection) as edit:
+        photo_update(photo=photos[0], tags=["Lisbon", "Sea"], user=alice)
+    assert (_keyings(removal), _keyings(bulk), _keyings(edit)) == (0, 1, 1)  # (the names typed cleaned, once)
+    with CaptureQueriesContext(connection) as deleted:
+        tags_delete(tags=Tag.objects.filter(name="Sea"))
+    assert _keyings(deleted) == 0
+    assert set(RemovedTag.objects.values_list("photo_id", "name")) == {
+        (photos[0].pk, "istanbul"), (photos[0].pk, "οδοσ"), (photos[1].pk, "istanbul"), (photos[0].pk, "sea"),
+        (photos[1].pk, "sea")}
+
+
+@pytest.mark.django_db
+def test_names_added_are_read_by_the_database_once(family, alice):
+    """The same names went through names_lower two or three times: photo_tags_add keyed them, then tags_get_or_create
+    cleaned them again; a file's keywords read again were keyed for what stays, then twice more to be added; an
+    upload with tags cleaned them, then photo_tags_add again; the admin's "add a tag" keyed it, then cleaned it. Once
+    now, each key passed on."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.embedded import Embedded
+    from gallery.services import _embedded_tags_apply, photo_create_from_bytes
+    from tests.images import jpeg
+
+    photo = photo_factory(family=family, user=alice)
+    counted = {}
+    with CaptureQueriesContext(connection) as counted["embedded"]:
+        photo_tags_add(photo=photo, names=["Lisbon", "Sea", "Tram"], source=PhotoTag.Source.EMBEDDED)
+    with CaptureQueriesContext(connection) as counted["member"]:
+        photo_tags_add(photo=photo, names=["Beach"], source=PhotoTag.Source.MEMBER, user=alice)
+    with CaptureQueriesContext(connection) as counted["read again"]:
+        _embedded_tags_apply(photo, Embedded(keywords=("Lisbon", "İstanbul"), keywords_complete=True))
+    with CaptureQueriesContext(connection) as counted["admin"]:
+        photos_tag_add(photos=[photo], name="Tram", user=alice)
+    with CaptureQueriesContext(connection) as counted["upload"]:
+        photo_create_from_bytes(family=family, uploaded_by=alice, data=jpeg(colour=(1, 2, 3)), filename="a.jpg",
+                                tags=["Beach", "Sun"])
+    assert {what: _keyings(queries) for what, queries in counted.items()} == dict.fromkeys(counted, 1)
+    assert sources(photo) == {"Lisbon": "embedded", "İstanbul": "embedded", "Beach": "member", "Tram": "member"}

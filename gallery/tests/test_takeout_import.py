@@ -520,7 +520,7 @@ def test_a_camera_photo_imported_without_its_sidecar_gets_its_people_caption_and
 
     PhotoTag.objects.filter(photo=photo, tag__name="Tom").delete()  # (as the page does, remembered)
     from gallery.services import tags_removed_remember
-    tags_removed_remember([(photo.pk, "Tom")])
+    tags_removed_remember([(photo.pk, "tom")])  # (by its key, Lower("tag__name"))
     again = _import(tmp_path / "takeout-001")
     assert "already there 2," in again and "given" not in again
     assert list(PhotoTag.objects.filter(photo=photo).values_list("tag__name", flat=True)) == ["Grandma"]

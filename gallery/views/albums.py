@@ -26,7 +26,7 @@ from gallery.album_services import (
 from gallery.bulk import BULK_MAX_PHOTOS
 from gallery.downloads import album_archive, album_parts
 from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumEditForm, AlbumPhotosForm, ShareForm, given_twice
-from gallery.selectors import family_get, family_labelled, family_list, photo_get, photo_list, trash_photo_get
+from gallery.selectors import family_get, family_labelled, family_list, photo_get, photo_list, tag_key, trash_photo_get
 from gallery.text import id_from_text, text_isolated
 from gallery.views import removed_meanwhile, wants_partial
 from gallery.views.bulk import ALBUM_ACTIONS, LIST_ACTIONS, new_album_summary, selection_context
@@ -132,6 +132,7 @@ def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
         "edit_form": edit_form or AlbumEditForm(initial={"name": album.name, "description": album.description,
                                                          "seen": album_edit_version(album)}),
         "smart_description": smart_albums.engine().describe(album=album) if album.is_smart else "",
+        "tag_key": tag_key(album.search.get("tag")) if album.is_smart else "",  # (as the search page's)
         "limit": settings.ALBUM_MAX_PHOTOS,
         "download_parts": album_parts(page_context["page"].total),
         **selection_context(user=request.user, actions=LIST_ACTIONS if album.is_smart else ALBUM_ACTIONS,

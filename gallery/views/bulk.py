@@ -26,7 +26,7 @@ from gallery.correction_services import date_seen, photo_date_version
 from gallery.downloads import GONE_SINCE, photos_for_download, zip_response
 from gallery.models import Photo
 from gallery.selectors import family_list, photo_list, tag_list
-from gallery.services import parse_tags, tags_clean
+from gallery.services import parse_tags, tags_keyed
 from gallery.text import id_from_text, text_isolated
 from gallery.views import redirect_back, removed_meanwhile
 
@@ -152,9 +152,9 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
         detail["taken_at_seen"] = {photo.pk: f"{photo.pk}:{photo_date_version(photo)}"
                                    for photo in shown.select_related(None).only("pk", "taken_at")}
     if action == "remove_tags" and done:
-        # The tags taken off, as stored and lower-cased: a list of one of them (data-select-removes-tag) lets go of
-        # the photos done, which match it no longer.
-        detail["tags"] = [name.lower() for name in tags_clean(tags)]
+        # The tags taken off, by the database's key (same_name's): a list of one of them (data-select-removes-tag,
+        # its tag's key) lets go of the photos done, which match it no longer.
+        detail["tags"] = list(tags_keyed(tags))
     response = render(request, "gallery/_select_bar.html#bulk-status", context)
     response["HX-Trigger"] = json.dumps({"bulk-done": detail})
     return response

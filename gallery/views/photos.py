@@ -21,7 +21,7 @@ from gallery.models import Album, Family
 from gallery.photo_lists import photo_viewer
 from gallery.selectors import (
     family_get, family_is_admin, family_known_places, family_labelled, family_list, last_upload_family_id, photo_get,
-    trash_photo_get,
+    tag_key, trash_photo_get,
 )
 from gallery.services import (
     UploadResult,
@@ -77,6 +77,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
         "years": timeline_months(user=request.user, filters=filters),
         "selected_family": filters.family_id,
         "tag": filters.tag,
+        "tag_key": tag_key(filters.tag),  # (the selection bar's removal of it lets go of its photos)
         "city": filters.city,
         "country": filters.country,
         "place": filters.place,

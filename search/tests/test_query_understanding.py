@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from gallery.date_words import date_words
 from gallery.models import Photo
 from gallery.services import UploadResult, family_default_country_set, photo_create_from_bytes
 from scripts.shapes import draw_shape
@@ -475,6 +476,38 @@ def test_a_holiday_alone_says_why_in_the_api_too(christmas_unplaced, family, api
         assert _api(api, q=query)["interpreted"]["date_word_notes"] == [], query
 
 
+def test_a_holiday_notes_word_is_the_photos_word_for_it(christmas_unplaced, api):
+    """The API's `word` is the holiday as the photos' words name it (the calendar's name without "day"), as its
+    description says: "christmas day" read "christmas day", "new year's day" "new year day", and no photo's words say
+    either."""
+    for query, word in (("christmas day", "christmas"), ("xmas", "christmas"), ("new year's day", "new year's"),
+                        ("new year", "new year's"), ("valentine's day", "valentine's"), ("boxing day", "boxing"),
+                        ("easter", "easter")):
+        notes = _api(api, q=query)["interpreted"]["date_word_notes"]
+        assert [n["word"] for n in notes] == [word], query
+    assert date_words(day=date(2021, 1, 1), latitude=None, country_code="GB")[-1] == "new year's"
+    assert date_words(day=date(2020, 12, 26), latitude=None, country_code="GB")[-1] == "boxing"
+
+
+def test_a_holiday_note_offers_no_day_the_query_has_already(christmas_unplaced, api, client_for, alice):
+    """"christmas 25 december" searches 25 December of every year already (its chip): the note offered "25 december"
+    instead, a link to "25 december 25 december". Its reason stays (the word "christmas" still finds no photo by its
+    date: at the default minimum score the photo of that day is not shown), its day instead goes."""
+    for query, said in (("christmas 25 december", "christmas"), ("25 dec xmas", "xmas")):
+        body = _api(api, q=query)
+        assert [(n["why"], n["date_instead"]) for n in body["interpreted"]["date_word_notes"]] == [
+            ("no_country", None)], query
+        assert body["interpreted"]["date_word_notes"][0]["note"] == CHRISTMAS_NOTE.replace(
+            "“christmas”", f"“{said}”") + " Set the family's country.", query
+        assert _ids(body) == [christmas_unplaced.pk], query
+        page = unescape(client_for(alice).get(reverse("search:search"), {"q": query}).content.decode())
+        note = page.split(CHRISTMAS_NOTE.replace("“christmas”", f"“{said}”"))[1].split("</p>")[0]
+        assert "december" not in note and note.endswith("Set the family's country</a>."), note
+    # another day is no reason to leave it out
+    notes = _api(api, q="christmas 24 december")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["date_instead"]) for n in notes] == [("no_country", "25 december")]
+
+
 def test_a_holiday_says_nothing_in_a_family_with_a_country_or_with_placed_photos(christmas_unplaced, family, alice,
                                                                                  api, client_for):
     """Only where it is the reason: a family with a default country has its holidays in its photos' words
@@ -488,6 +521,40 @@ def test_a_holiday_says_nothing_in_a_family_with_a_country_or_with_placed_photos
     assert _api(api, q="christmas")["interpreted"]["date_word_notes"] == []
     page = unescape(client_for(alice).get(reverse("search:search"), {"q": "christmas"}).content.decode())
     assert "Holidays are found by" not in page
+
+
+def test_a_holiday_the_familys_country_does_not_keep_says_so(christmas_unplaced, family, alice, bob, api,
+                                                             client_for):
+    """A family set to Japan whose photos have no place: its photos' words name Japan's holidays, and Christmas is
+    none of them, so "christmas" found nothing by its date and nothing said why (nor for "thanksgiving" in one set to
+    the United Kingdom). It is said, with the day that finds a holiday of a fixed day; not for a holiday the country
+    keeps, nor once a photo has a place (its own country's holidays)."""
+    family_default_country_set(family=family, country_code="JP")
+    notes = _api(api, q="xmas")["interpreted"]["date_word_notes"]
+    note = ("Holidays are found by each photo's country: no photo of the family “Smiths” has a place, and the "
+            "calendar of its country (Japan) has no “xmas”, so “xmas” finds none by its date.")
+    assert notes == [{"family": family.pk, "family_name": "Smiths", "why": "not_kept", "word": "christmas",
+                      "date_instead": "25 december", "family_settings": None,
+                      "note": note + " Search “25 december” instead."}]
+    page = unescape(client_for(bob).get(reverse("search:search"), {"q": "christmas"}).content.decode())
+    said = page.split(note.replace("xmas", "christmas"))[1].split("</p>")[0]
+    instead = re.search(r'Search <a href="([^"]+)">“25 december”</a> instead\.', said)[1]
+    assert parse_qs(urlsplit(instead).query)["q"] == ["25 december"]
+    # Japan keeps New Year's Day and Labor Thanksgiving Day: their words are its photos'
+    for query in ("new year", "thanksgiving", "christmas 2020"):
+        assert _api(api, q=query)["interpreted"]["date_word_notes"] == [], query
+    notes = _api(api, q="christmas 25 december")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["date_instead"]) for n in notes] == [("not_kept", None)]
+    assert notes[0]["note"].endswith("finds none by its date.")
+    family_default_country_set(family=family, country_code="GB")
+    notes = _api(api, q="thanksgiving")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["word"], n["date_instead"]) for n in notes] == [("not_kept", "thanksgiving", None)]
+    assert notes[0]["note"].endswith("the calendar of its country (United Kingdom) has no “thanksgiving”, so "
+                                     "“thanksgiving” finds none by its date.")
+    assert _api(api, q="christmas")["interpreted"]["date_word_notes"] == []
+    family_default_country_set(family=family, country_code="JP")
+    shape_photo(family, alice, "blue", "square", LISBON, "2021:12:25 12:00:00", seed=68)
+    assert _api(api, q="christmas")["interpreted"]["date_word_notes"] == []
 
 
 def test_a_holiday_note_names_only_the_users_own_families(christmas_unplaced, family, alice, api, client_for,
@@ -551,8 +618,9 @@ def test_a_season_or_holiday_alone_in_a_family_of_undated_photos_says_none_tells
 
 def test_a_holiday_note_costs_one_query_and_only_when_a_holiday_is_searched(christmas_unplaced, family, alice,
                                                                             client_for):
-    """Whether the family's photos have places is one query (an index probe), made only for a holiday searched in a
-    family without a country: a search without one, or in a family with one, sends the queries it sent before."""
+    """Whether the family's photos have places is known already (its place list's version, read with its default
+    country): no photo's place is read. The family named is one query, made only when there is a note to say: a
+    search without a holiday, or in a family with a country, sends the queries it sent before."""
     client = client_for(alice)
 
     def sent(query: str) -> list[str]:
@@ -565,11 +633,42 @@ def test_a_holiday_note_costs_one_query_and_only_when_a_holiday_is_searched(chri
         return [sql for sql in statements if "place_country_code" in sql]
 
     assert not placed(sent("red circle"))
-    holiday = sent("christmas")
-    assert len(placed(holiday)) == 1
-    family_default_country_set(family=family, country_code="JP")  # (whose holidays have no Christmas: found alike)
-    with_country = sent("christmas")
+    holiday = sent("new year")
+    assert not placed(holiday)
+    # (Japan keeps New Year's Day: nothing to say; the Christmas photo is found by neither)
+    family_default_country_set(family=family, country_code="JP")
+    with_country = sent("new year")
     assert not placed(with_country) and len(holiday) == len(with_country) + 1
+
+
+def test_whether_a_familys_photos_tell_their_day_is_read_again_only_when_its_own_photos_change(
+        toy_model, family, other_family, alice, mallory, api, add_shape, django_capture_on_commit_callbacks):
+    """A family whose photos are all guesses is read whole to learn that none tells its day. It was remembered for
+    all the user's families at once, so a photo added to any other of them (every upload of an import there) had it
+    read again on the next season or holiday searched: it is remembered per family, by that family's own version."""
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(family=other_family, user=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        add_shape("red", "circle")  # the Smiths: one scan, dated by its upload
+        shape_photo(other_family, mallory, "blue", "square", None, "2021:07:14 12:00:00", seed=65)
+
+    def searched() -> tuple[list, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            notes = _api(api, q="summer")["interpreted"]["date_word_notes"]
+        return [(n["family"], n["why"]) for n in notes], [q["sql"] for q in captured.captured_queries
+                                                          if "taken_at_source" in q["sql"]]
+
+    assert searched()[0] == [(family.pk, "no_dated_photos")]
+    assert searched() == ([(family.pk, "no_dated_photos")], [])  # (remembered)
+    with django_capture_on_commit_callbacks(execute=True):
+        shape_photo(other_family, mallory, "blue", "square", None, "2021:07:15 12:00:00", seed=66)
+    notes, read = searched()
+    assert notes == [(family.pk, "no_dated_photos")]
+    assert len(read) == 1 and f"IN ({other_family.pk})" in read[0], read  # the Joneses alone, not the Smiths again
+    with django_capture_on_commit_callbacks(execute=True):
+        shape_photo(family, alice, "red", "circle", None, "2021:07:16 12:00:00", seed=67)
+    assert searched()[0] == []
 
 
 def test_a_chip_changed_to_words_turned_back_into_words_before_becomes_their_chip(trip, alice, client_for):

@@ -220,13 +220,14 @@
     // Off every list (the trash, out of the album), or off this page's (unfavourited on the favourites).
     // The list on the page names them (data-select-removes: the favourites timeline, search results swapped in with
     // "Favourites only" ticked, and "Remove tags" on a tag's timeline or results).
-    // A list of one tag's photos (data-select-removes-tag) names the tag: only its removal takes them off.
+    // A list of one tag's photos (data-select-removes-tag) names the tag: only its removal takes them off. Both are
+    // the database's keys of the names (its lower(), as the list finds its tag), compared as they are: JavaScript's
+    // toLowerCase() reads "İSTANBUL" and "ΟΔΟΣ" otherwise.
     const form = bar();
-    const key = (name) => name.trim().replace(/\s+/g, " ").toLowerCase();
-    const removedTags = (detail.tags || []).map(key);
+    const removedTags = detail.tags || [];
     const remove = detail.remove || Array.from(document.querySelectorAll("[data-select-removes]")).some((el) =>
       el.dataset.selectRemoves.split(" ").includes(detail.action)
-      && (el.dataset.selectRemovesTag === undefined || removedTags.includes(key(el.dataset.selectRemovesTag))));
+      && (el.dataset.selectRemovesTag === undefined || removedTags.includes(el.dataset.selectRemovesTag)));
     const removed = []; // the family of each photo taken off
     boxes().forEach((box) => {
       if (!done.has(box.value)) return;

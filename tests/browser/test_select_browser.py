@@ -507,6 +507,45 @@ def test_a_tags_photos_let_go_of_those_the_bar_took_the_tag_off(live_server, bro
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_tags_photos_let_go_of_those_the_bar_took_it_off_as_the_database_names_it(live_server, browser, artifacts):
+    """The page compared the tags taken off with its tag by JavaScript's toLowerCase() (the server's list, by Python's
+    lower()), where the tag is found by the database's lower(): "İSTANBUL" taken off on the "istanbul" tag's timeline
+    (the very tag to the database) left the tiles, and "ΟΔΟΣ" taken off on the "οδος" timeline (another tag to the
+    database) took off photos still carrying "οδος". The server names both by the database's key now."""
+    from gallery.models import PhotoTag
+    from gallery.services import photo_tags_add
+
+    photos, foreign, album = _gallery(count=4)
+    for photo in photos[:2]:
+        photo_tags_add(photo=photo, names=["istanbul"], source=PhotoTag.Source.MEMBER)
+    for photo in photos[2:]:
+        photo_tags_add(photo=photo, names=["οδος", "ΟΔΟΣ"], source=PhotoTag.Source.MEMBER)
+
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.goto(live_server.url + "/?tag=istanbul")
+    assert page.evaluate(BOXES) == [p.pk for p in photos[:2]]
+    page.locator(f"#photo-{photos[0].pk}").hover()
+    _remove_tags(page, [photos[0]], "İSTANBUL")
+    page.wait_for_function(f"() => ({BOXES})().length === 1")
+    assert page.evaluate(BOXES) == [photos[1].pk]
+
+    page.goto(live_server.url + "/?tag=οδος")
+    assert page.evaluate(BOXES) == [p.pk for p in photos[2:]]
+    page.locator(f"#photo-{photos[2].pk}").hover()
+    _remove_tags(page, [photos[2]], "ΟΔΟΣ")
+    page.wait_for_function("() => /Tags removed from 1 photo/.test(document.querySelector('#bulk-status').textContent)")
+    assert page.evaluate(BOXES) == [p.pk for p in photos[2:]]  # it still carries "οδος"
+    assert set(PhotoTag.objects.filter(photo=photos[2]).values_list("tag__name", flat=True)) == {"οδος"}
+    _remove_tags(page, [photos[2]], "οδος")
+    page.wait_for_function(f"() => ({BOXES})().length === 1")
+    assert page.evaluate(BOXES) == [photos[3].pk]
+    page.screenshot(path=artifacts / "select-tag-key-let-go-desktop.png")
+    assert page.js_errors == []
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_search_results_count_off_the_photos_the_bar_took_off(live_server, browser, artifacts, toy_model):
     """Search results let go of the photos the bar moved to the trash, but "2 photos for “circle”" above them stayed
     at 2, where an album's "N photos" and the timeline's family counts followed. It counts them off now."""
