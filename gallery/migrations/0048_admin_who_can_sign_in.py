@@ -111,7 +111,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("gallery", "0046_picasa_said_and_album_removals"),
+        ("gallery", "0047_tag_removals_by_the_databases_key"),
     ]
 
     operations = [
