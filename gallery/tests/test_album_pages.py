@@ -609,3 +609,19 @@ def test_a_photo_moved_to_the_trash_before_new_album_was_sent_makes_no_album(cli
     response = _new_album(client_for(bob), photos[0], "Picnic")
     assert not Album.objects.exists()
     assert "This photo is in the trash: restore it first. No album was made." in _text(response)
+
+
+def test_a_name_typed_with_an_album_chosen_is_refused_not_dropped(client_for, family, bob, photos, album):
+    """A browser without CSS :has() (nor script) shows the name field beside every choice: a name typed there with
+    "Holidays" still chosen put the photo into Holidays and made no album, without a word about the name."""
+    photo = photo_factory(family=family, user=bob)  # (the album holds the others)
+    response = client_for(bob).post(reverse("gallery:album_add_photo"),
+                                    {"album": album.pk, "name": " Beach day ", "photos": photo.pk})
+    assert response.status_code == 422
+    body = _text(response)
+    assert "Choose “New album…” to make “Beach day”." in body and 'aria-invalid="true"' in body
+    assert 'value=" Beach day "' in body and '<option value="new" selected>New album…</option>' in body
+    assert Album.objects.count() == 1 and photo.pk not in album_photo_ids(album=album)
+    # An empty field beside the album chosen is what every browser sends: the photo goes in.
+    client_for(bob).post(reverse("gallery:album_add_photo"), {"album": album.pk, "name": " ", "photos": photo.pk})
+    assert photo.pk in album_photo_ids(album=album)

@@ -1139,3 +1139,22 @@ def test_after_a_refused_shift_the_bar_carries_the_dates_it_named_so_shifting_ag
     assert "Dates of 2 photos shifted." in again.content.decode()
     assert [Photo.objects.get(pk=p.pk).taken_at for p in photos] == [photos[0].taken_at + timedelta(hours=1),
                                                                      bobs_date + timedelta(hours=1)]
+
+
+def test_the_bar_refuses_a_new_albums_name_sent_with_an_album_chosen(client_for, family, alice):
+    """A browser without CSS :has() (nor script) shows the name field beside every album: a name typed there with an
+    album still chosen put the photos into that album and made none, without a word about the name."""
+    photo = photo_factory(family=family, user=alice)
+    old = Album.objects.create(family=family, name="Old", created_by=alice)
+    post = {"action": "add_to_album", "album": str(old.pk), "new_album_name": "Holiday 2026", "photos": [photo.pk]}
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), post, headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert "Choose “New album…” to make “Holiday 2026”." in body and 'class="error"' in body
+    assert json.loads(response["HX-Trigger"])["bulk-done"]["ok"] == []
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), {**post, "next": "/"}, follow=True)
+    assert "Choose “New album…” to make “Holiday 2026”." in response.content.decode()
+    assert list(Album.objects.all()) == [old] and not old.entries.exists()
+    # An empty field beside the album chosen: the photos go in.
+    client_for(alice).post(reverse("gallery:photos_bulk"), {**post, "new_album_name": " "},
+                           headers={"HX-Request": "true"})
+    assert old.entries.filter(photo=photo).exists()

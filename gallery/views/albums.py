@@ -29,7 +29,9 @@ from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumEditForm, Albu
 from gallery.selectors import family_get, family_labelled, family_list, photo_get, photo_list, trash_photo_get
 from gallery.text import id_from_text, text_isolated
 from gallery.views import removed_meanwhile, wants_partial
-from gallery.views.bulk import ALBUM_ACTIONS, LIST_ACTIONS, new_album_summary, selection_context
+from gallery.views.bulk import (
+    ALBUM_ACTIONS, LIST_ACTIONS, new_album_summary, new_album_unchosen, selection_context,
+)
 from gallery.views.media import login_or_token_required
 from gallery.views.photos import photo_page
 
@@ -317,6 +319,12 @@ def album_add_photo(request: HttpRequest) -> HttpResponse:
             raise
         messages.error(request, "That album no longer exists (someone deleted it): the photo was not added.")
         return redirect(photo)
+    name = request.POST.get("name", "")
+    try:
+        new_album_unchosen(name)
+    except ValidationError as exc:
+        if photo is not None:  # (the page again, "New album…" chosen and the name kept: Add makes it)
+            return photo_page(request, photo, status=422, new_album={"name": name, "error": _problem(exc)})
     return _add_posted(request, album, back=(photo or album).get_absolute_url())
 
 

@@ -110,6 +110,8 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     album = request.POST.get("from_album") if action == "remove_from_album" else request.POST.get("album")
     made = None
     try:
+        if action == "add_to_album" and album != "new":
+            new_album_unchosen(request.POST.get("new_album_name", ""))
         if action == "add_to_album" and album == "new":
             made = photos_add_to_new_album(user=request.user, photo_ids=request.POST.getlist("photos"),
                                            name=request.POST.get("new_album_name", ""),
@@ -158,6 +160,14 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     response = render(request, "gallery/_select_bar.html#bulk-status", context)
     response["HX-Trigger"] = json.dumps({"bulk-done": detail})
     return response
+
+
+def new_album_unchosen(name: str) -> None:
+    """A name typed for "New album…" while an album of the list is chosen: refused rather than dropped (the photos
+    going into that album, no album made). Only a browser with neither script nor CSS :has() sends one: it shows
+    the name field beside every choice (static/js/site.js disables the field otherwise, and :has() hides it)."""
+    if name.strip():
+        raise ValidationError(f"Choose “New album…” to make “{text_isolated(name.strip())}”.")
 
 
 # After these actions the photos done are no longer in the list they were picked from.
