@@ -634,7 +634,7 @@ def test_the_bar_makes_the_album_says_so_with_a_link_and_offers_it_from_then_on(
     again = client_for(bob).post(reverse("gallery:photos_bulk"), {
         "action": "add_to_album", "album": "new", "new_album_name": "lunch", "photos": [photos[0].pk],
     }, headers={"HX-Request": "true"})
-    assert "The photo ticked is already in the album" in again.content.decode()
+    assert "1 photo is already in the album" in again.content.decode()
 
 
 def test_the_bar_says_what_is_wrong_with_a_new_albums_name_and_makes_nothing(client_for, family, alice):
