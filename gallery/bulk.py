@@ -27,7 +27,7 @@ from gallery.models import Album, Family, Favourite, Photo, PhotoTag
 from gallery.services import (
     MAX_TAGS, member_family_ids_hold, photos_tags_add_many, tags_clean, tags_removed_remember,
 )
-from gallery.selectors import same_name
+from gallery.selectors import family_get, same_name
 from gallery.signals import photos_changed
 from gallery.trash_services import photos_favourite, photos_restore, photos_trash
 
@@ -243,9 +243,10 @@ def photos_add_to_new_album(*, user: AbstractBaseUser, photo_ids: Iterable, name
     or, with none chosen, in the family of the ticked photos; photos of several families ask to choose one."""
     ids = _selection(photo_ids)
     if family_id is not None:
-        family = Family.objects.filter(pk=family_id, memberships__user=user).first()
-        if family is None:
-            raise ValidationError("No such family.")
+        try:
+            family = family_get(user=user, family_id=family_id)
+        except Http404:
+            raise ValidationError("No such family.") from None
     else:
         family = _ticked_family(user=user, photo_ids=ids)
     return album_create_with_photos(user=user, family=family, name=name, photo_ids=ids)
