@@ -27,7 +27,8 @@ from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Ph
 from gallery.services import (
     if_match_names, membership_hold, no_longer_member, rows_key_share, version_digest,
 )
-from gallery.text import control_characters_refuse, one_line, without_nul
+from gallery.selectors import family_labelled
+from gallery.text import control_characters_refuse, one_line, text_isolated, without_nul
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 5000
@@ -268,7 +269,8 @@ def album_find_or_create(*, user: AbstractBaseUser, family: Family, name: str,
     if album is not None:
         return album, False
     if named:
-        raise ValidationError({"name": f"{family} has a smart album named “{named[0]}” (its photos come from its "
+        raise ValidationError({"name": f"{text_isolated(family_labelled(user=user, family=family).label)} has a "
+                                       f"smart album named “{text_isolated(named[0])}” (its photos come from its "
                                        "search): choose another name."})
     return album_create(user=user, family=family, name=name, description=description), True
 

@@ -1158,3 +1158,30 @@ def test_the_bar_refuses_a_new_albums_name_sent_with_an_album_chosen(client_for,
     client_for(alice).post(reverse("gallery:photos_bulk"), {**post, "new_album_name": " "},
                            headers={"HX-Request": "true"})
     assert old.entries.filter(photo=photo).exists()
+
+
+def test_new_albums_words_name_two_families_of_one_name_by_their_admins(client_for, family, alice, mallory):
+    """Someone in two families named "Smiths" (the site's administrator put them there, or one was renamed) read
+    "The photos ticked are in Smiths and Smiths", "Smiths has a smart album named …" and "Smiths had one of that
+    name", not knowing which; every picker names them "Smiths · admin: alice" and "Smiths · admin: mallory"."""
+    from gallery.models import Membership
+    from tests.factories import FamilyFactory
+
+    twin = FamilyFactory(name="Smiths")
+    MembershipFactory(family=twin, user=mallory, role=Membership.Role.ADMIN)
+    MembershipFactory(family=twin, user=alice)
+    ours, theirs = photo_factory(family=family, user=alice), photo_factory(family=twin, user=mallory)
+    Album.objects.create(family=twin, name="Dogs", kind=Album.Kind.SMART, search={"q": "dog"}, created_by=mallory)
+    picnic = Album.objects.create(family=twin, name="Picnic", created_by=mallory)
+    client = client_for(alice)
+
+    def bar(name, photos):
+        response = client.post(reverse("gallery:photos_bulk"), {
+            "action": "add_to_album", "album": "new", "new_album_name": name, "photos": [p.pk for p in photos]},
+            headers={"HX-Request": "true"})
+        return " ".join(response.content.decode().split())
+
+    assert "The photos ticked are in Smiths · admin: alice and Smiths · admin: mallory," in bar("Both", [ours, theirs])
+    assert "Smiths · admin: mallory has a smart album named “Dogs”" in bar("dogs", [theirs])
+    assert "(Smiths · admin: mallory had one of that name: no second was made)" in bar("picnic", [theirs])
+    assert picnic.entries.filter(photo=theirs).exists()

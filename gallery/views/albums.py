@@ -346,7 +346,7 @@ def _new_album_for_photo(request: HttpRequest) -> HttpResponse:
         return removed_meanwhile(request, exc)
     except ValidationError as exc:
         return photo_page(request, photo, status=422, new_album={"name": name, "error": _problem(exc)})
-    messages.success(request, new_album_summary(made, family=photo.family, one_photo=True))
+    messages.success(request, new_album_summary(made, user=request.user, one_photo=True))
     return redirect(photo)
 
 

@@ -25,7 +25,7 @@ from gallery.bulk import (
 from gallery.correction_services import date_seen, photo_date_version
 from gallery.downloads import GONE_SINCE, photos_for_download, zip_response
 from gallery.models import Photo
-from gallery.selectors import family_list, photo_list, tag_list
+from gallery.selectors import family_labelled, family_list, photo_list, tag_list
 from gallery.services import parse_tags, tags_clean
 from gallery.text import id_from_text, text_isolated
 from gallery.views import redirect_back, removed_meanwhile
@@ -131,7 +131,7 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
         conflict = getattr(exc, "code", None) == "shift_conflict"
     else:
         conflict = False
-        summary = (new_album_summary(made, family=made.album.family) if made is not None
+        summary = (new_album_summary(made, user=request.user) if made is not None
                    else bulk_summary(action, results))
         problem = not any(result.ok for result in results)
     if not request.htmx:
@@ -194,12 +194,14 @@ def bulk_summary(action: str, results: list[BulkResult]) -> str:
     return text
 
 
-def new_album_summary(made: NewAlbum, *, family, one_photo: bool = False) -> SafeString:
+def new_album_summary(made: NewAlbum, *, user, one_photo: bool = False) -> SafeString:
     """What "New album…" of a picker did, linking to the album (album_added_summary's words): "Added 3 photos to the
-    new album “Beach”." (a photo's page, `one_photo`: "Added to …"), the family's album of that name named as such."""
+    new album “Beach”." (a photo's page, `one_photo`: "Added to …"), the family's album of that name named as such
+    (its family as the user's pickers name it: Family.label)."""
     link = format_html('<a href="{}">“{}”</a>', made.album.get_absolute_url(), text_isolated(made.album))
     which = format_html("the new album {}", link) if made.made else format_html(
-        "the album {} ({} had one of that name: no second was made)", link, text_isolated(family))
+        "the album {} ({} had one of that name: no second was made)", link,
+        text_isolated(family_labelled(user=user, family=made.album.family).label))
     return album_added_summary(made.outcomes, album=which, one_photo=one_photo)
 
 
