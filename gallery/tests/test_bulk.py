@@ -1185,3 +1185,18 @@ def test_new_albums_words_name_two_families_of_one_name_by_their_admins(client_f
     assert "Smiths · admin: mallory has a smart album named “Dogs”" in bar("dogs", [theirs])
     assert "(Smiths · admin: mallory had one of that name: no second was made)" in bar("picnic", [theirs])
     assert picnic.entries.filter(photo=theirs).exists()
+
+
+def test_the_bars_name_field_is_emptied_once_the_new_album_is_made(client_for, family, alice):
+    """After "New album…" made "Picnic" the bar chose Picnic in its list, and its name field still read "Picnic": the
+    next "New album…" offered to make it again (the family's album of that name, used). It comes back empty (oob)."""
+    photo = photo_factory(family=family, user=alice)
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), {
+        "action": "add_to_album", "album": "new", "new_album_name": "Picnic", "photos": [photo.pk]},
+        headers={"HX-Request": "true"})
+    field = re.search(r'<input [^>]*name="new_album_name"[^>]*>', response.content.decode())
+    assert field and 'hx-swap-oob="true"' in field.group(0) and "value=" not in field.group(0)
+    refused = client_for(alice).post(reverse("gallery:photos_bulk"), {
+        "action": "add_to_album", "album": "new", "new_album_name": "", "photos": [photo.pk]},
+        headers={"HX-Request": "true"})
+    assert 'name="new_album_name"' not in refused.content.decode()  # (what was typed stays to be mended)

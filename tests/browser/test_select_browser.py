@@ -667,6 +667,8 @@ def test_the_bars_new_album_fields_are_sent_only_while_it_is_chosen(live_server,
     garden = Album.objects.get(name="Garden")
     assert page.locator("#bulk-album").input_value() == str(garden.pk)
     assert page.locator("#bulk-form input[name=new_album_name]").is_disabled()
+    page.select_option("#bulk-album", "new")  # (the name made is not offered again)
+    assert page.locator("#bulk-form input[name=new_album_name]").input_value() == ""
     assert page.js_errors == []
     context.close()
 
