@@ -653,3 +653,23 @@ def test_photos_added_to_an_album_are_answered_in_the_same_words_by_its_picker_t
     page = client_for(bob).post(reverse("gallery:album_add_photo"), {"album": album.pk, "photos": binned.pk},
                                 follow=True)
     assert "That photo could not be added to “Holidays”: This photo is in the trash: restore it first." in _text(page)
+
+
+def test_a_photo_page_opened_from_a_list_keeps_it_through_new_album(client_for, bob, photos, album):
+    """The photo page drawn again after a name no album may have (or after the album was made) had lost the list it
+    was opened from (an album, search results): previous and next walked the timeline instead. The picker's form
+    carries the list in its address."""
+    client = client_for(bob)
+    listed = f"{photos[1].get_absolute_url()}?from=album&album={album.pk}"
+    page = client.get(listed).content.decode()
+    action = unescape(re.search(r'<form method="post" action="([^"]+)" class="add-to-album"', page).group(1))
+    assert action == f"{reverse('gallery:album_add_photo')}?from=album&album={album.pk}"
+
+    again = client.post(action, {"album": "new", "name": " ", "photos": photos[1].pk})
+    assert again.status_code == 422
+    assert _href(again.content.decode(), 'data-viewer-step="next"') == \
+        f"{photos[2].get_absolute_url()}?from=album&album={album.pk}"
+    made = client.post(action, {"album": "new", "name": "Best of", "photos": photos[1].pk})
+    assert made.status_code == 302 and made["Location"] == listed
+    into = client.post(action, {"album": album.pk, "photos": photos[1].pk})  # (an album of the list: the same)
+    assert into.status_code == 302 and into["Location"] == listed

@@ -26,6 +26,7 @@ from gallery.album_services import (
 from gallery.bulk import BULK_MAX_PHOTOS
 from gallery.downloads import album_archive, album_parts
 from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumEditForm, AlbumPhotosForm, ShareForm, given_twice
+from gallery.photo_lists import list_context_from
 from gallery.selectors import family_get, family_labelled, family_list, photo_get, photo_list, trash_photo_get
 from gallery.text import id_from_text, text_isolated
 from gallery.views import removed_meanwhile, wants_partial
@@ -325,7 +326,8 @@ def album_add_photo(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         if photo is not None:  # (the page again, "New album…" chosen and the name kept: Add makes it)
             return photo_page(request, photo, status=422, new_album={"name": name, "error": _problem(exc)})
-    return _add_posted(request, album, back=(photo or album).get_absolute_url(), one_photo=True)
+    back = list_context_from(request.GET).photo_url(photo.pk) if photo else album.get_absolute_url()
+    return _add_posted(request, album, back=back, one_photo=True)
 
 
 def _new_album_for_photo(request: HttpRequest) -> HttpResponse:
@@ -347,7 +349,7 @@ def _new_album_for_photo(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         return photo_page(request, photo, status=422, new_album={"name": name, "error": _problem(exc)})
     messages.success(request, new_album_summary(made, user=request.user, one_photo=True))
-    return redirect(photo)
+    return redirect(list_context_from(request.GET).photo_url(photo.pk))  # (in the list it was opened from)
 
 
 def _add_posted(request: HttpRequest, album, *, back: str, one_photo: bool = False) -> HttpResponse:
