@@ -27,7 +27,8 @@ from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Ph
 from gallery.services import (
     if_match_names, membership_hold, no_longer_member, rows_key_share, version_digest,
 )
-from gallery.text import control_characters_refuse, one_line, without_nul
+from gallery.selectors import family_labelled
+from gallery.text import control_characters_refuse, one_line, text_isolated, without_nul
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 5000
@@ -252,27 +253,37 @@ class NewAlbum(NamedTuple):
 
 
 @transaction.atomic
-def album_create_with_photos(*, user: AbstractBaseUser, family: Family, name: str,
-                             photo_ids: Iterable[int]) -> NewAlbum:
-    """"New album…" of an add-to-album picker (a photo's page, the selection bar): an album of `family` named `name`
-    (album_text_clean's rules, as the album form) with the photos in it, in one transaction. The family's plain album
-    of that name (in any case, as an import finds it) is used rather than a second made: the same form sent twice (a
-    double click, Back and again) makes one album. A smart album of that name is refused, named. Photos are checked
-    as album_add_photos checks them (another family's, missing, in the trash: answered each); when none of them can
-    go in, ValidationError says why and no album is left behind."""
+def album_find_or_create(*, user: AbstractBaseUser, family: Family, name: str,
+                         description: str = "") -> tuple[Album, bool]:
+    """The family's plain album named `name` (album_text_clean's rules; in any case), else one made now with
+    `description` (True: made). Named under a lock held to the end of the transaction, so two naming the same new
+    album at once (a double click, two members, an import) make one: the second waits, then finds the first's. A
+    smart album of that name is named and refused (ValidationError), rather than a plain one made beside it."""
     _require_member(user, family)
-    name, _ = album_text_clean(name, "")
-    with connection.cursor() as cursor:  # two members (or one form sent twice) naming the same new album at once
+    name, _ = album_text_clean(name, "")  # (the description is album_create's to check, when it makes one)
+    with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s || upper(%s)))",
                        [f"mediasearch-album-name:{family.pk}:", name])
     named = list(Album.objects.filter(family=family, name__iexact=name).order_by("pk"))
     album = next((album for album in named if not album.is_smart), None)
-    if album is None and named:
-        raise ValidationError({"name": f"{family} has a smart album named “{named[0]}” (its photos come from its "
+    if album is not None:
+        return album, False
+    if named:
+        raise ValidationError({"name": f"{text_isolated(family_labelled(user=user, family=family).label)} has a "
+                                       f"smart album named “{text_isolated(named[0])}” (its photos come from its "
                                        "search): choose another name."})
-    made = album is None
-    if made:
-        album = album_create(user=user, family=family, name=name)
+    return album_create(user=user, family=family, name=name, description=description), True
+
+
+@transaction.atomic
+def album_create_with_photos(*, user: AbstractBaseUser, family: Family, name: str,
+                             photo_ids: Iterable[int]) -> NewAlbum:
+    """"New album…" of an add-to-album picker (a photo's page, the selection bar): an album of `family` named `name`
+    with the photos in it, in one transaction. The family's plain album of that name is used rather than a second
+    made (album_find_or_create: the same form sent twice makes one album; a smart album of that name is refused).
+    Photos are checked as album_add_photos checks them (another family's, missing, in the trash: answered each); when
+    none of them can go in, ValidationError says why and no album is left behind."""
+    album, made = album_find_or_create(user=user, family=family, name=name)
     outcomes = album_add_photos(user=user, album=album, photo_ids=photo_ids)
     if not any(outcome.ok for outcome in outcomes):
         why = " ".join(dict.fromkeys(outcome.reason for outcome in outcomes))

@@ -27,8 +27,9 @@ from gallery.models import Album, Family, Favourite, Photo, PhotoTag
 from gallery.services import (
     MAX_TAGS, member_family_ids_hold, photos_tags_add_many, tags_clean, tags_removed_remember,
 )
-from gallery.selectors import same_name
+from gallery.selectors import family_get, family_list, same_name
 from gallery.signals import photos_changed
+from gallery.text import text_isolated
 from gallery.trash_services import photos_favourite, photos_restore, photos_trash
 
 BULK_MAX_PHOTOS = 500
@@ -243,9 +244,10 @@ def photos_add_to_new_album(*, user: AbstractBaseUser, photo_ids: Iterable, name
     or, with none chosen, in the family of the ticked photos; photos of several families ask to choose one."""
     ids = _selection(photo_ids)
     if family_id is not None:
-        family = Family.objects.filter(pk=family_id, memberships__user=user).first()
-        if family is None:
-            raise ValidationError("No such family.")
+        try:
+            family = family_get(user=user, family_id=family_id)
+        except Http404:
+            raise ValidationError("No such family.") from None
     else:
         family = _ticked_family(user=user, photo_ids=ids)
     return album_create_with_photos(user=user, family=family, name=name, photo_ids=ids)
@@ -253,13 +255,13 @@ def photos_add_to_new_album(*, user: AbstractBaseUser, photo_ids: Iterable, name
 
 def _ticked_family(*, user: AbstractBaseUser, photo_ids: list[int]) -> Family:
     """The one family of the user's the ticked photos are in (those not in the trash)."""
-    families = list(Family.objects.filter(pk__in=Photo.objects.filter(pk__in=photo_ids).values("family_id"),
-                                          memberships__user=user).order_by("name", "pk"))
+    ticked = set(Photo.objects.filter(pk__in=photo_ids).values_list("family_id", flat=True))
+    families = [family for family in family_list(user=user) if family.pk in ticked]  # (labelled as in the pickers)
     if not families:
         raise ValidationError(f"{NOT_FOUND} (The photos ticked were moved to the trash or deleted since the page "
                               "was shown.) No album was made.")
     if len(families) > 1:
-        names = " and ".join(str(family) for family in families)
+        names = " and ".join(text_isolated(family.label) for family in families)
         raise ValidationError(f"The photos ticked are in {names}, and an album holds one family's photos: choose the "
                               "family the new album is for (the others' photos are left out), or tick one family's "
                               "photos only. No album was made.")

@@ -69,7 +69,8 @@ from search.worker_heartbeats import workers_alive
 @login_required
 @vary_on_headers("HX-Request")  # same URL, partial or page: without it Back can show a cached bare partial
 def search(request: HttpRequest) -> HttpResponse:
-    form = search_form(user=request.user, data=request.GET)
+    families = list(family_list(user=request.user))  # the form's family filter and the bar's "New album…" alike
+    form = search_form(user=request.user, data=request.GET, families=families)
     params = form.params() if request.GET else SearchParams()
     if "chip" in request.GET:
         return _chip_edited(request, form, params=params)
@@ -104,7 +105,8 @@ def search(request: HttpRequest) -> HttpResponse:
     status = 400 if form.given_twice() else 200  # (said in the refused notice; nothing is searched)
     if wants_partial(request):
         return render(request, "search/search.html#results", {**context, "partial": True}, status=status)
-    return render(request, "search/search.html", {**context, **selection_context(user=request.user)}, status=status)
+    return render(request, "search/search.html", {**context, **selection_context(user=request.user, families=families)},
+                  status=status)
 
 
 def _instead_url(request: HttpRequest, note: DateWordNote) -> str:

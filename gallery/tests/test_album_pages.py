@@ -327,7 +327,7 @@ def test_adding_from_a_photo_page_a_photo_moved_to_the_trash_meanwhile_says_so(c
                                     follow=True)
 
     assert response.redirect_chain == [(album.get_absolute_url(), 302)]
-    assert "1 could not be added: This photo is in the trash: restore it first." in _text(response)
+    assert "That photo could not be added to “Picnic”: This photo is in the trash: restore it first." in _text(response)
     assert album_photo_ids(album=album) == []
 
 
@@ -609,3 +609,67 @@ def test_a_photo_moved_to_the_trash_before_new_album_was_sent_makes_no_album(cli
     response = _new_album(client_for(bob), photos[0], "Picnic")
     assert not Album.objects.exists()
     assert "This photo is in the trash: restore it first. No album was made." in _text(response)
+
+
+def test_a_name_typed_with_an_album_chosen_is_refused_not_dropped(client_for, family, bob, photos, album):
+    """A browser without CSS :has() (nor script) shows the name field beside every choice: a name typed there with
+    "Holidays" still chosen put the photo into Holidays and made no album, without a word about the name."""
+    photo = photo_factory(family=family, user=bob)  # (the album holds the others)
+    response = client_for(bob).post(reverse("gallery:album_add_photo"),
+                                    {"album": album.pk, "name": " Beach day ", "photos": photo.pk})
+    assert response.status_code == 422
+    body = _text(response)
+    assert "Choose “New album…” to make “Beach day”." in body and 'aria-invalid="true"' in body
+    assert 'value=" Beach day "' in body and '<option value="new" selected>New album…</option>' in body
+    assert Album.objects.count() == 1 and photo.pk not in album_photo_ids(album=album)
+    # An empty field beside the album chosen is what every browser sends: the photo goes in.
+    client_for(bob).post(reverse("gallery:album_add_photo"), {"album": album.pk, "name": " ", "photos": photo.pk})
+    assert photo.pk in album_photo_ids(album=album)
+
+
+def test_photos_added_to_an_album_are_answered_in_the_same_words_by_its_picker_the_bar_and_new_album(
+        client_for, family, alice, bob, other_family, mallory, photos, album):
+    """Three wordings of album_add_photos' answers: the picker named the first reason only ("2 could not be added:
+    This photo is in the trash…" of a trashed photo and another family's), the bar's "New album…" said "2 were not
+    added", and a photo's page "Added to" where the picker said "Added 1 photo to". One wording now."""
+    binned, theirs = photo_factory(family=family, user=alice), photo_factory(family=other_family, user=mallory)
+    photos_trash(user=alice, photo_ids=[binned.pk])
+    tail = ("1 was already in it. 2 could not be added: This photo is in the trash: restore it first. (1) "
+            "No such photo. (1)")
+    fresh = photo_factory(family=family, user=alice)
+    picked = client_for(bob).post(reverse("gallery:album_add", args=[album.pk]),
+                                  {"photos": [fresh.pk, photos[0].pk, binned.pk, theirs.pk]}, follow=True)
+    assert f"Added 1 photo to “Holidays”. {tail}" in _text(picked)
+    fresh = photo_factory(family=family, user=alice)
+    barred = client_for(bob).post(reverse("gallery:photos_bulk"), {
+        "action": "add_to_album", "album": "new", "new_album_name": "holidays",
+        "photos": [fresh.pk, photos[1].pk, binned.pk, theirs.pk]}, headers={"HX-Request": "true"})
+    assert (f"Added 1 photo to the album “Holidays” (Smiths had one of that name: no second was made). {tail}"
+            in re.sub(r"<[^>]+>", "", _text(barred)))
+    fresh = photo_factory(family=family, user=alice)
+    page = client_for(bob).post(reverse("gallery:album_add_photo"), {"album": album.pk, "photos": fresh.pk},
+                                follow=True)
+    assert "Added to “Holidays”." in _text(page)
+    page = client_for(bob).post(reverse("gallery:album_add_photo"), {"album": album.pk, "photos": binned.pk},
+                                follow=True)
+    assert "That photo could not be added to “Holidays”: This photo is in the trash: restore it first." in _text(page)
+
+
+def test_a_photo_page_opened_from_a_list_keeps_it_through_new_album(client_for, bob, photos, album):
+    """The photo page drawn again after a name no album may have (or after the album was made) had lost the list it
+    was opened from (an album, search results): previous and next walked the timeline instead. The picker's form
+    carries the list in its address."""
+    client = client_for(bob)
+    listed = f"{photos[1].get_absolute_url()}?from=album&album={album.pk}"
+    page = client.get(listed).content.decode()
+    action = unescape(re.search(r'<form method="post" action="([^"]+)" class="add-to-album"', page).group(1))
+    assert action == f"{reverse('gallery:album_add_photo')}?from=album&album={album.pk}"
+
+    again = client.post(action, {"album": "new", "name": " ", "photos": photos[1].pk})
+    assert again.status_code == 422
+    assert _href(again.content.decode(), 'data-viewer-step="next"') == \
+        f"{photos[2].get_absolute_url()}?from=album&album={album.pk}"
+    made = client.post(action, {"album": "new", "name": "Best of", "photos": photos[1].pk})
+    assert made.status_code == 302 and made["Location"] == listed
+    into = client.post(action, {"album": album.pk, "photos": photos[1].pk})  # (an album of the list: the same)
+    assert into.status_code == 302 and into["Location"] == listed

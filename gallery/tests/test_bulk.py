@@ -634,7 +634,7 @@ def test_the_bar_makes_the_album_says_so_with_a_link_and_offers_it_from_then_on(
     again = client_for(bob).post(reverse("gallery:photos_bulk"), {
         "action": "add_to_album", "album": "new", "new_album_name": "lunch", "photos": [photos[0].pk],
     }, headers={"HX-Request": "true"})
-    assert "The photo ticked is already in the album" in again.content.decode()
+    assert "1 photo is already in the album" in again.content.decode()
 
 
 def test_the_bar_says_what_is_wrong_with_a_new_albums_name_and_makes_nothing(client_for, family, alice):
@@ -1139,3 +1139,64 @@ def test_after_a_refused_shift_the_bar_carries_the_dates_it_named_so_shifting_ag
     assert "Dates of 2 photos shifted." in again.content.decode()
     assert [Photo.objects.get(pk=p.pk).taken_at for p in photos] == [photos[0].taken_at + timedelta(hours=1),
                                                                      bobs_date + timedelta(hours=1)]
+
+
+def test_the_bar_refuses_a_new_albums_name_sent_with_an_album_chosen(client_for, family, alice):
+    """A browser without CSS :has() (nor script) shows the name field beside every album: a name typed there with an
+    album still chosen put the photos into that album and made none, without a word about the name."""
+    photo = photo_factory(family=family, user=alice)
+    old = Album.objects.create(family=family, name="Old", created_by=alice)
+    post = {"action": "add_to_album", "album": str(old.pk), "new_album_name": "Holiday 2026", "photos": [photo.pk]}
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), post, headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert "Choose “New album…” to make “Holiday 2026”." in body and 'class="error"' in body
+    assert json.loads(response["HX-Trigger"])["bulk-done"]["ok"] == []
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), {**post, "next": "/"}, follow=True)
+    assert "Choose “New album…” to make “Holiday 2026”." in response.content.decode()
+    assert list(Album.objects.all()) == [old] and not old.entries.exists()
+    # An empty field beside the album chosen: the photos go in.
+    client_for(alice).post(reverse("gallery:photos_bulk"), {**post, "new_album_name": " "},
+                           headers={"HX-Request": "true"})
+    assert old.entries.filter(photo=photo).exists()
+
+
+def test_new_albums_words_name_two_families_of_one_name_by_their_admins(client_for, family, alice, mallory):
+    """Someone in two families named "Smiths" (the site's administrator put them there, or one was renamed) read
+    "The photos ticked are in Smiths and Smiths", "Smiths has a smart album named …" and "Smiths had one of that
+    name", not knowing which; every picker names them "Smiths · admin: alice" and "Smiths · admin: mallory"."""
+    from gallery.models import Membership
+    from tests.factories import FamilyFactory
+
+    twin = FamilyFactory(name="Smiths")
+    MembershipFactory(family=twin, user=mallory, role=Membership.Role.ADMIN)
+    MembershipFactory(family=twin, user=alice)
+    ours, theirs = photo_factory(family=family, user=alice), photo_factory(family=twin, user=mallory)
+    Album.objects.create(family=twin, name="Dogs", kind=Album.Kind.SMART, search={"q": "dog"}, created_by=mallory)
+    picnic = Album.objects.create(family=twin, name="Picnic", created_by=mallory)
+    client = client_for(alice)
+
+    def bar(name, photos):
+        response = client.post(reverse("gallery:photos_bulk"), {
+            "action": "add_to_album", "album": "new", "new_album_name": name, "photos": [p.pk for p in photos]},
+            headers={"HX-Request": "true"})
+        return " ".join(response.content.decode().split())
+
+    assert "The photos ticked are in Smiths · admin: alice and Smiths · admin: mallory," in bar("Both", [ours, theirs])
+    assert "Smiths · admin: mallory has a smart album named “Dogs”" in bar("dogs", [theirs])
+    assert "(Smiths · admin: mallory had one of that name: no second was made)" in bar("picnic", [theirs])
+    assert picnic.entries.filter(photo=theirs).exists()
+
+
+def test_the_bars_name_field_is_emptied_once_the_new_album_is_made(client_for, family, alice):
+    """After "New album…" made "Picnic" the bar chose Picnic in its list, and its name field still read "Picnic": the
+    next "New album…" offered to make it again (the family's album of that name, used). It comes back empty (oob)."""
+    photo = photo_factory(family=family, user=alice)
+    response = client_for(alice).post(reverse("gallery:photos_bulk"), {
+        "action": "add_to_album", "album": "new", "new_album_name": "Picnic", "photos": [photo.pk]},
+        headers={"HX-Request": "true"})
+    field = re.search(r'<input [^>]*name="new_album_name"[^>]*>', response.content.decode())
+    assert field and 'hx-swap-oob="true"' in field.group(0) and "value=" not in field.group(0)
+    refused = client_for(alice).post(reverse("gallery:photos_bulk"), {
+        "action": "add_to_album", "album": "new", "new_album_name": "", "photos": [photo.pk]},
+        headers={"HX-Request": "true"})
+    assert 'name="new_album_name"' not in refused.content.decode()  # (what was typed stays to be mended)

@@ -275,6 +275,23 @@ def test_import_puts_every_photo_in_an_album_and_each_folders_in_its_own(photo_d
     assert "Albums: Scans 2019 (1 photo put in)" in third
 
 
+def test_a_smart_album_of_the_name_is_said_and_no_plain_album_of_that_name_made_beside_it(photo_dir, family, alice,
+                                                                                           caplog):
+    """The import found the family's plain album of a name by its own query, which looked past a smart album of that
+    name: --album "beach finds" made a plain "beach finds" beside the smart "Beach finds", two albums of one name.
+    It finds (or makes) the album as "New album…" does: the smart album is named, no album made, the photos
+    imported."""
+    from gallery.models import Album
+
+    smart = Album.objects.create(family=family, name="Beach finds", kind=Album.Kind.SMART, search={"q": "beach"},
+                                 created_by=alice)
+
+    out = _import(photo_dir, "--family", "Smiths", "--user", "alice", "--album", "beach finds")
+
+    assert "Imported 3," in out and list(Album.objects.all()) == [smart]
+    assert "album 'beach finds' not made: Smiths has a smart album named “Beach finds”" in caplog.text
+
+
 def test_a_folder_named_with_decomposed_accents_fills_the_familys_album_of_that_name(tmp_path, family, alice):
     """--album-per-folder on folders copied from an old Mac (HFS+ names are decomposed: "u" + U+0308) made a second
     album "Müller" beside the family's own, the two looking the same, and one never found by typing its name. The

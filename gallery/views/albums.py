@@ -26,10 +26,13 @@ from gallery.album_services import (
 from gallery.bulk import BULK_MAX_PHOTOS
 from gallery.downloads import album_archive, album_parts
 from gallery.forms import AlbumArrangeForm, AlbumCreateForm, AlbumEditForm, AlbumPhotosForm, ShareForm, given_twice
+from gallery.photo_lists import list_context_from
 from gallery.selectors import family_get, family_labelled, family_list, photo_get, photo_list, tag_key, trash_photo_get
 from gallery.text import id_from_text, text_isolated
 from gallery.views import removed_meanwhile, wants_partial
-from gallery.views.bulk import ALBUM_ACTIONS, LIST_ACTIONS, new_album_summary, selection_context
+from gallery.views.bulk import (
+    ALBUM_ACTIONS, LIST_ACTIONS, album_added_summary, new_album_summary, new_album_unchosen, selection_context,
+)
 from gallery.views.media import login_or_token_required
 from gallery.views.photos import photo_page
 
@@ -318,7 +321,14 @@ def album_add_photo(request: HttpRequest) -> HttpResponse:
             raise
         messages.error(request, "That album no longer exists (someone deleted it): the photo was not added.")
         return redirect(photo)
-    return _add_posted(request, album, back=(photo or album).get_absolute_url())
+    name = request.POST.get("name", "")
+    try:
+        new_album_unchosen(name)
+    except ValidationError as exc:
+        if photo is not None:  # (the page again, "New album…" chosen and the name kept: Add makes it)
+            return photo_page(request, photo, status=422, new_album={"name": name, "error": _problem(exc)})
+    back = list_context_from(request.GET).photo_url(photo.pk) if photo else album.get_absolute_url()
+    return _add_posted(request, album, back=back, one_photo=True)
 
 
 def _new_album_for_photo(request: HttpRequest) -> HttpResponse:
@@ -339,17 +349,18 @@ def _new_album_for_photo(request: HttpRequest) -> HttpResponse:
         return removed_meanwhile(request, exc)
     except ValidationError as exc:
         return photo_page(request, photo, status=422, new_album={"name": name, "error": _problem(exc)})
-    messages.success(request, new_album_summary(made, family=photo.family, one_photo=True))
-    return redirect(photo)
+    messages.success(request, new_album_summary(made, user=request.user, one_photo=True))
+    return redirect(list_context_from(request.GET).photo_url(photo.pk))  # (in the list it was opened from)
 
 
-def _add_posted(request: HttpRequest, album, *, back: str) -> HttpResponse:
-    _add_ticked(request, album)
+def _add_posted(request: HttpRequest, album, *, back: str, one_photo: bool = False) -> HttpResponse:
+    _add_ticked(request, album, one_photo=one_photo)
     return redirect(back)
 
 
-def _add_ticked(request: HttpRequest, album) -> int:
-    """Add the photos posted, saying what happened in a message; how many were added."""
+def _add_ticked(request: HttpRequest, album, *, one_photo: bool = False) -> int:
+    """Add the photos posted, saying what happened in a message (album_added_summary; `one_photo`: from a photo's
+    page); how many were added."""
     form = AlbumPhotosForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose at least one photo.")
@@ -359,16 +370,9 @@ def _add_ticked(request: HttpRequest, album) -> int:
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _problem(exc))
         return 0
+    text = album_added_summary(outcomes, album=f"“{text_isolated(album)}”", one_photo=one_photo)
+    (messages.success if any(outcome.ok for outcome in outcomes) else messages.error)(request, text)
     added = sum(1 for outcome in outcomes if outcome.ok and not outcome.reason)
-    already = sum(1 for outcome in outcomes if outcome.ok and outcome.reason)
-    refused = [outcome for outcome in outcomes if not outcome.ok]
-    if already and not added and not refused:  # nothing to add: not "Added 0 photos"
-        text = f"{'That photo is' if already == 1 else f'These {already} photos are'} already in “{album}”."
-    else:
-        text = (f"Added {added} photo{'s' if added != 1 else ''} to “{album}”."
-                + (f" {already} {'was' if already == 1 else 'were'} already in it." if already else "")
-                + (f" {len(refused)} could not be added: {refused[0].reason}" if refused else ""))
-    messages.success(request, text)
     return added
 
 

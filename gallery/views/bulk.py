@@ -18,14 +18,14 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from gallery.album_services import NewAlbum
+from gallery.album_services import NewAlbum, PhotoOutcome
 from gallery.bulk import (
     BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_add_to_new_album, photos_bulk_apply,
 )
 from gallery.correction_services import date_seen, photo_date_version
 from gallery.downloads import GONE_SINCE, photos_for_download, zip_response
 from gallery.models import Photo
-from gallery.selectors import family_list, photo_list, tag_list
+from gallery.selectors import family_labelled, family_list, photo_list, tag_list
 from gallery.services import parse_tags, tags_keyed
 from gallery.text import id_from_text, text_isolated
 from gallery.views import redirect_back, removed_meanwhile
@@ -110,6 +110,8 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     album = request.POST.get("from_album") if action == "remove_from_album" else request.POST.get("album")
     made = None
     try:
+        if action == "add_to_album" and album != "new":
+            new_album_unchosen(request.POST.get("new_album_name", ""))
         if action == "add_to_album" and album == "new":
             made = photos_add_to_new_album(user=request.user, photo_ids=request.POST.getlist("photos"),
                                            name=request.POST.get("new_album_name", ""),
@@ -129,7 +131,7 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
         conflict = getattr(exc, "code", None) == "shift_conflict"
     else:
         conflict = False
-        summary = (new_album_summary(made, family=made.album.family) if made is not None
+        summary = (new_album_summary(made, user=request.user) if made is not None
                    else bulk_summary(action, results))
         problem = not any(result.ok for result in results)
     if not request.htmx:
@@ -160,6 +162,14 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def new_album_unchosen(name: str) -> None:
+    """A name typed for "New album…" while an album of the list is chosen: refused rather than dropped (the photos
+    going into that album, no album made). Only a browser with neither script nor CSS :has() sends one: it shows
+    the name field beside every choice (static/js/site.js disables the field otherwise, and :has() hides it)."""
+    if name.strip():
+        raise ValidationError(f"Choose “New album…” to make “{text_isolated(name.strip())}”.")
+
+
 # After these actions the photos done are no longer in the list they were picked from.
 REMOVES_FROM_LIST = {"trash", "restore", "remove_from_album"}
 # After these the hearts of the photos done show the new state (on or off).
@@ -184,27 +194,41 @@ def bulk_summary(action: str, results: list[BulkResult]) -> str:
     return text
 
 
-def new_album_summary(made: NewAlbum, *, family, one_photo: bool = False) -> SafeString:
-    """What "New album…" of a picker did, linking to the album: "Added 3 photos to the new album “Beach”." (a
-    photo's page, `one_photo`: "Added to …"), the family's album of that name named as such, then the photos
-    already in it and those that could not go in (another family's, in the trash: album_add_photos' reasons)."""
+def new_album_summary(made: NewAlbum, *, user, one_photo: bool = False) -> SafeString:
+    """What "New album…" of a picker did, linking to the album (album_added_summary's words): "Added 3 photos to the
+    new album “Beach”." (a photo's page, `one_photo`: "Added to …"), the family's album of that name named as such
+    (its family as the user's pickers name it: Family.label)."""
     link = format_html('<a href="{}">“{}”</a>', made.album.get_absolute_url(), text_isolated(made.album))
-    added = sum(outcome.ok and not outcome.reason for outcome in made.outcomes)
-    already = sum(outcome.ok and bool(outcome.reason) for outcome in made.outcomes)
-    refused = Counter(outcome.reason for outcome in made.outcomes if not outcome.ok)
     which = format_html("the new album {}", link) if made.made else format_html(
-        "the album {} ({} had one of that name: no second was made)", link, text_isolated(family))
+        "the album {} ({} had one of that name: no second was made)", link,
+        text_isolated(family_labelled(user=user, family=made.album.family).label))
+    return album_added_summary(made.outcomes, album=which, one_photo=one_photo)
+
+
+def album_added_summary(outcomes: list[PhotoOutcome], *, album: str, one_photo: bool = False) -> SafeString:
+    """What album_add_photos did, in the same words wherever photos are added to an album (a photo's page, the
+    album's picker, "New album…"): "Added 3 photos to “Beach”. 1 was already in it. 2 could not be added: …" (their
+    reasons, counted when they differ); "1 photo is already in “Beach”." rather than "Added 0 photos". `album` names
+    the album ("“Beach”", or a link to it: escaped unless safe); `one_photo` (a photo's page): "Added to …", "That
+    photo is already in …", "That photo could not be added to …: why"."""
+    added = sum(outcome.ok and not outcome.reason for outcome in outcomes)
+    already = sum(outcome.ok and bool(outcome.reason) for outcome in outcomes)
+    refused = Counter(outcome.reason for outcome in outcomes if not outcome.ok)
     if added:
-        text = format_html("Added {}to {}.", "" if one_photo else f"{added} photo{'' if added == 1 else 's'} ", which)
-    else:  # (none added, none refused either: the service answers none at all with an error)
+        text = format_html("Added {}to {}.", "" if one_photo else f"{added} photo{'' if added == 1 else 's'} ", album)
+        if already:
+            text = format_html("{} {} {} already in it.", text, already, "was" if already == 1 else "were")
+    elif already:
         text = format_html("{} already in {}.", "That photo is" if one_photo else
-                           "The photo ticked is" if already == 1 else "The photos ticked are", which)
-    if added and already:
-        text = format_html("{} {} {} already in it.", text, already, "was" if already == 1 else "were")
+                           f"{already} photo{' is' if already == 1 else 's are'}", album)
+    elif one_photo:
+        return format_html("That photo could not be added to {}: {}", album, " ".join(refused))
+    else:
+        text = format_html("No photo was added to {}.", album)
     if refused:
         why = " ".join(f"{reason} ({count})" if len(refused) > 1 else reason for reason, count in refused.items())
         count = sum(refused.values())
-        text = format_html("{} {} {} not added: {}", text, count, "was" if count == 1 else "were", why)
+        text = format_html("{} {} could not be added: {}", text, count, why)
     return text
 
 

@@ -725,3 +725,22 @@ def test_refine_and_plain_words_still_take_several_values(shapes, client_for, al
 
     assert response.status_code == 200
     assert "once: it takes one value" not in unescape(response.content.decode())
+
+
+def test_the_search_page_reads_the_users_families_once(client_for, family, alice, other_family):
+    """The search form's family filter and the selection bar's "New album…" family choice each read the user's
+    families (the bar's read them again as it was drawn): one query more on every search page."""
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import MembershipFactory, photo_factory
+
+    MembershipFactory(family=other_family, user=alice)  # a member of two: the bar asks which family
+    photo_factory(family=family, user=alice)
+    client = client_for(alice)
+    client.get(reverse("search:search"), {"q": "beach"})
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(reverse("search:search"), {"q": "beach"}).content.decode()
+    assert 'name="new_album_family"' in body and 'name="family"' in body
+    family_lists = [q["sql"] for q in queries.captured_queries
+                    if '"admin_names"' in q["sql"] and 'FROM "gallery_family"' in q["sql"]]
+    assert len(family_lists) == 1, family_lists

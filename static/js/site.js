@@ -37,6 +37,24 @@
     if (select && stepped.has(select) && select.value !== shown.get(select)) submit(select);
   });
 
+  // "New album…" of an add-to-album picker (select[data-new-album]: a photo's page, the selection bar): the fields
+  // of its form that name the new album (data-new-album-field: its name, its family) are sent only while it is
+  // chosen. A browser without CSS :has() shows them beside every choice, and a name typed there with an album
+  // chosen went unseen (the server refuses one now: only a browser with neither :has() nor script sends it).
+  // Without script they are always sent, and :has() shows them only while "New album…" is chosen.
+  const newAlbumFields = (select) => {
+    const fields = select.form ? select.form.querySelectorAll("[data-new-album-field]") : [];
+    fields.forEach((field) => { field.disabled = select.value !== "new"; });
+  };
+  const newAlbumPickers = () => document.querySelectorAll("select[data-new-album]").forEach(newAlbumFields);
+  document.addEventListener("change", (e) => {
+    if (e.target.matches && e.target.matches("select[data-new-album]")) newAlbumFields(e.target);
+  });
+  newAlbumPickers();
+  // (the bar's list swapped in after a new album is made, the new one chosen; a page shown again from the cache)
+  document.addEventListener("htmx:afterSettle", newAlbumPickers);
+  window.addEventListener("pageshow", newAlbumPickers);
+
   // <form data-confirm="Question?">: ask before submitting.
   document.addEventListener("submit", (e) => {
     const form = e.target.closest("form[data-confirm]");

@@ -677,3 +677,47 @@ def test_back_after_a_shift_without_javascript_leaves_no_tick_on_a_photo_the_mem
                for n in range(page.locator("input[name=taken_at_seen]").count())]
     assert sorted(carried) == sorted(f"{pk}:{at}" for pk, at in fresh.items())
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bars_new_album_fields_are_sent_only_while_it_is_chosen(live_server, browser, artifacts):
+    """A browser without CSS :has() shows the bar's "New album…" name field beside every album: a name typed there
+    with "Summer" still chosen put the photos into Summer and made no album. With script the field is sent (enabled)
+    only while "New album…" is chosen, also after the list comes back with the new album chosen; without script (a
+    browser with :has()) choosing it and typing a name still makes the album."""
+    from gallery.models import Album
+
+    photos, foreign, album = _gallery(count=3)
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.locator(f"#photo-{photos[0].pk}").hover()
+    page.click(_box(photos[0]))
+    _wait_count(page, 1)
+    name = page.locator("#bulk-form input[name=new_album_name]")
+    assert page.locator("#bulk-album").input_value() == str(album.pk) and name.is_disabled()
+    page.select_option("#bulk-album", "new")
+    assert name.is_enabled() and name.is_visible()
+    name.fill("Garden")
+    page.select_option("#bulk-album", str(album.pk))  # changed their mind: the name is not sent
+    assert name.is_disabled()
+    page.select_option("#bulk-album", "new")
+    page.get_by_role("button", name="Add to album").click()
+    page.wait_for_function("() => /new album/.test(document.querySelector('#bulk-status').textContent)")
+    garden = Album.objects.get(name="Garden")
+    assert page.locator("#bulk-album").input_value() == str(garden.pk)
+    assert page.locator("#bulk-form input[name=new_album_name]").is_disabled()
+    page.select_option("#bulk-album", "new")  # (the name made is not offered again)
+    assert page.locator("#bulk-form input[name=new_album_name]").input_value() == ""
+    assert page.js_errors == []
+    context.close()
+
+    context, page = new_page(browser, java_script_enabled=False, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    page.check(_box(photos[1]))
+    page.select_option("#bulk-album", "new")
+    page.fill("#bulk-form input[name=new_album_name]", "Patio")
+    page.get_by_role("button", name="Add to album").click()
+    page.wait_for_url(live_server.url + "/")
+    assert "Added 1 photo to the new album" in page.locator(".messages").inner_text()
+    assert list(Album.objects.get(name="Patio").photos.all()) == [photos[1]]
+    context.close()

@@ -17,7 +17,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from gallery.album_services import MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_create, album_text_clean
+from gallery.album_services import (
+    MAX_DESCRIPTION, MAX_NAME, album_add_photos, album_find_or_create, album_text_clean,
+)
 from gallery.embedded import Embedded, embedded_merged, read_embedded
 from gallery.files import files_remove, photo_file_names
 from gallery.filename_dates import FolderDate, date_in_folders, is_a_date_folder
@@ -938,20 +940,18 @@ class _Albums:
 
     def _find_or_make(self, found: TakeoutAlbum, *, folder: Path | None) -> Album | None:
         name = found.title[:MAX_NAME].strip()
-        album = Album.objects.filter(family=self.family, kind=Album.Kind.MANUAL, name__iexact=name).first()
-        if album is not None:
-            return album
         try:
-            album = album_create(user=self.uploader, family=self.family, name=name,
-                                 description=found.description[:MAX_DESCRIPTION])
-        except ValidationError as exc:  # (a name or description no album may have: the photos are imported)
+            album, made = album_find_or_create(user=self.uploader, family=self.family, name=name,
+                                               description=found.description[:MAX_DESCRIPTION])
+        except ValidationError as exc:  # (a name or description no album may have, a smart album's: photos imported)
             if folder is None:
                 logger.warning("album %r not made: %s", name, " ".join(exc.messages))
             else:  # (which folder: its name may be the cause, spaces or invisible marks alone)
                 logger.warning("no album made for the folder %r (its photos are imported): %s",
                                text_from_os(str(folder.relative_to(self.root))), " ".join(exc.messages))
             return None
-        self.made.add(album.pk)
+        if made:
+            self.made.add(album.pk)
         return album
 
 
