@@ -557,6 +557,57 @@ def test_a_holiday_the_familys_country_does_not_keep_says_so(christmas_unplaced,
     assert _api(api, q="christmas")["interpreted"]["date_word_notes"] == []
 
 
+HALLOWEEN_NOTE = ("Holidays are found by each photo's country, and no country's calendar of public holidays has "
+                  "“halloween”, so “halloween” finds no photo by its date.")
+
+
+def test_a_holiday_no_countrys_calendar_keeps_says_so_whatever_the_familys_setup(
+        christmas_unplaced, family, alice, bob, api, client_for, django_capture_on_commit_callbacks):
+    """Halloween and Valentine's Day are in no country's calendar (the `holidays` package), and a photo's words name
+    only its country's holidays: "halloween" finds no photo by its date anywhere. In a family with no country the note
+    said "Set the family's country", which can't help; in one set to the United States it named the US calendar alone;
+    with a placed photo it said nothing. It says so, once (no family's setup is the reason), whatever the family's, with
+    the day that finds its photos ("31 october"); not for a date ("halloween 2021")."""
+    halloween = shape_photo(family, alice, "blue", "square", None, "2021:10:31 12:00:00", seed=69)
+    said = {"family": None, "family_name": None, "why": "no_calendar", "word": "halloween",
+            "date_instead": "31 october", "family_settings": None,
+            "note": HALLOWEEN_NOTE + " Search “31 october” instead."}
+    for country in ("", "US", "JP"):
+        family_default_country_set(family=family, country_code=country)
+        assert _api(api, q="halloween")["interpreted"]["date_word_notes"] == [said], country
+        # (indeed: the words its date gives a photo of that day name no Halloween, wherever it was taken)
+        assert "halloween" not in date_words(day=date(2021, 10, 31), latitude=None, country_code=country or "IE")
+    notes = _api(api, q="valentine's day")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["word"], n["date_instead"]) for n in notes] == [("no_calendar", "valentine's", "14 february")]
+    assert notes[0]["note"].startswith("Holidays are found by each photo's country, and no country's calendar of "
+                                       "public holidays has “valentine's day”")
+    # a placed photo changes nothing: Portugal's calendar has no Halloween either
+    shape_photo(family, alice, "red", "circle", LISBON, "2022:10:31 12:00:00", seed=70)
+    assert _api(api, q="halloween")["interpreted"]["date_word_notes"] == [said]
+    page = unescape(client_for(bob).get(reverse("search:search"), {"q": "halloween"}).content.decode())
+    note = page.split(HALLOWEEN_NOTE)[1].split("</p>")[0]
+    assert "country" not in note and "Smiths" not in note
+    instead = re.search(r'Search <a href="([^"]+)">“31 october”</a> instead\.', note)[1]
+    assert parse_qs(urlsplit(instead).query)["q"] == ["31 october"]
+    assert f"/photos/{halloween.pk}/" in client_for(bob).get(instead).content.decode()
+    # the day in the query already: the reason alone; a date is searched by the photos' dates, no note
+    notes = _api(api, q="halloween 31 october")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["date_instead"], n["note"]) for n in notes] == [("no_calendar", None, HALLOWEEN_NOTE)]
+    assert _api(api, q="halloween 2021")["interpreted"]["date_word_notes"] == []
+
+
+def test_a_holiday_no_calendar_keeps_in_a_family_of_undated_photos_says_so_not_to_date_them(
+        toy_model, family, alice, api, add_shape, django_capture_on_commit_callbacks):
+    """A family of scans: "halloween" said "A photo's page sets the day it was taken", which would not help either.
+    The holiday no calendar keeps says why; a season searched with it still tells of the undated photos."""
+    with django_capture_on_commit_callbacks(execute=True):
+        add_shape("red", "circle")
+    notes = _api(api, q="halloween")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["word"]) for n in notes] == [("no_calendar", "halloween")]
+    notes = _api(api, q="halloween autumn")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["word"]) for n in notes] == [("no_calendar", "halloween"), ("no_dated_photos", "autumn")]
+
+
 def test_a_holiday_note_names_only_the_users_own_families(christmas_unplaced, family, alice, api, client_for,
                                                           other_family, mallory):
     """Another family without a country is never named to a user not in it; a user in two families is told of the one
