@@ -523,6 +523,36 @@ def test_a_holiday_says_nothing_in_a_family_with_a_country_or_with_placed_photos
     assert "Holidays are found by" not in page
 
 
+def test_a_photo_placed_in_a_country_alone_counts_as_placed_for_a_holidays_note(christmas_unplaced, family, alice,
+                                                                               api, client_for):
+    """A photo whose place is a country alone (no city nor region: a place set by hand, an IPTC country, a position far
+    from any town) names that country's holidays in its words ("christmas": the United States'), but the family's
+    place list recorded cities and regions only, so a family with no country whose only photo was so placed was told
+    it "has no country set, nor places on its photos" and that "christmas" finds none by its date, which is wrong. Such
+    a photo counts as placed (no photo is read for it); the place list still makes no place chip of an empty name."""
+    from gallery.correction_services import photo_place_set
+    from gallery.places import Place
+    from search.family_places import family_places_prune
+    from search.models import PhotoDocument
+
+    assert _api(api, q="christmas")["interpreted"]["date_word_notes"] != []
+    photo_place_set(photo=christmas_unplaced, place=Place(city="", region="", country="United States",
+                                                          country_code="US"), user=alice)
+    assert "christmas" in PhotoDocument.objects.get(photo=christmas_unplaced).words.split()
+    body = _api(api, q="christmas")
+    assert body["interpreted"]["date_word_notes"] == [] and _ids(body) == [christmas_unplaced.pk]
+    assert body["interpreted"]["places"] == []
+    page = unescape(client_for(alice).get(reverse("search:search"), {"q": "christmas"}).content.decode())
+    assert "Holidays are found by" not in page
+    # a family set to Japan: the photo's words are the United States', which keep Christmas
+    family_default_country_set(family=family, country_code="JP")
+    assert _api(api, q="christmas")["interpreted"]["date_word_notes"] == []
+    # the place taken off again: once the sweep has rebuilt the list, the note is back
+    photo_place_set(photo=christmas_unplaced, user=alice)
+    family_places_prune()
+    assert [n["why"] for n in _api(api, q="christmas")["interpreted"]["date_word_notes"]] == ["not_kept"]
+
+
 def test_a_holiday_the_familys_country_does_not_keep_says_so(christmas_unplaced, family, alice, bob, api,
                                                              client_for):
     """A family set to Japan whose photos have no place: its photos' words name Japan's holidays, and Christmas is
