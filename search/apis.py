@@ -184,13 +184,17 @@ class InterpretedSerializer(serializers.Serializer):
                   "says it is a day (\"on march 4\", \"march 4th\", \"4 march\")")
     date_word_notes = serializers.ListField(
         child=inline_serializer("DateWordNote", {
-            "family": serializers.IntegerField(), "family_name": serializers.CharField(),
-            "why": serializers.ChoiceField(choices=["no_country", "not_kept", "no_dated_photos"], help_text=(
+            "family": serializers.IntegerField(allow_null=True, help_text="null for no_calendar"),
+            "family_name": serializers.CharField(allow_null=True, help_text="null for no_calendar"),
+            "why": serializers.ChoiceField(choices=["no_country", "not_kept", "no_dated_photos", "no_calendar"],
+                                           help_text=(
                 "no_country: the family has no default country and no photo of it a place, so no photo's date names "
                 "a holiday; not_kept: no photo of the family has a place and its default country's calendar has no "
                 "such holiday (\"christmas\" in Japan), so no photo's date names it; no_dated_photos: no photo of "
                 "the family tells the day it was taken (only its upload, its file's time, its folder's month or "
-                "year), so none names a season or a holiday")),
+                "year), so none names a season or a holiday; no_calendar: no country's calendar has the holiday "
+                "(\"halloween\", \"valentine's day\"), so no photo's date names it in any family, whatever its "
+                "country: said once, of no family")),
             "word": serializers.CharField(help_text="the holiday or season, as the photos' words name it "
                                                     "(\"christmas\" for \"xmas\" or \"christmas day\", "
                                                     "\"new year's\" for \"new year's day\")"),
@@ -204,8 +208,8 @@ class InterpretedSerializer(serializers.Serializer):
         help_text="a holiday or season q searches as a word (\"christmas\", \"summer\"; not \"christmas 2020\", a "
                   "date) finds photos by the words their dates give them: for each family of yours searched whose "
                   "photos' dates can't name it (no photo with a place, and no default country or one whose calendar "
-                  "has no such holiday, for a holiday; no photo that tells the day it was taken), why, and what finds "
-                  "them instead; [] otherwise")
+                  "has no such holiday, for a holiday; no photo that tells the day it was taken), or once for a "
+                  "holiday no country's calendar has, why, and what finds them instead; [] otherwise")
 
 
 # A sort that is none of them says which there are (DRF's own message names none).

@@ -11,6 +11,11 @@ from search.models import FamilyPlace
 
 PLACES = FamilyPlace._meta.db_table
 PHOTOS = Photo._meta.db_table
+# A photo with a place: a city or a region (what the query parser makes place chips of), or a country alone (no city
+# nor region: a place set by hand, a file's IPTC country, a position far from any town), whose holidays its words name
+# all the same. A family's list is empty exactly when no photo of it names a country's holidays by its own place
+# (search.understanding._Facts.unplaced); the parser makes no chip of an empty name.
+PLACED = "(place_city <> '' OR place_region <> '' OR place_country_code <> '')"
 
 
 @transaction.atomic
@@ -24,7 +29,7 @@ def family_places_add(*, photo_ids: Iterable[int]) -> None:
             f"""
             INSERT INTO {PLACES} (family_id, city, region, country, country_code)
             SELECT DISTINCT family_id, place_city, place_region, place_country, place_country_code
-            FROM {PHOTOS} WHERE id = ANY(%s) AND (place_city <> '' OR place_region <> '')
+            FROM {PHOTOS} WHERE id = ANY(%s) AND {PLACED}
             ON CONFLICT (family_id, city, region, country_code) DO NOTHING
             """,
             [ids],
@@ -41,7 +46,7 @@ def family_places_rebuild(*, family_ids: Iterable[int] | None = None) -> None:
             f"""
             INSERT INTO {PLACES} (family_id, city, region, country, country_code)
             SELECT DISTINCT family_id, place_city, place_region, place_country, place_country_code
-            FROM {PHOTOS} {scope + ' AND' if scope else 'WHERE'} (place_city <> '' OR place_region <> '')
+            FROM {PHOTOS} {scope + ' AND' if scope else 'WHERE'} {PLACED}
             ON CONFLICT (family_id, city, region, country_code) DO NOTHING
             """,
             params,

@@ -254,7 +254,9 @@ class WorkerHeartbeat(models.Model):
 
 class FamilyPlace(models.Model):
     """A place (city, region, country as geocoded) where at least one photo of the family was taken: what the
-    query parser recognises as a place in that family's searches ("lisbon" → a Lisbon chip). Kept from the
+    query parser recognises as a place in that family's searches ("lisbon" → a Lisbon chip). A country alone (no city
+    nor region) is listed too, as no chip: whether a family has any placed photo, whose words name its own country's
+    holidays, is whether its list is empty (search.family_places.PLACED). Kept from the
     gallery's photo hooks (search.services.family_places_add); a place whose last photo went stays listed (a
     chip that filters to nothing) until the sweep rebuilds its family's list (`family_places_prune`)."""
 

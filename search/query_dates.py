@@ -157,6 +157,18 @@ def holiday_word(name: str) -> str:
     return re.sub(r"^(new year|valentine)s?(?= |$)", r"\1's", words)
 
 
+# Usual holidays no country's calendar names (every country the pinned `holidays` ships, every year since 1900; as
+# holiday_word names them): no photo's date words carry them, whatever its country, so searched as a word they find no
+# photo by its date (search.query_notes says so). Static data: search/tests/test_query_parser.py checks it against the
+# package, a 20-second read of every calendar no search should make.
+IN_NO_CALENDAR = frozenset({"halloween", "valentine's"})
+
+
+def in_no_calendar(name: str) -> bool:
+    """Whether no country's calendar names this holiday ("halloween", "valentines day"): IN_NO_CALENDAR."""
+    return holiday_word(name.casefold()) in IN_NO_CALENDAR
+
+
 @lru_cache(maxsize=1024)
 def country_keeps(country_code: str, name: str) -> bool:
     """Whether this country's calendar (gallery.date_words.holiday_calendar) names the holiday in any year from 1900

@@ -9,7 +9,9 @@ country on that day, its place's or else its family's default country. So
 - in a family whose photos have no place, a holiday its default country's calendar never names is in no document
   ("christmas" in Japan, "thanksgiving" in the United Kingdom: `not_kept`);
 - in a family none of whose photos tells the day it was taken (only a guess: the upload, the file's time, the day it
-  was added to Google Photos; or its folder's month or year), none names a season nor a holiday (`no_dated_photos`).
+  was added to Google Photos; or its folder's month or year), none names a season nor a holiday (`no_dated_photos`);
+- a holiday no country's calendar names ("halloween", "valentine's day": query_dates.IN_NO_CALENDAR) is in no
+  document, whatever the family's country, places or dates: said once, of no family (`no_calendar`).
 A holiday or a season with a year ("christmas 2020", "summer 2021") or a day ("25 december") is a date and is
 searched by the photos' dates, not their words: no note.
 
@@ -33,12 +35,13 @@ from search.query_dates import (
     country_keeps,
     holiday_word,
     holidays_in,
+    in_no_calendar,
     phrase_for_day,
     usual_day_of_year,
 )
 from search.query_parser import EDGE_PUNCT, ParsedQuery, normalise
 
-Why = Literal["no_country", "not_kept", "no_dated_photos"]
+Why = Literal["no_country", "not_kept", "no_dated_photos", "no_calendar"]
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,10 @@ class DateWord:
 
 @dataclass(frozen=True)
 class DateWordNote:
-    """A date word searched in a family of the user's whose photos' words can't name it, and why."""
+    """A date word searched in a family of the user's whose photos' words can't name it, and why (no_calendar: in no
+    family's, and of none: family_id None, family_name "")."""
 
-    family_id: int
+    family_id: int | None
     family_name: str
     admin: bool  # the user may set the family's country (its page's setting)
     why: Why
@@ -68,6 +72,9 @@ class DateWordNote:
 
     @property
     def reason(self) -> str:
+        if self.why == "no_calendar":
+            return (f"Holidays are found by each photo's country, and no country's calendar of public holidays has "
+                    f"“{self.said}”, so “{self.said}” finds no photo by its date.")
         family = text_isolated(self.family_name)
         if self.why == "no_country":
             return (f"Holidays are found by each photo's country: the family “{family}” has no country set, nor places "
@@ -92,7 +99,7 @@ class DateWordNote:
         `instead_url`, the search of the day instead; the API's `note` is their words (text)."""
         if self.why == "no_dated_photos":
             return [(f"{self.reason} A photo's page sets the day it was taken.", "")]
-        if self.why == "not_kept":
+        if self.why in ("not_kept", "no_calendar"):
             instead = [(" Search ", ""), (f"“{self.date_instead}”", instead_url), (" instead.", "")]
             return [(self.reason, ""), *(instead if self.date_instead else [])]
         way = "Set the family's country" if self.admin else "Ask a family admin to set its country"
@@ -104,7 +111,8 @@ class DateWordNote:
         return "".join(words for words, _ in self.parts())
 
     def as_data(self) -> dict:
-        return {"family": self.family_id, "family_name": self.family_name, "why": self.why, "word": self.word,
+        family_name = self.family_name if self.family_id is not None else None  # (no_calendar: of no family)
+        return {"family": self.family_id, "family_name": family_name, "why": self.why, "word": self.word,
                 "date_instead": self.date_instead or None, "family_settings": self.settings_url or None,
                 "note": self.text}
 
@@ -122,32 +130,37 @@ def date_words_searched(parsed: ParsedQuery) -> list[DateWord]:
 def date_word_notes(*, user_id: int, family_ids: list[int], unplaced: dict[int, str], parsed: ParsedQuery,
                     photo_dates: Callable[[], tuple[frozenset[int], frozenset[int]]]) -> tuple[DateWordNote, ...]:
     """For the first holiday or season the query searches as a word, a note for each of these families of the user
-    whose photos' words can't name it. `unplaced`: those with no placed photo → their default country ("" for none);
-    `photo_dates()`: which of them have photos, and which of those none that tells its day (family_photo_dates,
-    remembered by the caller). No query without such a word; then, besides photo_dates, one for the families' names
-    when some family is to be told of."""
+    whose photos' words can't name it (for a holiday no country's calendar names, one note of no family, when any of
+    them has photos: no family's setup is the reason). `unplaced`: those with no placed photo → their default country
+    ("" for none); `photo_dates()`: which of them have photos, and which of those none that tells its day
+    (family_photo_dates, remembered by the caller). No query without such a word; then, besides photo_dates, one for
+    the families' names when some family is to be told of."""
     named = date_words_searched(parsed)
     if not named or not family_ids:
         return ()
     with_photos, undated = photo_dates()
     holiday = next((word for word in named if word.holiday), None)
+    nowhere = holiday if holiday is not None and in_no_calendar(holiday.word) else None
+    said = [_note(parsed, nowhere, None, "", "", "no_calendar")] if nowhere and with_photos else []
+    # (the first word a family's setup can be the reason for: neither a country nor a photo's day names Halloween)
+    dated_word = next((word for word in named if word is not nowhere), None)
+    holiday = None if nowhere else holiday
     unnamed = {family_id for family_id, country in unplaced.items()
                if holiday is not None and not (country and country_keeps(country, holiday.word))}
-    candidates = set(undated) | (unnamed & set(with_photos))
+    candidates = (set(undated) if dated_word else set()) | (unnamed & set(with_photos))
     if not candidates:
-        return ()
-    notes = []
+        return tuple(said)
     for family_id, name, role in _families(user_id=user_id, family_ids=sorted(candidates)):
         if family_id in undated:
-            notes.append(_note(parsed, named[0], family_id, name, role, "no_dated_photos"))
+            said.append(_note(parsed, dated_word, family_id, name, role, "no_dated_photos"))
         else:
             country = unplaced[family_id]
-            notes.append(_note(parsed, holiday, family_id, name, role, "not_kept" if country else "no_country",
-                               country=country))
-    return tuple(notes)
+            said.append(_note(parsed, holiday, family_id, name, role, "not_kept" if country else "no_country",
+                              country=country))
+    return tuple(said)
 
 
-def _note(parsed: ParsedQuery, word: DateWord, family_id: int, name: str, role: str, why: Why,
+def _note(parsed: ParsedQuery, word: DateWord, family_id: int | None, name: str, role: str, why: Why,
           country: str = "") -> DateWordNote:
     tokens = parsed.tokens
     day = usual_day_of_year(word.word) if why != "no_dated_photos" else None

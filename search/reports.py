@@ -32,6 +32,7 @@ from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, search_
 from search.metadata import FIELDS
 from search.models import PhotoDocument, PhotoEmbedding, Synonym
 from search.quality import judged_data, scores, scoring_now
+from search.query_notes import DateWordNote
 from search.selectors import family_search_model
 from search.suggestions import vocabularies
 from search.templatetags.search_tags import possessive
@@ -107,6 +108,8 @@ class SearchReport:
     fitted_calibration: Calibration | None  # the family's applied fit, if any
     terms: list[TermDistribution] = field(default_factory=list)
     interpreted: dict = field(default_factory=dict)
+    # why a holiday or season it searches as a word finds no photo by its date (the search page's notes)
+    date_word_notes: tuple[DateWordNote, ...] = ()
     response: SearchResponse | None = None
     message: str = ""  # why the semantic part is missing, when it is
     # A search of all the user's families (all_families): those it looked in, by name; `family` is the one whose
@@ -248,14 +251,14 @@ def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None =
     family = report_family(user=user, family_id=family_id) if family_id is not None or not all_families else None
     params = replace(filters or SearchParams(), query=query, family_id=None if all_families else family.pk,
                      limit=TOP_RESULTS, min_score=0.0, like=like, unlike=unlike, sort=None, show_hidden=False)
-    understood = understand_search(user=user, params=params, removed=removed)
+    understood = understand_search(user=user, params=params, removed=removed, notes=True)
     response = search_photos(user=user, params=understood.params)
     lead = response.results[0].photo.family_id if response.results else None
     family = family or report_family(user=user, family_id=lead)
     # The query as typed (its words left to search may be none: "-dog", "not in 2023"; "Understood" says which).
     report = SearchReport(query=" ".join(query.split())[:MAX_QUERY_CHARS], family=family, model_name=None, indexed=0,
                           model_calibration=None, fitted_calibration=None, interpreted=understood.interpreted(), response=response,
-                          message=response.semantic_message, lead=lead)
+                          message=response.semantic_message, lead=lead, date_word_notes=understood.date_word_notes)
     if all_families:
         report.searched_families = {f.pk: f.name for f in family_list(user=user) if f.pk in response.family_ids}
     model_name = family_search_model(family_id=family.pk)
@@ -465,6 +468,7 @@ def search_report_lines(report: SearchReport, *, reader: str = "your") -> list[s
         if excluded:
             lines.append(f"excluded: {', '.join(excluded)}")
         lines += [f"date: {note}" for note in report.interpreted.get("date_notes") or ()]
+    lines += [f"date word: {note.text}" for note in report.date_word_notes]
     if report.model_name is None:
         return lines + [f"semantic search is off: {report.message}", ""] + _results_lines(report)
     lines += [f"model: {report.model_name}; {report.indexed} indexed photo(s)", _calibration_line(report), ""]

@@ -181,9 +181,10 @@ class _Facts:
 
     @property
     def unplaced(self) -> dict[int, str]:
-        """Those that never had a placed photo (no place list: places_version's None) → their default country ("" for
-        none): their photos' words name that country's holidays alone. (A place whose last photo went stays listed
-        until rebuilt: a note is only missed, never said wrongly.)"""
+        """Those that never had a placed photo (no place list: places_version's None; a country alone is a place,
+        search.family_places.PLACED) → their default country ("" for none): their photos' words name that country's
+        holidays alone. (A place whose last photo went stays listed until rebuilt: a note is only missed, never said
+        wrongly.)"""
         return {family_id: country for family_id, country, top in zip(self.family_ids, self.countries,
                                                                       self.places_version) if top is None}
 

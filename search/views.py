@@ -742,9 +742,11 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
     refined = _refined_text((report.response.liked, report.response.unliked)) if report and report.response else ""
     left_out = _left_out_text(report.response.left_out, form) if report and report.response else []
     kept = [(name, value) for name in _REPORT_KEEPS for value in request.GET.getlist(name) if value]
+    # (as the search page says them; the day instead links its report)
+    notes = [note.parts(_instead_url(request, note)) for note in report.date_word_notes] if report else []
     return render(request, "search/search_report.html", {"form": form, "report": report, "families": families,
                                                          "plain": sorted(form.removed()), "refined": refined,
-                                                         "left_out": left_out,
+                                                         "left_out": left_out, "date_word_notes": notes,
                                                          "filters": filters, "kept": kept,
                                                          "searched": _report_searched(request, report),
                                                          "refused_notice": form.refused_labels()},

@@ -804,6 +804,23 @@ def test_a_month_season_or_holiday_alone_stays_a_metadata_word(query):
     assert parsed.chips == ()
 
 
+@pytest.mark.slow  # (every country's calendar, every year since 1900: about 20 s)
+@pytest.mark.filterwarnings("ignore:Requested Holidays are available only:UserWarning")  # (a few start later: none)
+def test_the_usual_holidays_no_calendar_keeps_are_those_no_country_keeps():
+    """A photo's words name its country's holidays alone (gallery.date_words), so a usual holiday no country's
+    calendar has ("halloween", "valentine's day") finds no photo by its date, whatever the family's country: the
+    search notes say so (query_dates.IN_NO_CALENDAR, static data of the pinned `holidays`)."""
+    import holidays
+
+    from search.query_dates import IN_NO_CALENDAR, USUAL_HOLIDAYS, country_keeps, holiday_word, in_no_calendar
+
+    codes = sorted(holidays.list_supported_countries(include_aliases=False))
+    kept_nowhere = {holiday_word(name) for name in USUAL_HOLIDAYS
+                    if not any(country_keeps(code, name) for code in codes)}
+    assert kept_nowhere == IN_NO_CALENDAR == {"halloween", "valentine's"}
+    assert in_no_calendar("valentines day") and in_no_calendar("Halloween") and not in_no_calendar("christmas")
+
+
 def test_holiday_with_a_year_uses_the_family_countrys_calendar():
     parsed = parse_query("christmas 2019", ctx(holiday_country="PT"))
     assert (parsed.taken_after, parsed.taken_before) == (date(2019, 12, 25), date(2019, 12, 25))

@@ -523,6 +523,36 @@ def test_a_holiday_says_nothing_in_a_family_with_a_country_or_with_placed_photos
     assert "Holidays are found by" not in page
 
 
+def test_a_photo_placed_in_a_country_alone_counts_as_placed_for_a_holidays_note(christmas_unplaced, family, alice,
+                                                                               api, client_for):
+    """A photo whose place is a country alone (no city nor region: a place set by hand, an IPTC country, a position far
+    from any town) names that country's holidays in its words ("christmas": the United States'), but the family's
+    place list recorded cities and regions only, so a family with no country whose only photo was so placed was told
+    it "has no country set, nor places on its photos" and that "christmas" finds none by its date, which is wrong. Such
+    a photo counts as placed (no photo is read for it); the place list still makes no place chip of an empty name."""
+    from gallery.correction_services import photo_place_set
+    from gallery.places import Place
+    from search.family_places import family_places_prune
+    from search.models import PhotoDocument
+
+    assert _api(api, q="christmas")["interpreted"]["date_word_notes"] != []
+    photo_place_set(photo=christmas_unplaced, place=Place(city="", region="", country="United States",
+                                                          country_code="US"), user=alice)
+    assert "christmas" in PhotoDocument.objects.get(photo=christmas_unplaced).words.split()
+    body = _api(api, q="christmas")
+    assert body["interpreted"]["date_word_notes"] == [] and _ids(body) == [christmas_unplaced.pk]
+    assert body["interpreted"]["places"] == []
+    page = unescape(client_for(alice).get(reverse("search:search"), {"q": "christmas"}).content.decode())
+    assert "Holidays are found by" not in page
+    # a family set to Japan: the photo's words are the United States', which keep Christmas
+    family_default_country_set(family=family, country_code="JP")
+    assert _api(api, q="christmas")["interpreted"]["date_word_notes"] == []
+    # the place taken off again: once the sweep has rebuilt the list, the note is back
+    photo_place_set(photo=christmas_unplaced, user=alice)
+    family_places_prune()
+    assert [n["why"] for n in _api(api, q="christmas")["interpreted"]["date_word_notes"]] == ["not_kept"]
+
+
 def test_a_holiday_the_familys_country_does_not_keep_says_so(christmas_unplaced, family, alice, bob, api,
                                                              client_for):
     """A family set to Japan whose photos have no place: its photos' words name Japan's holidays, and Christmas is
@@ -555,6 +585,57 @@ def test_a_holiday_the_familys_country_does_not_keep_says_so(christmas_unplaced,
     family_default_country_set(family=family, country_code="JP")
     shape_photo(family, alice, "blue", "square", LISBON, "2021:12:25 12:00:00", seed=68)
     assert _api(api, q="christmas")["interpreted"]["date_word_notes"] == []
+
+
+HALLOWEEN_NOTE = ("Holidays are found by each photo's country, and no country's calendar of public holidays has "
+                  "“halloween”, so “halloween” finds no photo by its date.")
+
+
+def test_a_holiday_no_countrys_calendar_keeps_says_so_whatever_the_familys_setup(
+        christmas_unplaced, family, alice, bob, api, client_for, django_capture_on_commit_callbacks):
+    """Halloween and Valentine's Day are in no country's calendar (the `holidays` package), and a photo's words name
+    only its country's holidays: "halloween" finds no photo by its date anywhere. In a family with no country the note
+    said "Set the family's country", which can't help; in one set to the United States it named the US calendar alone;
+    with a placed photo it said nothing. It says so, once (no family's setup is the reason), whatever the family's, with
+    the day that finds its photos ("31 october"); not for a date ("halloween 2021")."""
+    halloween = shape_photo(family, alice, "blue", "square", None, "2021:10:31 12:00:00", seed=69)
+    said = {"family": None, "family_name": None, "why": "no_calendar", "word": "halloween",
+            "date_instead": "31 october", "family_settings": None,
+            "note": HALLOWEEN_NOTE + " Search “31 october” instead."}
+    for country in ("", "US", "JP"):
+        family_default_country_set(family=family, country_code=country)
+        assert _api(api, q="halloween")["interpreted"]["date_word_notes"] == [said], country
+        # (indeed: the words its date gives a photo of that day name no Halloween, wherever it was taken)
+        assert "halloween" not in date_words(day=date(2021, 10, 31), latitude=None, country_code=country or "IE")
+    notes = _api(api, q="valentine's day")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["word"], n["date_instead"]) for n in notes] == [("no_calendar", "valentine's", "14 february")]
+    assert notes[0]["note"].startswith("Holidays are found by each photo's country, and no country's calendar of "
+                                       "public holidays has “valentine's day”")
+    # a placed photo changes nothing: Portugal's calendar has no Halloween either
+    shape_photo(family, alice, "red", "circle", LISBON, "2022:10:31 12:00:00", seed=70)
+    assert _api(api, q="halloween")["interpreted"]["date_word_notes"] == [said]
+    page = unescape(client_for(bob).get(reverse("search:search"), {"q": "halloween"}).content.decode())
+    note = page.split(HALLOWEEN_NOTE)[1].split("</p>")[0]
+    assert "country" not in note and "Smiths" not in note
+    instead = re.search(r'Search <a href="([^"]+)">“31 october”</a> instead\.', note)[1]
+    assert parse_qs(urlsplit(instead).query)["q"] == ["31 october"]
+    assert f"/photos/{halloween.pk}/" in client_for(bob).get(instead).content.decode()
+    # the day in the query already: the reason alone; a date is searched by the photos' dates, no note
+    notes = _api(api, q="halloween 31 october")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["date_instead"], n["note"]) for n in notes] == [("no_calendar", None, HALLOWEEN_NOTE)]
+    assert _api(api, q="halloween 2021")["interpreted"]["date_word_notes"] == []
+
+
+def test_a_holiday_no_calendar_keeps_in_a_family_of_undated_photos_says_so_not_to_date_them(
+        toy_model, family, alice, api, add_shape, django_capture_on_commit_callbacks):
+    """A family of scans: "halloween" said "A photo's page sets the day it was taken", which would not help either.
+    The holiday no calendar keeps says why; a season searched with it still tells of the undated photos."""
+    with django_capture_on_commit_callbacks(execute=True):
+        add_shape("red", "circle")
+    notes = _api(api, q="halloween")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["word"]) for n in notes] == [("no_calendar", "halloween")]
+    notes = _api(api, q="halloween autumn")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["word"]) for n in notes] == [("no_calendar", "halloween"), ("no_dated_photos", "autumn")]
 
 
 def test_a_holiday_note_names_only_the_users_own_families(christmas_unplaced, family, alice, api, client_for,

@@ -297,6 +297,33 @@ def test_the_report_says_which_day_of_every_year_it_searches_or_leaves_out(shape
     assert line in command("search_report", query, "--user", "alice").splitlines()
 
 
+def test_the_report_says_why_a_holiday_or_season_searched_as_a_word_finds_no_photo_by_its_date(
+        shapes, alice, client_for, family):
+    """The search page says under the query why "halloween" or "summer" finds no photo by its date
+    (search.query_notes); its report, "How this search scored", said nothing of it, and its scores read as the whole
+    story. The page shows the same notes with their links (the day instead: its report, the family's filter kept), the
+    command prints them; none for a query without such a word."""
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    html = unescape(client_for(alice).get("/search/report/", {"q": "red square halloween",
+                                                              "family": family.pk}).content.decode())
+    note = ("Holidays are found by each photo's country, and no country's calendar of public holidays has "
+            "“halloween”, so “halloween” finds no photo by its date.")
+    assert note in html
+    link = re.search(r'Search <a href="([^"]+)">“31 october”</a> instead\.', html.split(note)[1])[1]
+    assert urlsplit(link).path == "/search/report/"
+    assert parse_qs(urlsplit(link).query) == {"q": ["red square 31 october"], "family": [str(family.pk)]}
+    # the family's photos are dated by their upload alone: no season in their words
+    html = unescape(client_for(alice).get("/search/report/", {"q": "summer"}).content.decode())
+    assert ("and no photo of the family “Smiths” tells it (their dates are guesses, or a folder's month or year), so "
+            "“summer” finds none by its date. A photo's page sets the day it was taken.") in html
+    assert f"date word: {note} Search “31 october” instead." in command(
+        "search_report", "red square halloween", "--user", "alice").splitlines()
+    assert "finds no photo by its date" not in client_for(alice).get("/search/report/", {"q": "red square"}).content.decode()
+    assert "date word" not in command("search_report", "red square", "--user", "alice")
+
+
 def test_the_report_names_each_of_the_dates_joined_by_or_not_the_span_between(shapes, alice, client_for):
     """"2019 or 2024" is either year (search.query_parser.ParsedQuery.periods): the report said "taken 2019-01-01 to
     2024-12-31", the span the search no longer takes."""
