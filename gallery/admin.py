@@ -7,6 +7,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
@@ -16,9 +19,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import CASCADE, Count, Exists, Model, OuterRef, Q, Value
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.db.models.functions import Lower
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.template.defaultfilters import pluralize
 from django.utils.html import format_html
 
 from gallery.admin_scope import FamilyChoices, FamilyScopedAdmin, people_of
@@ -57,6 +61,7 @@ from gallery.views.media import admin_thumbnail
 
 
 User = get_user_model()
+TRASHED_LOGGED = "Moved to the trash."  # a photo's history: a change, as it is restorable, not "Deleted"
 admin.site.unregister(User)  # replaced by the one below
 
 
@@ -207,19 +212,6 @@ class MembershipInline(FamilyChoices, admin.TabularInline):
         return super().has_delete_permission(request, obj) and self._family_admin(request, obj)
 
 
-class ProgramRowsGoAlong:
-    """The delete page of what the program's own lists (ReadOnlyModelAdmin: tag suggestions, …) hang on. Django asks
-    the right to delete every row a delete takes along, and those lists give it to nobody, the superuser included:
-    every photo the worker has read has tag suggestions, so no family or photo could be deleted here. Such rows go
-    with what they belong to, as they do when a member deletes it on the site."""
-
-    def get_deleted_objects(self, objs, request):
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        kept = {str(model._meta.verbose_name) for model, model_admin in self.admin_site._registry.items()
-                if isinstance(model_admin, ReadOnlyModelAdmin)}
-        return deleted, counts, {name for name in perms_needed if str(name) not in kept}, protected
-
-
 def rows_going_along(model: type[Model], *, to: str = "", through: tuple = ()) -> dict[type[Model], list[str]]:
     """Every kind of row a delete of `model`'s rows takes along (on_delete CASCADE, as Django's collector follows it,
     related_name="+" ones too), each with its lookups to those rows ("photo__family", "family", …)."""
@@ -273,7 +265,7 @@ class FamilyAdmin(FamilyScopedAdmin):
         a kind). Django's own collects every row the delete takes along (each photo's tags, embedding, suggestions,
         …) to list them one by one, on the page and again on its POST: minutes for a family of 100,000 photos, which
         the worker deletes later. As Django's, it asks the right to delete each kind that goes along and has a list
-        in the admin, but the program's own read-only lists (tag suggestions, judgments: ProgramRowsGoAlong)."""
+        in the admin, but the program's own read-only lists (tag suggestions, judgments), which go with what they belong to."""
         families = list(objs)
         if not families:
             return [], {}, set(), []
@@ -475,14 +467,14 @@ class PhotoAdminForm(forms.ModelForm):
 
 
 @admin.register(Photo)
-class PhotoAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
+class PhotoAdmin(FamilyScopedAdmin):
     list_display = ["thumb", "title", "family", "uploaded_by", "taken", "status", "tag_list"]
     list_display_links = ["thumb", "title"]
     # Dates as the photo's own local day (Photo.taken_day), whatever the server's TIME_ZONE.
     list_filter = ["family", "uploaded_by", "status", ("taken_day", admin.DateFieldListFilter), "taken_at_source"]
     search_fields = ["title", "description", "original_filename", "tags__name", "camera_model"]
     date_hierarchy = "taken_day"
-    actions = ["add_tag", "remove_tag"]
+    actions = ["add_tag", "remove_tag", "delete_selected"]
     list_select_related = ["family", "uploaded_by"]
     readonly_fields = [
         "preview", "family", "uploaded_by", "original_filename", "mime_type", "file_size", "width", "height",
@@ -510,16 +502,68 @@ class PhotoAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
         photo_update(photo=obj, title=form.cleaned_data["title"], description=form.cleaned_data["description"],
                      tags=[tag.name for tag in form.cleaned_data.get("photo_tags", [])], user=request.user)
 
-    # Delete moves to the trash, as everywhere (restorable from the family's trash page for TRASH_DAYS).
+    # Delete moves to the trash, as everywhere (restorable from the family's trash page for TRASH_DAYS), and the pages
+    # say so: the photos alone are listed (nothing of theirs goes), the message and the history say "moved to the trash".
     def delete_model(self, request, obj):
         self.delete_queryset(request, Photo.objects.filter(pk=obj.pk))
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request, queryset) -> int:
         allowed = self._deletable(request, queryset)
         trashed = photos_trash_by_site_admin(user=request.user, photos=allowed)
         if trashed < queryset.count():
             self.message_user(request, f"{queryset.count() - trashed} photo(s) left as they were: a photo goes to the "
                                        "trash by its uploader or a family admin.", messages.WARNING)
+        return trashed
+
+    def get_deleted_objects(self, objs, request):
+        """The delete page's list: the photo, as it goes to the trash with everything of its own (Django's would
+        collect every tag, album place, embedding and near-duplicate pair of it, which stay)."""
+        listed = [format_html('<a href="{}">{}</a>', reverse("admin:gallery_photo_change", args=[photo.pk]), photo)
+                  for photo in objs]
+        return listed, {Photo._meta.verbose_name_plural: len(listed)}, set(), []
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return super().delete_view(request, object_id, {**(extra_context or {}), "trash_days": settings.TRASH_DAYS})
+
+    def log_deletions(self, request, queryset):
+        LogEntry.objects.log_actions(user_id=request.user.pk, queryset=queryset, action_flag=CHANGE,
+                                     change_message=TRASHED_LOGGED)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if IS_POPUP_VAR in request.POST:
+            return super().response_delete(request, obj_display, obj_id)
+        photo = Photo.all_objects.select_related("family").filter(pk=obj_id).first()
+        where = f" of {photo.family}" if photo else ""
+        self.message_user(request, f"“{obj_display}” was moved to the trash{where}: restorable from the family's trash "
+                                   f"page for {settings.TRASH_DAYS} days.", messages.SUCCESS)
+        return HttpResponseRedirect(add_preserved_filters(
+            {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts},
+            reverse("admin:gallery_photo_changelist")))
+
+    @admin.action(description="Move the selected photos to the trash", permissions=["delete"])
+    def delete_selected(self, request, queryset):
+        """Django's "Delete selected" (the same name, so a list's form posts what it did), saying what it does: the
+        page names the photos alone, in a few queries whatever the selection. A selection holding a photo the user may
+        not move (not their upload, in a family they don't administer) is refused whole, as Django's was."""
+        photos = list(queryset.select_related("family").order_by("pk"))
+        allowed = set(self._deletable(request, queryset).values_list("pk", flat=True))
+        refused = [photo for photo in photos if photo.pk not in allowed]
+        if request.POST.get("post") and photos and not refused:
+            self.log_deletions(request, photos)
+            trashed = self.delete_queryset(request, queryset)
+            self.message_user(request, f"Moved {trashed} photo{pluralize(trashed)} to the trash: restorable from "
+                                       f"their family's trash page for {settings.TRASH_DAYS} days.", messages.SUCCESS)
+            return None
+        return render(request, "admin/gallery/photo/trash_selected_confirmation.html", {
+            **self.admin_site.each_context(request),
+            "title": "Move photos to the trash",
+            "photos": photos,
+            "refused": refused,
+            "trash_days": settings.TRASH_DAYS,
+            "opts": self.opts,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        })
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # The gallery's rule (photo_can_delete): staff who are ordinary members delete only their own uploads.
