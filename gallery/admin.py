@@ -684,6 +684,24 @@ class InviteAdmin(FamilyScopedAdmin):
         return False
 
 
+class ProbabilityFilter(admin.SimpleListFilter):
+    """The family page's "accept every suggestion above 0.9" in the admin: this filter (with "Open"), "Select all",
+    then "Accept the selected suggestions"."""
+
+    title = "probability"
+    parameter_name = "probability"
+
+    def lookups(self, request, model_admin):
+        return [("0.9", "90% or more"), ("0.7", "70% or more"), ("0.5", "50% or more")]
+
+    def queryset(self, request, queryset):
+        try:
+            at_least = float(self.value())
+        except (TypeError, ValueError):
+            return queryset  # none chosen, or an address typed by hand: the whole list
+        return queryset.filter(probability__gte=at_least)
+
+
 @admin.register(TagSuggestion)
 class TagSuggestionAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
     """The image model's tag suggestions; accept or dismiss them in bulk. Written by the scoring, decided here,
@@ -691,7 +709,7 @@ class TagSuggestionAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
 
     family_path = "photo__family"
     list_display = ["name", "photo_link", "family", "probability_percent", "state", "model_name", "created_at"]
-    list_filter = ["state", ("photo__family", admin.RelatedOnlyFieldListFilter), "name"]
+    list_filter = ["state", ProbabilityFilter, ("photo__family", admin.RelatedOnlyFieldListFilter), "name"]
     search_fields = ["name", "photo__title", "photo__original_filename"]
     list_select_related = ["photo__family"]
     ordering = ["-probability"]

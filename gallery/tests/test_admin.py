@@ -783,3 +783,30 @@ def test_the_admins_delete_of_photos_says_they_go_to_the_trash_and_lists_them_al
                                     trashed_at__isnull=False).count() == 3
     assert list(LogEntry.objects.filter(object_id=str(many[0].pk)).values_list("action_flag", "change_message")) == [
         (2, "Moved to the trash.")]  # a change, not "Deleted": it is restorable
+
+
+def test_the_suggestions_list_narrows_to_a_probability_so_all_above_it_are_accepted_at_once(admin, photos, family):
+    """The family page accepts "every suggestion above 0.9"; the admin's list, which the README gives bulk actions
+    for, had no way to the same: filters by state and name only, so a curator ticked rows by eye down a list sorted by
+    probability, 100 a page, or accepted the 60% ones along with the rest ("Select all"). It filters by probability
+    now ("90% or more", …), and the whole filtered list is accepted in one go."""
+    from gallery.models import TagSuggestion
+
+    made = {(photo, name, p): TagSuggestion.objects.create(photo=photo, name=name, probability=p, model_name="toy")
+            for photo, name, p in [(photos["beach"], "sand", 0.97), (photos["forest"], "tree", 0.92),
+                                   (photos["forest"], "dog", 0.6), (photos["beach"], "boat", 0.89)]}
+    listing = TagSuggestion._meta
+    url = reverse(f"admin:{listing.app_label}_{listing.model_name}_changelist")
+    page = admin.get(url)
+    assert "By probability" in _text(page) and "90% or more" in _text(page)
+    filtered = admin.get(url, {"probability": "0.9", "state__exact": "open"})
+    assert _changelist_ids(filtered) == {made[photos["beach"], "sand", 0.97].pk, made[photos["forest"], "tree", 0.92].pk}
+    assert "2 tag suggestions" in _text(filtered) or "0 of 2 selected" in _text(filtered)
+    assert admin.get(url, {"probability": "lots"}).status_code == 200  # a hand-typed address: the whole list
+
+    response = admin.post(f"{url}?probability=0.9&state__exact=open", {
+        "action": "accept_selected", "select_across": "1", "index": "0",
+        ACTION_CHECKBOX_NAME: [made[photos["beach"], "sand", 0.97].pk]}, follow=True)
+    assert "Accepted 2 suggestion(s)" in _text(response)
+    assert set(photos["beach"].tags.values_list("name", flat=True)) == {"Sea", "sand"}
+    assert set(photos["forest"].tags.values_list("name", flat=True)) == {"tree"}
