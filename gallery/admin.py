@@ -50,12 +50,13 @@ from gallery.services import (
     photos_tag_remove,
     tag_renamed,
     tags_delete,
+    tags_merge,
     users_delete,
     users_deactivate_problems,
     users_delete_problems,
 )
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
-from gallery.text import tag_name_clean
+from gallery.text import tag_name_clean, text_isolated
 from gallery.trash_services import photos_trash_by_site_admin
 from gallery.views.media import admin_thumbnail
 
@@ -331,13 +332,29 @@ class TagForm(forms.ModelForm):
         # The unique index compares lower(name); the family is read-only on change, so Django can't check it.
         if family_id and name and (Tag.objects.filter(family_id=family_id).exclude(pk=self.instance.pk)
                                    .annotate(key=Lower("name")).filter(key=Lower(Value(name))).exists()):
-            self.add_error("name", "This family already has a tag of this name (letter case aside).")
+            self.add_error("name", "This family already has a tag of this name (letter case aside). To make the two "
+                                   "one, tick both in the tags list and choose “Merge the selected tags”.")
         return cleaned
+
+
+class TagMergeForm(forms.Form):
+    keep = forms.ModelChoiceField(queryset=Tag.objects.none(), widget=forms.RadioSelect, empty_label=None,
+                                  label="The name that stays")
+
+    def __init__(self, *args, tags: list[Tag], **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each named with how many photos carry it; the most used is offered.
+        choices = Tag.objects.filter(pk__in=[tag.pk for tag in tags]).annotate(n=Count("photos")).order_by(
+            Lower("name"), "pk")
+        self.fields["keep"].queryset = choices
+        self.fields["keep"].label_from_instance = lambda tag: f"{text_isolated(tag.name)} ({tag.n} photo{pluralize(tag.n)})"
+        self.fields["keep"].initial = max(choices, key=lambda tag: tag.n, default=None)
 
 
 @admin.register(Tag)
 class TagAdmin(FamilyScopedAdmin):
     form = TagForm
+    actions = ["merge_selected"]
     list_display = ["name", "family", "photo_count"]
     list_filter = ["family"]
     search_fields = ["name"]
@@ -358,6 +375,34 @@ class TagAdmin(FamilyScopedAdmin):
         super().save_model(request, obj, form, change)
         if change:  # a renamed tag changes every photo that carries it, and is the member's on each
             tag_renamed(tag=obj, before=form.initial.get("name") or "", user=request.user)
+
+    @admin.action(description="Merge the selected tags (one name kept)", permissions=["change", "delete"])
+    def merge_selected(self, request, queryset):
+        """Tags that mean the same ("Grandma", "Oma"): an intermediate page asks which name stays (tags_merge)."""
+        tags = list(queryset.select_related("family").order_by(Lower("name"), "pk"))
+        if len({tag.family_id for tag in tags}) > 1:
+            self.message_user(request, "Tags of different families can't be merged: a photo carries only its family's "
+                                       "tags. Select tags of one family.", messages.ERROR)
+            return None
+        if len(tags) < 2:
+            self.message_user(request, "Select two tags or more to merge.", messages.WARNING)
+            return None
+        form = TagMergeForm(request.POST if "apply" in request.POST else None, tags=tags)
+        if form.is_valid():
+            into = form.cleaned_data["keep"]
+            count = tags_merge(into=into, tags=queryset, user=request.user)
+            merged = ", ".join(f"“{tag.name}”" for tag in tags if tag.pk != into.pk)
+            self.message_user(request, f"Merged {merged} into “{into.name}”: {count} photo{pluralize(count)} carry it "
+                                       "in their place.", messages.SUCCESS)
+            return None
+        return render(request, "admin/gallery/tag/merge_selected.html", {
+            **self.admin_site.each_context(request),
+            "title": f"Merge {len(tags)} tags of {tags[0].family} into one",
+            "form": form,
+            "tags": tags,
+            "opts": self.opts,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        })
 
     # A deleted tag leaves every photo that carried it: their search documents are rebuilt without it.
     def delete_model(self, request, obj):

@@ -427,6 +427,44 @@ def test_renaming_a_tag_onto_an_existing_one_is_a_form_error(admin, photos, fami
     assert response.status_code == 200 and response.context["adminform"].form.errors
 
 
+
+def test_two_tags_that_mean_the_same_are_merged_in_the_admin(admin, photos, family, alice, other_family, mallory):
+    """"Grandma" and "Oma" are one person: renaming one onto the other is refused (one name a family), and the admin
+    had no other way than tagging each "Oma" photo "Grandma" by hand, then deleting "Oma". "Merge the selected tags"
+    now asks which name stays; every photo that carried any of them carries it (the member's), the others are gone
+    (their keyword not put back by the file read again), and search finds the photos by the name kept."""
+    from gallery.models import PhotoTag
+
+    both = photo_factory(family=family, user=alice, filename="both.jpg", tags=["Grandma", "Oma"])
+    oma = photo_factory(family=family, user=alice, filename="second.jpg", tags=["Oma"])
+    granny = photo_factory(family=family, user=alice, filename="third.jpg", tags=["granny"])
+    jones = photo_factory(family=other_family, user=mallory, filename="jones.jpg", tags=["Oma"])
+    tags = {tag.name: tag for tag in Tag.objects.filter(family=family)}
+    url = reverse("admin:gallery_tag_changelist")
+    refused = admin.post(url, {"action": "merge_selected", "apply": "1", "keep": tags["Oma"].pk,
+                               ACTION_CHECKBOX_NAME: [tags["Oma"].pk, Tag.objects.get(family=other_family).pk]},
+                         follow=True)
+    assert "Tags of different families can't be merged" in _text(refused)
+    assert Tag.objects.filter(name="Oma").count() == 2
+
+    selected = [tags["Grandma"].pk, tags["Oma"].pk, tags["granny"].pk]
+    page = admin.post(url, {"action": "merge_selected", ACTION_CHECKBOX_NAME: selected})
+    assert page.status_code == 200 and "Merge 3 tags of Smiths into one" in _text(page)
+    assert "Grandma (1 photo) granny (1 photo) Oma (2 photos)" in _text(page)  # the most used one offered
+    done = admin.post(url, {"action": "merge_selected", ACTION_CHECKBOX_NAME: selected, "apply": "1",
+                            "keep": tags["Grandma"].pk}, follow=True)
+    assert "Merged “granny”, “Oma” into “Grandma”: 3 photos carry it" in _text(done)
+    assert set(Tag.objects.filter(family=family).values_list("name", flat=True)) == {"Sea", "Grandma"}
+    for photo in (both, oma, granny):
+        assert list(photo.tags.values_list("name", flat=True)) == ["Grandma"]
+        assert "grandma" in _words(photo) and "oma" not in _words(photo).split()
+    assert PhotoTag.objects.get(photo=oma).source == PhotoTag.Source.MEMBER
+    assert list(jones.tags.values_list("name", flat=True)) == ["Oma"]  # another family's tag is its own
+
+    renamed = admin.post(reverse("admin:gallery_tag_change", args=[tags["Sea"].pk]), {"name": "grandma"})
+    assert "tick both in the tags list and choose “Merge the selected tags”" in _text(renamed)
+
+
 def test_a_tag_renamed_in_the_admin_is_cleaned_as_everywhere(admin, photos):
     tag = Tag.objects.get(name="Sea")
     response = admin.post(reverse("admin:gallery_tag_change", args=[tag.pk]), {"name": "  Deep   sea "})
