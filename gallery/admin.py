@@ -537,7 +537,8 @@ class PhotoAdmin(FamilyScopedAdmin):
     list_display_links = ["thumb", "title"]
     # Dates as the photo's own local day (Photo.taken_day), whatever the server's TIME_ZONE.
     list_filter = ["family", "uploaded_by", "status", ("taken_day", admin.DateFieldListFilter), "taken_at_source"]
-    search_fields = ["title", "description", "original_filename", "tags__name", "camera_model"]
+    search_fields = ["title", "description", "original_filename", "tags__name", "camera_model", "place_city",
+                     "place_region", "place_country"]
     date_hierarchy = "taken_day"
     actions = ["add_tag", "remove_tag", "delete_selected"]
     list_select_related = ["family", "uploaded_by"]

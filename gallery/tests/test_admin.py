@@ -874,3 +874,15 @@ def test_the_families_list_counts_members_and_photos_in_the_same_few_queries_how
     smiths = next(row for row in rows if ">Smiths<" in row)
     cells = re.findall(r'<td class="field-(member_count|photo_count)">(\d+)</td>', smiths)
     assert cells == [("member_count", str(Membership.objects.filter(family=family).count())), ("photo_count", "1")]
+
+
+def test_the_photo_list_finds_photos_by_their_place(admin, family, alice, photos):
+    """The photo list's search read titles, descriptions, file names, tags and camera models, not places: a curator
+    looking for the Lisbon holiday typed "Lisbon" (or "Portugal") and found nothing, though every photo of it had the
+    place its GPS position names. It finds them by city, region and country now."""
+    from tests.images import gps_jpeg
+
+    lisbon = photo_factory(family=family, user=alice, data=gps_jpeg(38.72, -9.14), filename="p.jpg")
+    assert lisbon.place_city == "Lisbon" and lisbon.place_country == "Portugal"
+    for query in ("Lisbon", "portugal"):
+        assert _changelist_ids(admin.get(CHANGELIST, {"q": query})) == {lisbon.pk}, query
