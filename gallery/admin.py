@@ -480,13 +480,22 @@ def _tag_action(modeladmin, request, queryset, *, verb: str, service):
     })
 
 
+class BoxedFilteredSelectMultiple(FilteredSelectMultiple):
+    """Django's two-list chooser in a box of its own. Its script puts the chooser first in the select's parent, which for
+    a many-to-many field of Django's is a wrapper of its own; a form field's select sits beside its label, which then
+    came after the chooser (right of it, under it on a phone, and beside the next field's)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html('<div class="chooser-box">{}</div>', super().render(name, value, attrs, renderer))
+
+
 class PhotoAdminForm(forms.ModelForm):
     """The photo's tags as a plain form field: Photo.tags goes through PhotoTag (each tag's source), which the
     admin can't edit as a many-to-many; PhotoAdmin.save_model hands the choice to photo_update."""
 
     photo_tags = forms.ModelMultipleChoiceField(
         queryset=Tag.objects.none(), required=False, label="Tags",
-        widget=FilteredSelectMultiple("tags", is_stacked=False),
+        widget=BoxedFilteredSelectMultiple("tags", is_stacked=False),
     )
 
     description = forms.CharField(widget=forms.Textarea, required=False, max_length=DESCRIPTION_MAX_CHARS)
