@@ -410,8 +410,11 @@ class TagAdmin(FamilyScopedAdmin):
         form = TagMergeForm(request.POST if "apply" in request.POST else None, tags=tags)
         if form.is_valid():
             into = form.cleaned_data["keep"]
+            gone = [tag for tag in tags if tag.pk != into.pk]
+            merged = ", ".join(f"“{tag.name}”" for tag in gone)
+            self.log_deletions(request, gone)  # (each one's history, and the kept one's, say what became of it)
             count = tags_merge(into=into, tags=queryset, user=request.user)
-            merged = ", ".join(f"“{tag.name}”" for tag in tags if tag.pk != into.pk)
+            self.log_change(request, into, f"Merged {merged} into it.")
             self.message_user(request, f"Merged {merged} into “{into.name}”: {count} photo{pluralize(count)} carry it "
                                        "in their place.", messages.SUCCESS)
             return None

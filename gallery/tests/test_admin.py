@@ -460,6 +460,8 @@ def test_two_tags_that_mean_the_same_are_merged_in_the_admin(admin, photos, fami
         assert "grandma" in _words(photo) and "oma" not in _words(photo).split()
     assert PhotoTag.objects.get(photo=oma).source == PhotoTag.Source.MEMBER
     assert list(jones.tags.values_list("name", flat=True)) == ["Oma"]  # another family's tag is its own
+    history = admin.get(reverse("admin:gallery_tag_history", args=[tags["Grandma"].pk]))
+    assert "Merged “granny”, “Oma” into it." in _text(history)
 
     renamed = admin.post(reverse("admin:gallery_tag_change", args=[tags["Sea"].pk]), {"name": "grandma"})
     assert "tick both in the tags list and choose “Merge the selected tags”" in _text(renamed)
