@@ -427,6 +427,19 @@ class TagAdmin(FamilyScopedAdmin):
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         })
 
+    def get_deleted_objects(self, objs, request):
+        """The delete pages' list: each tag, with how many photos (out of the trash) carry it, and "photos": how many
+        carry any of them. Django's listed each photo-tag row ("Photo tag: Grandma on photo 17 (embedded)"), which
+        read as the photos going; they stay, the tag taken off them."""
+        tags = list(objs)
+        carried = PhotoTag.objects.filter(tag__in=[tag.pk for tag in tags], photo__trashed_at__isnull=True)
+        counts = dict(carried.order_by().values("tag_id").annotate(n=Count("*")).values_list("tag_id", "n"))
+        listed = [format_html('<a href="{}">{}</a> ({}, {} photo{})', reverse("admin:gallery_tag_change", args=[tag.pk]),
+                              tag, tag.family, counts.get(tag.pk, 0), pluralize(counts.get(tag.pk, 0)))
+                  for tag in tags]
+        photos = carried.order_by().values("photo_id").distinct().count()
+        return listed, {"tags": len(tags), "photos": photos}, set(), []
+
     # A deleted tag leaves every photo that carried it: their search documents are rebuilt without it.
     def delete_model(self, request, obj):
         self.delete_queryset(request, Tag.objects.filter(pk=obj.pk))

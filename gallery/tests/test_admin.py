@@ -411,6 +411,26 @@ def test_deleting_tags_in_bulk_in_the_admin_takes_them_out_of_the_search_documen
     assert "sea" not in _words(photos["beach"]) and "lake" not in _words(other)
 
 
+
+def test_the_delete_pages_of_tags_say_the_photos_stay_and_list_the_tags_alone(admin, photos, family, alice):
+    """A tag's delete page asked "Are you sure you want to delete the tag “Grandma”? All of the following related items
+    will be deleted:" and listed "Photo tag: Grandma on photo 17 (embedded)" for each of its 120 photos, which read as
+    120 photos going (and "embedded" means read from the file). It asks to delete the tag, says how many photos carry
+    it and that they stay, and lists the tags alone; the bulk delete likewise."""
+    lake = photo_factory(family=family, user=alice, filename="lake.jpg", tags=["Sea", "Lake"])
+    sea, lake_tag = Tag.objects.get(name="Sea"), Tag.objects.get(name="Lake")
+    text = _text(admin.get(reverse("admin:gallery_tag_delete", args=[sea.pk])))
+    assert "Delete the tag “Sea”? 2 photos carry it: it is taken off them (the photos stay)" in text
+    assert "Photo tag:" not in text and "will be deleted" not in text
+    text = _text(admin.post(reverse("admin:gallery_tag_changelist"),
+                            {"action": "delete_selected", ACTION_CHECKBOX_NAME: [sea.pk, lake_tag.pk]}))
+    assert "Delete these 2 tags? 2 photos carry them: they are taken off them (the photos stay)" in text
+    assert "Sea (Smiths, 2 photos)" in text and "Lake (Smiths, 1 photo)" in text
+    assert "Photo tag:" not in text and "will be deleted" not in text
+    admin.post(reverse("admin:gallery_tag_changelist"),
+               {"action": "delete_selected", ACTION_CHECKBOX_NAME: [sea.pk, lake_tag.pk], "post": "yes"})
+    assert not Tag.objects.filter(pk__in=[sea.pk, lake_tag.pk]).exists() and Photo.objects.filter(pk=lake.pk).exists()
+
 def test_a_tag_cannot_be_moved_to_another_family_in_the_admin(admin, photos, family, other_family):
     tag = Tag.objects.get(name="Sea")
     response = admin.post(reverse("admin:gallery_tag_change", args=[tag.pk]),
