@@ -55,6 +55,7 @@ from gallery.services import (
     users_deactivate_problems,
     users_delete_problems,
 )
+from gallery.selectors import same_name
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
 from gallery.text import tag_name_clean, text_isolated
 from gallery.trash_services import photos_trash_by_site_admin
@@ -471,13 +472,26 @@ class TagActionForm(forms.Form):
         return self.cleaned_data["tag"]
 
 
+def _carrying(photos: list[Photo], name: str) -> set[int]:
+    """Which of `photos` carry the tag `name` (any case, as the tag actions read it; the added one is cleaned already)."""
+    return set(PhotoTag.objects.filter(same_name("tag__name", name.strip()),
+                                       photo_id__in=[photo.pk for photo in photos]).values_list("photo_id", flat=True))
+
+
 def _tag_action(modeladmin, request, queryset, *, verb: str, service):
     """Intermediate page asking for the tag name, then applies it to the selected photos."""
     if "apply" in request.POST:
         form = TagActionForm(request.POST)
         if form.is_valid():
             photos = list(queryset.select_related("family"))
-            count = service(photos=photos, name=form.cleaned_data["tag"], user=request.user)
+            name = form.cleaned_data["tag"]
+            before = _carrying(photos, name)
+            count = service(photos=photos, name=name, user=request.user)
+            # Each photo's history says what the action did to it (not to one that had the tag, or had not).
+            changed = _carrying(photos, name) ^ before
+            LogEntry.objects.log_actions(
+                user_id=request.user.pk, queryset=[photo for photo in photos if photo.pk in changed], action_flag=CHANGE,
+                change_message=f"Added the tag “{name}”." if service is photos_tag_add else f"Took the tag “{name}” off.")
             modeladmin.message_user(request, f"Tag “{form.cleaned_data['tag']}” {verb} {count} photo(s).", messages.SUCCESS)
             if service is photos_tag_add and count < len(photos):
                 modeladmin.message_user(request, f"{len(photos) - count} photo(s) already have {MAX_TAGS} tags, the "

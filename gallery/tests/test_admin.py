@@ -567,6 +567,28 @@ def test_an_admin_edit_over_someone_elses_change_meanwhile_is_said_not_done(admi
     assert photo.title == "Beach" and list(photo.tags.values_list("name", flat=True)) == ["Sea"]
 
 
+
+def test_the_tag_actions_write_each_photos_history(admin, photos, family, alice):
+    """A photo's history ("History" on its page) said nothing of the tags the list's bulk actions put on or took off it:
+    a curator who added "Trip" to 200 photos, or another looking for where "Sea" went, found "This object doesn't have
+    a change history". Each photo the action changed says so; one it left as it was (it had the tag, or had not) not."""
+    from django.contrib.admin.models import LogEntry
+
+    beach, forest = photos["beach"], photos["forest"]  # beach carries "Sea", forest not
+
+    def history(photo) -> list[str]:
+        return list(LogEntry.objects.filter(object_id=str(photo.pk)).order_by("pk").values_list("change_message",
+                                                                                                  flat=True))
+
+    admin.post(CHANGELIST, {"action": "add_tag", ACTION_CHECKBOX_NAME: [beach.pk, forest.pk], "apply": "1",
+                            "tag": "sea"})
+    assert history(forest) == ["Added the tag “sea”."] and history(beach) == []
+    admin.post(CHANGELIST, {"action": "remove_tag", ACTION_CHECKBOX_NAME: [beach.pk, forest.pk], "apply": "1",
+                            "tag": "SEA"})
+    assert history(beach) == ["Took the tag “SEA” off."]
+    assert history(forest) == ["Added the tag “sea”.", "Took the tag “SEA” off."]
+    assert "Took the tag “SEA” off." in _text(admin.get(reverse("admin:gallery_photo_history", args=[beach.pk])))
+
 def test_tag_actions_ask_the_same_few_queries_whatever_the_selection(admin, family, alice):
     """The admin's add/remove tag actions read and wrote each selected photo's tags one photo at a time: 500
     selected photos, 1,500 queries."""
