@@ -267,7 +267,8 @@ class FamilyAdmin(FamilyScopedAdmin):
         a kind). Django's own collects every row the delete takes along (each photo's tags, embedding, suggestions,
         …) to list them one by one, on the page and again on its POST: minutes for a family of 100,000 photos, which
         the worker deletes later. As Django's, it asks the right to delete each kind that goes along and has a list
-        in the admin, but the program's own read-only lists (tag suggestions, judgments), which go with what they belong to."""
+        in the admin, but the program's own read-only lists (tag suggestions, judgments), which go with what they
+        belong to."""
         families = list(objs)
         if not families:
             return [], {}, set(), []
@@ -368,7 +369,8 @@ class TagMergeForm(forms.Form):
         choices = Tag.objects.filter(pk__in=[tag.pk for tag in tags]).annotate(n=Count("photos")).order_by(
             Lower("name"), "pk")
         self.fields["keep"].queryset = choices
-        self.fields["keep"].label_from_instance = lambda tag: f"{text_isolated(tag.name)} ({tag.n} photo{pluralize(tag.n)})"
+        self.fields["keep"].label_from_instance = (
+            lambda tag: f"{text_isolated(tag.name)} ({tag.n} photo{pluralize(tag.n)})")
         self.fields["keep"].initial = max(choices, key=lambda tag: tag.n, default=None)
 
 
@@ -416,8 +418,8 @@ class TagAdmin(FamilyScopedAdmin):
             self.log_deletions(request, gone)  # (each one's history, and the kept one's, say what became of it)
             count = tags_merge(into=into, tags=queryset, user=request.user)
             self.log_change(request, into, f"Merged {merged} into it.")
-            self.message_user(request, f"Merged {merged} into “{into.name}”: {count} photo{pluralize(count)} carry it "
-                                       "in their place.", messages.SUCCESS)
+            self.message_user(request, f"Merged {merged} into “{into.name}”: {count} photo{pluralize(count)} "
+                                       "carry it in their place.", messages.SUCCESS)
             return None
         return render(request, "admin/gallery/tag/merge_selected.html", {
             **self.admin_site.each_context(request),
@@ -435,7 +437,8 @@ class TagAdmin(FamilyScopedAdmin):
         tags = list(objs)
         carried = PhotoTag.objects.filter(tag__in=[tag.pk for tag in tags], photo__trashed_at__isnull=True)
         counts = dict(carried.order_by().values("tag_id").annotate(n=Count("*")).values_list("tag_id", "n"))
-        listed = [format_html('<a href="{}">{}</a> ({}, {} photo{})', reverse("admin:gallery_tag_change", args=[tag.pk]),
+        listed = [format_html('<a href="{}">{}</a> ({}, {} photo{})', reverse("admin:gallery_tag_change",
+                                                                              args=[tag.pk]),
                               tag, tag.family, counts.get(tag.pk, 0), pluralize(counts.get(tag.pk, 0)))
                   for tag in tags]
         photos = carried.order_by().values("photo_id").distinct().count()
@@ -473,7 +476,7 @@ class TagActionForm(forms.Form):
 
 
 def _carrying(photos: list[Photo], name: str) -> set[int]:
-    """Which of `photos` carry the tag `name` (any case, as the tag actions read it; the added one is cleaned already)."""
+    """Which of `photos` carry the tag `name` (any case, as the tag actions read it; an added one is cleaned)."""
     return set(PhotoTag.objects.filter(same_name("tag__name", name.strip()),
                                        photo_id__in=[photo.pk for photo in photos]).values_list("photo_id", flat=True))
 
@@ -489,9 +492,9 @@ def _tag_action(modeladmin, request, queryset, *, verb: str, service):
             count = service(photos=photos, name=name, user=request.user)
             # Each photo's history says what the action did to it (not to one that had the tag, or had not).
             changed = _carrying(photos, name) ^ before
-            LogEntry.objects.log_actions(
-                user_id=request.user.pk, queryset=[photo for photo in photos if photo.pk in changed], action_flag=CHANGE,
-                change_message=f"Added the tag “{name}”." if service is photos_tag_add else f"Took the tag “{name}” off.")
+            done = f"Added the tag “{name}”." if service is photos_tag_add else f"Took the tag “{name}” off."
+            LogEntry.objects.log_actions(user_id=request.user.pk, action_flag=CHANGE, change_message=done,
+                                         queryset=[photo for photo in photos if photo.pk in changed])
             modeladmin.message_user(request, f"Tag “{form.cleaned_data['tag']}” {verb} {count} photo(s).", messages.SUCCESS)
             if service is photos_tag_add and count < len(photos):
                 modeladmin.message_user(request, f"{len(photos) - count} photo(s) already have {MAX_TAGS} tags, the "
@@ -511,9 +514,9 @@ def _tag_action(modeladmin, request, queryset, *, verb: str, service):
 
 
 class BoxedFilteredSelectMultiple(FilteredSelectMultiple):
-    """Django's two-list chooser in a box of its own. Its script puts the chooser first in the select's parent, which for
-    a many-to-many field of Django's is a wrapper of its own; a form field's select sits beside its label, which then
-    came after the chooser (right of it, under it on a phone, and beside the next field's)."""
+    """Django's two-list chooser in a box of its own. Its script puts the chooser first in the select's parent, which
+    for a many-to-many field of Django's is a wrapper of its own; a form field's select sits beside its label, which
+    then came after the chooser (right of it, under it on a phone, and beside the next field's)."""
 
     def render(self, name, value, attrs=None, renderer=None):
         return format_html('<div class="chooser-box">{}</div>', super().render(name, value, attrs, renderer))
@@ -608,7 +611,8 @@ class PhotoAdmin(FamilyScopedAdmin):
                      tags=[tag.name for tag in form.cleaned_data.get("photo_tags", [])], user=request.user)
 
     # Delete moves to the trash, as everywhere (restorable from the family's trash page for TRASH_DAYS), and the pages
-    # say so: the photos alone are listed (nothing of theirs goes), the message and the history say "moved to the trash".
+    # say so: the photos alone are listed (nothing of theirs goes), the message and the history say "moved to the
+    # trash".
     def delete_model(self, request, obj):
         self.delete_queryset(request, Photo.objects.filter(pk=obj.pk))
 
@@ -639,8 +643,8 @@ class PhotoAdmin(FamilyScopedAdmin):
             return super().response_delete(request, obj_display, obj_id)
         photo = Photo.all_objects.select_related("family").filter(pk=obj_id).first()
         where = f" of {photo.family}" if photo else ""
-        self.message_user(request, f"“{obj_display}” was moved to the trash{where}: restorable from the family's trash "
-                                   f"page for {settings.TRASH_DAYS} days.", messages.SUCCESS)
+        self.message_user(request, f"“{obj_display}” was moved to the trash{where}: restorable from the family's "
+                                   f"trash page for {settings.TRASH_DAYS} days.", messages.SUCCESS)
         return HttpResponseRedirect(add_preserved_filters(
             {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts},
             reverse("admin:gallery_photo_changelist")))

@@ -413,10 +413,10 @@ def test_deleting_tags_in_bulk_in_the_admin_takes_them_out_of_the_search_documen
 
 
 def test_the_delete_pages_of_tags_say_the_photos_stay_and_list_the_tags_alone(admin, photos, family, alice):
-    """A tag's delete page asked "Are you sure you want to delete the tag “Grandma”? All of the following related items
-    will be deleted:" and listed "Photo tag: Grandma on photo 17 (embedded)" for each of its 120 photos, which read as
-    120 photos going (and "embedded" means read from the file). It asks to delete the tag, says how many photos carry
-    it and that they stay, and lists the tags alone; the bulk delete likewise."""
+    """A tag's delete page asked "Are you sure you want to delete the tag “Grandma”? All of the following related
+    items will be deleted:" and listed "Photo tag: Grandma on photo 17 (embedded)" for each of its 120 photos, which
+    read as 120 photos going (and "embedded" means read from the file). It asks to delete the tag, says how many photos
+    carry it and that they stay, and lists the tags alone; the bulk delete likewise."""
     lake = photo_factory(family=family, user=alice, filename="lake.jpg", tags=["Sea", "Lake"])
     sea, lake_tag = Tag.objects.get(name="Sea"), Tag.objects.get(name="Lake")
     text = _text(admin.get(reverse("admin:gallery_tag_delete", args=[sea.pk])))
@@ -852,7 +852,8 @@ def test_the_admins_delete_of_photos_says_they_go_to_the_trash_and_lists_them_al
     assert "will be deleted" not in text and "Photo tag:" not in text
 
     text = _text(admin.get(reverse("admin:gallery_photo_delete", args=[photos["beach"].pk])))
-    assert "Move the photo “beach” to the trash?" in text and "will be deleted" not in text and "Photo tag:" not in text
+    assert "Move the photo “beach” to the trash?" in text
+    assert "will be deleted" not in text and "Photo tag:" not in text
 
     response = admin.post(reverse("admin:gallery_photo_delete", args=[photos["beach"].pk]), {"post": "yes"},
                           follow=True)
@@ -882,7 +883,8 @@ def test_the_suggestions_list_narrows_to_a_probability_so_all_above_it_are_accep
     page = admin.get(url)
     assert "By probability" in _text(page) and "90% or more" in _text(page)
     filtered = admin.get(url, {"probability": "0.9", "state__exact": "open"})
-    assert _changelist_ids(filtered) == {made[photos["beach"], "sand", 0.97].pk, made[photos["forest"], "tree", 0.92].pk}
+    assert _changelist_ids(filtered) == {made[photos["beach"], "sand", 0.97].pk,
+                                         made[photos["forest"], "tree", 0.92].pk}
     assert "2 tag suggestions" in _text(filtered) or "0 of 2 selected" in _text(filtered)
     assert admin.get(url, {"probability": "lots"}).status_code == 200  # a hand-typed address: the whole list
 
