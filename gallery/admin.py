@@ -7,6 +7,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
@@ -16,9 +19,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import CASCADE, Count, Exists, Model, OuterRef, Q, Value
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.db.models.functions import Lower
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.template.defaultfilters import pluralize
 from django.utils.html import format_html
 
 from gallery.admin_scope import FamilyChoices, FamilyScopedAdmin, people_of
@@ -46,18 +50,21 @@ from gallery.services import (
     photos_tag_remove,
     tag_renamed,
     tags_delete,
+    tags_merge,
     users_activate_problems,
     users_delete,
     users_deactivate_problems,
     users_delete_problems,
 )
+from gallery.selectors import same_name
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
-from gallery.text import tag_name_clean
+from gallery.text import tag_name_clean, text_isolated
 from gallery.trash_services import photos_trash_by_site_admin
 from gallery.views.media import admin_thumbnail
 
 
 User = get_user_model()
+TRASHED_LOGGED = "Moved to the trash."  # a photo's history: a change, as it is restorable, not "Deleted"
 admin.site.unregister(User)  # replaced by the one below
 
 
@@ -216,19 +223,6 @@ class MembershipInline(FamilyChoices, admin.TabularInline):
         return super().has_delete_permission(request, obj) and self._family_admin(request, obj)
 
 
-class ProgramRowsGoAlong:
-    """The delete page of what the program's own lists (ReadOnlyModelAdmin: tag suggestions, …) hang on. Django asks
-    the right to delete every row a delete takes along, and those lists give it to nobody, the superuser included:
-    every photo the worker has read has tag suggestions, so no family or photo could be deleted here. Such rows go
-    with what they belong to, as they do when a member deletes it on the site."""
-
-    def get_deleted_objects(self, objs, request):
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        kept = {str(model._meta.verbose_name) for model, model_admin in self.admin_site._registry.items()
-                if isinstance(model_admin, ReadOnlyModelAdmin)}
-        return deleted, counts, {name for name in perms_needed if str(name) not in kept}, protected
-
-
 def rows_going_along(model: type[Model], *, to: str = "", through: tuple = ()) -> dict[type[Model], list[str]]:
     """Every kind of row a delete of `model`'s rows takes along (on_delete CASCADE, as Django's collector follows it,
     related_name="+" ones too), each with its lookups to those rows ("photo__family", "family", …)."""
@@ -282,7 +276,8 @@ class FamilyAdmin(FamilyScopedAdmin):
         a kind). Django's own collects every row the delete takes along (each photo's tags, embedding, suggestions,
         …) to list them one by one, on the page and again on its POST: minutes for a family of 100,000 photos, which
         the worker deletes later. As Django's, it asks the right to delete each kind that goes along and has a list
-        in the admin, but the program's own read-only lists (tag suggestions, judgments: ProgramRowsGoAlong)."""
+        in the admin, but the program's own read-only lists (tag suggestions, judgments), which go with what they
+        belong to."""
         families = list(objs)
         if not families:
             return [], {}, set(), []
@@ -319,13 +314,33 @@ class FamilyAdmin(FamilyScopedAdmin):
                                "gone from every page already.")
         return super().response_delete(request, obj_display, obj_id)
 
+    def get_changelist(self, request, **kwargs):
+        return FamilyChangeList
+
     @admin.display(description="members")
     def member_count(self, family: Family) -> int:
-        return family.memberships.count()
+        counted = getattr(family, "counted_members", None)  # the list's page counted them all at once
+        return family.memberships.count() if counted is None else counted
 
     @admin.display(description="photos")
     def photo_count(self, family: Family) -> int:
-        return family.photos.count()
+        counted = getattr(family, "counted_photos", None)
+        return family.photos.count() if counted is None else counted
+
+
+class FamilyChangeList(ChangeList):
+    """The families' list counts the members and the photos (out of the trash) of the page's families in a query
+    each, not two per family."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        ids = [family.pk for family in self.result_list]
+        members = dict(Membership.objects.filter(family_id__in=ids).order_by().values("family_id")
+                       .annotate(n=Count("*")).values_list("family_id", "n"))
+        photos = dict(Photo.objects.filter(family_id__in=ids).order_by().values("family_id")
+                      .annotate(n=Count("*")).values_list("family_id", "n"))
+        for family in self.result_list:
+            family.counted_members, family.counted_photos = members.get(family.pk, 0), photos.get(family.pk, 0)
 
 
 class TagForm(forms.ModelForm):
@@ -348,13 +363,30 @@ class TagForm(forms.ModelForm):
         # The unique index compares lower(name); the family is read-only on change, so Django can't check it.
         if family_id and name and (Tag.objects.filter(family_id=family_id).exclude(pk=self.instance.pk)
                                    .annotate(key=Lower("name")).filter(key=Lower(Value(name))).exists()):
-            self.add_error("name", "This family already has a tag of this name (letter case aside).")
+            self.add_error("name", "This family already has a tag of this name (letter case aside). To make the two "
+                                   "one, tick both in the tags list and choose “Merge the selected tags”.")
         return cleaned
+
+
+class TagMergeForm(forms.Form):
+    keep = forms.ModelChoiceField(queryset=Tag.objects.none(), widget=forms.RadioSelect, empty_label=None,
+                                  label="The name that stays")
+
+    def __init__(self, *args, tags: list[Tag], **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each named with how many photos carry it; the most used is offered.
+        choices = Tag.objects.filter(pk__in=[tag.pk for tag in tags]).annotate(n=Count("photos")).order_by(
+            Lower("name"), "pk")
+        self.fields["keep"].queryset = choices
+        self.fields["keep"].label_from_instance = (
+            lambda tag: f"{text_isolated(tag.name)} ({tag.n} photo{pluralize(tag.n)})")
+        self.fields["keep"].initial = max(choices, key=lambda tag: tag.n, default=None)
 
 
 @admin.register(Tag)
 class TagAdmin(FamilyScopedAdmin):
     form = TagForm
+    actions = ["merge_selected"]
     list_display = ["name", "family", "photo_count"]
     list_filter = ["family"]
     search_fields = ["name"]
@@ -375,6 +407,51 @@ class TagAdmin(FamilyScopedAdmin):
         super().save_model(request, obj, form, change)
         if change:  # a renamed tag changes every photo that carries it, and is the member's on each
             tag_renamed(tag=obj, before=form.initial.get("name") or "", user=request.user)
+
+    @admin.action(description="Merge the selected tags (one name kept)", permissions=["change", "delete"])
+    def merge_selected(self, request, queryset):
+        """Tags that mean the same ("Grandma", "Oma"): an intermediate page asks which name stays (tags_merge)."""
+        tags = list(queryset.select_related("family").order_by(Lower("name"), "pk"))
+        if len({tag.family_id for tag in tags}) > 1:
+            self.message_user(request, "Tags of different families can't be merged: a photo carries only its family's "
+                                       "tags. Select tags of one family.", messages.ERROR)
+            return None
+        if len(tags) < 2:
+            self.message_user(request, "Select two tags or more to merge.", messages.WARNING)
+            return None
+        form = TagMergeForm(request.POST if "apply" in request.POST else None, tags=tags)
+        if form.is_valid():
+            into = form.cleaned_data["keep"]
+            gone = [tag for tag in tags if tag.pk != into.pk]
+            merged = ", ".join(f"“{tag.name}”" for tag in gone)
+            self.log_deletions(request, gone)  # (each one's history, and the kept one's, say what became of it)
+            count = tags_merge(into=into, tags=queryset, user=request.user)
+            self.log_change(request, into, f"Merged {merged} into it.")
+            self.message_user(request, f"Merged {merged} into “{into.name}”: {count} photo{pluralize(count)} "
+                                       "carry it in their place.", messages.SUCCESS)
+            return None
+        return render(request, "admin/gallery/tag/merge_selected.html", {
+            **self.admin_site.each_context(request),
+            "title": f"Merge {len(tags)} tags of {tags[0].family} into one",
+            "form": form,
+            "tags": tags,
+            "opts": self.opts,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        })
+
+    def get_deleted_objects(self, objs, request):
+        """The delete pages' list: each tag, with how many photos (out of the trash) carry it, and "photos": how many
+        carry any of them. Django's listed each photo-tag row ("Photo tag: Grandma on photo 17 (embedded)"), which
+        read as the photos going; they stay, the tag taken off them."""
+        tags = list(objs)
+        carried = PhotoTag.objects.filter(tag__in=[tag.pk for tag in tags], photo__trashed_at__isnull=True)
+        counts = dict(carried.order_by().values("tag_id").annotate(n=Count("*")).values_list("tag_id", "n"))
+        listed = [format_html('<a href="{}">{}</a> ({}, {} photo{})', reverse("admin:gallery_tag_change",
+                                                                              args=[tag.pk]),
+                              tag, tag.family, counts.get(tag.pk, 0), pluralize(counts.get(tag.pk, 0)))
+                  for tag in tags]
+        photos = carried.order_by().values("photo_id").distinct().count()
+        return listed, {"tags": len(tags), "photos": photos}, set(), []
 
     # A deleted tag leaves every photo that carried it: their search documents are rebuilt without it.
     def delete_model(self, request, obj):
@@ -407,13 +484,26 @@ class TagActionForm(forms.Form):
         return self.cleaned_data["tag"]
 
 
+def _carrying(photos: list[Photo], name: str) -> set[int]:
+    """Which of `photos` carry the tag `name` (any case, as the tag actions read it; an added one is cleaned)."""
+    return set(PhotoTag.objects.filter(same_name("tag__name", name.strip()),
+                                       photo_id__in=[photo.pk for photo in photos]).values_list("photo_id", flat=True))
+
+
 def _tag_action(modeladmin, request, queryset, *, verb: str, service):
     """Intermediate page asking for the tag name, then applies it to the selected photos."""
     if "apply" in request.POST:
         form = TagActionForm(request.POST)
         if form.is_valid():
             photos = list(queryset.select_related("family"))
-            count = service(photos=photos, name=form.cleaned_data["tag"], user=request.user)
+            name = form.cleaned_data["tag"]
+            before = _carrying(photos, name)
+            count = service(photos=photos, name=name, user=request.user)
+            # Each photo's history says what the action did to it (not to one that had the tag, or had not).
+            changed = _carrying(photos, name) ^ before
+            done = f"Added the tag “{name}”." if service is photos_tag_add else f"Took the tag “{name}” off."
+            LogEntry.objects.log_actions(user_id=request.user.pk, action_flag=CHANGE, change_message=done,
+                                         queryset=[photo for photo in photos if photo.pk in changed])
             modeladmin.message_user(request, f"Tag “{form.cleaned_data['tag']}” {verb} {count} photo(s).", messages.SUCCESS)
             if service is photos_tag_add and count < len(photos):
                 modeladmin.message_user(request, f"{len(photos) - count} photo(s) already have {MAX_TAGS} tags, the "
@@ -432,13 +522,22 @@ def _tag_action(modeladmin, request, queryset, *, verb: str, service):
     })
 
 
+class BoxedFilteredSelectMultiple(FilteredSelectMultiple):
+    """Django's two-list chooser in a box of its own. Its script puts the chooser first in the select's parent, which
+    for a many-to-many field of Django's is a wrapper of its own; a form field's select sits beside its label, which
+    then came after the chooser (right of it, under it on a phone, and beside the next field's)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html('<div class="chooser-box">{}</div>', super().render(name, value, attrs, renderer))
+
+
 class PhotoAdminForm(forms.ModelForm):
     """The photo's tags as a plain form field: Photo.tags goes through PhotoTag (each tag's source), which the
     admin can't edit as a many-to-many; PhotoAdmin.save_model hands the choice to photo_update."""
 
     photo_tags = forms.ModelMultipleChoiceField(
         queryset=Tag.objects.none(), required=False, label="Tags",
-        widget=FilteredSelectMultiple("tags", is_stacked=False),
+        widget=BoxedFilteredSelectMultiple("tags", is_stacked=False),
     )
 
     description = forms.CharField(widget=forms.Textarea, required=False, max_length=DESCRIPTION_MAX_CHARS)
@@ -484,14 +583,15 @@ class PhotoAdminForm(forms.ModelForm):
 
 
 @admin.register(Photo)
-class PhotoAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
+class PhotoAdmin(FamilyScopedAdmin):
     list_display = ["thumb", "title", "family", "uploaded_by", "taken", "status", "tag_list"]
     list_display_links = ["thumb", "title"]
     # Dates as the photo's own local day (Photo.taken_day), whatever the server's TIME_ZONE.
     list_filter = ["family", "uploaded_by", "status", ("taken_day", admin.DateFieldListFilter), "taken_at_source"]
-    search_fields = ["title", "description", "original_filename", "tags__name", "camera_model"]
+    search_fields = ["title", "description", "original_filename", "tags__name", "camera_model", "place_city",
+                     "place_region", "place_country"]
     date_hierarchy = "taken_day"
-    actions = ["add_tag", "remove_tag"]
+    actions = ["add_tag", "remove_tag", "delete_selected"]
     list_select_related = ["family", "uploaded_by"]
     readonly_fields = [
         "preview", "family", "uploaded_by", "original_filename", "mime_type", "file_size", "width", "height",
@@ -519,16 +619,69 @@ class PhotoAdmin(ProgramRowsGoAlong, FamilyScopedAdmin):
         photo_update(photo=obj, title=form.cleaned_data["title"], description=form.cleaned_data["description"],
                      tags=[tag.name for tag in form.cleaned_data.get("photo_tags", [])], user=request.user)
 
-    # Delete moves to the trash, as everywhere (restorable from the family's trash page for TRASH_DAYS).
+    # Delete moves to the trash, as everywhere (restorable from the family's trash page for TRASH_DAYS), and the pages
+    # say so: the photos alone are listed (nothing of theirs goes), the message and the history say "moved to the
+    # trash".
     def delete_model(self, request, obj):
         self.delete_queryset(request, Photo.objects.filter(pk=obj.pk))
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request, queryset) -> int:
         allowed = self._deletable(request, queryset)
         trashed = photos_trash_by_site_admin(user=request.user, photos=allowed)
         if trashed < queryset.count():
             self.message_user(request, f"{queryset.count() - trashed} photo(s) left as they were: a photo goes to the "
                                        "trash by its uploader or a family admin.", messages.WARNING)
+        return trashed
+
+    def get_deleted_objects(self, objs, request):
+        """The delete page's list: the photo, as it goes to the trash with everything of its own (Django's would
+        collect every tag, album place, embedding and near-duplicate pair of it, which stay)."""
+        listed = [format_html('<a href="{}">{}</a>', reverse("admin:gallery_photo_change", args=[photo.pk]), photo)
+                  for photo in objs]
+        return listed, {Photo._meta.verbose_name_plural: len(listed)}, set(), []
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return super().delete_view(request, object_id, {**(extra_context or {}), "trash_days": settings.TRASH_DAYS})
+
+    def log_deletions(self, request, queryset):
+        LogEntry.objects.log_actions(user_id=request.user.pk, queryset=queryset, action_flag=CHANGE,
+                                     change_message=TRASHED_LOGGED)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if IS_POPUP_VAR in request.POST:
+            return super().response_delete(request, obj_display, obj_id)
+        photo = Photo.all_objects.select_related("family").filter(pk=obj_id).first()
+        where = f" of {photo.family}" if photo else ""
+        self.message_user(request, f"“{obj_display}” was moved to the trash{where}: restorable from the family's "
+                                   f"trash page for {settings.TRASH_DAYS} days.", messages.SUCCESS)
+        return HttpResponseRedirect(add_preserved_filters(
+            {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts},
+            reverse("admin:gallery_photo_changelist")))
+
+    @admin.action(description="Move the selected photos to the trash", permissions=["delete"])
+    def delete_selected(self, request, queryset):
+        """Django's "Delete selected" (the same name, so a list's form posts what it did), saying what it does: the
+        page names the photos alone, in a few queries whatever the selection. A selection holding a photo the user may
+        not move (not their upload, in a family they don't administer) is refused whole, as Django's was."""
+        photos = list(queryset.select_related("family").order_by("pk"))
+        allowed = set(self._deletable(request, queryset).values_list("pk", flat=True))
+        refused = [photo for photo in photos if photo.pk not in allowed]
+        if request.POST.get("post") and photos and not refused:
+            self.log_deletions(request, photos)
+            trashed = self.delete_queryset(request, queryset)
+            self.message_user(request, f"Moved {trashed} photo{pluralize(trashed)} to the trash: restorable from "
+                                       f"their family's trash page for {settings.TRASH_DAYS} days.", messages.SUCCESS)
+            return None
+        return render(request, "admin/gallery/photo/trash_selected_confirmation.html", {
+            **self.admin_site.each_context(request),
+            "title": "Move photos to the trash",
+            "photos": photos,
+            "refused": refused,
+            "trash_days": settings.TRASH_DAYS,
+            "opts": self.opts,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        })
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # The gallery's rule (photo_can_delete): staff who are ordinary members delete only their own uploads.
@@ -649,6 +802,24 @@ class InviteAdmin(FamilyScopedAdmin):
         return False
 
 
+class ProbabilityFilter(admin.SimpleListFilter):
+    """The family page's "accept every suggestion above 0.9" in the admin: this filter (with "Open"), "Select all",
+    then "Accept the selected suggestions"."""
+
+    title = "probability"
+    parameter_name = "probability"
+
+    def lookups(self, request, model_admin):
+        return [("0.9", "90% or more"), ("0.7", "70% or more"), ("0.5", "50% or more")]
+
+    def queryset(self, request, queryset):
+        try:
+            at_least = float(self.value())
+        except (TypeError, ValueError):
+            return queryset  # none chosen, or an address typed by hand: the whole list
+        return queryset.filter(probability__gte=at_least)
+
+
 @admin.register(TagSuggestion)
 class TagSuggestionAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
     """The image model's tag suggestions; accept or dismiss them in bulk. Written by the scoring, decided here,
@@ -656,7 +827,7 @@ class TagSuggestionAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
 
     family_path = "photo__family"
     list_display = ["name", "photo_link", "family", "probability_percent", "state", "model_name", "created_at"]
-    list_filter = ["state", ("photo__family", admin.RelatedOnlyFieldListFilter), "name"]
+    list_filter = ["state", ProbabilityFilter, ("photo__family", admin.RelatedOnlyFieldListFilter), "name"]
     search_fields = ["name", "photo__title", "photo__original_filename"]
     list_select_related = ["photo__family"]
     ordering = ["-probability"]

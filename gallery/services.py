@@ -1236,6 +1236,20 @@ def tags_delete(*, tags: QuerySet[Tag]) -> int:
 
 
 @transaction.atomic
+def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None = None) -> int:
+    """Make tags of one family that mean the same one (the admin: "Oma" and "granny" into "Grandma"): every photo that
+    carried any of `tags` carries `into` instead, as the member's, trash included (a photo restored keeps it), and
+    the others are deleted as tags_delete does (taken off every photo, remembered so the file's keyword never puts one
+    back; search documents rebuilt). Deleted first, so a photo at the tag limit has room for `into`. Returns how many
+    photos carry `into` now of those that carried the others."""
+    others = tags.filter(family_id=into.family_id).exclude(pk=into.pk)
+    photo_ids = sorted(set(PhotoTag.objects.filter(tag__in=others).values_list("photo_id", flat=True)))
+    tags_delete(tags=others)
+    photos = Photo.all_objects.filter(pk__in=photo_ids).select_related("family")
+    return photos_tag_add(photos=photos, name=into.name, user=user) if photo_ids else 0
+
+
+@transaction.atomic
 def tag_renamed(*, tag: Tag, before: str, user: AbstractBaseUser | None = None) -> None:
     """A member renamed the tag (the admin; `before`: its name until then): every photo that carries it changes, and
     on each it is the member's now, not one read from the file or a sidecar: no file gives that name, and reading the

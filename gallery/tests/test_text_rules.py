@@ -606,8 +606,10 @@ def test_the_admin_names_an_object_isolated_in_its_breadcrumbs_delete_pages_mess
             assert f"{FSI}{shown}{PDI}" in crumbs and RLO not in crumbs, (view, kind)
 
     page = root.get(reverse("admin:gallery_tag_delete", args=[sea.pk])).content.decode()
-    assert f"delete the tag \"{FSI}aes{PDI}\"?" in page and RLO not in page
-    assert ">aes</a>" in page  # the list of what goes with it
+    assert f"Delete the tag “{FSI}aes{PDI}”?" in page and RLO not in page  # (a tag's own question)
+    page = root.get(reverse("admin:gallery_family_delete", args=[family.pk])).content.decode()
+    assert f"delete the family \"{FSI}shtimS{PDI}\"?" in page and RLO not in page  # (Django's question)
+    assert ">shtimS</a>" in page  # the list of what goes with it
     page = root.post(reverse("admin:gallery_tag_changelist"), {
         "action": "delete_selected", "_selected_action": [sky.pk]}).content.decode()
     assert ">yks</a>" in page and RLO not in page

@@ -256,3 +256,24 @@ def test_the_rescore_action_scores_again_only_the_families_whose_vocabulary_staf
     member.force_login(stan)
     assert 'value="rescore"' not in member.get(url(TagConcept)).content.decode()
     assert rescored(member, shared, ours) == []
+
+
+def test_the_indexing_status_list_asks_the_same_few_queries_however_many_families(world, root):
+    """The site administrator's "Indexing status" counted each family's photos by state with a query a row: a site
+    of 100 families, 100 queries a page. Now one for the page's families, whatever their number."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import FamilyFactory, photo_factory
+
+    counts = {}
+    for families in (3, 4, 10):  # (3: warms up what a first request reads once)
+        while IndexedFamily.objects.count() < families:
+            photo_factory(family=FamilyFactory(name=f"Extra {IndexedFamily.objects.count()}"))
+        with CaptureQueriesContext(connection) as asked:
+            page = root.get(url(IndexedFamily))
+        counts[families] = len(asked)
+    assert counts[10] == counts[4], counts
+    assert len(listed(page)) == 10
+    row = next(row for row in page.content.decode().split("<tr") if ">Extra 2<" in row)
+    assert '<td class="field-pending">1</td>' in row and '<td class="field-ready">0</td>' in row

@@ -632,6 +632,9 @@ def test_the_admins_curation_pages_name_every_control_and_are_finger_sized_on_a_
              ("admin-vocabulary", "/admin/search/tagconcept/"),
              ("admin-concept", f"/admin/search/tagconcept/{concept.pk}/change/"),
              ("admin-suggestions", "/admin/gallery/tagsuggestion/"),
+             ("admin-suggestions-above", "/admin/gallery/tagsuggestion/?probability=0.9&state__exact=open"),
+             ("admin-tags", "/admin/gallery/tag/"),
+             ("admin-photo-trash", f"/admin/gallery/photo/{photo.pk}/delete/"),
              ("admin-suggestion", f"/admin/gallery/tagsuggestion/{suggestion.pk}/change/"),
              ("admin-index", "/admin/")]
     found = []

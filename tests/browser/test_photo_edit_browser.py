@@ -96,3 +96,29 @@ def test_two_members_editing_at_once_the_later_save_is_told_and_saves_on_a_secon
     finally:
         for context, _ in pages.values():
             context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_admins_tag_chooser_is_labelled_before_it_as_every_field(live_server, browser, artifacts, width):
+    """A photo's admin page put its "Tags:" label after the tag chooser: Django's chooser script puts itself first in
+    the field's box, which for Django's own choosers is a wrapper of their own and here held the label too; at desktop
+    width the label sat right of the two lists, on a phone under them, beside "Family:", and read as that field's. The
+    chooser has a box of its own now: the label stands left of it, or above it on a phone, as every field's does."""
+    family = FamilyFactory(name="Smiths")
+    alice = UserFactory(username="alice", is_staff=True, is_superuser=True)
+    MembershipFactory(family=family, user=alice)
+    photo = photo_factory(family=family, user=alice, tags=["Sea"])
+    context, page = new_page(browser, viewport={"width": width, "height": 844})
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/admin/gallery/photo/{photo.pk}/change/")
+        chooser = page.locator(".field-photo_tags .selector").bounding_box()
+        label = page.locator(".field-photo_tags label[for='id_photo_tags']").bounding_box()
+        page.screenshot(path=artifacts / f"admin-photo-tags-{width}.png", full_page=True)
+        if width == 1280:
+            assert label["x"] + label["width"] <= chooser["x"] and label["y"] < chooser["y"] + chooser["height"]
+        else:
+            assert label["y"] + label["height"] <= chooser["y"]
+    finally:
+        context.close()
