@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import CASCADE, Count, Exists, Model, OuterRef, Q, Value
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.db.models.functions import Lower
@@ -424,9 +425,10 @@ class TagAdmin(FamilyScopedAdmin):
             into = form.cleaned_data["keep"]
             gone = [tag for tag in tags if tag.pk != into.pk]
             merged = ", ".join(f"“{tag.name}”" for tag in gone)
-            self.log_deletions(request, gone)  # (each one's history, and the kept one's, say what became of it)
-            count = tags_merge(into=into, tags=queryset, user=request.user)
-            self.log_change(request, into, f"Merged {merged} into it.")
+            with transaction.atomic():  # (an action runs in no transaction: no history of a merge that failed)
+                self.log_deletions(request, gone)  # (each one's history, and the kept one's, say what became of it)
+                count = tags_merge(into=into, tags=queryset, user=request.user)
+                self.log_change(request, into, f"Merged {merged} into it.")
             self.message_user(request, f"Merged {merged} into “{into.name}”: {count} photo{pluralize(count)} "
                                        "carry it in their place.", messages.SUCCESS)
             return None
@@ -667,8 +669,9 @@ class PhotoAdmin(FamilyScopedAdmin):
         allowed = set(self._deletable(request, queryset).values_list("pk", flat=True))
         refused = [photo for photo in photos if photo.pk not in allowed]
         if request.POST.get("post") and photos and not refused:
-            self.log_deletions(request, photos)
-            trashed = self.delete_queryset(request, queryset)
+            with transaction.atomic():  # (the history says "Moved to the trash" only of photos that went)
+                self.log_deletions(request, photos)
+                trashed = self.delete_queryset(request, queryset)
             self.message_user(request, f"Moved {trashed} photo{pluralize(trashed)} to the trash: restorable from "
                                        f"their family's trash page for {settings.TRASH_DAYS} days.", messages.SUCCESS)
             return None

@@ -567,6 +567,28 @@ def test_two_tags_that_mean_the_same_are_merged_in_the_admin(admin, photos, fami
     assert "tick both in the tags list and choose “Merge the selected tags”" in _text(renamed)
 
 
+def test_a_merge_that_fails_writes_no_history(admin, family, alice, monkeypatch):
+    """The changelist's actions run in no transaction: the merge logged "Deleted" for "Oma" before tags_merge ran, so
+    a merge that failed left "Oma" in place and its history saying it was deleted. Log and merge are one now."""
+    from django.contrib.admin.models import LogEntry
+
+    import gallery.admin
+
+    photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma", "Grandma"])
+    tags = {tag.name: tag for tag in Tag.objects.filter(family=family)}
+
+    def failing_merge(**kwargs):  # the failure injected: a database error, a lock timeout
+        raise RuntimeError("the merge failed")
+
+    monkeypatch.setattr(gallery.admin, "tags_merge", failing_merge)
+    with pytest.raises(RuntimeError):
+        admin.post(reverse("admin:gallery_tag_changelist"), {
+            "action": "merge_selected", "apply": "1", "keep": tags["Grandma"].pk,
+            ACTION_CHECKBOX_NAME: [tags["Grandma"].pk, tags["Oma"].pk]})
+    assert Tag.objects.filter(pk=tags["Oma"].pk).exists()
+    assert not LogEntry.objects.filter(object_id=str(tags["Oma"].pk)).exists()
+
+
 def test_a_tag_renamed_in_the_admin_is_cleaned_as_everywhere(admin, photos):
     tag = Tag.objects.get(name="Sea")
     response = admin.post(reverse("admin:gallery_tag_change", args=[tag.pk]), {"name": "  Deep   sea "})
