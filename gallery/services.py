@@ -41,7 +41,7 @@ from gallery.images import (
     VIDEO_REFUSAL, archive_kind, archive_refusal, is_a_video, read_limited, sha256_of, turned,
 )
 from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
-                            RemovedTag, SidecarStar, Tag)
+                            RemovedTag, SidecarStar, Tag, TagSuggestion)
 from gallery.places import country_code_for, country_name, place_for
 from gallery.account_selectors import username_taken, username_taken_error
 from gallery.selectors import names_lower, photos_worked_on, same_name
@@ -1244,9 +1244,26 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     photos carry `into` now of those that carried the others."""
     others = tags.filter(family_id=into.family_id).exclude(pk=into.pk)
     photo_ids = sorted(set(PhotoTag.objects.filter(tag__in=others).values_list("photo_id", flat=True)))
+    _suggestions_merged(into=into, names=list(others.values_list("name", flat=True)))
     tags_delete(tags=others)
     photos = Photo.all_objects.filter(pk__in=photo_ids).select_related("family")
     return photos_tag_add(photos=photos, name=into.name, user=user) if photo_ids else 0
+
+
+def _suggestions_merged(*, into: Tag, names: list[str]) -> None:
+    """The family's open suggestions of `names` suggest `into` instead (suggestions are kept by name: accepted after
+    the merge, an "Oma" one made "Oma" again). A photo suggests a name once (one_suggestion_per_photo_tag_ci): one
+    that has a suggestion of `into` already, or of two merged names, keeps the first (the likeliest)."""
+    family = TagSuggestion.objects.filter(photo__family_id=into.family_id)
+    taken = set(family.filter(same_name("name", into.name)).values_list("photo_id", flat=True))
+    merged = family.filter(state=TagSuggestion.State.OPEN).annotate(lowered=Lower("name")).filter(
+        lowered__in=names_lower(names)).order_by("photo_id", "-probability", "pk").values_list("pk", "photo_id")
+    renamed, dropped = [], []
+    for pk, photo_id in merged:
+        (dropped if photo_id in taken else renamed).append(pk)
+        taken.add(photo_id)
+    TagSuggestion.objects.filter(pk__in=dropped).delete()
+    TagSuggestion.objects.filter(pk__in=renamed).update(name=into.name)
 
 
 @transaction.atomic

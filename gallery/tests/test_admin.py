@@ -567,6 +567,40 @@ def test_two_tags_that_mean_the_same_are_merged_in_the_admin(admin, photos, fami
     assert "tick both in the tags list and choose “Merge the selected tags”" in _text(renamed)
 
 
+def test_a_merge_leaves_no_open_suggestion_that_brings_a_merged_name_back(admin, family, alice, other_family,
+                                                                          mallory):
+    """Suggestions are kept by name: an open "Oma" suggestion, accepted after "Oma" was merged into "Grandma", made
+    "Oma" again beside it. The family's open suggestions of a merged name suggest the kept one now (one a photo: a
+    photo already suggested "Grandma" keeps that one); another family's stay; the merge page says the suggested-tag
+    vocabulary keeps its own entries."""
+    from gallery.models import TagSuggestion
+    from gallery.suggestions import suggestions_accept
+
+    photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma"])
+    photo_factory(family=family, user=alice, filename="g.jpg", tags=["Grandma"])
+    plain = photo_factory(family=family, user=alice, filename="x.jpg")
+    both = photo_factory(family=family, user=alice, filename="y.jpg")
+    jones = photo_factory(family=other_family, user=mallory, filename="j.jpg")
+    suggested = TagSuggestion.objects.create(photo=plain, name="oma", probability=0.95, model_name="toy")
+    TagSuggestion.objects.create(photo=both, name="Oma", probability=0.9, model_name="toy")
+    TagSuggestion.objects.create(photo=both, name="Grandma", probability=0.8, model_name="toy")
+    theirs = TagSuggestion.objects.create(photo=jones, name="Oma", probability=0.9, model_name="toy")
+    tags = {tag.name: tag for tag in Tag.objects.filter(family=family)}
+    url = reverse("admin:gallery_tag_changelist")
+    page = admin.post(url, {"action": "merge_selected", ACTION_CHECKBOX_NAME: [tags["Grandma"].pk, tags["Oma"].pk]})
+    assert "The suggested-tag vocabulary is not changed" in _text(page)
+    admin.post(url, {"action": "merge_selected", "apply": "1", "keep": tags["Grandma"].pk,
+                     ACTION_CHECKBOX_NAME: [tags["Grandma"].pk, tags["Oma"].pk]})
+    assert list(both.tag_suggestions.values_list("name", "probability")) == [("Grandma", 0.8)]
+    suggested.refresh_from_db()
+    assert (suggested.name, suggested.state) == ("Grandma", "open")
+    suggestions_accept(suggestions=TagSuggestion.objects.filter(pk=suggested.pk), user=alice)
+    assert set(Tag.objects.filter(family=family).values_list("name", flat=True)) == {"Grandma"}
+    assert list(plain.tags.values_list("name", flat=True)) == ["Grandma"]
+    theirs.refresh_from_db()
+    assert theirs.name == "Oma"
+
+
 def test_a_merge_that_fails_writes_no_history(admin, family, alice, monkeypatch):
     """The changelist's actions run in no transaction: the merge logged "Deleted" for "Oma" before tags_merge ran, so
     a merge that failed left "Oma" in place and its history saying it was deleted. Log and merge are one now."""
