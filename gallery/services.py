@@ -40,7 +40,7 @@ from gallery.images import (
     EXTENSIONS, NOT_AN_IMAGE, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image,
     VIDEO_REFUSAL, archive_kind, archive_refusal, is_a_video, read_limited, sha256_of, turned,
 )
-from gallery.models import (AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
+from gallery.models import (Album, AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
                             RemovedTag, SidecarStar, Tag, TagSuggestion)
 from gallery.places import country_code_for, country_name, place_for
 from gallery.account_selectors import username_taken, username_taken_error
@@ -1244,7 +1244,9 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     photos carry `into` now of those that carried the others."""
     others = tags.filter(family_id=into.family_id).exclude(pk=into.pk)
     photo_ids = sorted(set(PhotoTag.objects.filter(tag__in=others).values_list("photo_id", flat=True)))
-    _suggestions_merged(into=into, names=list(others.values_list("name", flat=True)))
+    names = list(others.values_list("name", flat=True))
+    _suggestions_merged(into=into, names=names)
+    smart_albums_tag_renamed(family_id=into.family_id, names=names, into=into.name)
     tags_delete(tags=others)
     photos = Photo.all_objects.filter(pk__in=photo_ids).select_related("family")
     return photos_tag_add(photos=photos, name=into.name, user=user) if photo_ids else 0
@@ -1275,7 +1277,24 @@ def tag_renamed(*, tag: Tag, before: str, user: AbstractBaseUser | None = None) 
     if len(set(names_lower([before, tag.name]))) > 1:  # (as the file's keyword finds its tag: same_name)
         PhotoTag.objects.filter(tag=tag, source__in=PhotoTag.READ).update(
             source=PhotoTag.Source.MEMBER, added_by=user, added_at=timezone.now())
+    smart_albums_tag_renamed(family_id=tag.family_id, names=[before], into=tag.name)
     photos_metadata_edited(photo_ids=tag.photos.values_list("pk", flat=True))
+
+
+def smart_albums_tag_renamed(*, family_id: int, names: list[str], into: str) -> int:
+    """The family's smart albums filtering on a tag of one of `names` (as same_name reads names: "oma" is "Oma")
+    filter on `into` instead: the tag merged (tags_merge) or renamed (tag_renamed), the old name finds no photo. A
+    deleted tag's albums keep their filter, and say it is gone (search's describe): taken off, an album would show
+    photos its owner never chose. Returns how many albums changed."""
+    albums = [album for album in Album.objects.filter(family_id=family_id, search__tag__isnull=False)
+              .select_for_update().order_by("pk") if isinstance(album.search.get("tag"), str) and album.search["tag"]]
+    keys = set(names_lower(" ".join(name.split()) for name in names))
+    saved = names_lower(" ".join(album.search["tag"].split()) for album in albums)
+    changed = [album for album, key in zip(albums, saved) if key in keys and album.search["tag"] != into]
+    for album in changed:
+        album.search = {**album.search, "tag": into}
+    Album.objects.bulk_update(changed, ["search"])
+    return len(changed)
 
 
 def parse_tags(text: str) -> list[str]:

@@ -20,7 +20,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Exists, Q
 
-from gallery.models import Album, Family, Membership, Photo
+from gallery.models import Album, Family, Membership, Photo, Tag
+from gallery.selectors import same_name
 from gallery.text import NUL, id_from_text
 from search.engine import MAX_QUERY_CHARS, SearchParams, preferences_for, search_photos
 from search.models import PhotoEmbedding, SearchPreferences
@@ -177,7 +178,7 @@ class SmartAlbumSearch:
         for name, label in (("tag", "tagged"), ("place", "in"), ("country", "in"), ("after", "from"),
                             ("before", "until")):
             if search.get(name):
-                parts.append(f"{label} {search[name]}")
+                parts.append(f"{label} {search[name]}{_gone(album, name)}")
         parts.append(f"score at least {float(search.get('min_score') or 0):.2f}")
         if search.get("weights") != LIVE:
             parts.append("weights saved with it")
@@ -206,6 +207,14 @@ class SmartAlbumSearch:
             expansion_enabled=prefs.expansion_enabled,
         )
         return params, prefs
+
+
+def _gone(album: Album, name: str) -> str:
+    """What describe adds to the album's tag filter when the family has no such tag (deleted: the album stays empty,
+    its filter kept, smart_albums_tag_renamed), else nothing."""
+    if name != "tag" or Tag.objects.filter(same_name("name", album.search["tag"]), family_id=album.family_id).exists():
+        return ""
+    return " (a tag the family no longer has)"
 
 
 def _steering_owner(album: Album):

@@ -601,6 +601,29 @@ def test_a_merge_leaves_no_open_suggestion_that_brings_a_merged_name_back(admin,
     assert theirs.name == "Oma"
 
 
+def test_a_smart_album_filters_on_the_name_a_merge_or_a_rename_keeps(admin, family, alice, other_family, mallory):
+    """A smart album kept filtering on its tag's name as saved: merged or renamed in the admin, the tag was gone by
+    that name and the album showed nothing. The family's smart albums of a merged or renamed name (as the tags'
+    index reads names: "oma" is "Oma") filter on the name kept; another family's stay."""
+    from gallery.album_services import album_create
+
+    photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma"])
+    photo_factory(family=family, user=alice, filename="g.jpg", tags=["Grandma"])
+    photo_factory(family=other_family, user=mallory, filename="j.jpg", tags=["Oma"])
+    album = album_create(user=alice, family=family, name="Oma", search={"q": "grandmother", "tag": "oma"})
+    theirs = album_create(user=mallory, family=other_family, name="Oma", search={"q": "grandmother", "tag": "Oma"})
+    tags = {tag.name: tag for tag in Tag.objects.filter(family=family)}
+    admin.post(reverse("admin:gallery_tag_changelist"), {
+        "action": "merge_selected", "apply": "1", "keep": tags["Grandma"].pk,
+        ACTION_CHECKBOX_NAME: [tags["Grandma"].pk, tags["Oma"].pk]})
+    album.refresh_from_db()
+    assert album.search == {**album.search, "q": "grandmother", "tag": "Grandma"}
+    admin.post(reverse("admin:gallery_tag_change", args=[tags["Grandma"].pk]), {"name": "Granny"})
+    album.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (album.search["tag"], theirs.search["tag"]) == ("Granny", "Oma")
+
+
 def test_a_merge_that_fails_writes_no_history(admin, family, alice, monkeypatch):
     """The changelist's actions run in no transaction: the merge logged "Deleted" for "Oma" before tags_merge ran, so
     a merge that failed left "Oma" in place and its history saying it was deleted. Log and merge are one now."""

@@ -257,6 +257,24 @@ def test_a_smart_album_filtered_by_uploader_says_whose_and_takes_only_someone_of
                                           "are in it."]
 
 
+def test_a_smart_album_whose_tag_was_deleted_says_so(client_for, family, alice):
+    """A tag deleted (the admin) left its smart albums filtering on it, empty with no word why. The filter stays (taken
+    off, the album would show photos its owner never chose), and the album's page says no photo carries the tag."""
+    from gallery.models import Tag
+    from gallery.services import tags_delete
+    from tests.factories import photo_factory
+
+    photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma"])
+    album = album_create(user=alice, family=family, name="Oma", search={"q": "grandmother", "tag": "oma"})
+    assert "Smart album: “grandmother”, tagged oma, score" in unescape(
+        client_for(alice).get(album.get_absolute_url()).content.decode())
+    tags_delete(tags=Tag.objects.filter(family=family, name="Oma"))
+
+    page = unescape(client_for(alice).get(album.get_absolute_url()).content.decode())
+
+    assert "Smart album: “grandmother”, tagged oma (a tag the family no longer has), score" in page
+
+
 def test_saving_a_favourites_only_search_as_a_smart_album_says_the_favourites_are_not_kept(client_for, family,
                                                                                             alice):
     """A smart album is the family's (favourites are each person's own): the filter was dropped without a word."""
