@@ -888,6 +888,20 @@ def test_the_same_admin_change_form_saved_twice_is_saved_and_not_called_someone_
     assert list(photo.tags.values_list("name", flat=True)) == ["Sea"]
 
 
+# Django's delete pages' question, summary and refusals, as our delete pages replace them.
+_DJANGO_QUESTION = ('<p>{% blocktranslate with escaped_object=object %}Are you sure you want to delete the '
+                    '{{ object_name }} "{{ escaped_object }}"? All of the following related items will be '
+                    "deleted:{% endblocktranslate %}</p>")
+_DJANGO_SUMMARY = '{% include "admin/includes/object_delete_summary.html" %}\n<h2>{% translate "Objects" %}</h2>'
+_DJANGO_LIST = '<ul id="deleted-objects">{{ deleted_objects|unordered_list }}</ul>'
+_DJANGO_SELECTED_REFUSALS = (
+    "{% if perms_lacking %}\n<p>{% blocktranslate %}Deleting the selected {{ objects_name }} would result in deleting "
+    "related objects, but your account doesn't have permission to delete the following types of "
+    "objects:{% endblocktranslate %}</p>\n<ul>{{ perms_lacking|unordered_list }}</ul>\n{% elif protected %}\n"
+    "<p>{% blocktranslate %}Deleting the selected {{ objects_name }} would require deleting the following protected "
+    "related objects:{% endblocktranslate %}</p>\n<ul>{{ protected|unordered_list }}</ul>\n{% else %}\n")
+
+
 # What our templates under templates/admin/ change in Django's own (the ones of the same name, or the block of that
 # name in them or the templates they extend): each (Django's text, ours) is the whole of a change. A full copy is keyed
 # by its name, an overridden block by "name#block"; a block that adds to Django's ({{ block.super }}) copies nothing.
@@ -913,6 +927,30 @@ ADMIN_TEMPLATE_CHANGES = {
         ("escaped_object=object %}", "escaped_object=object|isolated %}"),
         ("{{ deleted_objects|unordered_list }}", "{{ deleted_objects|unordered_list|admin_cell_isolated }}")],
     "index.html#sidebar": [("{{ entry.object_repr }}", "{{ entry.object_repr|isolated }}")],
+    # The gallery's delete pages (admin/gallery/<model>/, found before Django's admin/ ones): their question and list
+    # say what happens; Django's form is kept, its button's words aside.
+    "gallery/photo/delete_confirmation.html#delete_confirm": [
+        (_DJANGO_QUESTION + "\n" + _DJANGO_SUMMARY + "\n" + _DJANGO_LIST,
+         "<p>Move the photo “{{ object|isolated }}” to the trash? It leaves the gallery, search and albums at once, "
+         "restorable\nfor {{ trash_days }} days from the trash page of {{ object.family|isolated }}, with its tags and "
+         "albums; after that it is\ndeleted for good.</p>"),
+        ("value=\"{% translate 'Yes, I’m sure' %}\"", 'value="Yes, move it to the trash"')],
+    "gallery/tag/delete_confirmation.html#delete_confirm": [
+        (_DJANGO_QUESTION + "\n" + _DJANGO_SUMMARY + "\n" + _DJANGO_LIST,
+         '{% for kind, n in model_count %}{% if kind == "photos" %}\n<p>Delete the tag “{{ object|isolated }}”? '
+         '{{ n }} photo{{ n|pluralize }} carr{{ n|pluralize:"ies,y" }} it: it is taken\noff them (the photos stay), '
+         "and reading their files again does not put it back.</p>\n{% endif %}{% endfor %}")],
+    "gallery/tag/delete_selected_confirmation.html#content": [
+        (_DJANGO_SELECTED_REFUSALS, ""),
+        ("<p>{% blocktranslate %}Are you sure you want to delete the selected {{ objects_name }}? All of the following "
+         "objects and their related items will be deleted:{% endblocktranslate %}</p>\n" + _DJANGO_SUMMARY,
+         '{% for kind, n in model_count %}{% if kind == "photos" %}\n<p>Delete {% if queryset|length == 1 %}this tag'
+         "{% else %}these {{ queryset|length }} tags{% endif %}? {{ n }}\nphoto{{ n|pluralize }} "
+         'carr{{ n|pluralize:"ies,y" }} them: they are taken off them (the photos stay), and reading\ntheir files '
+         "again does not put them back.</p>\n{% endif %}{% endfor %}"),
+        ("<ul>{{ deletable_object|unordered_list }}</ul>",
+         "<ul>{{ deletable_object|unordered_list|admin_cell_isolated }}</ul>"),
+        ("</form>\n{% endif %}", "</form>")],
 }
 _BLOCK_TAG = re.compile(r"{%\s*(?:block\s+([\w-]+)|endblock(?:\s+[\w-]+)?)\s*%}")
 _EXTENDS = re.compile(r'{%\s*extends\s+"([^"]+)"\s*%}')
@@ -950,8 +988,13 @@ def test_the_admin_templates_copied_from_djangos_differ_from_them_in_the_changes
     compared = set()
     for path in sorted((ours_dir / "admin").rglob("*.html")):
         name = path.relative_to(ours_dir / "admin").as_posix()
-        theirs_path = django_dir / "admin" / name
-        if not theirs_path.exists():
+        # (as the admin looks a page up: admin/<app>/<model>/X.html, admin/<app>/X.html, then Django's admin/X.html)
+        parts = name.split("/")
+        looked_up = [name] + (["/".join([parts[0], parts[-1]]), parts[-1]] if len(parts) == 3 else
+                              [parts[-1]] if len(parts) == 2 else [])
+        theirs_path = next((django_dir / "admin" / each for each in looked_up
+                            if (django_dir / "admin" / each).exists()), None)
+        if theirs_path is None:
             continue  # (a page of our own)
         ours = path.read_text()
         extends = _EXTENDS.search(ours)
@@ -973,6 +1016,7 @@ def test_the_admin_templates_copied_from_djangos_differ_from_them_in_the_changes
                 parts[f"{name}#{block}"] = (held, theirs)
         for key, (held, theirs) in parts.items():
             assert key in ADMIN_TEMPLATE_CHANGES, f"templates/admin/{key} copies Django's: list its changes"
+            theirs = "\n".join(_lines(theirs))  # (a change of lines written without their indent)
             for old, new in ADMIN_TEMPLATE_CHANGES[key]:
                 assert old in theirs, f"Django's {key} no longer holds {old}: copy it again"
                 theirs = theirs.replace(old, new)
