@@ -425,10 +425,15 @@ class TagAdmin(FamilyScopedAdmin):
             into = form.cleaned_data["keep"]
             gone = [tag for tag in tags if tag.pk != into.pk]
             merged = ", ".join(f"“{tag.name}”" for tag in gone)
-            with transaction.atomic():  # (an action runs in no transaction: no history of a merge that failed)
-                self.log_deletions(request, gone)  # (each one's history, and the kept one's, say what became of it)
-                count = tags_merge(into=into, tags=queryset, user=request.user)
-                self.log_change(request, into, f"Merged {merged} into it.")
+            try:
+                with transaction.atomic():  # (an action runs in no transaction: no history of a merge that failed)
+                    self.log_deletions(request, gone)  # (each one's history, and the kept one's, say what became of it)
+                    count = tags_merge(into=into, tags=queryset, user=request.user)
+                    into.refresh_from_db(fields=["name"])  # (its name now: renamed since the page was read)
+                    self.log_change(request, into, f"Merged {merged} into it.")
+            except ValidationError as refused:
+                self.message_user(request, " ".join(refused.messages), messages.ERROR)
+                return None
             self.message_user(request, f"Merged {merged} into “{into.name}”: {count} photo{pluralize(count)} "
                                        "carry it in their place.", messages.SUCCESS)
             return None

@@ -1241,15 +1241,26 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     carried any of `tags` carries `into` instead, as the member's, trash included (a photo restored keeps it), and
     the others are deleted as tags_delete does (taken off every photo, remembered so the file's keyword never puts one
     back; search documents rebuilt). Deleted first, so a photo at the tag limit has room for `into`. Returns how many
-    photos carry `into` now of those that carried the others."""
+    photos carry `into` now of those that carried the others. `into` is kept itself, by its name now (renamed since
+    the caller read it); one deleted meanwhile is refused (ValidationError), nothing merged."""
     others = tags.filter(family_id=into.family_id).exclude(pk=into.pk)
+    # All locked, in one order (no deadlock with another merge or a delete), `into` read again under its lock.
+    held = {tag.pk: tag for tag in Tag.objects.filter(Q(pk=into.pk) | Q(pk__in=others.values("pk")))
+            .order_by("pk").select_for_update()}
+    if into.pk not in held:
+        raise ValidationError(f"The tag “{into.name}” was deleted meanwhile: nothing was merged.")
+    into = held[into.pk]
     photo_ids = sorted(set(PhotoTag.objects.filter(tag__in=others).values_list("photo_id", flat=True)))
     names = list(others.values_list("name", flat=True))
     _suggestions_merged(into=into, names=names)
     smart_albums_tag_renamed(family_id=into.family_id, names=names, into=into.name)
     tags_delete(tags=others)
-    photos = Photo.all_objects.filter(pk__in=photo_ids).select_related("family")
-    return photos_tag_add(photos=photos, name=into.name, user=user) if photo_ids else 0
+    if not photo_ids:
+        return 0
+    room = _photos_with_room(photos=Photo.all_objects.filter(pk__in=photo_ids), key=names_lower([into.name])[0])
+    _photos_tags_put(photo_ids=[photo.pk for photo in room], tags=[into], user=user)
+    photos_changed.send(sender=Photo, photo_ids=[photo.pk for photo in room])
+    return len(room)
 
 
 def _suggestions_merged(*, into: Tag, names: list[str]) -> None:
@@ -1599,19 +1610,34 @@ def photos_tags_add_many(*, photos: Iterable[Photo], names: list[str], user: Abs
     by_family: dict[int, list[Photo]] = {}
     for photo in photos:
         by_family.setdefault(photo.family_id, []).append(photo)
-    now = timezone.now()
     for family_photos in by_family.values():
         tags = _tags_made(family=family_photos[0].family, names=list(names))
-        ids = [photo.pk for photo in family_photos]
-        existing = PhotoTag.objects.filter(photo_id__in=ids, tag__in=tags)
-        existing.exclude(source=PhotoTag.Source.MEMBER).update(source=PhotoTag.Source.MEMBER, added_by=user,
-                                                                added_at=now)
-        have = set(existing.values_list("photo_id", "tag_id"))
-        PhotoTag.objects.bulk_create(
-            [PhotoTag(photo_id=pk, tag=tag, source=PhotoTag.Source.MEMBER, added_by=user, added_at=now)
-             for pk in ids for tag in tags if (pk, tag.pk) not in have],
-            ignore_conflicts=True,  # the same tag added by a concurrent request: theirs stands
-        )
+        _photos_tags_put(photo_ids=[photo.pk for photo in family_photos], tags=tags, user=user)
+
+
+def _photos_tags_put(*, photo_ids: list[int], tags: list[Tag], user: AbstractBaseUser | None) -> None:
+    """The member's `tags` (their photos' family's, held by the caller) on each photo: a tag already there from the
+    file or a suggestion becomes the member's. The caller checks rights and the tag limit (_photos_with_room)."""
+    now = timezone.now()
+    existing = PhotoTag.objects.filter(photo_id__in=photo_ids, tag__in=tags)
+    existing.exclude(source=PhotoTag.Source.MEMBER).update(source=PhotoTag.Source.MEMBER, added_by=user, added_at=now)
+    have = set(existing.values_list("photo_id", "tag_id"))
+    PhotoTag.objects.bulk_create(
+        [PhotoTag(photo_id=pk, tag=tag, source=PhotoTag.Source.MEMBER, added_by=user, added_at=now)
+         for pk in photo_ids for tag in tags if (pk, tag.pk) not in have],
+        ignore_conflicts=True,  # the same tag added by a concurrent request: theirs stands
+    )
+
+
+def _photos_with_room(*, photos: Iterable[Photo], key: str | None) -> list[Photo]:
+    """Of `photos`, those that may carry the tag of `key` (same_name's): they carry it already, or fewer than
+    MAX_TAGS tags. One query."""
+    photos = list(photos)
+    have: dict[int, set[str]] = {photo.pk: set() for photo in photos}
+    for photo_id, tag_key in (PhotoTag.objects.filter(photo_id__in=list(have))
+                              .values_list("photo_id", Lower("tag__name"))):
+        have[photo_id].add(tag_key)
+    return [photo for photo in photos if key in have[photo.pk] or len(have[photo.pk]) < MAX_TAGS]
 
 
 @transaction.atomic
@@ -1619,14 +1645,8 @@ def photos_tag_add(*, photos: Iterable[Photo], name: str, user: AbstractBaseUser
     """A member adds one tag to many photos (the admin's bulk action): it becomes the member's on each, except on
     photos that already carry MAX_TAGS other tags (left as they are). Returns how many photos carry it now. A few
     queries per family, whatever the selection (photos_tags_add_many)."""
-    photos = list(photos)
     names = tags_keyed([name])  # (its key as the unique index reads it, same_name's: once)
-    key = next(iter(names), None)
-    have: dict[int, set[str]] = {photo.pk: set() for photo in photos}
-    for photo_id, tag_key in (PhotoTag.objects.filter(photo_id__in=list(have))
-                              .values_list("photo_id", Lower("tag__name"))):
-        have[photo_id].add(tag_key)
-    room = [photo for photo in photos if key in have[photo.pk] or len(have[photo.pk]) < MAX_TAGS]
+    room = _photos_with_room(photos=photos, key=next(iter(names), None))
     photos_tags_add_many(photos=room, names=list(names.values()), user=user)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk for photo in room])
     return len(room)

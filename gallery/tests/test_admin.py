@@ -624,6 +624,40 @@ def test_a_smart_album_filters_on_the_name_a_merge_or_a_rename_keeps(admin, fami
     assert (album.search["tag"], theirs.search["tag"]) == ("Granny", "Oma")
 
 
+def test_a_merge_keeps_the_tag_chosen_though_renamed_or_deleted_since_the_page_was_read(admin, family, alice):
+    """tags_merge added the kept tag by the name the merge page had read: renamed meanwhile ("Grandma" to "Granny"),
+    the merge made a new "Grandma" beside "Granny". It keeps the tag itself, by its name now; one deleted meanwhile
+    is said so, nothing merged."""
+    from django.core.exceptions import ValidationError
+
+    from gallery.services import tags_merge
+
+    oma = photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma"])
+    photo_factory(family=family, user=alice, filename="g.jpg", tags=["Grandma"])
+    tags = {tag.name: tag for tag in Tag.objects.filter(family=family)}
+    Tag.objects.filter(pk=tags["Grandma"].pk).update(name="Granny")  # (renamed after the page was read)
+
+    assert tags_merge(into=tags["Grandma"], tags=Tag.objects.filter(family=family), user=alice) == 1
+    assert set(Tag.objects.filter(family=family).values_list("name", flat=True)) == {"Granny"}
+    assert list(oma.tags.values_list("name", flat=True)) == ["Granny"]
+
+    photo_factory(family=family, user=alice, filename="p.jpg", tags=["Opa"])
+    opa = Tag.objects.get(family=family, name="Opa")
+    granny = Tag.objects.get(family=family, name="Granny")
+    url = reverse("admin:gallery_tag_changelist")
+    page = admin.post(url, {"action": "merge_selected", ACTION_CHECKBOX_NAME: [granny.pk, opa.pk]})
+    assert page.status_code == 200
+    Tag.objects.filter(pk=granny.pk).delete()  # (deleted after the page was read)
+    done = admin.post(url, {"action": "merge_selected", "apply": "1", "keep": granny.pk,
+                            ACTION_CHECKBOX_NAME: [granny.pk, opa.pk]}, follow=True)
+    assert done.status_code == 200
+    assert list(Tag.objects.filter(family=family).values_list("name", flat=True)) == ["Opa"]
+    with pytest.raises(ValidationError) as refused:
+        tags_merge(into=granny, tags=Tag.objects.filter(family=family), user=alice)
+    assert refused.value.messages == ["The tag “Granny” was deleted meanwhile: nothing was merged."]
+    assert list(Tag.objects.filter(family=family).values_list("name", flat=True)) == ["Opa"]
+
+
 def test_a_merge_that_fails_writes_no_history(admin, family, alice, monkeypatch):
     """The changelist's actions run in no transaction: the merge logged "Deleted" for "Oma" before tags_merge ran, so
     a merge that failed left "Oma" in place and its history saying it was deleted. Log and merge are one now."""
