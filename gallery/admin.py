@@ -641,11 +641,8 @@ class PhotoAdmin(FamilyScopedAdmin):
         return trashed
 
     def get_deleted_objects(self, objs, request):
-        """The delete page's list: the photo, as it goes to the trash with everything of its own (Django's would
-        collect every tag, album place, embedding and near-duplicate pair of it, which stay)."""
-        listed = [format_html('<a href="{}">{}</a>', reverse("admin:gallery_photo_change", args=[photo.pk]), photo)
-                  for photo in objs]
-        return listed, {Photo._meta.verbose_name_plural: len(listed)}, set(), []
+        # Nothing to collect: the photo goes to the trash with all of its own, and its page names it alone.
+        return [], {}, set(), []
 
     def delete_view(self, request, object_id, extra_context=None):
         return super().delete_view(request, object_id, {**(extra_context or {}), "trash_days": settings.TRASH_DAYS})
