@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from functools import reduce
 from operator import or_
 
@@ -822,6 +823,8 @@ class ProbabilityFilter(admin.SimpleListFilter):
             at_least = float(self.value())
         except (TypeError, ValueError):
             return queryset  # none chosen, or an address typed by hand: the whole list
+        if not math.isfinite(at_least):
+            return queryset  # "nan", "inf" typed: no probability reaches it, yet no number was meant
         return queryset.filter(probability__gte=at_least)
 
 
