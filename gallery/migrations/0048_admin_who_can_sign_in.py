@@ -57,7 +57,10 @@ CREATE OR REPLACE FUNCTION gallery_family_keeps_an_admin_signing_in() RETURNS tr
 DECLARE
     family bigint;
 BEGIN
-    FOR family IN SELECT DISTINCT family_id FROM gallery_membership WHERE user_id = NEW.id ORDER BY family_id LOOP
+    -- A member going inactive can't break the rule (nor mend a family that breaks it already): only an account made
+    -- active again, or an admin made inactive, is checked.
+    FOR family IN SELECT DISTINCT family_id FROM gallery_membership
+                  WHERE user_id = NEW.id AND (NEW.is_active OR role = 'admin') ORDER BY family_id LOOP
         PERFORM gallery_family_admin_check(family, false);
     END LOOP;
     RETURN NULL;

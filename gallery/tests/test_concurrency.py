@@ -251,3 +251,38 @@ def test_the_database_refuses_to_commit_a_family_whose_admins_cannot_sign_in_whi
     assert dict(family.memberships.values_list("user__username", "role")) == {"carol": "admin"}
     family_delete_start(family=family)
     assert not Membership.objects.exists()
+
+
+def test_the_database_lets_a_member_be_made_inactive_in_a_family_that_breaks_the_rule_already():
+    """The guard of who can sign in checked every family of an account whose Active box changed: a member made
+    inactive in a family with no admin row yet (the admin's form allowed one before 5b58f8c), or one whose only admin
+    could no longer sign in before 08bbbac, was refused by the database at commit although the services saw nothing
+    wrong: the site administrator got a 500. A member going inactive can't break the rule: only an account made active
+    again, or an admin made inactive, is checked."""
+    from django.db import IntegrityError, connection
+
+    def sql(statement: str, *params) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+    waiting = FamilyFactory()  # members and no admin row yet
+    bob, carol = UserFactory(username="bob"), UserFactory(username="carol")
+    MembershipFactory(family=waiting, user=bob)
+    MembershipFactory(family=waiting, user=carol)
+    with transaction.atomic():
+        sql("UPDATE auth_user SET is_active = false WHERE id = %s", bob.pk)
+    assert not type(bob).objects.get(pk=bob.pk).is_active
+
+    broken = FamilyFactory()  # its only admin can't sign in, its member can (made so before 08bbbac)
+    dave, erin = UserFactory(username="dave"), UserFactory(username="erin")
+    MembershipFactory(family=broken, user=dave, role=Membership.Role.ADMIN)
+    MembershipFactory(family=broken, user=erin)
+    with transaction.atomic(), connection.cursor() as cursor:  # (as a database before 0048: no trigger then)
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("UPDATE auth_user SET is_active = false WHERE id = %s", [dave.pk])
+    with transaction.atomic():
+        sql("UPDATE auth_user SET is_active = false WHERE id = %s", erin.pk)
+    with pytest.raises(IntegrityError, match="without an admin who can sign in"), transaction.atomic():
+        sql("UPDATE auth_user SET is_active = true WHERE id = %s", erin.pk)  # made active again: checked
