@@ -1244,9 +1244,11 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     photos carry `into` now of those that carried the others. `into` is kept itself, by its name now (renamed since
     the caller read it); one deleted meanwhile is refused (ValidationError), nothing merged."""
     others = tags.filter(family_id=into.family_id).exclude(pk=into.pk)
-    # All locked, in one order (no deadlock with another merge or a delete), `into` read again under its lock.
+    # All locked, in one order (no deadlock with another merge or a delete), `into` read again under its lock; FOR NO
+    # KEY UPDATE, which still blocks a rename or delete but not an edit putting one on a photo (FOR KEY SHARE), else
+    # a member saving a photo (locked first) with the kept tag deadlocked with the merge waiting for that photo.
     held = {tag.pk: tag for tag in Tag.objects.filter(Q(pk=into.pk) | Q(pk__in=others.values("pk")))
-            .order_by("pk").select_for_update()}
+            .order_by("pk").select_for_update(no_key=True)}
     if into.pk not in held:
         raise ValidationError(f"The tag “{into.name}” was deleted meanwhile: nothing was merged.")
     into = held[into.pk]

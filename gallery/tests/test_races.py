@@ -1129,3 +1129,67 @@ def test_a_removal_between_a_members_hold_and_their_new_tag_waits_instead_of_dea
 
     assert results == {"save": "saved", "remove": (0, 0)}, results
     assert Tag.objects.filter(family=family, name="new").exists() and not family.memberships.filter(user=bob).exists()
+
+
+def test_a_tag_merge_and_an_edit_putting_the_kept_tag_on_a_photo_do_not_deadlock():
+    """The admin merges "Oma" into "Grandma" while a member saves a photo carrying "Oma" with "Grandma" on it. The
+    merge locked the kept tag FOR UPDATE and then waited for the photo, which the edit held (photo_lock) while it
+    waited for the kept tag (FOR KEY SHARE, to put it on the photo): "deadlock detected", one of them a 500. The merge
+    holds its tags FOR NO KEY UPDATE (still blocking a rename or delete of them), which lets the edit through."""
+    import threading
+    import time
+
+    from gallery.services import photo_lock, tags_merge
+
+    family = FamilyFactory()
+    alice = UserFactory(username="alice")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    photo = photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma"])
+    photo_factory(family=family, user=alice, filename="g.jpg", tags=["Grandma"])
+    grandma = Tag.objects.get(family=family, name="Grandma")
+    edit_holds, merge_pid, results = threading.Event(), {}, {}
+
+    def merge_waits() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [merge_pid.get("pid")])
+            row = cursor.fetchone()
+        return bool(row) and row[0] == "Lock"
+
+    def edit():
+        try:
+            with transaction.atomic():
+                photo_lock(photo_id=photo.pk)  # as photo_update's check does first
+                edit_holds.set()
+                for _ in range(200):  # until the merge waits on the photo (or has finished)
+                    if "pid" in merge_pid and (merge_waits() or "merge" in results):
+                        break
+                    time.sleep(0.05)
+                photo_update(photo=Photo.objects.get(pk=photo.pk), tags=["Grandma"], user=alice)
+            results["edit"] = "saved"
+        except Exception as exc:  # noqa: BLE001
+            results["edit"] = repr(exc)
+        finally:
+            connection.close()
+
+    def merge():
+        edit_holds.wait(10)
+        try:
+            connection.ensure_connection()
+            merge_pid["pid"] = connection.connection.info.backend_pid
+            with transaction.atomic():
+                tags_merge(into=Tag.objects.get(pk=grandma.pk),
+                           tags=Tag.objects.filter(family=family, name__in=["Oma", "Grandma"]), user=None)
+            results["merge"] = "merged"
+        except Exception as exc:  # noqa: BLE001
+            results["merge"] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=edit), threading.Thread(target=merge)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == {"edit": "saved", "merge": "merged"}
+    assert set(Photo.objects.get(pk=photo.pk).tags.values_list("name", flat=True)) == {"Grandma"}
+    assert not Tag.objects.filter(family=family, name="Oma").exists()
