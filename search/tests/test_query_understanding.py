@@ -553,6 +553,37 @@ def test_a_photo_placed_in_a_country_alone_counts_as_placed_for_a_holidays_note(
     assert [n["why"] for n in _api(api, q="christmas")["interpreted"]["date_word_notes"]] == ["not_kept"]
 
 
+def test_photos_placed_in_a_country_alone_before_it_counted_enter_their_familys_place_list(christmas_unplaced,
+                                                                                          alice, api):
+    """Photos placed by a country alone before such a place counted (b3222bc) never entered their family's place list,
+    and nothing rebuilt a list that lacked a place: their family kept the false note. Migration search 0028 adds them."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from gallery.correction_services import photo_place_set
+    from gallery.places import Place
+    from search.models import FamilyPlace
+
+    photo_place_set(photo=christmas_unplaced, place=Place(city="", region="", country="United States",
+                                                          country_code="US"), user=alice)
+    FamilyPlace.objects.filter(family_id=christmas_unplaced.family_id).delete()  # (as such a family's list stood)
+    assert _api(api, q="christmas")["interpreted"]["date_word_notes"] != []
+
+    executor = MigrationExecutor(connection)
+    migration = executor.loader.get_migration("search", "0028_family_places_of_a_country_alone")
+    [operation] = migration.operations
+    assert operation.reverse_code is operation.noop
+    apps = executor.loader.project_state(("search", migration.name), at_end=False).apps
+    importlib.import_module(migration.__module__).places_of_a_country_alone(apps, None)
+    importlib.import_module(migration.__module__).places_of_a_country_alone(apps, None)  # (twice: no second row)
+
+    assert list(FamilyPlace.objects.filter(family_id=christmas_unplaced.family_id).values_list(
+        "city", "region", "country_code")) == [("", "", "US")]
+    assert _api(api, q="christmas")["interpreted"]["date_word_notes"] == []
+
+
 def test_a_holiday_the_familys_country_does_not_keep_says_so(christmas_unplaced, family, alice, bob, api,
                                                              client_for):
     """A family set to Japan whose photos have no place: its photos' words name Japan's holidays, and Christmas is
