@@ -556,7 +556,8 @@ def test_a_photo_placed_in_a_country_alone_counts_as_placed_for_a_holidays_note(
 def test_photos_placed_in_a_country_alone_before_it_counted_enter_their_familys_place_list(christmas_unplaced,
                                                                                           alice, api):
     """Photos placed by a country alone before such a place counted (b3222bc) never entered their family's place list,
-    and nothing rebuilt a list that lacked a place: their family kept the false note. Migration search 0028 adds them."""
+    and nothing rebuilt a list that lacked a place: their family kept the false note. Migration search 0028 adds
+    them."""
     import importlib
 
     from django.db import connection
