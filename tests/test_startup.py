@@ -98,6 +98,44 @@ def test_importing_settings_creates_nothing_and_starts_no_database_until_the_fir
             os.kill(pid, signal.SIGKILL)
 
 
+def test_an_embedded_server_that_will_not_start_is_said_in_one_line_with_its_log(server_tmp):
+    """An embedded PostgreSQL that fails to start (here a setting it refuses; in CI once a start under heavy load
+    that outlasted pg_ctl's 10 s wait) ended `manage.py` in the package's traceback, and when the server wrote no
+    log, in a FileNotFoundError of the log the package then tried to show. Tried again a few times (a slow start
+    is joined by the next try), it is then one line: the data folder, what failed, where the log is."""
+    var_dir = server_tmp / "var"
+    env = _env(var_dir, SECRET_KEY="k" * 50)
+    first = subprocess.run([sys.executable, "manage.py", "check", "--database", "default"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr[-3000:]
+    pgdata = var_dir / "pgdata"
+    with open(pgdata / "postgresql.conf", "a") as conf:
+        conf.write("\nshared_buffers = 'plenty'\n")
+    result = subprocess.run([sys.executable, "manage.py", "migrate"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    said = result.stderr.strip().splitlines()[-1]
+    assert said.startswith(f"manage.py: the embedded PostgreSQL server in {pgdata} did not start"), said
+    assert 'pg_ctl exited with status 1; LOG: invalid value for parameter "shared_buffers": "plenty"' in said
+    assert f"its log: {pgdata / 'log'}" in said and "DATABASE_URL" in said
+    assert not _postmaster_pid(pgdata)
+
+
+def test_a_start_that_wrote_no_log_is_said_as_pg_ctls_failure_not_the_missing_log(server_tmp):
+    """The package, handling pg_ctl's timeout, read the log the server never wrote: that FileNotFoundError is not
+    what went wrong."""
+    from mediasearch.db import _start_failure
+
+    try:
+        try:
+            raise subprocess.TimeoutExpired(["pg_ctl", "start"], 10)
+        except subprocess.TimeoutExpired:
+            (server_tmp / "pgdata" / "log").read_text()
+    except FileNotFoundError as error:
+        assert _start_failure(error) == "pg_ctl did not finish within 10 s"
+
+
 def test_with_database_url_start_up_refuses_to_run_without_a_secret_key(tmp_path):
     env = _env(tmp_path / "var", DATABASE_URL="postgres://mediasearch@db.example/mediasearch")
     done = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
