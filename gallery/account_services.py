@@ -81,8 +81,10 @@ def invite_problem(invite: Invite | None) -> InviteUnusable | None:
     state = invite.state()
     if state == Invite.State.PENDING:
         return None
-    # Named only while they may make another: one who left the family, was removed or stepped down makes no links.
-    still_admin = invite.created_by is not None and family_is_admin(user=invite.created_by, family=invite.family)
+    # Named only while they may make another: one who left the family, was removed, stepped down or can no longer
+    # sign in (made inactive) makes no links.
+    maker = invite.created_by
+    still_admin = maker is not None and maker.is_active and family_is_admin(user=maker, family=invite.family)
     inviter = f" Ask {invite.created_by} for a new one." if still_admin else " Ask the family's admin for a new one."
     if state == Invite.State.USED:
         return InviteUnusable("This invitation link has already been used." + inviter, state=state)

@@ -247,8 +247,10 @@ def family_keeps_an_admin(*, family_id: int, demoting: Iterable[int] = (), leavi
 
 def invites_withdraw_made_by(*, user_ids: Iterable[int], family_id: int | None = None) -> int:
     """Withdraw the open invitation links these people made (for one family, or for every one): they no longer
-    administer it, so what they handed out must not let anyone in, themselves included (a removed admin opening an
-    admin link of their own was its admin again). Used and expired links stay as they are. How many were withdrawn."""
+    administer it (removed, stepped down, deleted, or made inactive: an admin who can't sign in administers nothing),
+    so what they handed out must not let anyone in, themselves included (a removed admin opening an admin link of their
+    own was its admin again). Used and expired links stay as they are, and withdrawn ones stay so should the maker
+    administer again. How many were withdrawn."""
     links = Invite.objects.filter(created_by_id__in=list(user_ids), used_at__isnull=True, revoked_at__isnull=True,
                                   expires_at__gt=timezone.now())
     if family_id is not None:

@@ -664,3 +664,32 @@ def test_nobody_joins_as_a_member_a_family_none_of_whose_admins_can_sign_in(clie
     User.objects.filter(pk=alice.pk).update(is_active=False)
     assert client_for(mallory).post(admins).status_code == 302
     assert family.memberships.get(user=mallory).role == "admin"
+
+
+def test_an_admin_made_inactive_has_their_open_links_withdrawn_everywhere_alike(client_for, family, alice, bob):
+    """alice made a link for her cousin; then the site administrator unticked her "Active" box (bob, the Smiths' other
+    admin, keeps the family administered). The link still read "alice invites you" and let the cousin in, vouched for
+    by someone who can no longer sign in (nor withdraw it). Made inactive, an admin's open links are withdrawn, as when
+    they leave or step down: the link page says so and names no one who can't sign in, accepting is refused, and the
+    family page and the Django admin's list of links say "Withdrawn" too."""
+    from gallery.tests.test_admin import _user_form_data_inactive
+
+    _admin_bob(family, bob)
+    link = _make_link(client_for(alice), family, note="my cousin")
+    root = Client()
+    root.force_login(User.objects.create_superuser("root", "root@example.org", "x"))
+    response = root.post(reverse("admin:auth_user_change", args=[alice.pk]), _user_form_data_inactive(root, alice))
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    page = Client().get(link)
+    body = html.unescape(page.content.decode())
+    assert page.status_code == 410
+    assert "This invitation link was withdrawn. Ask the family's admin for a new one." in body
+    assert "alice" not in body
+    response = Client().post(link, SIGNUP)
+    assert response.status_code == 410 and "withdrawn" in response.content.decode()
+    assert not User.objects.filter(username="carol").exists()
+    listed = client_for(bob).get(family.get_absolute_url()).content.decode()
+    assert 'class="invite-revoked"' in listed and 'class="invite-pending"' not in listed
+    admin_list = root.get(reverse("admin:gallery_invite_changelist")).content.decode()
+    assert "Withdrawn" in admin_list and "Waiting" not in admin_list
