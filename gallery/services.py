@@ -40,8 +40,8 @@ from gallery.images import (
     EXTENSIONS, NOT_AN_IMAGE, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image,
     VIDEO_REFUSAL, archive_kind, archive_refusal, is_a_video, read_limited, sha256_of, turned,
 )
-from gallery.models import (Album, AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
-                            RemovedTag, SidecarStar, Tag, TagSuggestion)
+from gallery.models import (Album, AlbumShare, DeletedFamilyInvite, DeletedPhoto, Family, Favourite, Invite, Membership,
+                            Photo, PhotoTag, RemovedTag, SidecarStar, Tag, TagSuggestion)
 from gallery.places import country_code_for, country_name, place_for
 from gallery.account_selectors import username_taken, username_taken_error
 from gallery.selectors import names_lower, photos_worked_on, same_name
@@ -1521,7 +1521,12 @@ def family_delete_start(*, family: Family) -> int:
     family_lock(family_id=family.pk)
     now = timezone.now()
     Family.objects.filter(pk=family.pk, deleting_since__isnull=True).update(deleting_since=now)
-    Invite.objects.filter(family=family, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    open_links = Invite.objects.filter(family=family, used_at__isnull=True, revoked_at__isnull=True)
+    # Their rows go with the family: the link page still says why they no longer work (by the hash, as Invite keeps it).
+    DeletedFamilyInvite.objects.bulk_create(
+        [DeletedFamilyInvite(token_hash=token_hash) for token_hash in open_links.values_list("token_hash", flat=True)],
+        ignore_conflicts=True)
+    open_links.update(revoked_at=now)
     AlbumShare.objects.filter(album__family=family, revoked_at__isnull=True).update(revoked_at=now)
     # Not memberships_end: nobody leaves a family that stays (no fit to withdraw or redo, every link of it withdrawn
     # above). The guard of 0036 lets a family being deleted lose its admins.
