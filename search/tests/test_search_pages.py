@@ -759,7 +759,8 @@ def test_the_search_forms_uploaders_keep_someone_who_left_the_family_for_its_mem
 
     def uploaders(user) -> list[str]:
         body = client_for(user).get(reverse("search:search")).content.decode()
-        return re.findall(r'<option value="\d+">([^<]+)</option>', body.split('name="uploader"')[1].split("</select>")[0])
+        select = body.split('name="uploader"')[1].split("</select>")[0]
+        return re.findall(r'<option value="\d+">([^<]+)</option>', select)
 
     assert uploaders(alice) == ["bob"]
     assert uploaders(mallory) == []
