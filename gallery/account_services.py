@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from gallery.account_selectors import member_password_problem
-from gallery.models import Family, Invite, Membership
+from gallery.models import DeletedFamilyInvite, Family, Invite, Membership
 from gallery.selectors import family_is_admin
 from gallery.services import family_lock, family_lookalike, membership_add, user_create
 
@@ -40,7 +40,7 @@ class NewInvite:
 
 
 class InviteUnusable(ValidationError):
-    """The link exists no more (unknown token) or no longer works (used, revoked, expired)."""
+    """The link exists no more (unknown token, its family deleted) or no longer works (used, revoked, expired)."""
 
     def __init__(self, message: str, *, state: str):
         super().__init__(message)
@@ -48,6 +48,7 @@ class InviteUnusable(ValidationError):
 
 
 UNKNOWN = "unknown"
+FAMILY_DELETED = "family_deleted"
 
 
 @transaction.atomic
@@ -74,15 +75,21 @@ def invite_revoke(*, invite: Invite) -> Invite:
     return invite
 
 
-def invite_problem(invite: Invite | None) -> InviteUnusable | None:
-    """Why a link can't be used, in words its holder understands (None when it can)."""
+def invite_problem(invite: Invite | None, *, token: str) -> InviteUnusable | None:
+    """Why the link of `token` (whose row is `invite`, None when there is none) can't be used, in words its holder
+    understands (None when it can)."""
+    if (invite is None or invite.family.deleting_since) and DeletedFamilyInvite.objects.filter(
+            token_hash=invite_token_hash(token)).exists():
+        return InviteUnusable("The family this invitation was for was deleted.", state=FAMILY_DELETED)
     if invite is None:
         return InviteUnusable("This invitation link is not valid. Check that it was copied whole.", state=UNKNOWN)
     state = invite.state()
     if state == Invite.State.PENDING:
         return None
-    # Named only while they may make another: one who left the family, was removed or stepped down makes no links.
-    still_admin = invite.created_by is not None and family_is_admin(user=invite.created_by, family=invite.family)
+    # Named only while they may make another: one who left the family, was removed, stepped down or can no longer
+    # sign in (made inactive) makes no links.
+    maker = invite.created_by
+    still_admin = maker is not None and maker.is_active and family_is_admin(user=maker, family=invite.family)
     inviter = f" Ask {invite.created_by} for a new one." if still_admin else " Ask the family's admin for a new one."
     if state == Invite.State.USED:
         return InviteUnusable("This invitation link has already been used." + inviter, state=state)
@@ -103,7 +110,7 @@ def _invite_lock(token: str) -> Invite:
         family_lock(family_id=family_id)
     invite = (Invite.objects.select_for_update(of=("self",)).select_related("family", "created_by")
               .filter(token_hash=invite_token_hash(token)).first())
-    if problem := invite_problem(invite):
+    if problem := invite_problem(invite, token=token):
         raise problem
     return invite
 

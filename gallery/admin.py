@@ -114,6 +114,12 @@ class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
                     self.message_user(request, f"Their {revoked} API token(s) stopped working too.", messages.INFO)
         return response
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # An admin who can't sign in administers nothing (admin_kept): what they handed out lets no one in.
+            invites_withdraw_made_by(user_ids=[obj.pk])
+
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         # "Protected" is how the admin already says "this deletion can't happen" on both delete pages.

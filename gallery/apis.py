@@ -32,7 +32,7 @@ from gallery.models import Membership, Photo, PhotoTag
 from gallery.forms import DESCRIPTION_MAX_CHARS, AcceptAboveForm
 from gallery.selectors import (
     family_filter, family_get, family_is_admin, family_known_places, family_list, family_suggestion_summary,
-    open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
+    open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get, uploaders_by_family,
 )
 from gallery.correction_services import (photo_date_set, photo_place_set, photos_shift_dates, rotation_apply,
                                          rotation_staged)
@@ -129,11 +129,20 @@ class FamilyMemberSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
+class FamilyUploaderSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The user's id: what `uploaded_by` and search's `uploader` filter by")
+    username = serializers.CharField()
+
+
 class FamilyOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     photo_count = serializers.IntegerField()
     members = FamilyMemberSerializer(source="membership_list", many=True, help_text="By username")
+    uploaders = FamilyUploaderSerializer(
+        source="uploader_list", many=True,
+        help_text="Whoever's photos are in the family, by username: its members, and those who left it (no longer in "
+                  "`members`), whose photos `uploaded_by` still finds")
 
 
 class PlaceSerializer(serializers.Serializer):
@@ -278,7 +287,10 @@ class PhotoOutputSerializer(serializers.Serializer):
 class FamilyListApi(APIView):
     @extend_schema(responses=FamilyOutputSerializer(many=True))
     def get(self, request):
-        families = family_list(user=request.user, with_counts=True, with_members=True)
+        families = list(family_list(user=request.user, with_counts=True, with_members=True))
+        uploaders = uploaders_by_family(user=request.user)
+        for family in families:
+            family.uploader_list = uploaders.get(family.pk, [])
         return Response(FamilyOutputSerializer(families, many=True).data)
 
 

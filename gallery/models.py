@@ -633,6 +633,15 @@ class Invite(models.Model):
         return self.State(self.state()).label
 
 
+class DeletedFamilyInvite(models.Model):
+    """An invitation link that was open when its family was deleted, kept by its token's hash alone (as Invite keeps
+    it; the Invite row goes with the family): the link page can say the family was deleted, rather than that the link
+    is not valid, without anything that opens it being stored."""
+
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+
 class Album(models.Model):
     """A family's album: a named, ordered set of its photos (AlbumPhoto), or a smart album whose photos are a saved
     search's results in the family, current whenever it is looked at. The search itself lives in the search app

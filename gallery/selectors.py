@@ -285,6 +285,9 @@ def photo_get(*, user: AbstractBaseUser, photo_id: int, include_trashed: bool = 
 
 
 def family_uploaders(*, user: AbstractBaseUser):
+    """The accounts whose photos (out of the trash) are in the user's families, by username: members or not, since
+    someone who left a family stays the uploader of the photos they added (the search page's "Uploaded by", and the
+    API's through uploaders_by_family; both filter by these ids)."""
     from django.contrib.auth import get_user_model
 
     families = Family.objects.filter(memberships__user=user)
@@ -292,6 +295,18 @@ def family_uploaders(*, user: AbstractBaseUser):
     # the accounts with every photo sorted whole user rows, one per photo.
     uploaders = Photo.objects.filter(family__in=families).order_by().values("uploaded_by_id")
     return get_user_model().objects.filter(pk__in=uploaders).order_by("username")
+
+
+def uploaders_by_family(*, user: AbstractBaseUser) -> dict[int, list]:
+    """family_uploaders, each of the user's families with its own (by username), in two queries whatever their
+    number: the pairs of family and uploader over one pass of the photos (a hash of two ids), then the accounts."""
+    pairs = (Photo.objects.filter(family__memberships__user=user, uploaded_by__isnull=False).order_by()
+             .values_list("family_id", "uploaded_by_id").distinct())
+    by_family: dict[int, set[int]] = {}
+    for family_id, user_id in pairs:
+        by_family.setdefault(family_id, set()).add(user_id)
+    accounts = list(family_uploaders(user=user)) if by_family else []
+    return {family_id: [account for account in accounts if account.pk in ids] for family_id, ids in by_family.items()}
 
 
 def place_countries(*, user: AbstractBaseUser) -> list[tuple[str, str]]:

@@ -40,8 +40,8 @@ from gallery.images import (
     EXTENSIONS, NOT_AN_IMAGE, ImageBusy, ImageRejected, decode_upright, encode_display, exif_dates, inspect_image,
     VIDEO_REFUSAL, archive_kind, archive_refusal, is_a_video, read_limited, sha256_of, turned,
 )
-from gallery.models import (Album, AlbumShare, DeletedPhoto, Family, Favourite, Invite, Membership, Photo, PhotoTag,
-                            RemovedTag, SidecarStar, Tag, TagSuggestion)
+from gallery.models import (Album, AlbumShare, DeletedFamilyInvite, DeletedPhoto, Family, Favourite, Invite, Membership,
+                            Photo, PhotoTag, RemovedTag, SidecarStar, Tag, TagSuggestion)
 from gallery.places import country_code_for, country_name, place_for
 from gallery.account_selectors import username_taken, username_taken_error
 from gallery.selectors import names_lower, photos_worked_on, same_name
@@ -247,8 +247,10 @@ def family_keeps_an_admin(*, family_id: int, demoting: Iterable[int] = (), leavi
 
 def invites_withdraw_made_by(*, user_ids: Iterable[int], family_id: int | None = None) -> int:
     """Withdraw the open invitation links these people made (for one family, or for every one): they no longer
-    administer it, so what they handed out must not let anyone in, themselves included (a removed admin opening an
-    admin link of their own was its admin again). Used and expired links stay as they are. How many were withdrawn."""
+    administer it (removed, stepped down, deleted, or made inactive: an admin who can't sign in administers nothing),
+    so what they handed out must not let anyone in, themselves included (a removed admin opening an admin link of their
+    own was its admin again). Used and expired links stay as they are, and withdrawn ones stay so should the maker
+    administer again. How many were withdrawn."""
     links = Invite.objects.filter(created_by_id__in=list(user_ids), used_at__isnull=True, revoked_at__isnull=True,
                                   expires_at__gt=timezone.now())
     if family_id is not None:
@@ -1519,7 +1521,12 @@ def family_delete_start(*, family: Family) -> int:
     family_lock(family_id=family.pk)
     now = timezone.now()
     Family.objects.filter(pk=family.pk, deleting_since__isnull=True).update(deleting_since=now)
-    Invite.objects.filter(family=family, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    open_links = Invite.objects.filter(family=family, used_at__isnull=True, revoked_at__isnull=True)
+    # Their rows go with the family: the link page still says why they no longer work (by the hash, as Invite keeps it).
+    DeletedFamilyInvite.objects.bulk_create(
+        [DeletedFamilyInvite(token_hash=token_hash) for token_hash in open_links.values_list("token_hash", flat=True)],
+        ignore_conflicts=True)
+    open_links.update(revoked_at=now)
     AlbumShare.objects.filter(album__family=family, revoked_at__isnull=True).update(revoked_at=now)
     # Not memberships_end: nobody leaves a family that stays (no fit to withdraw or redo, every link of it withdrawn
     # above). The guard of 0036 lets a family being deleted lose its admins.

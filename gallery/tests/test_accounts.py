@@ -664,3 +664,117 @@ def test_nobody_joins_as_a_member_a_family_none_of_whose_admins_can_sign_in(clie
     User.objects.filter(pk=alice.pk).update(is_active=False)
     assert client_for(mallory).post(admins).status_code == 302
     assert family.memberships.get(user=mallory).role == "admin"
+
+
+def test_an_admin_made_inactive_has_their_open_links_withdrawn_everywhere_alike(client_for, family, alice, bob):
+    """alice made a link for her cousin; then the site administrator unticked her "Active" box (bob, the Smiths' other
+    admin, keeps the family administered). The link still read "alice invites you" and let the cousin in, vouched for
+    by someone who can no longer sign in (nor withdraw it). Made inactive, an admin's open links are withdrawn, as when
+    they leave or step down: the link page says so and names no one who can't sign in, accepting is refused, and the
+    family page and the Django admin's list of links say "Withdrawn" too."""
+    from gallery.tests.test_admin import _user_form_data_inactive
+
+    _admin_bob(family, bob)
+    link = _make_link(client_for(alice), family, note="my cousin")
+    root = Client()
+    root.force_login(User.objects.create_superuser("root", "root@example.org", "x"))
+    response = root.post(reverse("admin:auth_user_change", args=[alice.pk]), _user_form_data_inactive(root, alice))
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    page = Client().get(link)
+    body = html.unescape(page.content.decode())
+    assert page.status_code == 410
+    assert "This invitation link was withdrawn. Ask the family's admin for a new one." in body
+    assert "alice" not in body
+    response = Client().post(link, SIGNUP)
+    assert response.status_code == 410 and "withdrawn" in response.content.decode()
+    assert not User.objects.filter(username="carol").exists()
+    listed = client_for(bob).get(family.get_absolute_url()).content.decode()
+    assert 'class="invite-revoked"' in listed and 'class="invite-pending"' not in listed
+    admin_list = root.get(reverse("admin:gallery_invite_changelist")).content.decode()
+    assert "Withdrawn" in admin_list and "Waiting" not in admin_list
+
+
+def test_an_unknown_link_opened_signed_in_is_the_same_404(client_for, alice):
+    """Signed in, the page looked for the link's family to see whether they were in it already: of no link at all,
+    a 500."""
+    for method in ("get", "post"):
+        response = getattr(client_for(alice), method)("/invite/nonsense/")
+        assert response.status_code == 404
+        assert "This invitation link is not valid" in response.content.decode()
+
+
+def test_a_link_to_a_deleted_family_says_the_family_was_deleted(client_for, family, alice, mallory,
+                                                                 django_capture_on_commit_callbacks):
+    """A link opened after its family was deleted read "not valid. Check that it was copied whole": the Invite row
+    had gone with the family. Deleting a family keeps the hash of each open link's token (never the token), and the
+    link page says the family was deleted, while the deletion runs and after it; signed in or not, nothing joins."""
+    from gallery.services import family_delete_by_member
+    from tests.queue import run_queued_tasks
+
+    link = _make_link(client_for(alice), family, note="Gran")
+    used = _make_link(client_for(alice), family)
+    Client().post(used, SIGNUP)
+    client_for(alice).post(reverse("gallery:member_remove", args=[family.pk, User.objects.get(username="carol").pk]))
+    said = "The family this invitation was for was deleted."
+
+    with django_capture_on_commit_callbacks(execute=True):
+        family_delete_by_member(family=family, user=alice, name="Smiths")
+    assert said in html.unescape(Client().get(link).content.decode())  # being deleted
+    with django_capture_on_commit_callbacks(execute=True):
+        run_queued_tasks()  # the worker
+    assert not type(family).objects.filter(pk=family.pk).exists()
+
+    for client in (Client(), client_for(mallory)):
+        response = client.get(link)
+        assert response.status_code == 410 and said in html.unescape(response.content.decode())
+        response = client.post(link, SIGNUP)
+        assert response.status_code == 410 and said in html.unescape(response.content.decode())
+    assert not User.objects.filter(username="carol2").exists()
+    assert not Membership.objects.filter(user=mallory, family_id=family.pk).exists()
+    # Only the hash of the open link's token is kept: the used link was no open one, and reads as any unknown link.
+    from gallery.models import DeletedFamilyInvite
+
+    token = _token(link)
+    assert list(DeletedFamilyInvite.objects.values_list("token_hash", flat=True)) == [invite_token_hash(token)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {DeletedFamilyInvite._meta.db_table}")
+        assert not any(token in str(value) for row in cursor.fetchall() for value in row)
+    assert Client().get(used).status_code == 404
+
+
+def test_migration_0049_withdraws_the_open_links_no_admin_who_can_sign_in_vouches_for(family, alice, bob,
+                                                                                     other_family, mallory):
+    """Links made before their makers' leaving, stepping down, deletion or deactivation withdrew them were left open
+    by each of those changes: they still let people in. 0049 withdraws each open link whose maker is not an admin of
+    its family who can sign in (or is gone); used, expired and vouched-for links stay as they are."""
+    import importlib
+
+    from django.db.migrations.executor import MigrationExecutor
+
+    _admin_bob(family, bob)
+    dave = UserFactory(username="dave")
+    MembershipFactory(family=family, user=dave, role=Membership.Role.ADMIN)
+    links = {who: invite_create(family=family, created_by=maker).invite
+             for who, maker in (("alice", alice), ("bob stepped down", bob), ("dave made inactive", dave),
+                                ("mallory's elsewhere", mallory), ("gone", alice), ("bob expired", bob),
+                                ("bob used", bob))}
+    theirs = invite_create(family=other_family, created_by=mallory).invite  # mallory is the Joneses' admin
+    # What the services withdraw today, done around them (as before they did).
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.MEMBER)
+    User.objects.filter(pk=dave.pk).update(is_active=False)
+    Invite.objects.filter(pk=links["gone"].pk).update(created_by=None)
+    Invite.objects.filter(pk=links["bob expired"].pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    Invite.objects.filter(pk=links["bob used"].pk).update(used_at=timezone.now(), used_by=alice)
+
+    executor = MigrationExecutor(connection)
+    name = "0049_deleted_family_invites"
+    migration = executor.loader.get_migration("gallery", name)
+    apps = executor.loader.project_state(("gallery", name), at_end=False).apps
+    importlib.import_module(migration.__module__).links_no_admin_vouches_for_withdrawn(apps, None)
+
+    states = {who: Invite.objects.get(pk=invite.pk).state() for who, invite in links.items()}
+    assert states == {"alice": "pending", "bob stepped down": "revoked", "dave made inactive": "revoked",
+                      "mallory's elsewhere": "revoked", "gone": "revoked", "bob expired": "expired",
+                      "bob used": "used"}
+    assert Invite.objects.get(pk=theirs.pk).state() == "pending"

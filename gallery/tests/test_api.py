@@ -578,3 +578,32 @@ def test_a_delete_with_a_body_too_large_is_the_documented_413(api, family, alice
 
     assert response.status_code == 413 and "DATA_UPLOAD_MAX_MEMORY_SIZE" in response.json()["detail"]
     assert list(album.photos.values_list("pk", flat=True)) == [photo.pk]
+
+
+def test_a_leavers_uploads_are_found_by_uploaded_by_in_the_families_they_left_only(api, family, alice, bob,
+                                                                                  other_family, mallory):
+    """bob uploaded to the Smiths, then left: his photos stay the family's, but the API named no id of his anywhere
+    (`members` lists those in the family; a photo names its uploader by username), so `uploaded_by` could not find
+    them, though the search page's "Uploaded by" lists him. Each family lists its `uploaders` (ids and usernames:
+    whoever's photos are in it, members or not), as that list does, and only to the family's own members."""
+    from gallery.services import membership_remove
+
+    by_bob = photo_factory(family=family, user=bob)
+    photo_factory(family=family, user=alice)
+    photo_factory(family=other_family, user=mallory)
+    membership_remove(family=family, user=bob)
+    MembershipFactory(family=other_family, user=bob)  # (bob is in the Joneses now, with mallory)
+
+    [smiths] = api.get(reverse("api_families")).json()
+    assert [m["username"] for m in smiths["members"]] == ["alice"]
+    assert smiths["uploaders"] == [{"id": alice.pk, "username": "alice"}, {"id": bob.pk, "username": "bob"}]
+    found = api.get(reverse("api_photos"), {"uploaded_by": bob.pk, "family": family.pk}).json()
+    assert [p["id"] for p in found["results"]] == [by_bob.pk]
+
+    # Neither bob nor mallory, in the Joneses, sees the Smiths' uploaders, nor bob's photos there.
+    for user in (bob, mallory):
+        them = Client(headers={"Authorization": f"Token {api_token_key(user)}"})
+        [joneses] = them.get(reverse("api_families")).json()
+        assert joneses["id"] == other_family.pk
+        assert joneses["uploaders"] == [{"id": mallory.pk, "username": "mallory"}]
+        assert them.get(reverse("api_photos"), {"uploaded_by": bob.pk}).json()["count"] == 0

@@ -135,7 +135,8 @@ def test_another_familys_photos_never_appear_in_lists(client_for, family, alice,
 
     families = client.get(reverse("api_families")).json()
     assert families == [{"id": joneses_photo.family_id, "name": "Joneses", "photo_count": 1,
-                         "members": [{"id": mallory.pk, "username": "mallory", "role": "admin"}]}]
+                         "members": [{"id": mallory.pk, "username": "mallory", "role": "admin"}],
+                         "uploaders": [{"id": mallory.pk, "username": "mallory"}]}]  # no Smith's
 
     family_index = client.get(reverse("gallery:families")).content.decode()
     assert "Smiths" not in family_index and family.get_absolute_url() not in family_index

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from gallery.account_selectors import member_password_problem, username_taken, username_taken_error
 from gallery.account_services import (
+    UNKNOWN,
     InviteUnusable,
     invite_accept_existing,
     invite_accept_new_account,
@@ -72,8 +73,8 @@ def invite_open(request: HttpRequest, token: str) -> HttpResponse:
     """The invitee's page: sign up (or, signed in, join with this account) into the family of the link."""
     invite = Invite.objects.select_related("family", "created_by").filter(token_hash=invite_token_hash(token)).first()
     signed_in = request.user.is_authenticated
-    if problem := invite_problem(invite):
-        if signed_in and Membership.objects.filter(family=invite.family, user=request.user).exists():
+    if problem := invite_problem(invite, token=token):
+        if signed_in and invite and Membership.objects.filter(family=invite.family, user=request.user).exists():
             # The invitation in their mail, opened again to reach the gallery: they need no new link.
             messages.info(request, f"You are in {text_isolated(invite.family)} already: this invitation "
                                    f"{_UNUSABLE_WORDS.get(problem.state, 'no longer works')}.")
@@ -133,7 +134,7 @@ _UNUSABLE_WORDS = {Invite.State.USED: "was used", Invite.State.REVOKED: "was wit
 
 
 def _invite_gone(request: HttpRequest, problem: InviteUnusable) -> HttpResponse:
-    status = 404 if problem.state == "unknown" else 410
+    status = 404 if problem.state == UNKNOWN else 410
     return render(request, "gallery/invite.html", {"problem": " ".join(problem.messages)}, status=status)
 
 

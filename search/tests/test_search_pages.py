@@ -744,3 +744,23 @@ def test_the_search_page_reads_the_users_families_once(client_for, family, alice
     family_lists = [q["sql"] for q in queries.captured_queries
                     if '"admin_names"' in q["sql"] and 'FROM "gallery_family"' in q["sql"]]
     assert len(family_lists) == 1, family_lists
+
+
+def test_the_search_forms_uploaders_keep_someone_who_left_the_family_for_its_members_only(client_for, family, alice,
+                                                                                          bob, mallory):
+    """The page's side of the API's `uploaders` (gallery.selectors.family_uploaders, one selector for both): bob left
+    the Smiths, his photos stay theirs, and "Uploaded by" still offers him to alice, never to mallory of the Joneses.
+    (A guard: the page had no such gap, the API had.)"""
+    from gallery.services import membership_remove
+    from tests.factories import photo_factory
+
+    photo_factory(family=family, user=bob)
+    membership_remove(family=family, user=bob)
+
+    def uploaders(user) -> list[str]:
+        body = client_for(user).get(reverse("search:search")).content.decode()
+        select = body.split('name="uploader"')[1].split("</select>")[0]
+        return re.findall(r'<option value="\d+">([^<]+)</option>', select)
+
+    assert uploaders(alice) == ["bob"]
+    assert uploaders(mallory) == []

@@ -266,3 +266,46 @@ def test_every_forms_help_text_is_read_with_its_field(browser, live_server):
         found += [f"{path}: {problem}" for problem in page.evaluate(DANGLING)]
     assert found == []
     context.close()
+
+
+@pytest.mark.parametrize(("prefix", "options"), [("desktop", DESKTOP), ("mobile", PHONE)], ids=["desktop", "mobile"])
+def test_links_whose_maker_or_family_is_gone_say_so_alike_everywhere(browser, live_server, artifacts, prefix, options):
+    """A link of an admin made inactive reads withdrawn on its page, naming no one who can't sign in, and in the
+    family page's list; a link of a deleted family says the family was deleted."""
+    from django.contrib.auth import get_user_model
+
+    from gallery.account_services import invite_create
+    from gallery.services import family_delete_by_member, invites_withdraw_made_by
+
+    width = options["viewport"]["width"]
+    family = FamilyFactory(name="The Hendersons of Little Whinging-on-the-Marsh")
+    grandma, grandpa = UserFactory(username="grandma"), UserFactory(username="grandpa")
+    for admin in (grandma, grandpa):
+        MembershipFactory(family=family, user=admin, role=Membership.Role.ADMIN)
+    withdrawn = invite_create(family=family, created_by=grandma, note="Cousin Ann").token
+    get_user_model().objects.filter(pk=grandma.pk).update(is_active=False)
+    invites_withdraw_made_by(user_ids=[grandma.pk])  # (as the Django admin's "Active" box unticked does)
+    gone = FamilyFactory(name="The Dursleys")
+    MembershipFactory(family=gone, user=grandpa, role=Membership.Role.ADMIN)
+    deleted = invite_create(family=gone, created_by=grandpa, note="Dudley").token
+    family_delete_by_member(family=gone, user=grandpa, name="The Dursleys")
+    base = live_server.url
+
+    invitee_context, invitee = new_page(browser, **options)
+    invitee.goto(f"{base}/invite/{withdrawn}/")
+    invitee.get_by_text("This invitation link was withdrawn. Ask the family's admin for a new one.").wait_for()
+    assert "grandma" not in invitee.content()
+    _check(invitee, "invite-maker-inactive", artifacts, prefix, width)
+    invitee.goto(f"{base}/invite/{deleted}/")
+    invitee.get_by_text("The family this invitation was for was deleted.").wait_for()
+    _check(invitee, "invite-family-deleted", artifacts, prefix, width)
+
+    admin_context, admin = new_page(browser, **options)
+    sign_in(admin, live_server, "grandpa")
+    admin.goto(base + family.get_absolute_url() + "#invites")
+    row = admin.locator("tr.invite-revoked", has_text="Cousin Ann")
+    row.wait_for()
+    assert "Withdrawn" in row.text_content() and row.get_by_role("button").count() == 0
+    _check(admin, "invite-list-withdrawn", artifacts, prefix, width)
+    invitee_context.close()
+    admin_context.close()
