@@ -663,7 +663,7 @@ def test_a_merge_that_fails_writes_no_history(admin, family, alice, monkeypatch)
     a merge that failed left "Oma" in place and its history saying it was deleted. Log and merge are one now."""
     from django.contrib.admin.models import LogEntry
 
-    import gallery.admin
+    import gallery.admin.tags
 
     photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma", "Grandma"])
     tags = {tag.name: tag for tag in Tag.objects.filter(family=family)}
@@ -671,7 +671,7 @@ def test_a_merge_that_fails_writes_no_history(admin, family, alice, monkeypatch)
     def failing_merge(**kwargs):  # the failure injected: a database error, a lock timeout
         raise RuntimeError("the merge failed")
 
-    monkeypatch.setattr(gallery.admin, "tags_merge", failing_merge)
+    monkeypatch.setattr(gallery.admin.tags, "tags_merge", failing_merge)
     with pytest.raises(RuntimeError):
         admin.post(reverse("admin:gallery_tag_changelist"), {
             "action": "merge_selected", "apply": "1", "keep": tags["Grandma"].pk,
