@@ -1241,8 +1241,9 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     carried any of `tags` carries `into` instead, as the member's, trash included (a photo restored keeps it), and
     the others are deleted as tags_delete does (taken off every photo, remembered so the file's keyword never puts one
     back; search documents rebuilt). Deleted first, so a photo at the tag limit has room for `into`. Returns how many
-    photos carry `into` now of those that carried the others. `into` is kept itself, by its name now (renamed since
-    the caller read it); one deleted meanwhile is refused (ValidationError), nothing merged."""
+    photos out of the trash carry `into` now of those that carried the others (the trash's are merged, not counted, as
+    the admin's counts of a tag's photos leave them out). `into` is kept itself, by its name now (renamed since the
+    caller read it); one deleted meanwhile is refused (ValidationError), nothing merged."""
     others = tags.filter(family_id=into.family_id).exclude(pk=into.pk)
     # All locked, in one order (no deadlock with another merge or a delete), `into` read again under its lock; FOR NO
     # KEY UPDATE, which still blocks a rename or delete but not an edit putting one on a photo (FOR KEY SHARE), else
@@ -1262,7 +1263,7 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     room = _photos_with_room(photos=Photo.all_objects.filter(pk__in=photo_ids), key=names_lower([into.name])[0])
     _photos_tags_put(photo_ids=[photo.pk for photo in room], tags=[into], user=user)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk for photo in room])
-    return len(room)
+    return sum(1 for photo in room if photo.trashed_at is None)
 
 
 def _suggestions_merged(*, into: Tag, names: list[str]) -> None:

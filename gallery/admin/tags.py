@@ -8,7 +8,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Value
+from django.db.models import Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Lower
 from django.shortcuts import render
 from django.template.defaultfilters import pluralize
@@ -52,12 +52,16 @@ class TagMergeForm(forms.Form):
 
     def __init__(self, *args, tags: list[Tag], **kwargs):
         super().__init__(*args, **kwargs)
-        # Each named with how many photos carry it; the most used is offered.
-        choices = Tag.objects.filter(pk__in=[tag.pk for tag in tags]).annotate(n=Count("photos")).order_by(
-            Lower("name"), "pk")
+        # Each named with how many photos carry it out of the trash (those in it said apart: merged too, they are
+        # what a restore brings back); the most used is offered.
+        choices = Tag.objects.filter(pk__in=[tag.pk for tag in tags]).annotate(
+            n=Count("photos", filter=Q(photos__trashed_at__isnull=True)),
+            trashed=Count("photos", filter=Q(photos__trashed_at__isnull=False)),
+        ).order_by(Lower("name"), "pk")
         self.fields["keep"].queryset = choices
         self.fields["keep"].label_from_instance = (
-            lambda tag: f"{text_isolated(tag.name)} ({tag.n} photo{pluralize(tag.n)})")
+            lambda tag: f"{text_isolated(tag.name)} ({tag.n} photo{pluralize(tag.n)}"
+                        f"{f', and {tag.trashed} in the trash' if tag.trashed else ''})")
         self.fields["keep"].initial = max(choices, key=lambda tag: tag.n, default=None)
 
 
@@ -111,8 +115,10 @@ class TagAdmin(FamilyScopedAdmin):
             except ValidationError as refused:
                 self.message_user(request, " ".join(refused.messages), messages.ERROR)
                 return None
+            # (the photos out of the trash: those in it carry it too, unsaid, as the list's counts leave them out)
             self.message_user(request, f"Merged {merged} into “{into.name}”: {count} photo{pluralize(count)} "
-                                       "carry it in their place.", messages.SUCCESS)
+                                       f"carr{pluralize(count, 'ies,y')} it in {'its' if len(gone) == 1 else 'their'} "
+                                       "place.", messages.SUCCESS)
             return None
         return render(request, "admin/gallery/tag/merge_selected.html", {
             **self.admin_site.each_context(request),

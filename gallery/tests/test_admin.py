@@ -1171,3 +1171,56 @@ def test_the_photo_list_finds_photos_by_their_place(admin, family, alice, photos
     assert lisbon.place_city == "Lisbon" and lisbon.place_country == "Portugal"
     for query in ("Lisbon", "portugal"):
         assert _changelist_ids(admin.get(CHANGELIST, {"q": query})) == {lisbon.pk}, query
+
+
+def test_the_merge_counts_the_photos_out_of_the_trash_and_says_one_photo_in_the_singular(admin, family, alice):
+    """The merge page read "Oma (2 photos)" of a tag that one photo carried and one in the trash, and offered it as
+    the most used; done, it said "1 photo carry it in their place". The counts are of the photos out of the trash
+    (the trash's said apart), and one photo "carries it"; the photo in the trash is merged all the same (restored, it
+    carries the name kept)."""
+    from gallery.trash_services import photos_trash
+
+    photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma"])
+    trashed = photo_factory(family=family, user=alice, filename="t.jpg", tags=["Oma"])
+    photo_factory(family=family, user=alice, filename="g.jpg", tags=["Grandma"])
+    photo_factory(family=family, user=alice, filename="h.jpg", tags=["Grandma"])
+    photos_trash(user=alice, photo_ids=[trashed.pk])
+    tags = {tag.name: tag for tag in Tag.objects.filter(family=family)}
+    selected = [tags["Grandma"].pk, tags["Oma"].pk]
+    url = reverse("admin:gallery_tag_changelist")
+
+    page = admin.post(url, {"action": "merge_selected", ACTION_CHECKBOX_NAME: selected})
+
+    assert "Grandma (2 photos) Oma (1 photo, and 1 in the trash)" in _text(page)
+    assert page.context["form"]["keep"].initial == tags["Grandma"]  # the most used out of the trash
+    done = admin.post(url, {"action": "merge_selected", ACTION_CHECKBOX_NAME: selected, "apply": "1",
+                            "keep": tags["Grandma"].pk}, follow=True)
+    assert "Merged “Oma” into “Grandma”: 1 photo carries it in its place." in _text(done)
+    assert list(Photo.all_objects.get(pk=trashed.pk).tags.values_list("name", flat=True)) == ["Grandma"]
+
+
+def test_the_photo_change_pages_delete_button_says_the_photo_goes_to_the_trash(admin, photos):
+    """The photo's change page offered "Delete", whose page then said the photo moves to the trash: the curator
+    feared losing it for good before reading on. The button says what it does."""
+    body = admin.get(reverse("admin:gallery_photo_change", args=[photos["beach"].pk])).content.decode()
+    delete_url = reverse("admin:gallery_photo_delete", args=[photos["beach"].pk])
+    assert re.findall(rf'<a href="{delete_url}[^"]*" class="deletelink">([^<]*)</a>', body) == ["Move to trash"]
+    tag = Tag.objects.get(name="Sea")  # another model's page keeps Django's word
+    body = admin.get(reverse("admin:gallery_tag_change", args=[tag.pk])).content.decode()
+    assert re.findall(r'class="deletelink">([^<]*)</a>', body) == ["Delete"]
+
+
+def _tag_names_listed(response) -> list[str]:
+    return re.findall(r'<th class="field-[\w]+"><a href="/admin/gallery/tag/\d+/change/[^"]*">([^<]*)</a></th>',
+                      response.content.decode())
+
+
+def test_the_tags_list_sorts_by_name_whatever_the_letter_case(admin, family, alice):
+    """The tags list put "Zoo" before "apple" (upper case first, by code point), and so did sorting by its name
+    column: a curator looking for "apple" among 300 tags found it after every capitalised one."""
+    photo_factory(family=family, user=alice, tags=["Zoo", "apple", "Mango", "banana"])
+    url = reverse("admin:gallery_tag_changelist")
+
+    assert _tag_names_listed(admin.get(url)) == ["apple", "banana", "Mango", "Zoo"]
+    assert _tag_names_listed(admin.get(url, {"o": "1"})) == ["apple", "banana", "Mango", "Zoo"]
+    assert _tag_names_listed(admin.get(url, {"o": "-1"})) == ["Zoo", "Mango", "banana", "apple"]
