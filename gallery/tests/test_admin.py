@@ -969,6 +969,8 @@ ADMIN_TEMPLATE_CHANGES = {
          "restorable\nfor {{ trash_days }} days from the trash page of {{ object.family|isolated }}, with its tags and "
          "albums; after that it is\ndeleted for good.</p>"),
         ("value=\"{% translate 'Yes, I’m sure' %}\"", 'value="Yes, move it to the trash"')],
+    # The photo's change page: its delete moves it to the trash, and its button says so.
+    "gallery/photo/submit_line.html#submit-row": [('{% translate "Delete" %}', "Move to trash")],
     "gallery/tag/delete_confirmation.html#delete_confirm": [
         (_DJANGO_QUESTION + "\n" + _DJANGO_SUMMARY + "\n" + _DJANGO_LIST,
          '{% for kind, n in model_count %}{% if kind == "photos" %}\n<p>Delete the tag “{{ object|isolated }}”? '
