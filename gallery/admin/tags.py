@@ -69,9 +69,15 @@ class TagMergeForm(forms.Form):
 class TagAdmin(FamilyScopedAdmin):
     form = TagForm
     actions = ["merge_selected"]
-    list_display = ["name", "family", "photo_count"]
+    list_display = ["tag_name", "family", "photo_count"]
     list_filter = ["family"]
     search_fields = ["name"]
+    # By name whatever its letter case: the database's order ("C") put "Zoo" before "apple".
+    ordering = [Lower("name"), "pk"]
+
+    @admin.display(description="name", ordering=Lower("name"))
+    def tag_name(self, tag: Tag) -> str:
+        return tag.name
 
     @admin.display(description="photos")
     def photo_count(self, tag: Tag) -> int:
