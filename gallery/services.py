@@ -45,7 +45,7 @@ from gallery.models import (Album, AlbumShare, DeletedPhoto, Family, Favourite, 
 from gallery.places import country_code_for, country_name, place_for
 from gallery.account_selectors import username_taken, username_taken_error
 from gallery.selectors import names_lower, photos_worked_on, same_name
-from gallery.signals import members_joined, members_leaving, photos_added, photos_changed
+from gallery.signals import members_joined, members_leaving, photos_added, photos_changed, tags_merged
 from gallery.text import (
     control_characters_refuse, name_key, one_line, tag_name_clean, text_from_file, text_from_os, without_controls,
     without_nul,
@@ -1257,6 +1257,8 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     names = list(others.values_list("name", flat=True))
     _suggestions_merged(into=into, names=names)
     smart_albums_tag_renamed(family_id=into.family_id, names=names, into=into.name)
+    # (the family's own suggested-tag concepts of those names: search's, which the gallery does not import)
+    tags_merged.send(sender=Tag, family_id=into.family_id, names=names, into=into.name)
     tags_delete(tags=others)
     if not photo_ids:
         return 0
