@@ -7,3 +7,4 @@ from gallery.admin import users  # noqa: F401
 from gallery.admin.families import MembershipFormSet  # noqa: F401
 from gallery.admin.tags import TagAdmin  # noqa: F401
 from gallery.admin import photos  # noqa: F401
+from gallery.admin import albums  # noqa: F401

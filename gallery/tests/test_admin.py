@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from PIL import Image
 
-from gallery.models import Photo, Tag
+from gallery.models import Album, Photo, Tag
 from gallery.services import MAX_TAGS, photo_update
 from tests.factories import photo_factory
 from tests.files import admin_change_form_data, admin_inline_row
@@ -1226,3 +1226,120 @@ def test_the_tags_list_sorts_by_name_whatever_the_letter_case(admin, family, ali
     assert _tag_names_listed(admin.get(url)) == ["apple", "banana", "Mango", "Zoo"]
     assert _tag_names_listed(admin.get(url, {"o": "1"})) == ["apple", "banana", "Mango", "Zoo"]
     assert _tag_names_listed(admin.get(url, {"o": "-1"})) == ["Zoo", "Mango", "banana", "apple"]
+
+
+def _row_cells(response, name: str) -> dict[str, str]:
+    """The cells of the change list's row of `name`, by column (their text)."""
+    rows = re.findall(r"<tr>(.*?)</tr>", response.content.decode(), re.S)
+    row = next(row for row in rows if f">{name}</a>" in row)
+    return {column: html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+            for column, cell in re.findall(r'<t[hd] class="field-(\w+)[^"]*">(.*?)</t[hd]>', row, re.S)}
+
+
+def test_the_album_list_shows_family_kind_photos_and_dates_in_the_same_few_queries(admin, family, alice,
+                                                                                  other_family, mallory):
+    """The admin had no albums at all: a curator could not find the family's albums, nor rename or delete one. The
+    list names each album's family and kind (a smart album's photos come from its search), counts its photos out of
+    the trash in the page's one query, and says when it was made and last changed; it filters by family and kind."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.album_services import album_add_photos, album_create
+    from gallery.trash_services import photos_trash
+
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    beach = album_create(user=alice, family=family, name="Beach")
+    album_add_photos(user=alice, album=beach, photo_ids=[photo.pk for photo in photos])
+    photos_trash(user=alice, photo_ids=[photos[0].pk])
+    album_create(user=alice, family=family, name="Dogs", search={"q": "dog"})
+    album_create(user=mallory, family=other_family, name="Empty")
+    url = reverse("admin:gallery_album_changelist")
+    counts = {}
+    for extra in (1, 2, 8):
+        while Album.objects.filter(name__startswith="Extra").count() < extra:
+            made = album_create(user=alice, family=family, name=f"Extra {Album.objects.count()}")
+            album_add_photos(user=alice, album=made, photo_ids=[photos[1].pk])
+        with CaptureQueriesContext(connection) as asked:
+            page = admin.get(url)
+        counts[extra] = len(asked)
+    assert counts[8] == counts[2], counts
+
+    cells = _row_cells(page, "Beach")
+    assert (cells["family"], cells["kind"], cells["photo_count"]) == ("Smiths", "Album", "2")
+    assert cells["created_at"] and cells["updated_at"]
+    cells = _row_cells(page, "Dogs")
+    assert (cells["kind"], cells["photo_count"]) == ("Smart album", "from its search")
+    assert _row_cells(page, "Empty")["photo_count"] == "0"
+    assert [spec.title for spec in page.context["cl"].filter_specs] == ["family", "kind"]
+    assert _changelist_ids(admin.get(url, {"kind__exact": "smart"})) == {Album.objects.get(name="Dogs").pk}
+    assert _changelist_ids(admin.get(url, {"q": "bea"})) == {beach.pk}
+
+
+def test_an_album_renamed_in_the_admin_is_held_to_the_gallerys_rules(admin, family, alice):
+    """The admin renames and describes an album through the gallery's own service (album_text_clean): a name it
+    refuses is the form's error, saying why, and what it stores is what the gallery would."""
+    from gallery.album_services import album_create
+
+    album = album_create(user=alice, family=family, name="Beach", description="Summer")
+    url = reverse("admin:gallery_album_change", args=[album.pk])
+    for name, why in [("\u200b", "An album needs a name."), ("Bad\u0007name", "can't contain control characters"),
+                      ("\u202eevil", "can't contain direction overrides")]:
+        response = admin.post(url, {"name": name, "description": "Summer"})
+        assert response.status_code == 200, name
+        assert why in " ".join(response.context["adminform"].form.errors.get("name", [])), name
+    response = admin.post(url, {"name": "Beach", "description": "Sun\u0007"})
+    assert response.status_code == 200 and "description" in response.context["adminform"].form.errors
+    album.refresh_from_db()
+    assert (album.name, album.description) == ("Beach", "Summer")
+
+    assert admin.post(url, {"name": "Beach\t\tday", "description": "  Sun and sand  "}).status_code == 302
+    album.refresh_from_db()
+    assert (album.name, album.description) == ("Beach day", "Sun and sand")
+
+
+def test_the_album_change_page_shows_its_photos_read_only(admin, family, alice, other_family, mallory):
+    """An album's photos are shown, counted with a link to its page in the gallery, never changed here: no field of
+    the form adds a photo (another family's least of all) or sets the cover; a smart album says what it searches."""
+    from gallery.album_services import album_add_photos, album_create
+
+    mine = [photo_factory(family=family, user=alice) for _ in range(2)]
+    theirs = photo_factory(family=other_family, user=mallory)
+    album = album_create(user=alice, family=family, name="Beach")
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk for photo in mine])
+    url = reverse("admin:gallery_album_change", args=[album.pk])
+    page = admin.get(url)
+    assert set(page.context["adminform"].form.fields) == {"name", "description"}
+    body = page.content.decode()
+    assert "2 photos" in _text(page) and f'href="{album.get_absolute_url()}"' in body
+    admin.post(url, {"name": "Beach", "description": "", "photos": [theirs.pk], "cover": theirs.pk,
+                     "family": other_family.pk, "kind": "smart"})
+    album.refresh_from_db()
+    assert (album.family_id, album.kind, album.cover_id) == (family.pk, "manual", None)
+    assert set(album.photos.values_list("pk", flat=True)) == {photo.pk for photo in mine}
+
+    smart = album_create(user=alice, family=family, name="Dogs", search={"q": "dog"})
+    page = admin.get(reverse("admin:gallery_album_change", args=[smart.pk]))
+    assert "Smart album" in _text(page) and "dog" in _text(page) and smart.get_absolute_url() in page.content.decode()
+
+
+def test_deleting_an_album_in_the_admin_keeps_its_photos_and_lists_the_album_alone(admin, family, alice):
+    """Django's delete page would list every photo entry and removal record of the album ("Album photo: photo 17 in
+    album 3 at 1"), read as its photos going. It names the album, says its photos stay and its share links stop."""
+    from gallery.album_services import album_add_photos, album_create, share_create
+    from gallery.models import AlbumShare
+
+    photos = [photo_factory(family=family, user=alice) for _ in range(2)]
+    album = album_create(user=alice, family=family, name="Beach")
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk for photo in photos])
+    share_create(user=alice, album=album, days=7)
+    url = reverse("admin:gallery_album_delete", args=[album.pk])
+    text = _text(admin.get(url))
+    assert "Beach (Smiths; its 2 photos stay in the family)" in text
+    assert "Album photo" not in text and "Share links: 1" in text
+    bulk = _text(admin.post(reverse("admin:gallery_album_changelist"),
+                            {"action": "delete_selected", ACTION_CHECKBOX_NAME: [album.pk]}))
+    assert "Beach (Smiths; its 2 photos stay in the family)" in bulk and "Album photo" not in bulk
+
+    assert admin.post(url, {"post": "yes"}).status_code == 302
+    assert not Album.objects.filter(pk=album.pk).exists() and not AlbumShare.objects.exists()
+    assert Photo.objects.filter(pk__in=[photo.pk for photo in photos]).count() == 2
