@@ -154,21 +154,30 @@ def album_update(*, user: AbstractBaseUser, album: Album, name: str | None = Non
 
 
 @transaction.atomic
-def album_update_by_site_admin(*, user: AbstractBaseUser, album: Album, name: str, description: str) -> Album:
-    """The Django admin's rename: the name and description under album_update's rules, by a superuser of any family's
-    album, by anyone else as album_update allows (the album's creator or a family admin)."""
+def album_update_by_site_admin(*, user: AbstractBaseUser, album: Album, name: str, description: str,
+                               seen: str = "") -> Album:
+    """The Django admin's rename: the name and description under album_update's rules (`seen` too), by a superuser of
+    any family's album, by anyone else as album_update allows (the album's creator or a family admin)."""
     _require_manager(user, album, site_admin=True)
-    return _album_write(user=user, album=album, name=name, description=description)
+    return _album_write(user=user, album=album, name=name, description=description, seen=seen)
 
 
-def _album_write(*, user: AbstractBaseUser, album: Album, name: str | None, description: str | None,
-                 search: dict | None = None, seen: str = "") -> Album:
+def album_edit_check(*, album: Album, name: str | None, description: str | None, seen: str = "") -> tuple[str, str]:
+    """The name and description a rename would store (album_text_clean's), `album` locked until the transaction ends
+    and read again: refused (code "edit_conflict", saying what it reads now) when `seen` (album_edit_version of what
+    the form showed) is not the album's now and the rename would change it (the same form sent twice is no conflict).
+    A form checks with it before its save (the Django admin's), so that a refusal is the form's, not a 500."""
     album = _lock(album)
     cleaned = album_text_clean(album.name if name is None else name,
                                album.description if description is None else description)
     if seen and seen != album_edit_version(album) and cleaned != (album.name, album.description):
         raise album_edit_conflict(album)
-    album.name, album.description = cleaned
+    return cleaned
+
+
+def _album_write(*, user: AbstractBaseUser, album: Album, name: str | None, description: str | None,
+                 search: dict | None = None, seen: str = "") -> Album:
+    album.name, album.description = album_edit_check(album=album, name=name, description=description, seen=seen)
     if search is not None:
         if not album.is_smart:
             raise ValidationError({"search": "Only a smart album has a search."})

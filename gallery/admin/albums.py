@@ -13,25 +13,42 @@ from django.utils.html import format_html
 
 from gallery import smart_albums
 from gallery.admin_scope import FamilyScopedAdmin, families_of
-from gallery.album_services import album_delete_by_site_admin, album_text_clean, album_update_by_site_admin
+from gallery.album_services import (
+    album_delete_by_site_admin, album_edit_check, album_edit_version, album_update_by_site_admin,
+)
 from gallery.models import Album, AlbumShare, Membership
 
 
 class AlbumForm(forms.ModelForm):
-    """An album's name and description, held to the gallery's rules (album_text_clean) so that a name it refuses is
-    this form's error, saying why; AlbumAdmin.save_model hands them to the service."""
+    """An album's name and description, checked as the album's page checks a rename (album_edit_check: its rules of
+    names, and no save over someone else's rename made since the form was drawn) so that what it refuses is this
+    form's error, saying why; AlbumAdmin.save_model hands them to the service."""
+
+    # What the form showed (album_edit_version), as the album's page carries it.
+    seen = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     class Meta:
         model = Album
         fields = ["name", "description"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["seen"].initial = album_edit_version(self.instance)
+
     def clean(self):
         cleaned = super().clean()
-        if "name" in cleaned and "description" in cleaned:  # (a field refused already says why)
-            try:
-                cleaned["name"], cleaned["description"] = album_text_clean(cleaned["name"], cleaned["description"])
-            except ValidationError as exc:
-                raise forms.ValidationError(exc.error_dict if hasattr(exc, "error_dict") else exc.messages) from exc
+        if "name" not in cleaned or "description" not in cleaned:
+            return cleaned  # (a field refused already says why)
+        try:
+            # Locked until the admin's save ends (the change view is one transaction): no rename lands in between.
+            cleaned["name"], cleaned["description"] = album_edit_check(
+                album=self.instance, name=cleaned["name"], description=cleaned["description"],
+                seen=cleaned.get("seen", ""))
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "edit_conflict":  # seen now: the next save is theirs to make
+                self.data = self.data.copy()
+                self.data["seen"] = album_edit_version(self.instance)
+            raise forms.ValidationError(exc.error_dict if hasattr(exc, "error_dict") else exc.messages) from exc
         return cleaned
 
 
@@ -62,7 +79,7 @@ class AlbumAdmin(FamilyScopedAdmin):
             live_photo_count=Count("entries", filter=Q(entries__photo__trashed_at__isnull=True)))
 
     def get_fields(self, request, obj=None):
-        fields = ["name", "description", *self.readonly_fields]
+        fields = ["name", "description", "seen", *self.readonly_fields]
         return fields if obj is not None and obj.is_smart else [name for name in fields if name != "searches_for"]
 
     def has_add_permission(self, request) -> bool:
@@ -90,7 +107,7 @@ class AlbumAdmin(FamilyScopedAdmin):
     def save_model(self, request, obj, form, change):
         # Through the service, as a rename on the album's page: the same rules, whoever renames it here.
         album_update_by_site_admin(user=request.user, album=obj, name=form.cleaned_data["name"],
-                                   description=form.cleaned_data["description"])
+                                   description=form.cleaned_data["description"], seen=form.cleaned_data["seen"])
 
     def get_deleted_objects(self, objs, request):
         """The delete pages' list: each album, saying its photos stay in the family, and how many share links stop.

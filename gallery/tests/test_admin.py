@@ -1308,7 +1308,7 @@ def test_the_album_change_page_shows_its_photos_read_only(admin, family, alice, 
     album_add_photos(user=alice, album=album, photo_ids=[photo.pk for photo in mine])
     url = reverse("admin:gallery_album_change", args=[album.pk])
     page = admin.get(url)
-    assert set(page.context["adminform"].form.fields) == {"name", "description"}
+    assert set(page.context["adminform"].form.fields) == {"name", "description", "seen"}  # (seen: hidden)
     body = page.content.decode()
     assert "2 photos" in _text(page) and f'href="{album.get_absolute_url()}"' in body
     admin.post(url, {"name": "Beach", "description": "", "photos": [theirs.pk], "cover": theirs.pk,
@@ -1343,3 +1343,32 @@ def test_deleting_an_album_in_the_admin_keeps_its_photos_and_lists_the_album_alo
     assert admin.post(url, {"post": "yes"}).status_code == 302
     assert not Album.objects.filter(pk=album.pk).exists() and not AlbumShare.objects.exists()
     assert Photo.objects.filter(pk__in=[photo.pk for photo in photos]).count() == 2
+
+
+def test_an_album_renamed_in_the_admin_over_someone_elses_change_meanwhile_is_said_not_done(admin, family, alice):
+    """The album's page refuses to save a rename over one saved since it was drawn; the admin's form replaced it
+    silently. It says so, showing what the album reads now, and the next save is the admin's to make; an album
+    deleted meanwhile is said so too, not a 500."""
+    from gallery.album_services import album_create, album_delete, album_update
+
+    album = album_create(user=alice, family=family, name="Beach")
+    url = reverse("admin:gallery_album_change", args=[album.pk])
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', admin.get(url).content.decode()).group(1)
+    album_update(user=alice, album=album, name="Beach 2026")  # meanwhile
+
+    response = admin.post(url, {"name": "Seaside", "description": "", "seen": seen})
+    assert response.status_code == 200
+    assert "Someone else saved this album while you were editing it" in _text(response)
+    assert "Beach 2026" in _text(response)
+    album.refresh_from_db()
+    assert album.name == "Beach 2026"
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', response.content.decode()).group(1)
+    assert admin.post(url, {"name": "Seaside", "description": "", "seen": seen}).status_code == 302
+    album.refresh_from_db()
+    assert album.name == "Seaside"
+
+    page = admin.get(url)
+    album_delete(user=alice, album=album)  # meanwhile
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', page.content.decode()).group(1)
+    response = admin.post(url, {"name": "Gone?", "description": "", "seen": seen}, follow=True)
+    assert response.status_code == 200 and not Album.objects.filter(pk=album.pk).exists()
