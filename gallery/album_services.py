@@ -1,7 +1,8 @@
 """Writes to albums and their share links.
 
 Rights: any member of an album's family creates albums, adds photos and arranges them (remove, reorder, cover);
-the album's creator or a family admin renames, deletes and shares it. A smart album's photos come from its search:
+the album's creator or a family admin renames, deletes and shares it (in the Django admin, a superuser renames and
+deletes any: the *_by_site_admin services). A smart album's photos come from its search:
 they are never added or removed by hand.
 """
 
