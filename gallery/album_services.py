@@ -1,7 +1,8 @@
 """Writes to albums and their share links.
 
 Rights: any member of an album's family creates albums, adds photos and arranges them (remove, reorder, cover);
-the album's creator or a family admin renames, deletes and shares it. A smart album's photos come from its search:
+the album's creator or a family admin renames, deletes and shares it (in the Django admin, a superuser renames and
+deletes any: the *_by_site_admin services). A smart album's photos come from its search:
 they are never added or removed by hand.
 """
 
@@ -76,7 +77,11 @@ def _require_member(user: AbstractBaseUser, family: Family) -> None:
         raise no_longer_member([family])
 
 
-def _require_manager(user: AbstractBaseUser, album: Album) -> None:
+def _require_manager(user: AbstractBaseUser, album: Album, *, site_admin: bool = False) -> None:
+    """`site_admin`: the Django admin's write, where a superuser manages any family's album (as they edit any photo
+    there; the admin site has checked its own scope); anyone else, there too, as album_can_manage says."""
+    if site_admin and user.is_superuser:
+        return
     if not album_can_manage(user=user, album=album):
         raise PermissionDenied("Only the album's creator or a family admin can do that.")
 
@@ -146,12 +151,34 @@ def album_update(*, user: AbstractBaseUser, album: Album, name: str | None = Non
     (code "edit_conflict", saying what the album reads now) instead of silently replacing it; one that leaves the
     album as it reads now (the same form sent twice) is no conflict."""
     _require_manager(user, album)
+    return _album_write(user=user, album=album, name=name, description=description, search=search, seen=seen)
+
+
+@transaction.atomic
+def album_update_by_site_admin(*, user: AbstractBaseUser, album: Album, name: str, description: str,
+                               seen: str = "") -> Album:
+    """The Django admin's rename: the name and description under album_update's rules (`seen` too), by a superuser of
+    any family's album, by anyone else as album_update allows (the album's creator or a family admin)."""
+    _require_manager(user, album, site_admin=True)
+    return _album_write(user=user, album=album, name=name, description=description, seen=seen)
+
+
+def album_edit_check(*, album: Album, name: str | None, description: str | None, seen: str = "") -> tuple[str, str]:
+    """The name and description a rename would store (album_text_clean's), `album` locked until the transaction ends
+    and read again: refused (code "edit_conflict", saying what it reads now) when `seen` (album_edit_version of what
+    the form showed) is not the album's now and the rename would change it (the same form sent twice is no conflict).
+    A form checks with it before its save (the Django admin's), so that a refusal is the form's, not a 500."""
     album = _lock(album)
     cleaned = album_text_clean(album.name if name is None else name,
                                album.description if description is None else description)
     if seen and seen != album_edit_version(album) and cleaned != (album.name, album.description):
         raise album_edit_conflict(album)
-    album.name, album.description = cleaned
+    return cleaned
+
+
+def _album_write(*, user: AbstractBaseUser, album: Album, name: str | None, description: str | None,
+                 search: dict | None = None, seen: str = "") -> Album:
+    album.name, album.description = album_edit_check(album=album, name=name, description=description, seen=seen)
     if search is not None:
         if not album.is_smart:
             raise ValidationError({"search": "Only a smart album has a search."})
@@ -202,6 +229,14 @@ def album_delete(*, user: AbstractBaseUser, album: Album) -> None:
     """Delete the album (its photos stay in the family; its share links stop working). Locked first: photos being
     added to it meanwhile are committed (and deleted with it) before the delete collects its entries."""
     _require_manager(user, album)
+    _lock(album).delete()
+
+
+@transaction.atomic
+def album_delete_by_site_admin(*, user: AbstractBaseUser, album: Album) -> None:
+    """The Django admin's delete: album_delete's, by a superuser of any family's album, by anyone else as album_delete
+    allows."""
+    _require_manager(user, album, site_admin=True)
     _lock(album).delete()
 
 

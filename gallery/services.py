@@ -45,7 +45,7 @@ from gallery.models import (Album, AlbumShare, DeletedFamilyInvite, DeletedPhoto
 from gallery.places import country_code_for, country_name, place_for
 from gallery.account_selectors import username_taken, username_taken_error
 from gallery.selectors import names_lower, photos_worked_on, same_name
-from gallery.signals import members_joined, members_leaving, photos_added, photos_changed
+from gallery.signals import members_joined, members_leaving, photos_added, photos_changed, tags_merged
 from gallery.text import (
     control_characters_refuse, name_key, one_line, tag_name_clean, text_from_file, text_from_os, without_controls,
     without_nul,
@@ -1243,8 +1243,9 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     carried any of `tags` carries `into` instead, as the member's, trash included (a photo restored keeps it), and
     the others are deleted as tags_delete does (taken off every photo, remembered so the file's keyword never puts one
     back; search documents rebuilt). Deleted first, so a photo at the tag limit has room for `into`. Returns how many
-    photos carry `into` now of those that carried the others. `into` is kept itself, by its name now (renamed since
-    the caller read it); one deleted meanwhile is refused (ValidationError), nothing merged."""
+    photos out of the trash carry `into` now of those that carried the others (the trash's are merged, not counted, as
+    the admin's counts of a tag's photos leave them out). `into` is kept itself, by its name now (renamed since the
+    caller read it); one deleted meanwhile is refused (ValidationError), nothing merged."""
     others = tags.filter(family_id=into.family_id).exclude(pk=into.pk)
     # All locked, in one order (no deadlock with another merge or a delete), `into` read again under its lock; FOR NO
     # KEY UPDATE, which still blocks a rename or delete but not an edit putting one on a photo (FOR KEY SHARE), else
@@ -1258,13 +1259,15 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     names = list(others.values_list("name", flat=True))
     _suggestions_merged(into=into, names=names)
     smart_albums_tag_renamed(family_id=into.family_id, names=names, into=into.name)
+    # (the family's own suggested-tag concepts of those names: search's, which the gallery does not import)
+    tags_merged.send(sender=Tag, family_id=into.family_id, names=names, into=into.name)
     tags_delete(tags=others)
     if not photo_ids:
         return 0
     room = _photos_with_room(photos=Photo.all_objects.filter(pk__in=photo_ids), key=names_lower([into.name])[0])
     _photos_tags_put(photo_ids=[photo.pk for photo in room], tags=[into], user=user)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk for photo in room])
-    return len(room)
+    return sum(1 for photo in room if photo.trashed_at is None)
 
 
 def _suggestions_merged(*, into: Tag, names: list[str]) -> None:

@@ -28,3 +28,8 @@ members_leaving = Signal()
 # Sent inside the transaction that puts people in a family (an invitation, the admin; back, or for the first time),
 # once their memberships exist, with `family_id` and `user_ids`: from gallery.services.memberships_begun.
 members_joined = Signal()
+
+# Sent inside the transaction of a tag merge (gallery.services.tags_merge), with `family_id`, `names` (the family's tag
+# names merged away) and `into` (the name kept): what else the family keeps by a tag's name, outside the gallery (the
+# tag-suggestion vocabulary), follows the merge.
+tags_merged = Signal()

@@ -11,12 +11,12 @@ class SearchConfig(AppConfig):
         from gallery.models import Family
         from gallery.signals import (
             members_joined, members_leaving, photos_added, photos_changed, photos_restored, photos_rotated,
-            photos_trashed,
+            photos_trashed, tags_merged,
         )
         from search.receivers import (
             on_family_deleted, on_members_joined, on_members_leaving, on_photos_added, on_photos_changed,
             on_photos_restored,
-            on_photos_rotated, on_photos_trashed,
+            on_photos_rotated, on_photos_trashed, on_tags_merged,
         )
 
         photos_added.connect(on_photos_added, dispatch_uid="search.embed_new_photos")
@@ -27,6 +27,7 @@ class SearchConfig(AppConfig):
         post_delete.connect(on_family_deleted, sender=Family, dispatch_uid="search.drop_family_indexes")
         members_leaving.connect(on_members_leaving, dispatch_uid="search.leavers_judgments_out")
         members_joined.connect(on_members_joined, dispatch_uid="search.joiners_judgments_in")
+        tags_merged.connect(on_tags_merged, dispatch_uid="search.concepts_follow_merges")
 
         from gallery import photo_lists
         from search.viewer import SearchList

@@ -1,5 +1,6 @@
 """The search app's answers to gallery events: index new and edited photos, drop a deleted family's vector indexes,
-take a leaving member's judgments out of the family's fit, and a returning one's back in."""
+take a leaving member's judgments out of the family's fit, and a returning one's back in, have a family's suggested-tag
+concepts follow its tag merges."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from search.metadata import documents_refresh
 from search.models import PhotoDocument, PhotoEmbedding
 from search.quality import calibration_fit_for_joiners, calibrations_withdraw_for_leavers
 from search.services import family_indexes_drop_later, photos_enqueue, photos_retry
+from search.suggestions import vocabulary_tags_merged
 
 
 def on_photos_changed(sender, photo_ids, **kwargs) -> None:
@@ -55,6 +57,11 @@ def on_members_leaving(sender, family_id, user_ids, **kwargs) -> None:
 def on_members_joined(sender, family_id, user_ids, **kwargs) -> None:
     """People join a family (or come back to it): judgments of theirs in it count again, so it is fitted again."""
     calibration_fit_for_joiners(family_id=family_id, user_ids=user_ids)
+
+
+def on_tags_merged(sender, family_id, names, into, **kwargs) -> None:
+    """A family merged tags (the admin): its own suggested-tag concepts of the merged names suggest the name kept."""
+    vocabulary_tags_merged(family_id=family_id, names=names, into=into)
 
 
 def on_photos_added(sender, photo_ids, **kwargs) -> None:

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from PIL import Image
 
-from gallery.models import Photo, Tag
+from gallery.models import Album, Photo, Tag
 from gallery.services import MAX_TAGS, photo_update
 from tests.factories import photo_factory
 from tests.files import admin_change_form_data, admin_inline_row
@@ -571,8 +571,8 @@ def test_a_merge_leaves_no_open_suggestion_that_brings_a_merged_name_back(admin,
                                                                           mallory):
     """Suggestions are kept by name: an open "Oma" suggestion, accepted after "Oma" was merged into "Grandma", made
     "Oma" again beside it. The family's open suggestions of a merged name suggest the kept one now (one a photo: a
-    photo already suggested "Grandma" keeps that one); another family's stay; the merge page says the suggested-tag
-    vocabulary keeps its own entries."""
+    photo already suggested "Grandma" keeps that one); another family's stay; the merge page says what becomes of the
+    suggested-tag vocabulary's entries (search's tests: the family's own follow the merge, the shared ones stay)."""
     from gallery.models import TagSuggestion
     from gallery.suggestions import suggestions_accept
 
@@ -588,7 +588,7 @@ def test_a_merge_leaves_no_open_suggestion_that_brings_a_merged_name_back(admin,
     tags = {tag.name: tag for tag in Tag.objects.filter(family=family)}
     url = reverse("admin:gallery_tag_changelist")
     page = admin.post(url, {"action": "merge_selected", ACTION_CHECKBOX_NAME: [tags["Grandma"].pk, tags["Oma"].pk]})
-    assert "The suggested-tag vocabulary is not changed" in _text(page)
+    assert "A concept every family shares keeps its name" in _text(page)
     admin.post(url, {"action": "merge_selected", "apply": "1", "keep": tags["Grandma"].pk,
                      ACTION_CHECKBOX_NAME: [tags["Grandma"].pk, tags["Oma"].pk]})
     assert list(both.tag_suggestions.values_list("name", "probability")) == [("Grandma", 0.8)]
@@ -663,7 +663,7 @@ def test_a_merge_that_fails_writes_no_history(admin, family, alice, monkeypatch)
     a merge that failed left "Oma" in place and its history saying it was deleted. Log and merge are one now."""
     from django.contrib.admin.models import LogEntry
 
-    import gallery.admin
+    import gallery.admin.tags
 
     photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma", "Grandma"])
     tags = {tag.name: tag for tag in Tag.objects.filter(family=family)}
@@ -671,7 +671,7 @@ def test_a_merge_that_fails_writes_no_history(admin, family, alice, monkeypatch)
     def failing_merge(**kwargs):  # the failure injected: a database error, a lock timeout
         raise RuntimeError("the merge failed")
 
-    monkeypatch.setattr(gallery.admin, "tags_merge", failing_merge)
+    monkeypatch.setattr(gallery.admin.tags, "tags_merge", failing_merge)
     with pytest.raises(RuntimeError):
         admin.post(reverse("admin:gallery_tag_changelist"), {
             "action": "merge_selected", "apply": "1", "keep": tags["Grandma"].pk,
@@ -969,6 +969,8 @@ ADMIN_TEMPLATE_CHANGES = {
          "restorable\nfor {{ trash_days }} days from the trash page of {{ object.family|isolated }}, with its tags and "
          "albums; after that it is\ndeleted for good.</p>"),
         ("value=\"{% translate 'Yes, I’m sure' %}\"", 'value="Yes, move it to the trash"')],
+    # The photo's change page: its delete moves it to the trash, and its button says so.
+    "gallery/photo/submit_line.html#submit-row": [('{% translate "Delete" %}', "Move to trash")],
     "gallery/tag/delete_confirmation.html#delete_confirm": [
         (_DJANGO_QUESTION + "\n" + _DJANGO_SUMMARY + "\n" + _DJANGO_LIST,
          '{% for kind, n in model_count %}{% if kind == "photos" %}\n<p>Delete the tag “{{ object|isolated }}”? '
@@ -1171,3 +1173,202 @@ def test_the_photo_list_finds_photos_by_their_place(admin, family, alice, photos
     assert lisbon.place_city == "Lisbon" and lisbon.place_country == "Portugal"
     for query in ("Lisbon", "portugal"):
         assert _changelist_ids(admin.get(CHANGELIST, {"q": query})) == {lisbon.pk}, query
+
+
+def test_the_merge_counts_the_photos_out_of_the_trash_and_says_one_photo_in_the_singular(admin, family, alice):
+    """The merge page read "Oma (2 photos)" of a tag that one photo carried and one in the trash, and offered it as
+    the most used; done, it said "1 photo carry it in their place". The counts are of the photos out of the trash
+    (the trash's said apart), and one photo "carries it"; the photo in the trash is merged all the same (restored, it
+    carries the name kept)."""
+    from gallery.trash_services import photos_trash
+
+    photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma"])
+    trashed = photo_factory(family=family, user=alice, filename="t.jpg", tags=["Oma"])
+    photo_factory(family=family, user=alice, filename="g.jpg", tags=["Grandma"])
+    photo_factory(family=family, user=alice, filename="h.jpg", tags=["Grandma"])
+    photos_trash(user=alice, photo_ids=[trashed.pk])
+    tags = {tag.name: tag for tag in Tag.objects.filter(family=family)}
+    selected = [tags["Grandma"].pk, tags["Oma"].pk]
+    url = reverse("admin:gallery_tag_changelist")
+
+    page = admin.post(url, {"action": "merge_selected", ACTION_CHECKBOX_NAME: selected})
+
+    assert "Grandma (2 photos) Oma (1 photo, and 1 in the trash)" in _text(page)
+    assert page.context["form"]["keep"].initial == tags["Grandma"]  # the most used out of the trash
+    done = admin.post(url, {"action": "merge_selected", ACTION_CHECKBOX_NAME: selected, "apply": "1",
+                            "keep": tags["Grandma"].pk}, follow=True)
+    assert "Merged “Oma” into “Grandma”: 1 photo carries it in its place." in _text(done)
+    assert list(Photo.all_objects.get(pk=trashed.pk).tags.values_list("name", flat=True)) == ["Grandma"]
+
+
+def test_the_photo_change_pages_delete_button_says_the_photo_goes_to_the_trash(admin, photos):
+    """The photo's change page offered "Delete", whose page then said the photo moves to the trash: the curator
+    feared losing it for good before reading on. The button says what it does."""
+    body = admin.get(reverse("admin:gallery_photo_change", args=[photos["beach"].pk])).content.decode()
+    delete_url = reverse("admin:gallery_photo_delete", args=[photos["beach"].pk])
+    assert re.findall(rf'<a href="{delete_url}[^"]*" class="deletelink">([^<]*)</a>', body) == ["Move to trash"]
+    tag = Tag.objects.get(name="Sea")  # another model's page keeps Django's word
+    body = admin.get(reverse("admin:gallery_tag_change", args=[tag.pk])).content.decode()
+    assert re.findall(r'class="deletelink">([^<]*)</a>', body) == ["Delete"]
+
+
+def _tag_names_listed(response) -> list[str]:
+    return re.findall(r'<th class="field-[\w]+"><a href="/admin/gallery/tag/\d+/change/[^"]*">([^<]*)</a></th>',
+                      response.content.decode())
+
+
+def test_the_tags_list_sorts_by_name_whatever_the_letter_case(admin, family, alice):
+    """The tags list put "Zoo" before "apple" (upper case first, by code point), and so did sorting by its name
+    column: a curator looking for "apple" among 300 tags found it after every capitalised one."""
+    photo_factory(family=family, user=alice, tags=["Zoo", "apple", "Mango", "banana"])
+    url = reverse("admin:gallery_tag_changelist")
+
+    assert _tag_names_listed(admin.get(url)) == ["apple", "banana", "Mango", "Zoo"]
+    assert _tag_names_listed(admin.get(url, {"o": "1"})) == ["apple", "banana", "Mango", "Zoo"]
+    assert _tag_names_listed(admin.get(url, {"o": "-1"})) == ["Zoo", "Mango", "banana", "apple"]
+
+
+def _row_cells(response, name: str) -> dict[str, str]:
+    """The cells of the change list's row of `name`, by column (their text)."""
+    rows = re.findall(r"<tr>(.*?)</tr>", response.content.decode(), re.S)
+    row = next(row for row in rows if f">{name}</a>" in row)
+    return {column: html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+            for column, cell in re.findall(r'<t[hd] class="field-(\w+)[^"]*">(.*?)</t[hd]>', row, re.S)}
+
+
+def test_the_album_list_shows_family_kind_photos_and_dates_in_the_same_few_queries(admin, family, alice,
+                                                                                  other_family, mallory):
+    """The admin had no albums at all: a curator could not find the family's albums, nor rename or delete one. The
+    list names each album's family and kind (a smart album's photos come from its search), counts its photos out of
+    the trash in the page's one query, and says when it was made and last changed; it filters by family and kind."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.album_services import album_add_photos, album_create
+    from gallery.trash_services import photos_trash
+
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    beach = album_create(user=alice, family=family, name="Beach")
+    album_add_photos(user=alice, album=beach, photo_ids=[photo.pk for photo in photos])
+    photos_trash(user=alice, photo_ids=[photos[0].pk])
+    album_create(user=alice, family=family, name="Dogs", search={"q": "dog"})
+    album_create(user=mallory, family=other_family, name="Empty")
+    url = reverse("admin:gallery_album_changelist")
+    counts = {}
+    for extra in (1, 2, 8):
+        while Album.objects.filter(name__startswith="Extra").count() < extra:
+            made = album_create(user=alice, family=family, name=f"Extra {Album.objects.count()}")
+            album_add_photos(user=alice, album=made, photo_ids=[photos[1].pk])
+        with CaptureQueriesContext(connection) as asked:
+            page = admin.get(url)
+        counts[extra] = len(asked)
+    assert counts[8] == counts[2], counts
+
+    cells = _row_cells(page, "Beach")
+    assert (cells["family"], cells["kind"], cells["photo_count"]) == ("Smiths", "Album", "2")
+    assert cells["created_at"] and cells["updated_at"]
+    cells = _row_cells(page, "Dogs")
+    assert (cells["kind"], cells["photo_count"]) == ("Smart album", "from its search")
+    assert _row_cells(page, "Empty")["photo_count"] == "0"
+    assert [spec.title for spec in page.context["cl"].filter_specs] == ["family", "kind"]
+    assert _changelist_ids(admin.get(url, {"kind__exact": "smart"})) == {Album.objects.get(name="Dogs").pk}
+    assert _changelist_ids(admin.get(url, {"q": "bea"})) == {beach.pk}
+
+
+def test_an_album_renamed_in_the_admin_is_held_to_the_gallerys_rules(admin, family, alice):
+    """The admin renames and describes an album through the gallery's own service (album_text_clean): a name it
+    refuses is the form's error, saying why, and what it stores is what the gallery would."""
+    from gallery.album_services import album_create
+
+    album = album_create(user=alice, family=family, name="Beach", description="Summer")
+    url = reverse("admin:gallery_album_change", args=[album.pk])
+    for name, why in [("\u200b", "An album needs a name."), ("Bad\u0007name", "can't contain control characters"),
+                      ("\u202eevil", "can't contain direction overrides")]:
+        response = admin.post(url, {"name": name, "description": "Summer"})
+        assert response.status_code == 200, name
+        assert why in " ".join(response.context["adminform"].form.errors.get("name", [])), name
+    response = admin.post(url, {"name": "Beach", "description": "Sun\u0007"})
+    assert response.status_code == 200 and "description" in response.context["adminform"].form.errors
+    album.refresh_from_db()
+    assert (album.name, album.description) == ("Beach", "Summer")
+
+    assert admin.post(url, {"name": "Beach\t\tday", "description": "  Sun and sand  "}).status_code == 302
+    album.refresh_from_db()
+    assert (album.name, album.description) == ("Beach day", "Sun and sand")
+
+
+def test_the_album_change_page_shows_its_photos_read_only(admin, family, alice, other_family, mallory):
+    """An album's photos are shown, counted with a link to its page in the gallery, never changed here: no field of
+    the form adds a photo (another family's least of all) or sets the cover; a smart album says what it searches."""
+    from gallery.album_services import album_add_photos, album_create
+
+    mine = [photo_factory(family=family, user=alice) for _ in range(2)]
+    theirs = photo_factory(family=other_family, user=mallory)
+    album = album_create(user=alice, family=family, name="Beach")
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk for photo in mine])
+    url = reverse("admin:gallery_album_change", args=[album.pk])
+    page = admin.get(url)
+    assert set(page.context["adminform"].form.fields) == {"name", "description", "seen"}  # (seen: hidden)
+    body = page.content.decode()
+    assert "2 photos" in _text(page) and f'href="{album.get_absolute_url()}"' in body
+    admin.post(url, {"name": "Beach", "description": "", "photos": [theirs.pk], "cover": theirs.pk,
+                     "family": other_family.pk, "kind": "smart"})
+    album.refresh_from_db()
+    assert (album.family_id, album.kind, album.cover_id) == (family.pk, "manual", None)
+    assert set(album.photos.values_list("pk", flat=True)) == {photo.pk for photo in mine}
+
+    smart = album_create(user=alice, family=family, name="Dogs", search={"q": "dog"})
+    page = admin.get(reverse("admin:gallery_album_change", args=[smart.pk]))
+    assert "Smart album" in _text(page) and "dog" in _text(page) and smart.get_absolute_url() in page.content.decode()
+
+
+def test_deleting_an_album_in_the_admin_keeps_its_photos_and_lists_the_album_alone(admin, family, alice):
+    """Django's delete page would list every photo entry and removal record of the album ("Album photo: photo 17 in
+    album 3 at 1"), read as its photos going. It names the album, says its photos stay and its share links stop."""
+    from gallery.album_services import album_add_photos, album_create, share_create
+    from gallery.models import AlbumShare
+
+    photos = [photo_factory(family=family, user=alice) for _ in range(2)]
+    album = album_create(user=alice, family=family, name="Beach")
+    album_add_photos(user=alice, album=album, photo_ids=[photo.pk for photo in photos])
+    share_create(user=alice, album=album, days=7)
+    url = reverse("admin:gallery_album_delete", args=[album.pk])
+    text = _text(admin.get(url))
+    assert "Beach (Smiths; its 2 photos stay in the family)" in text
+    assert "Album photo" not in text and "Share links: 1" in text
+    bulk = _text(admin.post(reverse("admin:gallery_album_changelist"),
+                            {"action": "delete_selected", ACTION_CHECKBOX_NAME: [album.pk]}))
+    assert "Beach (Smiths; its 2 photos stay in the family)" in bulk and "Album photo" not in bulk
+
+    assert admin.post(url, {"post": "yes"}).status_code == 302
+    assert not Album.objects.filter(pk=album.pk).exists() and not AlbumShare.objects.exists()
+    assert Photo.objects.filter(pk__in=[photo.pk for photo in photos]).count() == 2
+
+
+def test_an_album_renamed_in_the_admin_over_someone_elses_change_meanwhile_is_said_not_done(admin, family, alice):
+    """The album's page refuses to save a rename over one saved since it was drawn; the admin's form replaced it
+    silently. It says so, showing what the album reads now, and the next save is the admin's to make; an album
+    deleted meanwhile is said so too, not a 500."""
+    from gallery.album_services import album_create, album_delete, album_update
+
+    album = album_create(user=alice, family=family, name="Beach")
+    url = reverse("admin:gallery_album_change", args=[album.pk])
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', admin.get(url).content.decode()).group(1)
+    album_update(user=alice, album=album, name="Beach 2026")  # meanwhile
+
+    response = admin.post(url, {"name": "Seaside", "description": "", "seen": seen})
+    assert response.status_code == 200
+    assert "Someone else saved this album while you were editing it" in _text(response)
+    assert "Beach 2026" in _text(response)
+    album.refresh_from_db()
+    assert album.name == "Beach 2026"
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', response.content.decode()).group(1)
+    assert admin.post(url, {"name": "Seaside", "description": "", "seen": seen}).status_code == 302
+    album.refresh_from_db()
+    assert album.name == "Seaside"
+
+    page = admin.get(url)
+    album_delete(user=alice, album=album)  # meanwhile
+    seen = re.search(r'name="seen" value="([0-9a-f]+)"', page.content.decode()).group(1)
+    response = admin.post(url, {"name": "Gone?", "description": "", "seen": seen}, follow=True)
+    assert response.status_code == 200 and not Album.objects.filter(pk=album.pk).exists()

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from gallery.account_services import invite_create
-from gallery.models import Family, Invite, Membership, Photo, Tag
+from gallery.models import Album, Family, Invite, Membership, Photo, Tag
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
 
 pytestmark = pytest.mark.django_db
@@ -206,6 +206,69 @@ def test_photo_admin_edits_only_with_the_familys_tags(world, staff):
                           {"title": "t", "description": "", "photo_tags": [world.jones_tag.pk]})
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
     assert list(world.smith_photo.tags.all()) == [world.smith_tag]
+
+
+def test_album_admin(world, staff, root):
+    """Albums are their family's: staff list, search, filter, open, rename and delete their families' alone (another
+    family's is "doesn't exist" on every page, and out of every list, filter and bulk action); superusers, every one."""
+    from gallery.album_services import album_create
+
+    ours = album_create(user=world.alice, family=world.smiths, name="Beach")
+    theirs = album_create(user=world.mallory, family=world.joneses, name="Jones beach")
+    assert listed(root.get(url(Album))) == {ours.pk, theirs.pk}
+    page = staff.get(url(Album))
+    assert listed(page) == {ours.pk}
+    assert "Joneses" not in page.content.decode() and "Jones beach" not in page.content.decode()  # filters too
+    assert listed(staff.get(url(Album), {"q": "beach"})) == {ours.pk}
+    assert listed(staff.get(url(Album), {"family__id__exact": world.joneses.pk})) <= {ours.pk}  # (a hand-typed id)
+    assert refused(staff.get(url(Album, "change", theirs.pk)))
+    assert refused(staff.post(url(Album, "change", theirs.pk), {"name": "Mine now", "description": ""}))
+    assert refused(staff.get(url(Album, "delete", theirs.pk)))
+    assert refused(staff.post(url(Album, "delete", theirs.pk), {"post": "yes"}))
+    assert refused(staff.get(url(Album, "history", theirs.pk)))
+    staff.post(url(Album), {"action": "delete_selected", ACTION_CHECKBOX_NAME: [theirs.pk], "post": "yes"})
+    theirs.refresh_from_db()
+    assert theirs.name == "Jones beach"
+    assert staff.get(url(Album, "add")).status_code == 403  # albums are made on the gallery's pages
+
+    assert staff.post(url(Album, "change", ours.pk), {"name": "Beach 2026", "description": ""}).status_code == 302
+    ours.refresh_from_db()
+    assert ours.name == "Beach 2026"  # sam administers the Smiths
+    assert root.post(url(Album, "change", theirs.pk), {"name": "Renamed", "description": ""}).status_code == 302
+    theirs.refresh_from_db()
+    assert theirs.name == "Renamed"  # a superuser need not be in the family
+    assert root.post(url(Album, "delete", theirs.pk), {"post": "yes"}).status_code == 302
+    assert staff.post(url(Album, "delete", ours.pk), {"post": "yes"}).status_code == 302
+    assert not Album.objects.filter(pk__in=[ours.pk, theirs.pk]).exists()
+
+
+def test_a_staff_member_who_is_no_family_admin_renames_and_deletes_only_the_albums_they_made(world):
+    """As in the gallery (album_can_manage): an album is renamed and deleted by its creator or a family admin; any
+    other member of its family sees it."""
+    from gallery.album_services import album_create
+
+    stan = UserFactory(username="stan", is_staff=True)
+    stan.user_permissions.set(Permission.objects.all())
+    MembershipFactory(family=world.smiths, user=stan, role=Membership.Role.MEMBER)
+    alices = album_create(user=world.alice, family=world.smiths, name="Alice's")
+    stans = album_create(user=stan, family=world.smiths, name="Stan's")
+    client = Client()
+    client.force_login(stan)
+    assert listed(client.get(url(Album))) == {alices.pk, stans.pk}
+    page = client.get(url(Album, "change", alices.pk))
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()  # view only
+    assert refused(client.post(url(Album, "change", alices.pk), {"name": "Stan's now", "description": ""}))
+    assert refused(client.post(url(Album, "delete", alices.pk), {"post": "yes"}))
+    refusal = client.post(url(Album), {"action": "delete_selected", ACTION_CHECKBOX_NAME: [alices.pk, stans.pk],
+                                       "post": "yes"})
+    assert refusal.status_code == 200 and "only its creator or an admin of its family" in html.unescape(
+        refusal.content.decode())
+    assert Album.objects.filter(pk__in=[alices.pk, stans.pk]).count() == 2  # refused whole
+    alices.refresh_from_db()
+    assert alices.name == "Alice's"
+    assert client.post(url(Album, "change", stans.pk), {"name": "Stan's trip", "description": ""}).status_code == 302
+    client.post(url(Album), {"action": "delete_selected", ACTION_CHECKBOX_NAME: [stans.pk], "post": "yes"})
+    assert list(Album.objects.filter(family=world.smiths).values_list("name", flat=True)) == ["Alice's"]
 
 
 def test_invite_admin(world, staff, root):

@@ -78,6 +78,31 @@ def test_rename_and_delete_are_for_the_creator_or_an_admin(family, alice, bob, p
     assert not Album.objects.filter(pk=album.pk).exists()
 
 
+def test_the_django_admins_rename_and_delete_are_a_superusers_for_any_album_and_the_galleries_for_staff(
+        family, alice, bob):
+    """The admin's writes (album_update_by_site_admin, album_delete_by_site_admin): a superuser manages an album of a
+    family they are not in, under the same rules of names; any other account only as album_update allows."""
+    from django.contrib.auth import get_user_model
+
+    from gallery.album_services import album_delete_by_site_admin, album_update_by_site_admin
+
+    root = get_user_model().objects.create_superuser("root", "", "root-password-123")
+    carol = UserFactory(username="carol", is_staff=True)
+    MembershipFactory(family=family, user=carol)
+    album = album_create(user=bob, family=family, name="Bob's")
+    with pytest.raises(PermissionDenied):
+        album_update_by_site_admin(user=carol, album=album, name="Carol's now", description="")
+    with pytest.raises(PermissionDenied):
+        album_delete_by_site_admin(user=carol, album=album)
+    with pytest.raises(ValidationError):
+        album_update_by_site_admin(user=root, album=album, name=" \u200b ", description="")
+    album_update_by_site_admin(user=root, album=album, name="  Bob's\tbest ", description="")
+    album.refresh_from_db()
+    assert album.name == "Bob's best"
+    album_delete_by_site_admin(user=root, album=album)
+    assert not Album.objects.filter(pk=album.pk).exists()
+
+
 def test_creator_who_left_the_family_can_no_longer_manage(family, alice, bob):
     album = album_create(user=bob, family=family, name="Bob's")
     Membership.objects.filter(user=bob, family=family).delete()

@@ -456,3 +456,74 @@ def test_the_family_page_ignores_what_is_not_its_threshold_in_the_address(embedd
         "(at least 0.9)")
     bad = client.get(f"/families/{family.pk}/suggestions/", {"min_probability": "lots", "q": "red"})
     assert bad.status_code == 422 and "Type a number from 0 to 1" in bad.content.decode()
+
+
+def test_a_merged_tags_own_concept_suggests_the_name_kept(embedded, family, alice, django_capture_on_commit_callbacks):
+    """"scarlet" merged into "crimson" in the admin: the family's own concept "scarlet" kept suggesting "scarlet" on
+    every red photo scored again or new, and a member accepting it made the merged tag again. The family's concept of
+    a merged name is its concept of the name kept now, asking the model what it asked; the photos are scored again."""
+    from gallery.models import Tag
+    from gallery.services import tags_merge
+
+    TagConcept.objects.filter(family=None, name="red").delete()  # (the global "red" would suggest itself beside it)
+    TagConcept.objects.create(family=family, name="Scarlet", prompt="red")
+    embedded("red", "circle", tags=["scarlet"])
+    embedded("red", "square", tags=["crimson"])
+    untagged = embedded("red", "triangle")
+    assert open_suggestions(untagged).get("Scarlet", 0) >= 0.5
+    queued_tasks()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tags_merge(into=Tag.objects.get(family=family, name="crimson"), tags=Tag.objects.filter(family=family),
+                   user=alice)
+    assert run_queued_tasks() == 1  # the family's photos scored again with its vocabulary as it is now
+
+    assert list(TagConcept.objects.filter(family=family).values_list("name", "prompt", "enabled")) == [
+        ("crimson", "red", True)]
+    assert open_suggestions(untagged).get("crimson", 0) >= 0.5 and "Scarlet" not in open_suggestions(untagged)
+    assert open_suggestions(embedded("red", "circle")).get("crimson", 0) >= 0.5
+
+
+def test_a_merge_changes_only_the_familys_own_concepts_of_the_merged_names(family, alice, other_family, mallory):
+    """Who keeps suggesting what after a merge, by the vocabulary each family's photos are scored with: the family's
+    own concept of a merged name becomes its concept of the name kept (as it asked the model), unless the family's
+    vocabulary has that name already (its own entry, or a global one): then it goes, or stays unticked where a global
+    concept of the merged name exists (gone, that one would suggest the merged name again). An unticked one stays as
+    it is (it keeps the global one off). Global concepts and another family's are not the family's to change."""
+    from django.db.models.functions import Lower
+
+    from gallery.models import Tag
+    from gallery.services import tags_merge
+    from search.suggestions import vocabularies
+    from tests.factories import photo_factory
+
+    def merge(names: list[str], into: str) -> None:
+        photo_factory(family=family, user=alice, tags=[*names, into])
+        tags = Tag.objects.filter(family=family, name__in=[*names, into])
+        tags_merge(into=tags.get(name=into), tags=tags, user=alice)
+
+    names = {"puppy", "pup", "hound", "kitty", "cat", "doggy", "doggo", "dog"}
+    TagConcept.objects.filter(family=None).annotate(key=Lower("name")).filter(key__in=names).delete()  # (the seed's)
+    for name in ("cat", "kitty", "doggo"):
+        TagConcept.objects.create(family=None, name=name)
+    TagConcept.objects.create(family=family, name="puppy", prompt="a young dog")
+    TagConcept.objects.create(family=family, name="pup")  # a second one, no prompt: the name is what it asks
+    TagConcept.objects.create(family=family, name="Kitty", prompt="a kitten")
+    TagConcept.objects.create(family=family, name="doggy")
+    TagConcept.objects.create(family=family, name="doggo", enabled=False)
+    TagConcept.objects.create(family=family, name="dog", prompt="a dog")
+    TagConcept.objects.create(family=other_family, name="puppy", prompt="a young dog")
+    before_global = set(TagConcept.objects.filter(family=None).values_list("name", "prompt", "enabled"))
+
+    merge(["Puppy", "pup"], into="Hound")  # no concept of "Hound": the first becomes it, the second goes
+    merge(["kitty"], into="cat")  # a global "cat": "Kitty" goes, unticked (a global "kitty" would come back)
+    merge(["doggy", "doggo"], into="dog")  # the family's own "dog": "doggy" goes; "doggo" stays unticked
+
+    ours = {concept.name: concept.text for concept in vocabularies([family.pk])[family.pk]
+            if concept.name.lower() in names}
+    assert ours == {"cat": "cat", "dog": "a dog", "Hound": "a young dog"}
+    assert set(TagConcept.objects.filter(family=family).values_list("name", "prompt", "enabled")) == {
+        ("Hound", "a young dog", True), ("Kitty", "a kitten", False), ("doggo", "", False), ("dog", "a dog", True)}
+    assert set(TagConcept.objects.filter(family=None).values_list("name", "prompt", "enabled")) == before_global
+    assert list(TagConcept.objects.filter(family=other_family).values_list("name", "prompt")) == [
+        ("puppy", "a young dog")]

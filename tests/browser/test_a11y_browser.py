@@ -611,8 +611,8 @@ def test_the_admins_curation_pages_name_every_control_and_are_finger_sized_on_a_
                                                                                        toy_model, width):
     """Members curate in the Django admin. A family's change page listed its members in Django's tabular inline, whose
     role selects and "Delete?" checkboxes have no label a screen reader can read (the column's heading is not one), and
-    at 390 px its links were 14-16 px tall. On the family, photo, judgment, vocabulary and suggestion pages every
-    control has a name, and on a phone every link and control is 24 × 24 px or more."""
+    at 390 px its links were 14-16 px tall. On the family, photo, judgment, vocabulary, suggestion and album pages
+    every control has a name, and on a phone every link and control is 24 × 24 px or more."""
     world = _world()
     alice = Membership.objects.get(user__username="alice").user
     alice.is_staff = True  # a family admin curating, as the site administrator lets them (no superuser)
@@ -636,6 +636,9 @@ def test_the_admins_curation_pages_name_every_control_and_are_finger_sized_on_a_
              ("admin-tags", "/admin/gallery/tag/"),
              ("admin-photo-trash", f"/admin/gallery/photo/{photo.pk}/delete/"),
              ("admin-suggestion", f"/admin/gallery/tagsuggestion/{suggestion.pk}/change/"),
+             ("admin-albums", "/admin/gallery/album/"),
+             ("admin-album", f"/admin/gallery/album/{world['album'].pk}/change/"),
+             ("admin-album-delete", f"/admin/gallery/album/{world['album'].pk}/delete/"),
              ("admin-index", "/admin/")]
     found = []
     context, page = new_page(browser, **WIDTHS[width])

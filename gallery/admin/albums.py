@@ -1,0 +1,151 @@
+"""Albums: renamed, described and deleted as on the gallery's pages (gallery.album_services), their photos shown and
+never changed here (a photo goes into an album on the gallery's pages, which keep another family's out)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.html import format_html
+
+from gallery import smart_albums
+from gallery.admin_scope import FamilyScopedAdmin, families_of
+from gallery.album_services import (
+    album_delete_by_site_admin, album_edit_check, album_edit_version, album_update_by_site_admin,
+)
+from gallery.models import Album, AlbumShare, Membership
+
+
+class AlbumForm(forms.ModelForm):
+    """An album's name and description, checked as the album's page checks a rename (album_edit_check: its rules of
+    names, and no save over someone else's rename made since the form was drawn) so that what it refuses is this
+    form's error, saying why; AlbumAdmin.save_model hands them to the service."""
+
+    # What the form showed (album_edit_version), as the album's page carries it.
+    seen = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    class Meta:
+        model = Album
+        fields = ["name", "description"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["seen"].initial = album_edit_version(self.instance)
+
+    def clean(self):
+        cleaned = super().clean()
+        if "name" not in cleaned or "description" not in cleaned:
+            return cleaned  # (a field refused already says why)
+        try:
+            # Locked until the admin's save ends (the change view is one transaction): no rename lands in between.
+            cleaned["name"], cleaned["description"] = album_edit_check(
+                album=self.instance, name=cleaned["name"], description=cleaned["description"],
+                seen=cleaned.get("seen", ""))
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "edit_conflict":  # seen now: the next save is theirs to make
+                self.data = self.data.copy()
+                self.data["seen"] = album_edit_version(self.instance)
+            raise forms.ValidationError(exc.error_dict if hasattr(exc, "error_dict") else exc.messages) from exc
+        return cleaned
+
+
+@admin.register(Album)
+class AlbumAdmin(FamilyScopedAdmin):
+    """Every album of the user's families: listed, searched by name, filtered by family and kind, renamed and deleted
+    by whoever may on the gallery's pages (the album's creator or a family admin; superusers, any)."""
+
+    form = AlbumForm
+    list_display = ["name", "family", "kind", "photo_count", "created_by", "created_at", "updated_at"]
+    list_filter = ["family", "kind"]
+    list_select_related = ["family", "created_by"]
+    search_fields = ["name"]
+    readonly_fields = ["family", "kind", "searches_for", "photos_shown", "created_by", "created_at", "updated_at"]
+
+    def scope_q(self, request, *, changing: bool = False) -> Q:
+        """Seen by its family's members; changed (renamed, deleted) as album_can_manage says: by a family admin, or
+        by the member who made it."""
+        if not changing:
+            return super().scope_q(request)
+        mine = families_of(request.user)
+        administered = mine.filter(memberships__user=request.user, memberships__role=Membership.Role.ADMIN)
+        return Q(family__in=administered) | Q(family__in=mine, created_by=request.user)
+
+    def get_queryset(self, request):
+        # Each album's photos out of the trash, counted in the list's one query (a smart album's are its search's).
+        return super().get_queryset(request).annotate(
+            live_photo_count=Count("entries", filter=Q(entries__photo__trashed_at__isnull=True)))
+
+    def get_fields(self, request, obj=None):
+        fields = ["name", "description", "seen", *self.readonly_fields]
+        return fields if obj is not None and obj.is_smart else [name for name in fields if name != "searches_for"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # made on the gallery's pages, by a member, in one of their families
+
+    @admin.display(description="photos", ordering="live_photo_count")
+    def photo_count(self, album: Album) -> int | str:
+        return "from its search" if album.is_smart else album.live_photo_count
+
+    @admin.display(description="searches for")
+    def searches_for(self, album: Album) -> str:
+        try:
+            return smart_albums.engine().describe(album=album)
+        except ValidationError as exc:  # (no search app: said, not a 500)
+            return " ".join(exc.messages)
+
+    @admin.display(description="photos")
+    def photos_shown(self, album: Album):
+        """Read-only: photos go in and out on the album's page in the gallery (for its family's members)."""
+        shown = ("Its photos come from its search" if album.is_smart else
+                 f"{album.live_photo_count} photo{pluralize(album.live_photo_count)}")
+        return format_html('{}: see them, add or take them out on <a href="{}">the album\'s page</a> (for its '
+                           "family's members).", shown, album.get_absolute_url())
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, as a rename on the album's page: the same rules, whoever renames it here.
+        album_update_by_site_admin(user=request.user, album=obj, name=form.cleaned_data["name"],
+                                   description=form.cleaned_data["description"], seen=form.cleaned_data["seen"])
+
+    def get_deleted_objects(self, objs, request):
+        """The delete pages' list: each album, saying its photos stay in the family, and how many share links stop.
+        Django's listed every photo's entry of each album ("Album photo: photo 17 in album 3 at 1"), read as the photos
+        going. A selection holding an album the user may not delete (another member's, in a family they don't
+        administer) is refused whole ("protected"), as Django's was."""
+        albums = list(objs)
+        if not albums:
+            return [], {}, set(), []
+        counted = {album.pk: album for album in self.get_queryset(request).filter(pk__in=[album.pk for album in albums])}
+        listed = [format_html('<a href="{}">{}</a> ({}; {})', reverse("admin:gallery_album_change", args=[album.pk]),
+                              album, album.family, self._photos_stay(counted.get(album.pk, album)))
+                  for album in albums]
+        shares = AlbumShare.objects.filter(album__in=albums).count()
+        model_count = {"albums": len(albums), **({"share links": shares} if shares else {})}
+        protected = []
+        if not request.user.is_superuser:
+            allowed = set(Album.objects.filter(self.scope_q(request, changing=True), pk__in=[a.pk for a in albums])
+                          .values_list("pk", flat=True))
+            protected = [format_html("{} ({}): only its creator or an admin of its family deletes it", album,
+                                     album.family) for album in albums if album.pk not in allowed]
+        return listed, model_count, set(), protected
+
+    @staticmethod
+    def _photos_stay(album: Album) -> str:
+        if album.is_smart:
+            return "a smart album: its photos stay in the family"
+        count = getattr(album, "live_photo_count", None)
+        return "its photos stay in the family" if count is None else (
+            f"its {count} photo{pluralize(count)} stay{pluralize(count, 's,')} in the family")
+
+    # Through the service: the album goes, its photos stay in the family, its share links stop working.
+    def delete_model(self, request, obj):
+        album_delete_by_site_admin(user=request.user, album=obj)
+
+    def delete_queryset(self, request, queryset):
+        for album in queryset.select_related("family"):
+            try:
+                album_delete_by_site_admin(user=request.user, album=album)
+            except ValidationError as exc:  # deleted meanwhile, by someone else
+                self.message_user(request, f"“{album}”: {' '.join(exc.messages)}", messages.WARNING)

@@ -1,0 +1,94 @@
+"""In a real browser, as the site administrator curates: albums (list, rename, a refused name, delete), the tags list's
+order and its merge, and a photo's "Move to trash", at desktop and phone width."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery.album_services import album_add_photos, album_create
+from gallery.models import Album, Membership, Photo
+from gallery.trash_services import photos_trash
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in, width_options
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=f"chromium is not installed (looked for {CHROMIUM})"),
+]
+
+
+def _world():
+    smiths = FamilyFactory(name="Smiths")
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    MembershipFactory(family=smiths, user=root, role=Membership.Role.ADMIN)
+    photos = [photo_factory(family=smiths, user=root, filename=f"p{n}.jpg", tags=tags)
+              for n, tags in enumerate([["Oma"], ["Oma"], ["Grandma", "Zoo"], ["apple"]])]
+    photos_trash(user=root, photo_ids=[photos[1].pk])
+    beach = album_create(user=root, family=smiths, name="Beach")
+    album_add_photos(user=root, album=beach, photo_ids=[photos[0].pk, photos[2].pk, photos[3].pk])
+    album_create(user=root, family=smiths, name="Dogs", search={"q": "dog"})
+    return {"photos": photos, "beach": beach}
+
+
+def _no_sideways_scroll(page) -> bool:
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_site_administrator_curates_albums_tags_and_photos(live_server, browser, artifacts, width):
+    world = _world()
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "root")
+        page.goto(live_server.url + "/admin/gallery/album/")
+        assert page.locator("#result_list tbody tr").count() == 2
+        beach_row = page.locator("#result_list tbody tr", has_text="Beach")
+        assert beach_row.locator("td.field-photo_count").inner_text() == "3"
+        assert "from its search" in page.locator("#result_list tbody tr", has_text="Dogs").inner_text()
+        page.screenshot(path=artifacts / f"admin-albums-{width}.png", full_page=True)
+
+        beach_row.get_by_role("link", name="Beach").click()
+        page.wait_for_url("**/album/*/change/")
+        page.fill("#id_name", "\u202eevil")
+        page.locator("input[name=_save]").click()
+        assert "direction overrides" in page.locator(".errorlist").first.inner_text()
+        page.screenshot(path=artifacts / f"admin-album-refused-{width}.png", full_page=True)
+        page.fill("#id_name", "Beach 2026")
+        page.locator("input[name=_save]").click()
+        page.wait_for_url("**/admin/gallery/album/")
+        assert Album.objects.get(pk=world["beach"].pk).name == "Beach 2026"
+
+        page.goto(live_server.url + f"/admin/gallery/album/{world['beach'].pk}/delete/")
+        assert "its 3 photos stay in the family" in page.locator("#content").inner_text()
+        page.screenshot(path=artifacts / f"admin-album-delete-{width}.png", full_page=True)
+        page.get_by_role("button", name="Yes, I’m sure").click()
+        page.wait_for_url("**/admin/gallery/album/")
+        assert not Album.objects.filter(pk=world["beach"].pk).exists() and Photo.objects.count() == 3
+
+        page.goto(live_server.url + "/admin/gallery/tag/")
+        names = page.locator("#result_list tbody th a").all_inner_texts()
+        assert names == ["apple", "Grandma", "Oma", "Zoo"]
+        page.screenshot(path=artifacts / f"admin-tags-{width}.png", full_page=True)
+        for name in ("Grandma", "Oma"):
+            page.locator("#result_list tbody tr", has_text=name).locator("input.action-select").check()
+        page.select_option("select[name=action]", "merge_selected")
+        page.locator("button[name=index]").click()
+        text = page.locator("#content").inner_text()
+        assert "Grandma (1 photo)" in text and "Oma (1 photo, and 1 in the trash)" in text
+        page.screenshot(path=artifacts / f"admin-tag-merge-{width}.png", full_page=True)
+        page.get_by_label("Grandma (1 photo)").check()
+        page.get_by_role("button", name="Merge").click()
+        assert "1 photo carries it in its place" in page.locator(".messagelist").inner_text()
+        page.screenshot(path=artifacts / f"admin-tag-merged-{width}.png", full_page=True)
+
+        page.goto(live_server.url + f"/admin/gallery/photo/{world['photos'][3].pk}/change/")
+        button = page.locator(".submit-row a.deletelink")
+        assert button.inner_text() == "Move to trash"
+        page.screenshot(path=artifacts / f"admin-photo-trash-button-{width}.png", full_page=True)
+        button.click()
+        page.wait_for_url("**/delete/")
+        assert "Move the photo" in page.locator("#content").inner_text()
+        assert _no_sideways_scroll(page)
+    finally:
+        context.close()
