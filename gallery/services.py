@@ -1222,17 +1222,47 @@ TAG_DELETED_RETRIES = 3  # each retry follows a committed delete of one of the t
 @transaction.atomic
 def tags_delete(*, tags: QuerySet[Tag]) -> int:
     """Delete tags (the admin): they leave every photo that carried them, whose search documents are rebuilt.
+    Returns how many tags were deleted."""
+    return len(_tags_deleted(tags=tags)[0])
 
-    The tags are locked first, so a member's transaction putting one on a photo (tags_get_or_create holds them) ends
-    before the delete collects the photo-tag rows, and its row goes with the tag instead of breaking the delete."""
-    ids = list(Tag.objects.filter(pk__in=tags.values("pk")).order_by("pk").select_for_update()
-               .values_list("pk", flat=True))
-    links = list(PhotoTag.objects.filter(tag_id__in=ids).values_list("photo_id", Lower("tag__name")))
+
+def _tags_deleted(*, tags: QuerySet[Tag]) -> tuple[list[int], list[int]]:
+    """tags_delete's work: (the ids of the tags deleted, of the photos that carried them), within the caller's
+    transaction."""
+    ids, links = _tags_held_with_their_photos(tags=tags)
     photo_ids = sorted({photo_id for photo_id, _ in links})
     tags_removed_remember(links)
     Tag.objects.filter(pk__in=ids).delete()
     photos_metadata_edited(photo_ids=photo_ids)
-    return len(ids)
+    return ids, photo_ids
+
+
+def _tags_held_with_their_photos(*, tags: QuerySet[Tag]) -> tuple[list[int], list[tuple[int, str]]]:
+    """The tags locked FOR UPDATE, the photos carrying them before them (FOR KEY SHARE, in pk order), and their
+    photo-tag rows as (photo id, the tag's key), read under those locks: a member's transaction putting a tag on a
+    photo (tags_get_or_create holds it) ends first, and its row goes with the tag instead of breaking the delete.
+
+    Photos before tags, in the order every edit takes them (a member's save holds its photo, then the tags it puts on
+    it): with the tags locked first, the delete waited for a photo whose edit waited for one of the tags, "deadlock
+    detected". A photo that got a tag between the two steps, not locked yet, is not waited for while holding the tags
+    (its edit may wait for them): they are let go (a savepoint rolled back releases its row locks), the photo is
+    locked, then the tags again."""
+    held: set[int] = set()
+    tries = 0
+    while True:
+        tries += 1
+        carrying = PhotoTag.objects.filter(tag_id__in=tags.values("pk")).exclude(photo_id__in=held)
+        held.update(rows_key_share(Photo.all_objects.filter(pk__in=carrying.values("photo_id")).order_by("pk")
+                                   .values_list("pk")))
+        savepoint = transaction.savepoint()
+        ids = list(Tag.objects.filter(pk__in=tags.values("pk")).order_by("pk").select_for_update()
+                   .values_list("pk", flat=True))
+        links = list(PhotoTag.objects.filter(tag_id__in=ids).values_list("photo_id", Lower("tag__name")))
+        # (the last try keeps its locks: a photo tagged anew during every try before is waited for, as it was)
+        if {photo_id for photo_id, _ in links} <= held or tries == TAG_DELETED_RETRIES:
+            transaction.savepoint_commit(savepoint)
+            return ids, links
+        transaction.savepoint_rollback(savepoint)
 
 
 @transaction.atomic
@@ -1252,11 +1282,10 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     if into.pk not in held:
         raise ValidationError(f"The tag “{into.name}” was deleted meanwhile: nothing was merged.")
     into = held[into.pk]
-    photo_ids = sorted(set(PhotoTag.objects.filter(tag__in=others).values_list("photo_id", flat=True)))
     names = list(others.values_list("name", flat=True))
     _suggestions_merged(into=into, names=names)
     smart_albums_tag_renamed(family_id=into.family_id, names=names, into=into.name)
-    tags_delete(tags=others)
+    photo_ids = _tags_deleted(tags=others)[1]  # (read under the delete's locks: a photo tagged meanwhile included)
     if not photo_ids:
         return 0
     room = _photos_with_room(photos=Photo.all_objects.filter(pk__in=photo_ids), key=names_lower([into.name])[0])

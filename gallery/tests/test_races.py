@@ -1193,3 +1193,67 @@ def test_a_tag_merge_and_an_edit_putting_the_kept_tag_on_a_photo_do_not_deadlock
     assert results == {"edit": "saved", "merge": "merged"}
     assert set(Photo.objects.get(pk=photo.pk).tags.values_list("name", flat=True)) == {"Grandma"}
     assert not Tag.objects.filter(family=family, name="Oma").exists()
+
+
+def _merge_oma_into_grandma(family: Family) -> int:
+    """The admin's merge action (it runs tags_merge in a transaction of its own)."""
+    from gallery.services import tags_merge
+
+    with transaction.atomic():
+        return tags_merge(into=Tag.objects.get(family=family, name="Grandma"),
+                          tags=Tag.objects.filter(family=family, name__in=["Oma", "Grandma"]))
+
+
+def _delete_oma_and_opa(family: Family) -> None:
+    """The admin's "Delete selected tags" of two tags at once (delete_queryset, in the action's transaction)."""
+    with transaction.atomic():
+        TagAdmin(Tag, admin.site).delete_queryset(None, Tag.objects.filter(family=family, name__in=["Oma", "Opa"]))
+
+
+@pytest.mark.parametrize("change, after", [
+    (_merge_oma_into_grandma, ["Grandma", "Opa", "sea"]),
+    (_delete_oma_and_opa, ["sea"]),
+], ids=["merge", "bulk delete"])
+def test_an_edit_keeping_a_tag_the_admin_merges_or_deletes_meanwhile_does_not_deadlock(smiths, change, after):
+    """A member saves a photo carrying "Oma" with "Oma" still on it, while the admin merges "Oma" into "Grandma" (or
+    deletes it with another tag of the photo). The edit held the photo (photo_lock) and then wanted "Oma" (FOR KEY
+    SHARE, to keep it on the photo); the delete held "Oma" (FOR UPDATE) and then wanted the photo (FOR KEY SHARE, to
+    remember the removal): "deadlock detected", one of them a 500. Both save: the member's "Oma" goes with the tag
+    (as "Grandma" on a merge)."""
+    from gallery.services import member_hold, photo_lock
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma", "Opa"])
+    photo_factory(family=family, user=alice, filename="g.jpg", tags=["Grandma"])
+
+    def edit_holds_the_photo():  # what photo_update takes first
+        member_hold(family=family, user=bob)
+        return photo_lock(photo_id=photo.pk)
+
+    run = first_holds_then_second(
+        edit_holds_the_photo, lambda: change(family),
+        then=lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), tags=["Oma", "Opa", "sea"], user=bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert _tag_names(photo) == after
+    assert not Tag.objects.filter(family=family, name="Oma").exists()
+
+
+def test_a_merged_tag_a_member_put_on_a_photo_just_before_the_merge_becomes_the_kept_one_there(smiths):
+    """The member's save (holding "Oma", FOR KEY SHARE) commits while the merge waits to delete "Oma": the merge read
+    the photos to give "Grandma" before that wait, so the member's photo lost "Oma" and got nothing. They are read
+    under the delete's locks now: the photo carries "Grandma"."""
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, filename="x.jpg")
+    photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma"])
+    photo_factory(family=family, user=alice, filename="g.jpg", tags=["Grandma"])
+
+    run = first_holds_then_second(
+        lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), tags=["Oma", "sea"], user=bob),
+        lambda: _merge_oma_into_grandma(family))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited and run.second == 2
+    assert _tag_names(photo) == ["Grandma", "sea"]
+    assert not Tag.objects.filter(family=family, name="Oma").exists()
