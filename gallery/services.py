@@ -501,15 +501,17 @@ def photo_upload(
     filename: str,
     tags: Iterable[str] = (),
     description: str = "",
+    name_keys: dict[str, str] | None = None,
 ) -> UploadResult:
     """Store one uploaded file. Never raises for bad input: a rejected file is a result, not an error,
-    so that one bad file never costs the others of the same upload."""
+    so that one bad file never costs the others of the same upload. `name_keys`: photo_create_from_bytes's."""
     try:
         data = read_limited(stream)
     except ImageRejected as exc:
         return _rejected(upload_filename(filename), exc)
     result = photo_create_from_bytes(  # (which makes the name the one stored: upload_filename)
-        family=family, uploaded_by=uploaded_by, data=data, filename=filename, tags=tags, description=description
+        family=family, uploaded_by=uploaded_by, data=data, filename=filename, tags=tags, description=description,
+        name_keys=name_keys,
     )
     if result.outcome != UploadResult.REJECTED or result.reason != NOT_AN_IMAGE:
         return result
@@ -563,6 +565,7 @@ def photo_create_from_bytes(
     sidecar: Sidecar | None = None,
     xmp_sidecar: Embedded | None = None,
     folder_date: FolderDate | None = None,
+    name_keys: dict[str, str] | None = None,
 ) -> UploadResult:
     """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
     bytes already in the family are results, not exceptions. `modified_at`: the file's modified time, its date
@@ -570,10 +573,13 @@ def photo_create_from_bytes(
     sidecar beside the file says (an import's), which fills what the file's own metadata lacks; `xmp_sidecar`: what
     its XMP sidecar says (gallery.xmp_sidecars), which comes before the file's own (embedded_merged: its keywords
     added to the file's); `folder_date`: the date the names of the folders it is in tell (an import's), for a file
-    that tells none and has no sidecar's."""
+    that tells none and has no sidecar's. `name_keys`: the keys of tag names read for the upload or import this file
+    is one of (names_lower's `known`: an empty dict given for its first file), so that the typed tags and the
+    keywords its files share are read once."""
     filename = upload_filename(filename)
     try:
-        tags = tags_keyed(tags)  # refused before any file is written (or a trashed photo restored); keyed once
+        # (refused before any file is written, or a trashed photo restored; keyed once)
+        tags = tags_keyed(tags, name_keys=name_keys)
         description = without_nul(description or "")
         control_characters_refuse(description, what="A description", multiline=True)
     except ValidationError as exc:
@@ -592,7 +598,7 @@ def photo_create_from_bytes(
             embedded = replace(embedded, description=embedded.description or sidecar.description)
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
                              tags=tags, description=description, embedded=embedded, modified_at=modified_at,
-                             sidecar=sidecar, folder_date=folder_date)
+                             sidecar=sidecar, folder_date=folder_date, name_keys=name_keys)
     except ImageRejected as exc:
         return _rejected(filename, exc)
     except StorageFailed as exc:
@@ -926,7 +932,7 @@ def _restored_with(photo: Photo, *, tags: dict[str, str], description: str, user
 
 def _photo_store(*, family, uploaded_by, data, filename, info, tags, description, embedded: Embedded,
                  modified_at: datetime | None = None, sidecar: Sidecar | None = None,
-                 folder_date: FolderDate | None = None) -> Photo:
+                 folder_date: FolderDate | None = None, name_keys: dict[str, str] | None = None) -> Photo:
     stem, _ = os.path.splitext(filename)
     description = description.strip()
     # Where: the file's GPS position, else its XMP's (its XMP sidecar's, else its own), else its Takeout sidecar's; then
@@ -998,9 +1004,9 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
             photo.save()
             DeletedPhoto.objects.filter(family=family, sha256=photo.sha256).delete()  # stored again: wanted after all
             _photo_tags_add(photo=photo, keyed=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)  # (tags_keyed's)
-            photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
+            photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED, name_keys=name_keys)
             if sidecar is not None:  # the people named in Google Photos, and its star there
-                photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
+                photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR, name_keys=name_keys)
                 photo_sidecar_star(photo_id=photo.pk, sidecar=sidecar, importer=uploaded_by)
             photos_added.send(sender=Photo, photo_ids=[photo.pk])
     except BaseException:
@@ -1113,7 +1119,8 @@ _SOURCE_RANK = {PhotoTag.Source.MEMBER: 3, PhotoTag.Source.SUGGESTION: 2, PhotoT
 
 @transaction.atomic
 def photo_tags_add(
-    *, photo: Photo, names: Iterable[str], source: str, user: AbstractBaseUser | None = None
+    *, photo: Photo, names: Iterable[str], source: str, user: AbstractBaseUser | None = None,
+    name_keys: dict[str, str] | None = None,
 ) -> list[Tag]:
     """Add tags to a photo, remembering where they came from (a PhotoTag.Source). Returns the photo's tags of
     these names.
@@ -1123,10 +1130,12 @@ def photo_tags_add(
     an embedded keyword never demotes a member's tag. Names are cleaned as tags_clean does; more than MAX_TAGS
     names is refused (ValidationError) for a member or a suggestion, while tags read (PhotoTag.READ: a file's
     embedded keywords, a sidecar's people) are trimmed to the room the photo has left, with a log line. The caller
-    announces the change (photos_changed) when the photo already existed."""
+    announces the change (photos_changed) when the photo already existed. `name_keys`: names_lower's `known`, for the
+    files of one upload or import (photo_create_from_bytes)."""
     if source not in _SOURCE_RANK:
         raise ValidationError(f"Unknown tag source “{source}”.")
-    keyed = _names_keyed(names) if source in PhotoTag.READ else tags_keyed(names)  # (more refused for a member)
+    keyed = (_names_keyed(names, name_keys=name_keys) if source in PhotoTag.READ
+             else tags_keyed(names, name_keys=name_keys))  # (more refused for a member)
     return _photo_tags_add(photo=photo, keyed=keyed, source=source, user=user)
 
 
@@ -1161,28 +1170,30 @@ def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str,
     return tags
 
 
-def tags_clean(names: Iterable[str]) -> list[str]:
+def tags_clean(names: Iterable[str], *, name_keys: dict[str, str] | None = None) -> list[str]:
     """Tag names as stored: whitespace collapsed, at most 64 characters, one per case-insensitive name.
 
     Raises ValidationError for more than MAX_TAGS, or a name with a comma or a control character in it
-    (gallery.text.tag_name_clean), so a caller can refuse before doing any work."""
-    return list(tags_keyed(names).values())
+    (gallery.text.tag_name_clean), so a caller can refuse before doing any work. `name_keys`: names_lower's `known`."""
+    return list(tags_keyed(names, name_keys=name_keys).values())
 
 
-def tags_keyed(names: Iterable[str]) -> dict[str, str]:
-    """tags_clean's names by their key (same_name's, the unique index's: names_lower), in order; one query."""
-    keyed = _names_keyed(names)
+def tags_keyed(names: Iterable[str], *, name_keys: dict[str, str] | None = None) -> dict[str, str]:
+    """tags_clean's names by their key (same_name's, the unique index's: names_lower), in order; one query (none for
+    names whose keys `name_keys` has: names_lower's `known`)."""
+    keyed = _names_keyed(names, name_keys=name_keys)
     if len(keyed) > MAX_TAGS:
         raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
     return keyed
 
 
-def _names_keyed(names: Iterable[str]) -> dict[str, str]:
+def _names_keyed(names: Iterable[str], *, name_keys: dict[str, str] | None = None) -> dict[str, str]:
     """The names cleaned (tag_name_clean), the first of each name the unique index counts as one, by its key there
-    (same_name's: "İstanbul" and "istanbul" are one name, "ΟΔΟΣ" and "οδος" two)."""
+    (same_name's: "İstanbul" and "istanbul" are one name, "ΟΔΟΣ" and "οδος" two). `name_keys`: names_lower's
+    `known`."""
     cleaned = [name for name in map(tag_name_clean, names) if name]
     keyed: dict[str, str] = {}
-    for key, name in zip(names_lower(cleaned), cleaned):
+    for key, name in zip(names_lower(cleaned, known=name_keys), cleaned):
         keyed.setdefault(key, name)
     return keyed
 
@@ -1206,14 +1217,25 @@ def _tags_made(*, family: Family, names: list[str]) -> list[Tag]:
     for name in names:
         wanted |= Q(same_name("name", name))
     named = Tag.objects.filter(family=family).annotate(key=Lower("name")).filter(wanted)
+    # Held until this transaction ends, so that a tag deleted meanwhile (tags_delete) can't leave the caller's new
+    # photo-tag rows pointing at nothing; one deleted before the lock came is made again. Those the family has are
+    # locked and read in one query: the files of an upload after its first make none.
+    held = _tags_key_share(named)
     for _ in range(TAG_DELETED_RETRIES):
-        Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
-        # Held until this transaction ends, so that a tag deleted meanwhile (tags_delete) can't leave the caller's
-        # new photo-tag rows pointing at nothing; one deleted before the lock came is made again.
-        held = rows_key_share(named.order_by("pk").values_list("pk"))
         if len(held) == len(names):
             break
-    return list(named.filter(pk__in=held).order_by("key", "pk"))
+        Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
+        held = _tags_key_share(named)
+    return sorted(held, key=lambda tag: (tag.key, tag.pk))
+
+
+def _tags_key_share(tags: QuerySet[Tag]) -> list[Tag]:
+    """The tags, locked as rows_key_share locks rows (in pk order), read by the same query."""
+    try:
+        sql, params = tags.order_by("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    return list(Tag.objects.raw(f"{sql} FOR KEY SHARE", params))
 
 
 TAG_DELETED_RETRIES = 3  # each retry follows a committed delete of one of the tags: more than one is already rare
