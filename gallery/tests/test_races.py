@@ -1257,3 +1257,70 @@ def test_a_merged_tag_a_member_put_on_a_photo_just_before_the_merge_becomes_the_
     assert run.second_waited and run.second == 2
     assert _tag_names(photo) == ["Grandma", "sea"]
     assert not Tag.objects.filter(family=family, name="Oma").exists()
+
+
+def test_an_edit_of_a_photo_tagged_while_a_delete_waited_for_the_tag_does_not_deadlock(smiths):
+    """The delete locks the photos carrying the tag, then the tag, then reads its rows again: a member's save (A)
+    putting it on another photo commits while the delete waits for the tag, and a second member's edit (B) of that
+    photo, waiting for A, takes the photo and then wants the tag. Were the delete to hold the tag and wait for the
+    photo, "deadlock detected"; it lets the tag go again (a savepoint rolled back), waits for the photo, and B saves."""
+    import threading
+
+    from gallery.services import member_hold, photo_lock
+    from tests.races import _until_blocked_or_done
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, filename="r.jpg")
+    tag = Tag.objects.get(photos=photo_factory(family=family, user=alice, filename="b.jpg", tags=["Beach"]))
+    pids, results = {}, {}
+    a_saved, a_commit, b_holds = threading.Event(), threading.Event(), threading.Event()
+
+    def session(name, work):
+        def run():
+            try:
+                connection.ensure_connection()
+                pids[name] = connection.connection.info.backend_pid
+                results[name] = work()
+            except Exception as exc:  # noqa: BLE001
+                results[name] = exc
+            finally:
+                a_saved.set()
+                b_holds.set()
+                connection.close()
+        return threading.Thread(target=run)
+
+    def a_adds():
+        with transaction.atomic():
+            photo_update(photo=Photo.objects.get(pk=photo.pk), tags=["Beach"], user=bob)
+            a_saved.set()
+            a_commit.wait(30)
+        return "saved"
+
+    def b_edits():
+        with transaction.atomic():
+            member_hold(family=family, user=alice)
+            photo_lock(photo_id=photo.pk)  # (waits for A)
+            b_holds.set()
+            _until_blocked_or_done(delete, pids.get("delete"), pids["b"], 30)  # the delete wants the photo
+            photo_update(photo=Photo.objects.get(pk=photo.pk), tags=["Beach", "sea"], user=alice)
+        return "saved"
+
+    adding, editing = session("a", a_adds), session("b", b_edits)
+    delete = session("delete", lambda: _tag_delete(tag.pk))
+    adding.start()
+    a_saved.wait(30)
+    delete.start()
+    while "delete" not in pids and delete.is_alive():
+        pass
+    assert _until_blocked_or_done(delete, pids.get("delete"), pids["a"], 30)  # the delete waits for A's tag
+    editing.start()
+    while "b" not in pids and editing.is_alive():
+        pass
+    assert _until_blocked_or_done(editing, pids.get("b"), pids["a"], 30)  # B waits for A's photo
+    a_commit.set()
+    for thread in (adding, delete, editing):
+        thread.join(60)
+
+    assert results == {"a": "saved", "delete": None, "b": "saved"}, results
+    assert not Tag.objects.filter(pk=tag.pk).exists()
+    assert "sea" in _tag_names(photo)
