@@ -360,17 +360,22 @@ def description_from_file(value: str) -> str:
 
 
 def tag_names_add(names: dict[str, str], raw: str, *, person: bool = False) -> list[str]:
-    """Add to `names` (by their lower case: a name once whatever its case, the first spelling kept) the tag names a
-    value read from a file gives: cleaned and split at its commas as typed tags are (tag_names_from_file: a tag name
-    holds no comma nor control character), or, for a `person`, one tag whatever the name holds ("Smith, John" is
-    "Smith John", in a face region, a Google Photos person or a Picasa contact alike). The names longer than a tag
-    (TAG_MAX) are left out and returned, for the caller to say so."""
+    """Add to `names` (each once as written, in order) the tag names a value read from a file gives: cleaned and split
+    at its commas as typed tags are (tag_names_from_file: a tag name holds no comma nor control character), or, for a
+    `person`, one tag whatever the name holds ("Smith, John" is "Smith John", in a face region, a Google Photos person
+    or a Picasa contact alike). The names longer than a tag (TAG_MAX) are left out and returned, for the caller to say
+    so.
+
+    Names of one tag in another case ("Beach", "beach") are told apart where they become tags, the first spelling
+    kept, by the key of the tags' unique index (gallery.services' _names_keyed: names_lower, PostgreSQL's lower()), as
+    a member's typed tags are; not here by Python's str.lower(), which reads some otherwise: "ΟΔΟΣ" and "οδος" were one
+    keyword to it, the file's second one dropped, though two tag names to the database."""
     too_long = []
     for name in tag_names_from_file(raw.replace(TAG_SEPARATOR, " ") if person else raw):
         if len(name) > TAG_MAX:
             too_long.append(name)
         else:
-            names.setdefault(name.lower(), name)
+            names.setdefault(name, name)
     return too_long
 
 
@@ -387,12 +392,14 @@ def embedded_merged(*, file: Embedded, sidecar: Embedded) -> Embedded:
     file's. The keywords are those of both, once each case-insensitively (the sidecar's spelling first). (The file's
     EXIF GPS position and date taken, read apart, still come first: gallery.services._photo_store.)"""
     first, then = sidecar, file
-    keywords = {name.lower(): name for name in reversed((*first.keywords, *then.keywords))}
+    # (each once as written, the sidecar's first: where they become tags, one tag's names in another case are one, the
+    # first spelling kept, by the database's key: tag_names_add)
+    keywords = dict.fromkeys((*first.keywords, *then.keywords))
     place = first if (first.city or first.region or first.country) else then
     position = first if first.latitude is not None else then
     dated = first if first.taken_local is not None else then
     return Embedded(
-        keywords=tuple(reversed(keywords.values())),
+        keywords=tuple(keywords),
         title=first.title or then.title,
         description=first.description or then.description,
         city=place.city, region=place.region, country=place.country,

@@ -102,7 +102,7 @@ class PicasaEntry:
         named = {contact: names[contact] for contact in self.unknown_faces if names.get(contact)}
         if not named:
             return self
-        keywords = {name.lower(): name for name in self.keywords}
+        keywords = {name: name for name in self.keywords}  # (as tag_names_add keeps them)
         for name in named.values():
             tag_names_add(keywords, name, person=True)
         return replace(self, keywords=tuple(keywords.values())[:MAX_NAMES],
@@ -394,8 +394,8 @@ def _people(faces: str, contacts: dict[str, str], known: dict[str, str], *,
 
 def _names(people: list[str], keywords: str, *, label: str) -> tuple[str, ...]:
     """Tag names from what the file says (gallery.embedded.tag_names_add: cleaned, a person one tag, a keyword list
-    split at its commas), each once whatever its case; one longer than a tag, and those past MAX_NAMES, left out with
-    a log line."""
+    split at its commas), each once as written (one tag's names in another case are one where they become tags); one
+    longer than a tag, and those past MAX_NAMES, left out with a log line."""
     names: dict[str, str] = {}
     too_long = [name for person in people for name in tag_names_add(names, person, person=True)]
     too_long += tag_names_add(names, keywords)

@@ -83,12 +83,17 @@ def same_name(field: str, name: str | Expression | F) -> Exact:
     return Exact(Lower(field), Lower(name if hasattr(name, "resolve_expression") else Value(name)))
 
 
-def names_lower(names: Iterable[str]) -> list[str]:
+def names_lower(names: Iterable[str], *, known: dict[str, str] | None = None) -> list[str]:
     """Each name as same_name reads it (PostgreSQL's lower() under the database's collation), in order, for names to
     be told apart in Python as the unique index of tags tells them apart: Python's str.lower() reads some otherwise
     ("İstanbul" is "i̇stanbul" to it, "istanbul" to the index; "ΟΔΟΣ" is "οδος" to it, "οδοσ" to the index). One query;
-    none for no names."""
+    none for no names. `known`: the keys read already for one upload or import (name: key), given by its caller and
+    filled here, so that its files' names are read once, not once a file (a name's key never changes)."""
     names = list(names)
+    if known is not None:
+        missing = list(dict.fromkeys(name for name in names if name not in known))
+        known.update(zip(missing, names_lower(missing)))
+        return [known[name] for name in names]
     if not names:
         return []
     with connection.cursor() as cursor:

@@ -503,15 +503,17 @@ def photo_upload(
     filename: str,
     tags: Iterable[str] = (),
     description: str = "",
+    name_keys: dict[str, str] | None = None,
 ) -> UploadResult:
     """Store one uploaded file. Never raises for bad input: a rejected file is a result, not an error,
-    so that one bad file never costs the others of the same upload."""
+    so that one bad file never costs the others of the same upload. `name_keys`: photo_create_from_bytes's."""
     try:
         data = read_limited(stream)
     except ImageRejected as exc:
         return _rejected(upload_filename(filename), exc)
     result = photo_create_from_bytes(  # (which makes the name the one stored: upload_filename)
-        family=family, uploaded_by=uploaded_by, data=data, filename=filename, tags=tags, description=description
+        family=family, uploaded_by=uploaded_by, data=data, filename=filename, tags=tags, description=description,
+        name_keys=name_keys,
     )
     if result.outcome != UploadResult.REJECTED or result.reason != NOT_AN_IMAGE:
         return result
@@ -565,6 +567,7 @@ def photo_create_from_bytes(
     sidecar: Sidecar | None = None,
     xmp_sidecar: Embedded | None = None,
     folder_date: FolderDate | None = None,
+    name_keys: dict[str, str] | None = None,
 ) -> UploadResult:
     """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
     bytes already in the family are results, not exceptions. `modified_at`: the file's modified time, its date
@@ -572,10 +575,13 @@ def photo_create_from_bytes(
     sidecar beside the file says (an import's), which fills what the file's own metadata lacks; `xmp_sidecar`: what
     its XMP sidecar says (gallery.xmp_sidecars), which comes before the file's own (embedded_merged: its keywords
     added to the file's); `folder_date`: the date the names of the folders it is in tell (an import's), for a file
-    that tells none and has no sidecar's."""
+    that tells none and has no sidecar's. `name_keys`: the keys of tag names read for the upload or import this file
+    is one of (names_lower's `known`: an empty dict given for its first file), so that the typed tags and the
+    keywords its files share are read once."""
     filename = upload_filename(filename)
     try:
-        tags = tags_keyed(tags)  # refused before any file is written (or a trashed photo restored); keyed once
+        # (refused before any file is written, or a trashed photo restored; keyed once)
+        tags = tags_keyed(tags, name_keys=name_keys)
         description = without_nul(description or "")
         control_characters_refuse(description, what="A description", multiline=True)
     except ValidationError as exc:
@@ -594,7 +600,7 @@ def photo_create_from_bytes(
             embedded = replace(embedded, description=embedded.description or sidecar.description)
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
                              tags=tags, description=description, embedded=embedded, modified_at=modified_at,
-                             sidecar=sidecar, folder_date=folder_date)
+                             sidecar=sidecar, folder_date=folder_date, name_keys=name_keys)
     except ImageRejected as exc:
         return _rejected(filename, exc)
     except StorageFailed as exc:
@@ -928,7 +934,7 @@ def _restored_with(photo: Photo, *, tags: dict[str, str], description: str, user
 
 def _photo_store(*, family, uploaded_by, data, filename, info, tags, description, embedded: Embedded,
                  modified_at: datetime | None = None, sidecar: Sidecar | None = None,
-                 folder_date: FolderDate | None = None) -> Photo:
+                 folder_date: FolderDate | None = None, name_keys: dict[str, str] | None = None) -> Photo:
     stem, _ = os.path.splitext(filename)
     description = description.strip()
     # Where: the file's GPS position, else its XMP's (its XMP sidecar's, else its own), else its Takeout sidecar's; then
@@ -1000,9 +1006,9 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
             photo.save()
             DeletedPhoto.objects.filter(family=family, sha256=photo.sha256).delete()  # stored again: wanted after all
             _photo_tags_add(photo=photo, keyed=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)  # (tags_keyed's)
-            photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED)
+            photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED, name_keys=name_keys)
             if sidecar is not None:  # the people named in Google Photos, and its star there
-                photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR)
+                photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR, name_keys=name_keys)
                 photo_sidecar_star(photo_id=photo.pk, sidecar=sidecar, importer=uploaded_by)
             photos_added.send(sender=Photo, photo_ids=[photo.pk])
     except BaseException:
@@ -1115,7 +1121,8 @@ _SOURCE_RANK = {PhotoTag.Source.MEMBER: 3, PhotoTag.Source.SUGGESTION: 2, PhotoT
 
 @transaction.atomic
 def photo_tags_add(
-    *, photo: Photo, names: Iterable[str], source: str, user: AbstractBaseUser | None = None
+    *, photo: Photo, names: Iterable[str], source: str, user: AbstractBaseUser | None = None,
+    name_keys: dict[str, str] | None = None,
 ) -> list[Tag]:
     """Add tags to a photo, remembering where they came from (a PhotoTag.Source). Returns the photo's tags of
     these names.
@@ -1125,10 +1132,12 @@ def photo_tags_add(
     an embedded keyword never demotes a member's tag. Names are cleaned as tags_clean does; more than MAX_TAGS
     names is refused (ValidationError) for a member or a suggestion, while tags read (PhotoTag.READ: a file's
     embedded keywords, a sidecar's people) are trimmed to the room the photo has left, with a log line. The caller
-    announces the change (photos_changed) when the photo already existed."""
+    announces the change (photos_changed) when the photo already existed. `name_keys`: names_lower's `known`, for the
+    files of one upload or import (photo_create_from_bytes)."""
     if source not in _SOURCE_RANK:
         raise ValidationError(f"Unknown tag source “{source}”.")
-    keyed = _names_keyed(names) if source in PhotoTag.READ else tags_keyed(names)  # (more refused for a member)
+    keyed = (_names_keyed(names, name_keys=name_keys) if source in PhotoTag.READ
+             else tags_keyed(names, name_keys=name_keys))  # (more refused for a member)
     return _photo_tags_add(photo=photo, keyed=keyed, source=source, user=user)
 
 
@@ -1163,28 +1172,30 @@ def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str,
     return tags
 
 
-def tags_clean(names: Iterable[str]) -> list[str]:
+def tags_clean(names: Iterable[str], *, name_keys: dict[str, str] | None = None) -> list[str]:
     """Tag names as stored: whitespace collapsed, at most 64 characters, one per case-insensitive name.
 
     Raises ValidationError for more than MAX_TAGS, or a name with a comma or a control character in it
-    (gallery.text.tag_name_clean), so a caller can refuse before doing any work."""
-    return list(tags_keyed(names).values())
+    (gallery.text.tag_name_clean), so a caller can refuse before doing any work. `name_keys`: names_lower's `known`."""
+    return list(tags_keyed(names, name_keys=name_keys).values())
 
 
-def tags_keyed(names: Iterable[str]) -> dict[str, str]:
-    """tags_clean's names by their key (same_name's, the unique index's: names_lower), in order; one query."""
-    keyed = _names_keyed(names)
+def tags_keyed(names: Iterable[str], *, name_keys: dict[str, str] | None = None) -> dict[str, str]:
+    """tags_clean's names by their key (same_name's, the unique index's: names_lower), in order; one query (none for
+    names whose keys `name_keys` has: names_lower's `known`)."""
+    keyed = _names_keyed(names, name_keys=name_keys)
     if len(keyed) > MAX_TAGS:
         raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
     return keyed
 
 
-def _names_keyed(names: Iterable[str]) -> dict[str, str]:
+def _names_keyed(names: Iterable[str], *, name_keys: dict[str, str] | None = None) -> dict[str, str]:
     """The names cleaned (tag_name_clean), the first of each name the unique index counts as one, by its key there
-    (same_name's: "İstanbul" and "istanbul" are one name, "ΟΔΟΣ" and "οδος" two)."""
+    (same_name's: "İstanbul" and "istanbul" are one name, "ΟΔΟΣ" and "οδος" two). `name_keys`: names_lower's
+    `known`."""
     cleaned = [name for name in map(tag_name_clean, names) if name]
     keyed: dict[str, str] = {}
-    for key, name in zip(names_lower(cleaned), cleaned):
+    for key, name in zip(names_lower(cleaned, known=name_keys), cleaned):
         keyed.setdefault(key, name)
     return keyed
 
@@ -1208,14 +1219,25 @@ def _tags_made(*, family: Family, names: list[str]) -> list[Tag]:
     for name in names:
         wanted |= Q(same_name("name", name))
     named = Tag.objects.filter(family=family).annotate(key=Lower("name")).filter(wanted)
+    # Held until this transaction ends, so that a tag deleted meanwhile (tags_delete) can't leave the caller's new
+    # photo-tag rows pointing at nothing; one deleted before the lock came is made again. Those the family has are
+    # locked and read in one query: the files of an upload after its first make none.
+    held = _tags_key_share(named)
     for _ in range(TAG_DELETED_RETRIES):
-        Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
-        # Held until this transaction ends, so that a tag deleted meanwhile (tags_delete) can't leave the caller's
-        # new photo-tag rows pointing at nothing; one deleted before the lock came is made again.
-        held = rows_key_share(named.order_by("pk").values_list("pk"))
         if len(held) == len(names):
             break
-    return list(named.filter(pk__in=held).order_by("key", "pk"))
+        Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
+        held = _tags_key_share(named)
+    return sorted(held, key=lambda tag: (tag.key, tag.pk))
+
+
+def _tags_key_share(tags: QuerySet[Tag]) -> list[Tag]:
+    """The tags, locked as rows_key_share locks rows (in pk order), read by the same query."""
+    try:
+        sql, params = tags.order_by("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    return list(Tag.objects.raw(f"{sql} FOR KEY SHARE", params))
 
 
 TAG_DELETED_RETRIES = 3  # each retry follows a committed delete of one of the tags: more than one is already rare
@@ -1224,17 +1246,47 @@ TAG_DELETED_RETRIES = 3  # each retry follows a committed delete of one of the t
 @transaction.atomic
 def tags_delete(*, tags: QuerySet[Tag]) -> int:
     """Delete tags (the admin): they leave every photo that carried them, whose search documents are rebuilt.
+    Returns how many tags were deleted."""
+    return len(_tags_deleted(tags=tags)[0])
 
-    The tags are locked first, so a member's transaction putting one on a photo (tags_get_or_create holds them) ends
-    before the delete collects the photo-tag rows, and its row goes with the tag instead of breaking the delete."""
-    ids = list(Tag.objects.filter(pk__in=tags.values("pk")).order_by("pk").select_for_update()
-               .values_list("pk", flat=True))
-    links = list(PhotoTag.objects.filter(tag_id__in=ids).values_list("photo_id", Lower("tag__name")))
+
+def _tags_deleted(*, tags: QuerySet[Tag]) -> tuple[list[int], list[int]]:
+    """tags_delete's work: (the ids of the tags deleted, of the photos that carried them), within the caller's
+    transaction."""
+    ids, links = _tags_held_with_their_photos(tags=tags)
     photo_ids = sorted({photo_id for photo_id, _ in links})
     tags_removed_remember(links)
     Tag.objects.filter(pk__in=ids).delete()
     photos_metadata_edited(photo_ids=photo_ids)
-    return len(ids)
+    return ids, photo_ids
+
+
+def _tags_held_with_their_photos(*, tags: QuerySet[Tag]) -> tuple[list[int], list[tuple[int, str]]]:
+    """The tags locked FOR UPDATE, the photos carrying them before them (FOR KEY SHARE, in pk order), and their
+    photo-tag rows as (photo id, the tag's key), read under those locks: a member's transaction putting a tag on a
+    photo (tags_get_or_create holds it) ends first, and its row goes with the tag instead of breaking the delete.
+
+    Photos before tags, in the order every edit takes them (a member's save holds its photo, then the tags it puts on
+    it): with the tags locked first, the delete waited for a photo whose edit waited for one of the tags, "deadlock
+    detected". A photo that got a tag between the two steps, not locked yet, is not waited for while holding the tags
+    (its edit may wait for them): they are let go (a savepoint rolled back releases its row locks), the photo is
+    locked, then the tags again."""
+    held: set[int] = set()
+    tries = 0
+    while True:
+        tries += 1
+        carrying = PhotoTag.objects.filter(tag_id__in=tags.values("pk")).exclude(photo_id__in=held)
+        held.update(rows_key_share(Photo.all_objects.filter(pk__in=carrying.values("photo_id")).order_by("pk")
+                                   .values_list("pk")))
+        savepoint = transaction.savepoint()
+        ids = list(Tag.objects.filter(pk__in=tags.values("pk")).order_by("pk").select_for_update()
+                   .values_list("pk", flat=True))
+        links = list(PhotoTag.objects.filter(tag_id__in=ids).values_list("photo_id", Lower("tag__name")))
+        # (the last try keeps its locks: a photo tagged anew during every try before is waited for, as it was)
+        if {photo_id for photo_id, _ in links} <= held or tries == TAG_DELETED_RETRIES:
+            transaction.savepoint_commit(savepoint)
+            return ids, links
+        transaction.savepoint_rollback(savepoint)
 
 
 @transaction.atomic
@@ -1255,13 +1307,12 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     if into.pk not in held:
         raise ValidationError(f"The tag “{into.name}” was deleted meanwhile: nothing was merged.")
     into = held[into.pk]
-    photo_ids = sorted(set(PhotoTag.objects.filter(tag__in=others).values_list("photo_id", flat=True)))
     names = list(others.values_list("name", flat=True))
     _suggestions_merged(into=into, names=names)
     smart_albums_tag_renamed(family_id=into.family_id, names=names, into=into.name)
     # (the family's own suggested-tag concepts of those names: search's, which the gallery does not import)
     tags_merged.send(sender=Tag, family_id=into.family_id, names=names, into=into.name)
-    tags_delete(tags=others)
+    photo_ids = _tags_deleted(tags=others)[1]  # (read under the delete's locks: a photo tagged meanwhile included)
     if not photo_ids:
         return 0
     room = _photos_with_room(photos=Photo.all_objects.filter(pk__in=photo_ids), key=names_lower([into.name])[0])

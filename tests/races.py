@@ -37,10 +37,13 @@ class Interleaving:
 
 
 def first_holds_then_second(first: Callable[[], Any], second: Callable[[], Any], *,
-                            timeout: float = 30) -> Interleaving:
+                            then: Callable[[], Any] | None = None, timeout: float = 30) -> Interleaving:
     """One exact interleaving, decided by the database rather than by timing: first() runs in a transaction that
     stays open; then second() runs on its own connection; the first transaction commits as soon as the second
-    session is blocked by one of its locks (or has finished without waiting). Each side's exception is its result."""
+    session is blocked by one of its locks (or has finished without waiting). With `then`, the first transaction
+    goes on with then() at that moment (its result is the first's) before it commits: a transaction that took one
+    lock, then wants more while the second waits for it (where two orders of locking deadlock). Each side's
+    exception is its result."""
     first_ran, release, second_started = threading.Event(), threading.Event(), threading.Event()
     results: dict[str, Any] = {}
     pids: dict[str, int] = {}
@@ -53,6 +56,8 @@ def first_holds_then_second(first: Callable[[], Any], second: Callable[[], Any],
                 results["first"] = first()
                 first_ran.set()
                 release.wait(timeout)
+                if then is not None:
+                    results["first"] = then()
         except Exception as exc:  # noqa: BLE001
             results["first"] = exc
         finally:

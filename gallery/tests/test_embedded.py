@@ -967,3 +967,21 @@ def test_reading_the_files_of_photos_stored_before_dates_those_dated_by_a_guess(
     photo.refresh_from_db()
     assert photo.taken_at_source == "xmp"
     assert photo.taken_at == datetime(2021, 5, 4, 8, 33, 5, tzinfo=dt_timezone.utc)
+
+
+@pytest.mark.parametrize("subject, keyword, tagged", [
+    ("ΟΔΟΣ", "οδος", ["ΟΔΟΣ", "οδος"]),  # one name to Python's str.lower(), two to the database: two tags
+    ("İstanbul", "istanbul", ["İstanbul"]),  # two names to str.lower(), one to the database: one tag, the first's
+])
+def test_a_files_keywords_are_told_apart_as_the_database_tells_tag_names_apart(family, alice, subject, keyword,
+                                                                                tagged):
+    """The reader kept a file's keywords once by Python's str.lower(), which reads "ΟΔΟΣ" as "οδος" where the unique
+    index of tags (PostgreSQL's lower()) reads "οδοσ": the file's "οδος" was dropped, though a member typing both gets
+    both. Names are told apart where they become tags, by the database's key (names_lower), as a member's are."""
+    from gallery.services import tags_keyed
+
+    data = images.with_metadata(picture(), xmp={"Xmp.dc.subject": [subject]},
+                                iptc={"Iptc.Application2.Keywords": [keyword]})
+    photo = upload(family, alice, data)
+
+    assert sorted(sources(photo)) == sorted(tagged) == sorted(tags_keyed([subject, keyword]).values())

@@ -663,3 +663,21 @@ def test_the_apps_own_folder_is_not_imported(tmp_path, family, alice, settings):
         with pytest.raises(CommandError, match=rf"{said} the app's own folder \(BASE_DIR\)"):
             _import(inside, "--family", "Smiths", "--user", "alice")
     assert Photo.objects.filter(family=family).count() == 1
+
+
+def test_an_import_of_many_photos_with_the_same_keywords_reads_their_names_once(tmp_path, family, alice):
+    """As an upload (test_upload's): each file read its keywords' keys and made their tags again; kept for the run."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.models import PhotoTag
+    from gallery.tests.test_upload import _sharing_keywords, _tag_queries
+
+    for n, data in enumerate(_sharing_keywords(20)):
+        (tmp_path / f"p{n}.jpg").write_bytes(data)
+    with CaptureQueriesContext(connection) as run:
+        out = _import(tmp_path, "--family", "Smiths", "--user", "alice", "--tag", "trip")
+
+    assert "Imported 20," in out
+    assert PhotoTag.objects.filter(photo__family=family).count() == 20 * 5
+    assert _tag_queries(run.captured_queries) == (2, 2)  # the typed tag's, the keywords': for the first file only

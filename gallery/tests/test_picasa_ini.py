@@ -968,3 +968,15 @@ def test_an_unchanged_library_of_captions_albums_and_contacts_costs_no_query_per
     assert queries() == few
     assert Album.objects.get().entries.count() == Photo.objects.count() == 8  # (library(6) wrote 6 new photos)
     assert tags("IMG_0005.JPG") == ({"Mary Smith": "embedded"} if with_contacts else {})
+
+
+def test_a_picasa_files_keywords_are_told_apart_as_the_database_tells_tag_names_apart(tmp_path, family, alice):
+    """Kept once by Python's str.lower(): "ΟΔΟΣ" and "οδος" were one keyword, though two tag names to the database
+    (and to a member typing both); "İstanbul" and "istanbul" two, though one tag."""
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(),
+        ".picasa.ini": ini(photos={"IMG_0001.JPG": {"keywords": "ΟΔΟΣ,οδος,İstanbul,istanbul"}}),
+    })
+    _import(root)
+
+    assert tags("IMG_0001.JPG") == {"ΟΔΟΣ": "embedded", "οδος": "embedded", "İstanbul": "embedded"}

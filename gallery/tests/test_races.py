@@ -1193,3 +1193,134 @@ def test_a_tag_merge_and_an_edit_putting_the_kept_tag_on_a_photo_do_not_deadlock
     assert results == {"edit": "saved", "merge": "merged"}
     assert set(Photo.objects.get(pk=photo.pk).tags.values_list("name", flat=True)) == {"Grandma"}
     assert not Tag.objects.filter(family=family, name="Oma").exists()
+
+
+def _merge_oma_into_grandma(family: Family) -> int:
+    """The admin's merge action (it runs tags_merge in a transaction of its own)."""
+    from gallery.services import tags_merge
+
+    with transaction.atomic():
+        return tags_merge(into=Tag.objects.get(family=family, name="Grandma"),
+                          tags=Tag.objects.filter(family=family, name__in=["Oma", "Grandma"]))
+
+
+def _delete_oma_and_opa(family: Family) -> None:
+    """The admin's "Delete selected tags" of two tags at once (delete_queryset, in the action's transaction)."""
+    with transaction.atomic():
+        TagAdmin(Tag, admin.site).delete_queryset(None, Tag.objects.filter(family=family, name__in=["Oma", "Opa"]))
+
+
+@pytest.mark.parametrize("change, after", [
+    (_merge_oma_into_grandma, ["Grandma", "Opa", "sea"]),
+    (_delete_oma_and_opa, ["sea"]),
+], ids=["merge", "bulk delete"])
+def test_an_edit_keeping_a_tag_the_admin_merges_or_deletes_meanwhile_does_not_deadlock(smiths, change, after):
+    """A member saves a photo carrying "Oma" with "Oma" still on it, while the admin merges "Oma" into "Grandma" (or
+    deletes it with another tag of the photo). The edit held the photo (photo_lock) and then wanted "Oma" (FOR KEY
+    SHARE, to keep it on the photo); the delete held "Oma" (FOR UPDATE) and then wanted the photo (FOR KEY SHARE, to
+    remember the removal): "deadlock detected", one of them a 500. Both save: the member's "Oma" goes with the tag
+    (as "Grandma" on a merge)."""
+    from gallery.services import member_hold, photo_lock
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma", "Opa"])
+    photo_factory(family=family, user=alice, filename="g.jpg", tags=["Grandma"])
+
+    def edit_holds_the_photo():  # what photo_update takes first
+        member_hold(family=family, user=bob)
+        return photo_lock(photo_id=photo.pk)
+
+    run = first_holds_then_second(
+        edit_holds_the_photo, lambda: change(family),
+        then=lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), tags=["Oma", "Opa", "sea"], user=bob))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert _tag_names(photo) == after
+    assert not Tag.objects.filter(family=family, name="Oma").exists()
+
+
+def test_a_merged_tag_a_member_put_on_a_photo_just_before_the_merge_becomes_the_kept_one_there(smiths):
+    """The member's save (holding "Oma", FOR KEY SHARE) commits while the merge waits to delete "Oma": the merge read
+    the photos to give "Grandma" before that wait, so the member's photo lost "Oma" and got nothing. They are read
+    under the delete's locks now: the photo carries "Grandma"."""
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, filename="x.jpg")
+    photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma"])
+    photo_factory(family=family, user=alice, filename="g.jpg", tags=["Grandma"])
+
+    run = first_holds_then_second(
+        lambda: photo_update(photo=Photo.objects.get(pk=photo.pk), tags=["Oma", "sea"], user=bob),
+        lambda: _merge_oma_into_grandma(family))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited and run.second == 2
+    assert _tag_names(photo) == ["Grandma", "sea"]
+    assert not Tag.objects.filter(family=family, name="Oma").exists()
+
+
+def test_an_edit_of_a_photo_tagged_while_a_delete_waited_for_the_tag_does_not_deadlock(smiths):
+    """The delete locks the photos carrying the tag, then the tag, then reads its rows again: a member's save (A)
+    putting it on another photo commits while the delete waits for the tag, and a second member's edit (B) of that
+    photo, waiting for A, takes the photo and then wants the tag. Were the delete to hold the tag and wait for the
+    photo, "deadlock detected"; it lets the tag go again (a savepoint rolled back), waits for the photo, and B saves."""
+    import threading
+
+    from gallery.services import member_hold, photo_lock
+    from tests.races import _until_blocked_or_done
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, filename="r.jpg")
+    tag = Tag.objects.get(photos=photo_factory(family=family, user=alice, filename="b.jpg", tags=["Beach"]))
+    pids, results = {}, {}
+    a_saved, a_commit, b_holds = threading.Event(), threading.Event(), threading.Event()
+
+    def session(name, work):
+        def run():
+            try:
+                connection.ensure_connection()
+                pids[name] = connection.connection.info.backend_pid
+                results[name] = work()
+            except Exception as exc:  # noqa: BLE001
+                results[name] = exc
+            finally:
+                a_saved.set()
+                b_holds.set()
+                connection.close()
+        return threading.Thread(target=run)
+
+    def a_adds():
+        with transaction.atomic():
+            photo_update(photo=Photo.objects.get(pk=photo.pk), tags=["Beach"], user=bob)
+            a_saved.set()
+            a_commit.wait(30)
+        return "saved"
+
+    def b_edits():
+        with transaction.atomic():
+            member_hold(family=family, user=alice)
+            photo_lock(photo_id=photo.pk)  # (waits for A)
+            b_holds.set()
+            _until_blocked_or_done(delete, pids.get("delete"), pids["b"], 30)  # the delete wants the photo
+            photo_update(photo=Photo.objects.get(pk=photo.pk), tags=["Beach", "sea"], user=alice)
+        return "saved"
+
+    adding, editing = session("a", a_adds), session("b", b_edits)
+    delete = session("delete", lambda: _tag_delete(tag.pk))
+    adding.start()
+    a_saved.wait(30)
+    delete.start()
+    while "delete" not in pids and delete.is_alive():
+        pass
+    assert _until_blocked_or_done(delete, pids.get("delete"), pids["a"], 30)  # the delete waits for A's tag
+    editing.start()
+    while "b" not in pids and editing.is_alive():
+        pass
+    assert _until_blocked_or_done(editing, pids.get("b"), pids["a"], 30)  # B waits for A's photo
+    a_commit.set()
+    for thread in (adding, delete, editing):
+        thread.join(60)
+
+    assert results == {"a": "saved", "delete": None, "b": "saved"}, results
+    assert not Tag.objects.filter(pk=tag.pk).exists()
+    assert "sea" in _tag_names(photo)

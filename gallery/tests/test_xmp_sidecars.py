@@ -865,3 +865,18 @@ def test_a_description_taken_off_a_sidecar_clears_the_one_it_wrote(tmp_path, fam
     assert "2 photos were already there and changed by their sidecars: 1 description replaced, 1 description " \
            "removed" in out
     assert "XMP sidecars unchanged since they were last read: 3 " in _import(root)
+
+
+def test_a_sidecars_keyword_the_database_reads_as_another_name_takes_no_keyword_of_the_file_off(tmp_path, family,
+                                                                                                 alice):
+    """The file's keywords and its sidecar's were merged once by Python's str.lower(), to which the sidecar's "ΟΔΟΣ"
+    is the file's "οδος": the merge kept "ΟΔΟΣ" alone, and the file's tag "οδος" (another name to the database's
+    unique index, "οδοσ" against "οδος") was taken off as a keyword no longer given, though the file still gives it."""
+    root = write(tmp_path / "Library", {"IMG_0001.jpg": picture(xmp={"Xmp.dc.subject": ["οδος", "Athens"]})})
+    _import(root)
+    write(root, {"IMG_0001.jpg.xmp": sidecar_xml(subject=["ΟΔΟΣ", "athens"])})
+
+    _import(root)
+
+    # ("athens" is "Athens" to both: the file's tag stays, spelt as it was)
+    assert sources(photo_named("IMG_0001.jpg")) == {"οδος": "embedded", "ΟΔΟΣ": "embedded", "Athens": "embedded"}

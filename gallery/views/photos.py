@@ -293,16 +293,17 @@ def _upload_files(request: HttpRequest, form: UploadForm, families: list[Family]
         return _all_rejected(files, "Choose a family first.")
     family = family_get(user=request.user, family_id=family_id)
     request.session[UPLOAD_FAMILY_SESSION_KEY] = family.pk  # the next visit starts from this family
+    name_keys: dict[str, str] = {}  # (the keys of the upload's tag names, read once for all its files)
     try:
-        tags = tags_clean(parse_tags(form.cleaned_data["tags"]))
+        tags = tags_clean(parse_tags(form.cleaned_data["tags"]), name_keys=name_keys)
     except ValidationError as exc:
         return _all_rejected(files, " ".join(exc.messages) + " Nothing was uploaded; fix the tags and try again.")
     try:
         album = upload_album(user=request.user, family=family, album_id=form.cleaned_data["album"])
     except ValidationError as exc:
         return _all_rejected(files, " ".join(exc.messages) + " Nothing was uploaded.")
-    results = [photo_upload(family=family, uploaded_by=request.user, stream=f, filename=f.name, tags=tags)
-               for f in files]
+    results = [photo_upload(family=family, uploaded_by=request.user, stream=f, filename=f.name, tags=tags,
+                            name_keys=name_keys) for f in files]
     return results if album is None else album_add_uploaded(user=request.user, album=album, results=results)
 
 

@@ -459,3 +459,39 @@ def test_a_folder_dropped_on_the_upload_page_uploads_the_photos_in_it(live_serve
     page.screenshot(path=artifacts / "upload-dropped-folder.png", full_page=True)
     assert page.js_errors == []
     assert sorted(Photo.objects.values_list("original_filename", flat=True)) == ["beach.jpg", "hotel.jpg", "loose.jpg"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_photos_uploaded_with_shared_keywords_show_each_keyword_as_the_database_tells_names_apart(
+        live_server, browser, artifacts, width):
+    """Three photos whose files carry the same keywords, uploaded with typed tags: each shows the typed tags and one
+    tag per keyword name as the database tells them apart ("ΟΔΟΣ" and "οδος" two, "Beach" and "beach" one)."""
+    from tests.browser.conftest import new_page, width_options
+
+    smiths, carol = FamilyFactory(name="Smiths"), UserFactory(username="carol")
+    MembershipFactory(family=smiths, user=carol)
+    context, page = new_page(browser, **width_options(width))
+    sign_in(page, live_server, "carol")
+    page.goto(live_server.url + "/upload/")
+    page.set_input_files("#file-input", files=[
+        {"name": f"{n}.jpg", "mimeType": "image/jpeg", "buffer": images.with_metadata(
+            images.jpeg(colour=(40 * n, 90, 200 - 40 * n)),
+            xmp={"Xmp.dc.subject": ["ΟΔΟΣ", "Beach"]}, iptc={"Iptc.Application2.Keywords": ["οδος", "beach"]})}
+        for n in range(3)])
+    page.fill("input[name=tags]", "trip, Kids")
+    page.get_by_role("button", name="Upload 3 photos to Smiths").click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('3 of 3 done')")
+    page.wait_for_function("() => Array.from(document.querySelectorAll('#upload-list img'))"
+                           ".every((img) => img.complete && img.naturalWidth > 0)")
+    page.screenshot(path=artifacts / f"upload-shared-keywords-{width}.png", full_page=True)
+    assert page.locator('#upload-list [data-outcome="saved"]').count() == 3
+
+    photo = Photo.objects.get(original_filename="1.jpg")
+    page.goto(live_server.url + photo.get_absolute_url())
+    page.screenshot(path=artifacts / f"photo-shared-keywords-{width}.png", full_page=True)
+    assert sorted(photo.tags.values_list("name", flat=True)) == ["Beach", "Kids", "trip", "ΟΔΟΣ", "οδος"]
+    for name in ("ΟΔΟΣ", "οδος", "Beach", "Kids", "trip"):
+        assert page.get_by_role("link", name=name, exact=True).count() >= 1, name
+    assert page.js_errors == []
+    context.close()

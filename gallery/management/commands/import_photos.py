@@ -131,8 +131,9 @@ class Command(BaseCommand):
             raise CommandError(f"No user “{user}”.")
         if not family_obj.memberships.filter(user=uploader).exists():
             raise CommandError(f"{uploader} is not a member of {family_obj}.")
+        self._name_keys: dict[str, str] = {}  # (the keys of tag names read in this run: each read once)
         try:
-            tag = tags_clean(tag)  # refused now, not once per file
+            tag = tags_clean(tag, name_keys=self._name_keys)  # refused now, not once per file
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
 
@@ -633,7 +634,7 @@ class Command(BaseCommand):
                                          modified_at=_modified(stat), sidecar=sidecar,
                                          xmp_sidecar=self._picasa.with_entry(
                                              xmp_sidecar.embedded if xmp_sidecar is not None else None, picasa, path),
-                                         folder_date=self._folder_date(path))
+                                         folder_date=self._folder_date(path), name_keys=self._name_keys)
         if result.outcome == UploadResult.SAVED and result.photo.taken_at_source in Photo.FOLDER_DATES:
             counts[FOLDER_DATED] += 1
         if xmp_sidecar is not None and result.photo is not None:
