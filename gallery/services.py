@@ -1308,10 +1308,7 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
         raise ValidationError(f"The tag “{into.name}” was deleted meanwhile: nothing was merged.")
     into = held[into.pk]
     names = list(others.values_list("name", flat=True))
-    _suggestions_merged(into=into, names=names)
-    smart_albums_tag_renamed(family_id=into.family_id, names=names, into=into.name)
-    # (the family's own suggested-tag concepts of those names: search's, which the gallery does not import)
-    tags_merged.send(sender=Tag, family_id=into.family_id, names=names, into=into.name)
+    _tag_names_merged(into=into, names=names)
     photo_ids = _tags_deleted(tags=others)[1]  # (read under the delete's locks: a photo tagged meanwhile included)
     if not photo_ids:
         return 0
@@ -1319,6 +1316,18 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     _photos_tags_put(photo_ids=[photo.pk for photo in room], tags=[into], user=user)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk for photo in room])
     return sum(1 for photo in room if photo.trashed_at is None)
+
+
+def _tag_names_merged(*, into: Tag, names: list[str]) -> None:
+    """What the family keeps by a tag's name follows `names` merged into `into` (tags_merge), or a tag renamed
+    (tag_renamed: one name merged into a new one): its open suggestions, its smart albums' filters, and (through the
+    tags_merged signal) its tag-suggestion vocabulary, search's, which the gallery does not import. A name differing
+    from `into` in letter case alone is `into` already, for suggestions and the vocabulary as for tags."""
+    gone = [name for name in names if name and names_lower([name]) != names_lower([into.name])]
+    _suggestions_merged(into=into, names=gone)
+    smart_albums_tag_renamed(family_id=into.family_id, names=names, into=into.name)
+    if gone:
+        tags_merged.send(sender=Tag, family_id=into.family_id, names=gone, into=into.name)
 
 
 def _suggestions_merged(*, into: Tag, names: list[str]) -> None:
@@ -1342,11 +1351,12 @@ def tag_renamed(*, tag: Tag, before: str, user: AbstractBaseUser | None = None) 
     """A member renamed the tag (the admin; `before`: its name until then): every photo that carries it changes, and
     on each it is the member's now, not one read from the file or a sidecar: no file gives that name, and reading the
     file again (or its changed XMP sidecar) would take it off as a keyword no longer given. A change of letter case
-    alone is still the file's keyword."""
+    alone is still the file's keyword. What the family keeps by the old name follows as in a merge (_tag_names_merged):
+    no suggestion of it stays open, and its tag-suggestion vocabulary suggests the new name instead."""
     if len(set(names_lower([before, tag.name]))) > 1:  # (as the file's keyword finds its tag: same_name)
         PhotoTag.objects.filter(tag=tag, source__in=PhotoTag.READ).update(
             source=PhotoTag.Source.MEMBER, added_by=user, added_at=timezone.now())
-    smart_albums_tag_renamed(family_id=tag.family_id, names=[before], into=tag.name)
+    _tag_names_merged(into=tag, names=[before])
     photos_metadata_edited(photo_ids=tag.photos.values_list("pk", flat=True))
 
 

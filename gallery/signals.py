@@ -29,7 +29,8 @@ members_leaving = Signal()
 # once their memberships exist, with `family_id` and `user_ids`: from gallery.services.memberships_begun.
 members_joined = Signal()
 
-# Sent inside the transaction of a tag merge (gallery.services.tags_merge), with `family_id`, `names` (the family's tag
-# names merged away) and `into` (the name kept): what else the family keeps by a tag's name, outside the gallery (the
-# tag-suggestion vocabulary), follows the merge.
+# Sent inside the transaction of a tag merge (gallery.services.tags_merge) or rename (tag_renamed: one name merged into
+# a new one), with `family_id`, `names` (the family's tag names merged away, none of them `into` in another letter case)
+# and `into` (the name kept): what else the family keeps by a tag's name, outside the gallery (the tag-suggestion
+# vocabulary), follows the merge.
 tags_merged = Signal()

@@ -60,7 +60,7 @@ def on_members_joined(sender, family_id, user_ids, **kwargs) -> None:
 
 
 def on_tags_merged(sender, family_id, names, into, **kwargs) -> None:
-    """A family merged tags (the admin): its own suggested-tag concepts of the merged names suggest the name kept."""
+    """A family merged or renamed tags (the admin): its tag-suggestion vocabulary suggests the name kept instead."""
     vocabulary_tags_merged(family_id=family_id, names=names, into=into)
 
 

@@ -23,8 +23,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from gallery.models import Photo
-from gallery.selectors import photos_worked_on
-from gallery.services import names_lower
+from gallery.selectors import names_lower, photos_worked_on
 from gallery.suggestions import photos_suggestions_replace
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.models import PhotoEmbedding, TagConcept
@@ -57,42 +56,41 @@ def vocabularies(family_ids: Sequence[int]) -> dict[int, list[Concept]]:
 
 @transaction.atomic
 def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str) -> int:
-    """The family merged its tags `names` into `into` (gallery.services.tags_merge): its own concepts of those names
-    suggest `into` from now on, or nothing where its vocabulary has `into` already, so that no suggestion brings a
-    merged name back. Its first such concept (ticked) becomes its concept of `into`, asking the model what it asked
-    (its prompt, else its old name), when its vocabulary has no `into` (neither an entry of its own, ticked or not, nor a
-    global one); the others go, or are unticked where a global concept of their name exists (gone, it would suggest
-    the merged name again). An unticked one stays (it keeps the global one off). Global concepts are every family's,
-    not this family's to change: their suggestions of a merged name are the kept one's already (the gallery's
-    _suggestions_merged) until the family unticks them. Returns how many of its concepts changed; the family's photos
-    are scored again once the merge commits."""
-    keys = set(names_lower(names))
+    """The family merged its tags `names` into `into` (gallery.services.tags_merge), or renamed one (tag_renamed: one
+    name merged into a new one): no concept of its vocabulary suggests a merged name any more, so that neither a
+    re-score nor a member accepting a suggestion brings one back, whether the concept is the family's own or global.
+
+    Where its vocabulary has no concept of `into` (neither an entry of its own, ticked or not, nor a ticked global
+    one), the first merged concept in it (the family's own before global ones, each by pk) gives it one: a family concept `into` asking the model what that one
+    asked (its prompt, else its name). Then each merged concept in its vocabulary goes: a global one is turned off
+    for the family by an unticked entry of its own (as the concepts admin turns one off; global concepts are every
+    family's, not this family's to change), an own one is unticked where a global one of its name exists (gone, that
+    one would come back), deleted otherwise. An unticked own entry stays as it is (it keeps the global one off).
+    Returns how many concepts of its vocabulary changed; the family's photos are scored again once it commits."""
     into_key = names_lower([into])[0]
+    keys = set(names_lower(names)) - {into_key}  # (a rename in letter case alone is the same concept)
+    if not keys:
+        return 0
     concepts = TagConcept.objects.annotate(key=Lower("name")).filter(key__in=[*keys, into_key])
-    shared = set(concepts.filter(family=None, enabled=True).values_list("key", flat=True))
-    own = list(concepts.filter(family_id=family_id).select_for_update().order_by("pk"))
-    has_into = into_key in shared or any(concept.key == into_key for concept in own)
-    changed = 0
-    for concept in own:
-        if concept.key not in keys or not concept.enabled:
-            continue
-        if not has_into and concept.key in shared:  # (a new entry: this one stays, unticked, keeping that one off)
+    shared = {concept.key: concept for concept in concepts.filter(family=None)}
+    own = {concept.key: concept for concept in concepts.filter(family_id=family_id).select_for_update().order_by("pk")}
+    has_into = into_key in own or (into_key in shared and shared[into_key].enabled)
+    merged = sorted((concept for key in keys if (concept := own.get(key) or shared.get(key)) and concept.enabled),
+                    key=lambda concept: (concept.family_id is None, concept.pk))
+    for concept in merged:
+        if not has_into:
             TagConcept.objects.create(family_id=family_id, name=into, prompt=concept.text)
-            concept.enabled = False
-            concept.save(update_fields=["enabled", "updated_at"])
-        elif not has_into:
-            concept.name, concept.prompt = into, concept.text
-            concept.save(update_fields=["name", "prompt", "updated_at"])
+            has_into = True
+        if concept.family_id is None:
+            TagConcept.objects.create(family_id=family_id, name=concept.name, enabled=False)
         elif concept.key in shared:
             concept.enabled = False
             concept.save(update_fields=["enabled", "updated_at"])
         else:
             concept.delete()
-        has_into = True
-        changed += 1
-    if changed:
+    if merged:
         suggestions_recompute_enqueue(family_id=family_id)
-    return changed
+    return len(merged)
 
 
 def photos_suggest(photo_ids: Sequence[int], *, embedder: Embedder | None = None) -> int:

@@ -572,7 +572,7 @@ def test_a_merge_leaves_no_open_suggestion_that_brings_a_merged_name_back(admin,
     """Suggestions are kept by name: an open "Oma" suggestion, accepted after "Oma" was merged into "Grandma", made
     "Oma" again beside it. The family's open suggestions of a merged name suggest the kept one now (one a photo: a
     photo already suggested "Grandma" keeps that one); another family's stay; the merge page says what becomes of the
-    suggested-tag vocabulary's entries (search's tests: the family's own follow the merge, the shared ones stay)."""
+    suggested-tag vocabulary's entries (search's tests: none suggests a merged name to the family any more)."""
     from gallery.models import TagSuggestion
     from gallery.suggestions import suggestions_accept
 
@@ -588,7 +588,7 @@ def test_a_merge_leaves_no_open_suggestion_that_brings_a_merged_name_back(admin,
     tags = {tag.name: tag for tag in Tag.objects.filter(family=family)}
     url = reverse("admin:gallery_tag_changelist")
     page = admin.post(url, {"action": "merge_selected", ACTION_CHECKBOX_NAME: [tags["Grandma"].pk, tags["Oma"].pk]})
-    assert "A concept every family shares keeps its name" in _text(page)
+    assert "one every family shares is unticked for this family alone" in _text(page)
     admin.post(url, {"action": "merge_selected", "apply": "1", "keep": tags["Grandma"].pk,
                      ACTION_CHECKBOX_NAME: [tags["Grandma"].pk, tags["Oma"].pk]})
     assert list(both.tag_suggestions.values_list("name", "probability")) == [("Grandma", 0.8)]

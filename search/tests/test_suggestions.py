@@ -527,3 +527,97 @@ def test_a_merge_changes_only_the_familys_own_concepts_of_the_merged_names(famil
     assert set(TagConcept.objects.filter(family=None).values_list("name", "prompt", "enabled")) == before_global
     assert list(TagConcept.objects.filter(family=other_family).values_list("name", "prompt")) == [
         ("puppy", "a young dog")]
+
+
+def test_a_merged_name_of_the_shared_vocabulary_is_turned_off_for_the_family_and_asked_as_the_name_kept(
+        embedded, family, alice, other_family, django_capture_on_commit_callbacks):
+    """The seeded vocabulary is all global: "scarlet" merged into "crimson" left the global "scarlet" in the family's
+    vocabulary, so every red photo was suggested "scarlet" again and accepting it made the merged tag again. The
+    family turns the global concept off (its own unticked entry, as the concepts admin does it) and has a concept of
+    the name kept asking what the global one asked; other families keep the global one."""
+    from gallery.models import Tag
+    from gallery.services import tags_merge
+    from gallery.suggestions import suggestions_accept
+    from search.suggestions import vocabularies
+
+    TagConcept.objects.filter(family=None, name="red").delete()  # (the global "red" would suggest itself beside it)
+    TagConcept.objects.create(family=None, name="scarlet", prompt="red")
+    embedded("red", "circle", tags=["scarlet"])
+    embedded("red", "square", tags=["crimson"])
+    queued_tasks()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tags_merge(into=Tag.objects.get(family=family, name="crimson"), tags=Tag.objects.filter(family=family),
+                   user=alice)
+    assert run_queued_tasks() == 1
+
+    assert set(TagConcept.objects.filter(family=family).values_list("name", "prompt", "enabled")) == {
+        ("scarlet", "", False), ("crimson", "red", True)}
+    assert {concept.name for concept in vocabularies([family.pk])[family.pk]} & {"scarlet", "crimson"} == {"crimson"}
+    assert "scarlet" in {concept.name for concept in vocabularies([other_family.pk])[other_family.pk]}
+    new = embedded("red", "triangle")
+    assert open_suggestions(new).get("crimson", 0) >= 0.5 and "scarlet" not in open_suggestions(new)
+    suggestions_accept(suggestions=TagSuggestion.objects.filter(photo=new), user=alice)
+    assert not Tag.objects.filter(family=family, name__iexact="scarlet").exists()
+
+
+def test_the_rescore_a_merge_queues_does_not_bring_a_shared_merged_name_back(
+        embedded, family, alice, django_capture_on_commit_callbacks):
+    """The family's own concept of one merged name ("ruby") changed, so the merge queued a re-score; the global
+    "scarlet", another merged name, was still in the family's vocabulary, and the re-score replaced the open
+    suggestions the merge had renamed to "crimson": every red photo was suggested "scarlet" again at once."""
+    from gallery.models import Tag
+    from gallery.services import tags_merge
+
+    TagConcept.objects.filter(family=None, name="red").delete()
+    TagConcept.objects.create(family=None, name="scarlet", prompt="red")
+    TagConcept.objects.create(family=family, name="ruby", prompt="red")
+    embedded("red", "circle", tags=["scarlet"])
+    embedded("red", "square", tags=["ruby", "crimson"])
+    photo = embedded("red", "triangle")
+    assert {"scarlet", "ruby"} <= set(open_suggestions(photo))
+    queued_tasks()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tags_merge(into=Tag.objects.get(family=family, name="crimson"), tags=Tag.objects.filter(family=family),
+                   user=alice)
+    assert run_queued_tasks() == 1
+
+    assert set(open_suggestions(photo)) & {"scarlet", "ruby", "crimson"} == {"crimson"}
+
+
+def test_a_tag_renamed_in_the_admin_takes_the_familys_concept_of_its_old_name_along(
+        embedded, family, alice, other_family, client, django_capture_on_commit_callbacks):
+    """A rename is a merge of one name into a new one, as far as the vocabulary goes: "scarlet" renamed "crimson"
+    in the admin kept the global "scarlet" suggesting "scarlet" on every red photo (and the family's own concept of
+    it too), and accepting one made the old tag again beside the renamed one."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from gallery.models import Tag
+    from search.suggestions import vocabularies
+
+    TagConcept.objects.filter(family=None, name="red").delete()
+    TagConcept.objects.create(family=None, name="scarlet", prompt="red")
+    TagConcept.objects.create(family=family, name="ruby", prompt="red")
+    embedded("red", "circle", tags=["scarlet", "ruby"])
+    photo = embedded("red", "triangle")
+    assert {"scarlet", "ruby"} <= set(open_suggestions(photo))
+    queued_tasks()
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123"))
+
+    def rename(name: str, to: str) -> None:
+        tag = Tag.objects.get(family=family, name=name)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("admin:gallery_tag_change", args=[tag.pk]),
+                                   {"family": family.pk, "name": to})
+        assert response.status_code == 302, response.content.decode()[:2000]
+
+    rename("scarlet", "crimson")  # a global concept, no concept of the new name: asked as "crimson" now
+    rename("ruby", "garnet")  # the family's own concept: the same
+    assert run_queued_tasks() == 2
+
+    assert set(TagConcept.objects.filter(family=family).values_list("name", "prompt", "enabled")) == {
+        ("scarlet", "", False), ("crimson", "red", True), ("garnet", "red", True)}
+    assert "scarlet" in {concept.name for concept in vocabularies([other_family.pk])[other_family.pk]}
+    assert set(open_suggestions(photo)) & {"scarlet", "ruby", "crimson", "garnet"} == {"crimson", "garnet"}
