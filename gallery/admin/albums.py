@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.db.models.functions import Lower
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html
@@ -58,7 +59,7 @@ class AlbumAdmin(FamilyScopedAdmin):
     by whoever may on the gallery's pages (the album's creator or a family admin; superusers, any)."""
 
     form = AlbumForm
-    list_display = ["name", "family", "kind", "photo_count", "created_by", "created_at", "updated_at"]
+    list_display = ["album_name", "family", "kind", "photo_count", "created_by", "created_at", "updated_at"]
     list_filter = ["family", "kind"]
     list_select_related = ["family", "created_by"]
     search_fields = ["name"]
@@ -80,10 +81,19 @@ class AlbumAdmin(FamilyScopedAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["name", "description", "seen", *self.readonly_fields]
-        return fields if obj is not None and obj.is_smart else [name for name in fields if name != "searches_for"]
+        if obj is None or not obj.is_smart:
+            fields.remove("searches_for")
+        if not self.has_change_permission(request, obj):
+            fields.remove("seen")  # (what a rename form carries: shown view only, a row "Seen: None")
+        return fields
 
     def has_add_permission(self, request) -> bool:
         return False  # made on the gallery's pages, by a member, in one of their families
+
+    # By name whatever its letter case, as the list's own order (Album.Meta): the database's put "Zoo" before "apple".
+    @admin.display(description="name", ordering=Lower("name"))
+    def album_name(self, album: Album) -> str:
+        return album.name
 
     @admin.display(description="photos", ordering="live_photo_count")
     def photo_count(self, album: Album) -> int | str:
@@ -141,7 +151,10 @@ class AlbumAdmin(FamilyScopedAdmin):
 
     # Through the service: the album goes, its photos stay in the family, its share links stop working.
     def delete_model(self, request, obj):
-        album_delete_by_site_admin(user=request.user, album=obj)
+        try:
+            album_delete_by_site_admin(user=request.user, album=obj)
+        except ValidationError as exc:  # deleted meanwhile, by someone else, since the delete page read it
+            self.message_user(request, f"“{obj}”: {' '.join(exc.messages)}", messages.WARNING)
 
     def delete_queryset(self, request, queryset):
         for album in queryset.select_related("family"):

@@ -271,6 +271,25 @@ def test_a_staff_member_who_is_no_family_admin_renames_and_deletes_only_the_albu
     assert list(Album.objects.filter(family=world.smiths).values_list("name", flat=True)) == ["Alice's"]
 
 
+def test_an_album_page_shown_view_only_has_no_row_of_what_its_form_carries(world):
+    """A staff member who is a plain member sees another member's album view only: the form's hidden "seen" (what
+    a rename form showed) was drawn as a row of its own, "Seen: None". Their own album's form still carries it."""
+    from gallery.album_services import album_create, album_edit_version
+
+    stan = UserFactory(username="stan", is_staff=True)
+    stan.user_permissions.set(Permission.objects.all())
+    MembershipFactory(family=world.smiths, user=stan, role=Membership.Role.MEMBER)
+    alices = album_create(user=world.alice, family=world.smiths, name="Alice's")
+    stans = album_create(user=stan, family=world.smiths, name="Stan's")
+    client = Client()
+    client.force_login(stan)
+
+    body = client.get(url(Album, "change", alices.pk)).content.decode()
+    assert "field-seen" not in body and "Seen" not in body and 'name="_save"' not in body
+    body = client.get(url(Album, "change", stans.pk)).content.decode()
+    assert f'name="seen" value="{album_edit_version(stans)}"' in body
+
+
 def test_invite_admin(world, staff, root):
     ours = invite_create(family=world.smiths, created_by=world.sam).invite
     theirs = invite_create(family=world.joneses, created_by=world.mallory).invite
