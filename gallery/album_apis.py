@@ -20,12 +20,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery.album_selectors import (
-    AlbumTile, album_get, album_list, album_photo_ids, album_tiles, share_get, share_list,
+    AlbumTile, album_get, album_list, album_photo_ids, album_tiles, albums_manageable, share_get, share_list,
 )
 from gallery.album_services import (
     MAX_PHOTOS_PER_CALL, SHARE_MAX_DAYS, album_add_photos, album_api_version, album_api_version_check,
     album_can_manage, album_create, album_delete, album_remove_photos, album_reorder, album_set_cover, album_update,
-    member_roles, share_create, share_revoke,
+    share_create, share_revoke,
 )
 from gallery.downloads import album_parts
 from gallery.forms import ShareForm
@@ -93,7 +93,10 @@ class AlbumOutputSerializer(serializers.Serializer):
         return self._tile(album).count
 
     def get_can_manage(self, album: Album) -> bool:
-        return album_can_manage(user=self.context["request"].user, album=album, roles=self.context.get("roles"))
+        manageable = self.context.get("manageable")  # (a list's page: asked once for all its albums)
+        if manageable is None:
+            return album_can_manage(user=self.context["request"].user, album=album)
+        return album.pk in manageable
 
     def get_url(self, album: Album) -> str:
         return self.context["request"].build_absolute_uri(album.get_absolute_url())
@@ -133,9 +136,10 @@ class AlbumListApi(APIView):
         paginator = self.pagination_class()
         albums = paginator.paginate_queryset(
             album_list(user=request.user, family_id=filters.validated_data.get("family")), request, view=self)
-        # Each album's cover and count and the reader's roles asked once for the whole page, not once per album.
+        # Each album's cover and count, and which the reader manages, asked once for the whole page, not per album.
+        manageable = albums_manageable(user=request.user).filter(pk__in=[album.pk for album in albums])
         context = {"request": request, "tiles": album_tiles(albums=albums),
-                   "roles": member_roles(user=request.user)}
+                   "manageable": set(manageable.values_list("pk", flat=True))}
         return paginator.get_paginated_response(AlbumOutputSerializer(albums, many=True, context=context).data)
 
     @extend_schema(request=AlbumCreateInputSerializer, responses={201: AlbumOutputSerializer}, parameters=[LOCATION])

@@ -3,19 +3,20 @@ and a missing one are the same 404. A share link's visitor sees the one album it
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.urls import reverse
 
 from gallery import smart_albums
-from gallery.album_services import share_token_hash, share_token_matches
-from gallery.models import Album, AlbumPhoto, AlbumShare, Photo
+from gallery.models import Album, AlbumPhoto, AlbumShare, Membership, Photo
 from gallery.photo_lists import ListContext, Neighbours, PhotoListKind
 from gallery.selectors import family_list
 from gallery.text import id_from_text
@@ -33,6 +34,18 @@ def album_list(*, user: AbstractBaseUser, family_id: int | None = None) -> Query
     if family_id is not None:
         albums = albums.filter(family_id=family_id)
     return albums.select_related("family", "created_by").order_by(*Album._meta.ordering)
+
+
+def albums_manageable(*, user: AbstractBaseUser) -> QuerySet[Album]:
+    """The albums the user renames, deletes and shares (the gallery's pages, the API, the Django admin): those of the
+    families they administer, and those they made in a family they still belong to. The one place that says who
+    manages an album (album_services.album_can_manage asks it of one album, the admin of its rows)."""
+    if not user.is_authenticated:
+        return Album.objects.none()
+    memberships = Membership.objects.filter(user=user)
+    return Album.objects.filter(
+        Q(family__in=memberships.filter(role=Membership.Role.ADMIN).values("family_id"))
+        | Q(family__in=memberships.values("family_id"), created_by=user))
 
 
 def albums_with_family_labels(*, user: AbstractBaseUser, albums: list[Album], families=None) -> list[Album]:
@@ -221,6 +234,16 @@ def album_cover_id(*, album: Album, photo_ids: list[int] | None = None) -> int |
 
 def share_list(*, album: Album) -> QuerySet[AlbumShare]:
     return album.shares.select_related("created_by").order_by("-created_at", "-id")
+
+
+def share_token_hash(token: str) -> str:
+    """What is stored of a share link's token: 256 random bits, so a plain SHA-256 suffices."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def share_token_matches(share: AlbumShare, token: str) -> bool:
+    """Constant-time check of a token against a share (after the lookup by its hash)."""
+    return hmac.compare_digest(share.token_hash, share_token_hash(token))
 
 
 def share_get(*, user: AbstractBaseUser, album: Album, share_id: int) -> AlbumShare:

@@ -8,8 +8,6 @@ they are never added or removed by hand.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -24,7 +22,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from gallery import smart_albums
-from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Membership, Photo, RemovedAlbumPhoto
+from gallery.album_selectors import albums_manageable, share_token_hash
+from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Photo, RemovedAlbumPhoto
 from gallery.services import (
     if_match_names, membership_hold, no_longer_member, rows_key_share, version_digest,
 )
@@ -50,24 +49,10 @@ class PhotoOutcome(NamedTuple):
     reason: str = ""
 
 
-def _member_role(user: AbstractBaseUser, family_id: int) -> str | None:
-    if not user.is_authenticated:
-        return None
-    return Membership.objects.filter(user=user, family_id=family_id).values_list("role", flat=True).first()
-
-
-def member_roles(*, user: AbstractBaseUser) -> dict[int, str]:
-    """The user's role in each of their families (family id → role), for album_can_manage over many albums."""
-    if not user.is_authenticated:
-        return {}
-    return dict(Membership.objects.filter(user=user).values_list("family_id", "role"))
-
-
-def album_can_manage(*, user: AbstractBaseUser, album: Album, roles: dict[int, str] | None = None) -> bool:
-    """Rename, delete, share: the album's creator (while still in the family) or an admin of its family. `roles`:
-    member_roles(user), when asking of many albums."""
-    role = roles.get(album.family_id) if roles is not None else _member_role(user, album.family_id)
-    return role == Membership.Role.ADMIN or (role is not None and album.created_by_id == user.pk)
+def album_can_manage(*, user: AbstractBaseUser, album: Album) -> bool:
+    """Rename, delete, share: as albums_manageable says (the album's creator while still in the family, or an admin
+    of its family)."""
+    return albums_manageable(user=user).filter(pk=album.pk).exists()
 
 
 def _require_member(user: AbstractBaseUser, family: Family) -> None:
@@ -167,7 +152,9 @@ def album_edit_check(*, album: Album, name: str | None, description: str | None,
     """The name and description a rename would store (album_text_clean's), `album` locked until the transaction ends
     and read again: refused (code "edit_conflict", saying what it reads now) when `seen` (album_edit_version of what
     the form showed) is not the album's now and the rename would change it (the same form sent twice is no conflict).
-    A form checks with it before its save (the Django admin's), so that a refusal is the form's, not a 500."""
+    A form checks with it before its save (the Django admin's), so that a refusal is the form's, not a 500. Call it
+    inside a transaction, the one the save runs in: it takes the album's row lock (SELECT ... FOR UPDATE), which
+    outside one is refused, and which only holds the album still until the save while that transaction lasts."""
     album = _lock(album)
     cleaned = album_text_clean(album.name if name is None else name,
                                album.description if description is None else description)
@@ -477,16 +464,6 @@ def _ids(photo_ids: Iterable[int]) -> list[int]:
 
 
 # --- share links ----------------------------------------------------------------------------------
-
-
-def share_token_hash(token: str) -> str:
-    """What is stored of a share link's token: 256 random bits, so a plain SHA-256 suffices."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def share_token_matches(share: AlbumShare, token: str) -> bool:
-    """Constant-time check of a token against a share (after the lookup by its hash)."""
-    return hmac.compare_digest(share.token_hash, share_token_hash(token))
 
 
 @dataclass(frozen=True)

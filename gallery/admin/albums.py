@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from gallery import smart_albums
-from gallery.admin_scope import FamilyScopedAdmin, families_of
+from gallery.admin_scope import FamilyScopedAdmin
+from gallery.album_selectors import albums_manageable
 from gallery.album_services import (
     album_delete_by_site_admin, album_edit_check, album_edit_version, album_update_by_site_admin,
 )
-from gallery.models import Album, AlbumShare, Membership
+from gallery.models import Album, AlbumShare
 
 
 class AlbumForm(forms.ModelForm):
@@ -66,13 +67,10 @@ class AlbumAdmin(FamilyScopedAdmin):
     readonly_fields = ["family", "kind", "searches_for", "photos_shown", "created_by", "created_at", "updated_at"]
 
     def scope_q(self, request, *, changing: bool = False) -> Q:
-        """Seen by its family's members; changed (renamed, deleted) as album_can_manage says: by a family admin, or
-        by the member who made it."""
-        if not changing:
-            return super().scope_q(request)
-        mine = families_of(request.user)
-        administered = mine.filter(memberships__user=request.user, memberships__role=Membership.Role.ADMIN)
-        return Q(family__in=administered) | Q(family__in=mine, created_by=request.user)
+        """Seen by its family's members; changed (renamed, deleted) as on the gallery's pages (albums_manageable): by
+        a family admin, or by the member who made it."""
+        seen = super().scope_q(request)
+        return seen & Q(pk__in=albums_manageable(user=request.user).values("pk")) if changing else seen
 
     def get_queryset(self, request):
         # Each album's photos out of the trash, counted in the list's one query (a smart album's are its search's).

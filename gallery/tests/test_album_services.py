@@ -110,6 +110,34 @@ def test_creator_who_left_the_family_can_no_longer_manage(family, alice, bob):
         album_update(user=bob, album=album, name="Mine still?")
 
 
+def test_who_manages_an_album_is_one_rule_for_the_gallery_the_api_and_the_django_admin(family, alice, bob,
+                                                                                         other_family, mallory):
+    """The rule (creator while still in the family, or a family admin) was written twice, as Python over roles in
+    album_can_manage and as a query in the Django admin: they could drift apart. Both read albums_manageable."""
+    from django.contrib.admin import site
+    from django.test import RequestFactory
+
+    from gallery.album_selectors import albums_manageable
+    from gallery.album_services import album_can_manage
+
+    carol = UserFactory(username="carol")
+    MembershipFactory(family=family, user=carol)
+    bobs = album_create(user=bob, family=family, name="Bob's")
+    carols = album_create(user=carol, family=family, name="Carol's")
+    alices = album_create(user=alice, family=family, name="Alice's")
+    theirs = album_create(user=mallory, family=other_family, name="Joneses'")
+    Membership.objects.filter(user=carol).delete()  # made it, then left the family
+    expected = {alice: {bobs, carols, alices}, bob: {bobs}, carol: set(), mallory: {theirs}}
+
+    album_admin = site._registry[Album]
+    for user, albums in expected.items():
+        request = RequestFactory().get("/admin/")
+        request.user = user
+        in_admin = set(Album.objects.filter(album_admin.scope_q(request, changing=True)))
+        assert set(albums_manageable(user=user)) == albums == in_admin, user
+        assert {album for album in (bobs, carols, alices, theirs) if album_can_manage(user=user, album=album)} == albums
+
+
 def test_names_are_checked(family, alice):
     with pytest.raises(ValidationError, match="needs a name"):
         album_create(user=alice, family=family, name="   ")
