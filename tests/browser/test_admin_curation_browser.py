@@ -3,6 +3,8 @@ order and its merge, and a photo's "Move to trash", at desktop and phone width."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gallery.album_services import album_add_photos, album_create
@@ -90,5 +92,44 @@ def test_the_site_administrator_curates_albums_tags_and_photos(live_server, brow
         page.wait_for_url("**/delete/")
         assert "Move the photo" in page.locator("#content").inner_text()
         assert _no_sideways_scroll(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_plain_member_on_staff_sorts_the_albums_by_name_and_sees_anothers_album_view_only(
+        live_server, browser, artifacts, width):
+    """The album list's name column sorts whatever the letter case ("Zoo" came before "apple"), and another member's
+    album is shown view only, without the rename form's hidden "seen" drawn as a row "Seen: None"."""
+    from django.contrib.auth.models import Permission
+
+    smiths = FamilyFactory(name="Smiths")
+    alice = UserFactory(username="alice")
+    stan = UserFactory(username="stan", is_staff=True)
+    stan.user_permissions.set(Permission.objects.filter(content_type__app_label="gallery"))
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=smiths, user=stan, role=Membership.Role.MEMBER)
+    for name in ("Zoo", "apple", "Mango"):
+        album_create(user=alice, family=smiths, name=name)
+    album_create(user=stan, family=smiths, name="banana")
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "stan")
+        page.goto(live_server.url + "/admin/gallery/album/?o=-1")
+        assert page.locator("#result_list tbody th a").all_inner_texts() == ["Zoo", "Mango", "banana", "apple"]
+        page.screenshot(path=artifacts / f"admin-albums-by-name-desc-{width}.png", full_page=True)
+        # (on its word: the sort options' icons, floated over the header's link, take a tap at its middle)
+        page.locator("#result_list thead th.column-album_name a", has_text="Name").first.click(position={"x": 4, "y": 4})
+        page.wait_for_url("**/album/?o=1")
+        assert page.locator("#result_list tbody th a").all_inner_texts() == ["apple", "banana", "Mango", "Zoo"]
+        page.screenshot(path=artifacts / f"admin-albums-by-name-{width}.png", full_page=True)
+
+        page.get_by_role("link", name="Zoo").click()
+        page.wait_for_url(re.compile(r"/album/\d+/change/"))  # (the list's order kept after it: ?_changelist_filters)
+        text = page.locator("#content").inner_text()
+        assert "View album" in text and "Seen" not in text and page.locator("input[name=_save]").count() == 0
+        assert _no_sideways_scroll(page)
+        page.screenshot(path=artifacts / f"admin-album-view-only-{width}.png", full_page=True)
     finally:
         context.close()
