@@ -61,11 +61,12 @@ def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str) -
     re-score nor a member accepting a suggestion brings one back, whether the concept is the family's own or global.
 
     Where its vocabulary has no concept of `into` (neither an entry of its own, ticked or not, nor a ticked global
-    one), the first merged concept in it (the family's own before global ones, each by pk) gives it one: a family concept `into` asking the model what that one
-    asked (its prompt, else its name). Then each merged concept in its vocabulary goes: a global one is turned off
-    for the family by an unticked entry of its own (as the concepts admin turns one off; global concepts are every
-    family's, not this family's to change), an own one is unticked where a global one of its name exists (gone, that
-    one would come back), deleted otherwise. An unticked own entry stays as it is (it keeps the global one off).
+    one), the first merged concept in it (the family's own before global ones, each by pk) gives it one: a family
+    concept `into` asking the model what that one asked (its prompt, else its name). Then each merged concept in
+    its vocabulary goes: a global one is turned off for the family by an unticked entry of its own (as the concepts
+    admin turns one off; global concepts are every family's, not this family's to change), an own one is unticked
+    where a global one of its name exists (gone, that one would come back), deleted otherwise. An unticked own entry
+    stays as it is (it keeps the global one off).
     Returns how many concepts of its vocabulary changed; the family's photos are scored again once it commits."""
     into_key = names_lower([into])[0]
     keys = set(names_lower(names)) - {into_key}  # (a rename in letter case alone is the same concept)

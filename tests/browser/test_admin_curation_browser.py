@@ -120,7 +120,8 @@ def test_a_plain_member_on_staff_sorts_the_albums_by_name_and_sees_anothers_albu
         assert page.locator("#result_list tbody th a").all_inner_texts() == ["Zoo", "Mango", "banana", "apple"]
         page.screenshot(path=artifacts / f"admin-albums-by-name-desc-{width}.png", full_page=True)
         # (on its word: the sort options' icons, floated over the header's link, take a tap at its middle)
-        page.locator("#result_list thead th.column-album_name a", has_text="Name").first.click(position={"x": 4, "y": 4})
+        name_column = page.locator("#result_list thead th.column-album_name a", has_text="Name").first
+        name_column.click(position={"x": 4, "y": 4})
         page.wait_for_url("**/album/?o=1")
         assert page.locator("#result_list tbody th a").all_inner_texts() == ["apple", "banana", "Mango", "Zoo"]
         page.screenshot(path=artifacts / f"admin-albums-by-name-{width}.png", full_page=True)
