@@ -83,13 +83,18 @@ def invite_problem(invite: Invite | None, *, token: str) -> InviteUnusable | Non
         return InviteUnusable("The family this invitation was for was deleted.", state=FAMILY_DELETED)
     if invite is None:
         return InviteUnusable("This invitation link is not valid. Check that it was copied whole.", state=UNKNOWN)
-    state = invite.state()
-    if state == Invite.State.PENDING:
-        return None
     # Named only while they may make another: one who left the family, was removed, stepped down or can no longer
     # sign in (made inactive) makes no links.
     maker = invite.created_by
     still_admin = maker is not None and maker.is_active and family_is_admin(user=maker, family=invite.family)
+    state = invite.state()
+    if state == Invite.State.PENDING:
+        if still_admin:
+            return None
+        # Nor does what they made let anyone in: the withdrawals as they stop being one can miss a link made meanwhile
+        # (its row committed after they looked) or not run (made inactive in a shell). Asked here, under the family's
+        # lock when the link is used (_invite_lock), so ordered against removals and step-downs.
+        state = Invite.State.REVOKED
     inviter = f" Ask {invite.created_by} for a new one." if still_admin else " Ask the family's admin for a new one."
     if state == Invite.State.USED:
         return InviteUnusable("This invitation link has already been used." + inviter, state=state)
