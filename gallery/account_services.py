@@ -22,7 +22,10 @@ from django.utils import timezone
 from gallery.account_selectors import member_password_problem
 from gallery.models import DeletedFamilyInvite, Family, Invite, Membership
 from gallery.selectors import family_is_admin
-from gallery.services import family_lock, family_lookalike, membership_add, user_create
+from gallery.services import (
+    family_lock, family_lookalike, invites_withdraw_made_by, membership_add, user_create, users_activate_problems,
+    users_deactivate_problems,
+)
 
 User = get_user_model()
 
@@ -150,6 +153,23 @@ def invite_accept_existing(*, token: str, user: AbstractBaseUser) -> Membership:
                               "your pages. Ask whoever invited you to give theirs another name, then open this link "
                               "again.", code="same_name")
     return _invite_use(invite, user)
+
+
+@transaction.atomic
+def user_active_set(*, user: AbstractBaseUser, active: bool) -> AbstractBaseUser:
+    """Make an account active or inactive (the Django admin's "Active" box, a script), held to the rule of who
+    administers a family (admin_kept): refused, with a sentence for each family it would leave with no admin who can
+    sign in, or sign in to with none (users_deactivate_problems, users_activate_problems). The check locks the
+    account's families in id order (family_lock) until commit, so two such changes, or a removal or step-down, are
+    ordered. Made inactive, the account's open links are withdrawn: an admin who can't sign in administers nothing."""
+    check = users_activate_problems if active else users_deactivate_problems
+    if problems := check(users=[user]):
+        raise ValidationError(problems)
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    if not active:
+        invites_withdraw_made_by(user_ids=[user.pk])
+    return user
 
 
 def _user_lock(user: AbstractBaseUser) -> None:

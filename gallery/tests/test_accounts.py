@@ -731,6 +731,38 @@ def test_a_link_whose_maker_no_longer_administers_the_family_reads_withdrawn_eve
     assert "Withdrawn" in admin_list and "Waiting" not in admin_list
 
 
+def test_an_account_is_made_inactive_or_active_by_one_service_under_the_rule_of_who_administers(family, alice, bob):
+    """The rule was spread over the Django admin's form (the check) and its save (the withdrawal of links), and a
+    script had neither. user_active_set checks under the families' locks, saves, and withdraws the links of an
+    account made inactive; a refusal changes nothing."""
+    from django.core.exceptions import ValidationError
+
+    from gallery.account_services import user_active_set
+
+    link = invite_create(family=family, created_by=alice).invite
+    with pytest.raises(ValidationError) as refused:
+        user_active_set(user=alice, active=False)
+    assert refused.value.messages == ["alice is the last admin of Smiths: make someone else an admin of it first."]
+    alice.refresh_from_db()
+    assert alice.is_active and Invite.objects.get(pk=link.pk).state() == "pending"
+
+    _admin_bob(family, bob)
+    user_active_set(user=alice, active=False)
+    assert not User.objects.get(pk=alice.pk).is_active
+    assert Invite.objects.get(pk=link.pk).revoked_at is not None
+
+    user_active_set(user=bob, active=False)  # nobody else can sign in: the family waits for them
+    carol = UserFactory(username="carol")
+    MembershipFactory(family=family, user=carol)
+    User.objects.filter(pk=carol.pk).update(is_active=False)
+    with pytest.raises(ValidationError) as refused:
+        user_active_set(user=carol, active=True)
+    assert "carol is in Smiths, whose admins (alice, bob) can't sign in" in refused.value.messages[0]
+    assert not User.objects.get(pk=carol.pk).is_active
+    user_active_set(user=alice, active=True)
+    assert User.objects.get(pk=alice.pk).is_active
+
+
 def test_an_unknown_link_opened_signed_in_is_the_same_404(client_for, alice):
     """Signed in, the page looked for the link's family to see whether they were in it already: of no link at all,
     a 500."""

@@ -231,3 +231,25 @@ def test_a_link_made_while_its_admin_is_removed_or_steps_down_lets_no_one_in(cha
     assert not isinstance(run.first, Exception) and not isinstance(run.second, Exception), run
     assert not Membership.objects.filter(family=family, user=alice, role=Membership.Role.ADMIN).exists()
     _link_lets_no_one_in(made["token"])
+
+
+def test_two_admins_made_inactive_at_once_leave_one_who_can_sign_in():
+    """alice and bob administer the Smiths, where carol stays: each alone may be made inactive, not both. Made
+    inactive at once (two site administrators, or a script), the second waits for the first's locks on the family and
+    is refused."""
+    from gallery.account_services import user_active_set
+
+    family = FamilyFactory(name="Smiths")
+    alice, bob, carol = (UserFactory(username=name) for name in ("alice", "bob", "carol"))
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=bob, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=carol)
+
+    run = first_holds_then_second(lambda: user_active_set(user=alice, active=False),
+                                  lambda: user_active_set(user=bob, active=False))
+
+    assert run.second_waited and not isinstance(run.first, Exception), run
+    assert isinstance(run.second, ValidationError), run
+    assert run.second.messages == ["bob is the last admin of Smiths: make someone else an admin of it first."]
+    assert list(User.objects.filter(is_active=True).order_by("username").values_list("username", flat=True)) == [
+        "bob", "carol"]
