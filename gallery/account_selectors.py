@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from gallery.models import Family, Invite, Membership
 
@@ -24,8 +24,19 @@ def username_taken_error(name: str) -> ValidationError:
 
 
 def family_invites(*, family: Family) -> QuerySet[Invite]:
-    """A family's links, newest first, for its admins (the caller checks that the user is one)."""
-    return family.invites.select_related("created_by", "used_by").order_by("-created_at", "-id")
+    """A family's links, newest first, for its admins (the caller checks that the user is one); each knows whether its
+    maker still vouches for it (invites_with_maker_vouching), so an open link they no longer do reads withdrawn."""
+    return invites_with_maker_vouching(family.invites.select_related("created_by", "used_by")
+                                       .order_by("-created_at", "-id"))
+
+
+def invites_with_maker_vouching(invites: QuerySet[Invite]) -> QuerySet[Invite]:
+    """The links annotated `maker_vouches`: their maker is an admin of their family who can sign in, the rule
+    invite_problem applies when a link is used (Invite.state reads it). What withdraws a maker's links as they stop
+    being one may miss a link whose row committed after it looked (a race), or not run at all (a shell)."""
+    return invites.annotate(maker_vouches=Exists(Membership.objects.filter(
+        family_id=OuterRef("family_id"), user_id=OuterRef("created_by_id"), role=Membership.Role.ADMIN,
+        user__is_active=True)))
 
 
 def password_settable_users(*, actor: AbstractBaseUser) -> QuerySet:

@@ -22,7 +22,10 @@ from django.utils import timezone
 from gallery.account_selectors import member_password_problem
 from gallery.models import DeletedFamilyInvite, Family, Invite, Membership
 from gallery.selectors import family_is_admin
-from gallery.services import family_lock, family_lookalike, membership_add, user_create
+from gallery.services import (
+    family_lock, family_lookalike, invites_withdraw_made_by, membership_add, user_create, users_activate_problems,
+    users_deactivate_problems,
+)
 
 User = get_user_model()
 
@@ -83,13 +86,18 @@ def invite_problem(invite: Invite | None, *, token: str) -> InviteUnusable | Non
         return InviteUnusable("The family this invitation was for was deleted.", state=FAMILY_DELETED)
     if invite is None:
         return InviteUnusable("This invitation link is not valid. Check that it was copied whole.", state=UNKNOWN)
-    state = invite.state()
-    if state == Invite.State.PENDING:
-        return None
     # Named only while they may make another: one who left the family, was removed, stepped down or can no longer
     # sign in (made inactive) makes no links.
     maker = invite.created_by
     still_admin = maker is not None and maker.is_active and family_is_admin(user=maker, family=invite.family)
+    state = invite.state()
+    if state == Invite.State.PENDING:
+        if still_admin:
+            return None
+        # Nor does what they made let anyone in: the withdrawals as they stop being one can miss a link made meanwhile
+        # (its row committed after they looked) or not run (made inactive in a shell). Asked here, under the family's
+        # lock when the link is used (_invite_lock), so ordered against removals and step-downs.
+        state = Invite.State.REVOKED
     inviter = f" Ask {invite.created_by} for a new one." if still_admin else " Ask the family's admin for a new one."
     if state == Invite.State.USED:
         return InviteUnusable("This invitation link has already been used." + inviter, state=state)
@@ -145,6 +153,23 @@ def invite_accept_existing(*, token: str, user: AbstractBaseUser) -> Membership:
                               "your pages. Ask whoever invited you to give theirs another name, then open this link "
                               "again.", code="same_name")
     return _invite_use(invite, user)
+
+
+@transaction.atomic
+def user_active_set(*, user: AbstractBaseUser, active: bool) -> AbstractBaseUser:
+    """Make an account active or inactive (the Django admin's "Active" box, a script), held to the rule of who
+    administers a family (admin_kept): refused, with a sentence for each family it would leave with no admin who can
+    sign in, or sign in to with none (users_deactivate_problems, users_activate_problems). The check locks the
+    account's families in id order (family_lock) until commit, so two such changes, or a removal or step-down, are
+    ordered. Made inactive, the account's open links are withdrawn: an admin who can't sign in administers nothing."""
+    check = users_activate_problems if active else users_deactivate_problems
+    if problems := check(users=[user]):
+        raise ValidationError(problems)
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    if not active:
+        invites_withdraw_made_by(user_ids=[user.pk])
+    return user
 
 
 def _user_lock(user: AbstractBaseUser) -> None:

@@ -31,8 +31,8 @@ from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
 from gallery.forms import DESCRIPTION_MAX_CHARS, AcceptAboveForm
 from gallery.selectors import (
-    family_filter, family_get, family_is_admin, family_known_places, family_list, family_suggestion_summary,
-    open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get, uploaders_by_family,
+    families_with_uploaders, family_filter, family_get, family_is_admin, family_known_places,
+    family_suggestion_summary, open_suggestions, photo_get, photo_list, suggestion_get, trash_list, trash_photo_get,
 )
 from gallery.correction_services import (photo_date_set, photo_place_set, photos_shift_dates, rotation_apply,
                                          rotation_staged)
@@ -287,11 +287,7 @@ class PhotoOutputSerializer(serializers.Serializer):
 class FamilyListApi(APIView):
     @extend_schema(responses=FamilyOutputSerializer(many=True))
     def get(self, request):
-        families = list(family_list(user=request.user, with_counts=True, with_members=True))
-        uploaders = uploaders_by_family(user=request.user)
-        for family in families:
-            family.uploader_list = uploaders.get(family.pk, [])
-        return Response(FamilyOutputSerializer(families, many=True).data)
+        return Response(FamilyOutputSerializer(families_with_uploaders(user=request.user), many=True).data)
 
 
 class FamilyPlaceSerializer(serializers.Serializer):

@@ -618,11 +618,13 @@ class Invite(models.Model):
         return f"Invite to {self.family} ({self.get_role_display().lower()}){f' for {self.note}' if self.note else ''}"
 
     def state(self, now=None) -> str:
+        """Withdrawn also when read with `maker_vouches` false (gallery.account_selectors.invites_with_maker_vouching):
+        a link whose maker is no longer an admin of its family who can sign in lets no one in (invite_problem)."""
         from django.utils import timezone
 
         if self.used_at:
             return self.State.USED
-        if self.revoked_at:
+        if self.revoked_at or getattr(self, "maker_vouches", True) is False:
             return self.State.REVOKED
         if self.expires_at <= (now or timezone.now()):
             return self.State.EXPIRED

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -292,7 +293,7 @@ def photo_get(*, user: AbstractBaseUser, photo_id: int, include_trashed: bool = 
 def family_uploaders(*, user: AbstractBaseUser):
     """The accounts whose photos (out of the trash) are in the user's families, by username: members or not, since
     someone who left a family stays the uploader of the photos they added (the search page's "Uploaded by", and the
-    API's through uploaders_by_family; both filter by these ids)."""
+    API's through families_with_uploaders; both filter by these ids)."""
     from django.contrib.auth import get_user_model
 
     families = Family.objects.filter(memberships__user=user)
@@ -302,16 +303,29 @@ def family_uploaders(*, user: AbstractBaseUser):
     return get_user_model().objects.filter(pk__in=uploaders).order_by("username")
 
 
-def uploaders_by_family(*, user: AbstractBaseUser) -> dict[int, list]:
-    """family_uploaders, each of the user's families with its own (by username), in two queries whatever their
-    number: the pairs of family and uploader over one pass of the photos (a hash of two ids), then the accounts."""
-    pairs = (Photo.objects.filter(family__memberships__user=user, uploaded_by__isnull=False).order_by()
-             .values_list("family_id", "uploaded_by_id").distinct())
-    by_family: dict[int, set[int]] = {}
-    for family_id, user_id in pairs:
-        by_family.setdefault(family_id, set()).add(user_id)
-    accounts = list(family_uploaders(user=user)) if by_family else []
-    return {family_id: [account for account in accounts if account.pk in ids] for family_id, ids in by_family.items()}
+@dataclass(frozen=True)
+class Uploader:
+    """An account whose photos are in a family (family_uploaders): what the API's `uploaders` show of it."""
+
+    id: int
+    username: str
+
+
+def families_with_uploaders(*, user: AbstractBaseUser) -> list[Family]:
+    """family_list with counts and members, each family with `uploader_list`: its own family_uploaders (by username;
+    members or not). Three queries whatever the number of families: the families, their memberships, and the
+    (family, uploader, username) triples over one pass of their photos."""
+    families = list(family_list(user=user, with_counts=True, with_members=True))
+    uploaders: dict[int, list[Uploader]] = {family.pk: [] for family in families}
+    if families:
+        triples = (Photo.objects.filter(family_id__in=list(uploaders), uploaded_by__isnull=False)
+                   .values_list("family_id", "uploaded_by_id", "uploaded_by__username").distinct()
+                   .order_by("uploaded_by__username", "uploaded_by_id", "family_id"))
+        for family_id, user_id, username in triples:
+            uploaders[family_id].append(Uploader(id=user_id, username=username))
+    for family in families:
+        family.uploader_list = uploaders[family.pk]
+    return families
 
 
 def place_countries(*, user: AbstractBaseUser) -> list[tuple[str, str]]:

@@ -108,8 +108,11 @@ def suggestions_accept(*, suggestions: QuerySet[TagSuggestion] | Iterable[TagSug
 def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool,
             kept_open: list[str] | None = None) -> int:
     # (Locked with their photos: one moved to the trash meanwhile has nothing accepted, as nothing else is edited.)
-    rows = list(TagSuggestion.objects.select_for_update().filter(pk__in=pks, photo__trashed_at__isnull=True)
-                .exclude(state=TagSuggestion.State.ACCEPTED).select_related("photo__family").order_by("pk"))
+    # The photos in their own order, as tags_delete and every edit take them (in the suggestions' order, a bulk accept
+    # and a tag's deletion deadlocked); not their family's row (FOR UPDATE, it held off every upload to it meanwhile).
+    rows = list(TagSuggestion.objects.select_for_update(of=("self", "photo"))
+                .filter(pk__in=pks, photo__trashed_at__isnull=True).exclude(state=TagSuggestion.State.ACCEPTED)
+                .select_related("photo__family").order_by("photo_id", "pk"))
     by_photo: dict[int, list[TagSuggestion]] = defaultdict(list)
     for row in rows:
         by_photo[row.photo_id].append(row)

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils.html import format_html
 
+from gallery.account_selectors import invites_with_maker_vouching
 from gallery.admin_scope import FamilyScopedAdmin
 from gallery.models import ApiToken, DeletedPhoto, FileRemoval, Invite, Membership, TagSuggestion
 from gallery.suggestions import suggestion_dismiss, suggestions_accept
@@ -70,6 +71,9 @@ class InviteAdmin(FamilyScopedAdmin):
     def scope_q(self, request, *, changing: bool = False) -> Q:
         # Seen only by the family's admins, as on the family page (who is invited, and the notes, are theirs).
         return super().scope_q(request, changing=True)
+
+    def get_queryset(self, request):
+        return invites_with_maker_vouching(super().get_queryset(request))  # the state, as on the family page
 
     @admin.display(description="state")
     def state_label(self, invite: Invite) -> str:

@@ -9,10 +9,9 @@ from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from gallery.account_services import user_active_set
 from gallery.admin_scope import FamilyScopedAdmin, people_of
-from gallery.services import (
-    invites_withdraw_made_by, users_activate_problems, users_deactivate_problems, users_delete, users_delete_problems,
-)
+from gallery.services import users_activate_problems, users_deactivate_problems, users_delete, users_delete_problems
 
 
 User = get_user_model()
@@ -64,10 +63,16 @@ class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
         return response
 
     def save_model(self, request, obj, form, change):
+        if change and "is_active" in form.changed_data:
+            # Through the one service (checked again under the families' locks; made inactive, their links
+            # withdrawn). The form's check said it first; should a family have changed since, the rest is saved.
+            try:
+                user_active_set(user=obj, active=obj.is_active)
+            except ValidationError as exc:
+                obj.is_active = not obj.is_active
+                self.message_user(request, f"{obj} was not made {'inactive' if obj.is_active else 'active'}: "
+                                           + " ".join(exc.messages), messages.ERROR)
         super().save_model(request, obj, form, change)
-        if change and "is_active" in form.changed_data and not obj.is_active:
-            # An admin who can't sign in administers nothing (admin_kept): what they handed out lets no one in.
-            invites_withdraw_made_by(user_ids=[obj.pk])
 
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)

@@ -12,12 +12,14 @@ from django.db import connection, transaction
 from django.test import Client
 
 from gallery.account_services import (
-    InviteUnusable, invite_accept_existing, invite_accept_new_account, invite_create, member_password_set,
+    InviteUnusable, invite_accept_existing, invite_accept_new_account, invite_create, invite_problem,
+    invite_token_hash, member_password_set,
 )
 from gallery.models import Invite, Membership
-from gallery.services import membership_add
+from gallery.services import invites_withdraw_made_by, membership_add, membership_remove
 from gallery.tests.test_concurrency import _in_threads
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
+from tests.races import first_holds_then_second
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -164,3 +166,90 @@ def test_removing_an_admin_while_someone_opens_their_link_neither_deadlocks_nor_
     outcome = wait()
     assert isinstance(outcome, InviteUnusable) and outcome.state == Invite.State.REVOKED, outcome
     assert dict(family.memberships.values_list("user__username", "role")) == {"alice": "admin"}
+
+
+# --- a link made while its maker stops being an admin who can sign in ----------------------------
+
+
+def _alice_makes_a_link(family, alice, made: dict):
+    """invite_new: alice's request began while she was still an admin who could sign in."""
+    def make():
+        new = invite_create(family=family, created_by=alice)
+        made["token"] = new.token
+        return new.invite.pk
+    return make
+
+
+def _link_lets_no_one_in(token: str) -> None:
+    """The link reads as withdrawn, naming no one, and accepting it is refused."""
+    invite = Invite.objects.select_related("family", "created_by").get(token_hash=invite_token_hash(token))
+    problem = invite_problem(invite, token=token)
+    assert problem is not None and problem.state == Invite.State.REVOKED, problem
+    assert problem.messages == ["This invitation link was withdrawn. Ask the family's admin for a new one."]
+    with pytest.raises(InviteUnusable):
+        invite_accept_new_account(token=token, username="carol", password=PASSWORD)
+    assert not User.objects.filter(username="carol").exists()
+
+
+def test_a_link_made_while_its_admin_is_made_inactive_lets_no_one_in():
+    """The site administrator unticks alice's "Active" box (the save, then the withdrawal of her open links, in one
+    transaction) while alice makes a link: the link's row commits after the withdrawal looked for her links, so it
+    stayed open, read "alice invites you" and let people in. A link counts only while its maker is an admin of its
+    family who can sign in."""
+    family = FamilyFactory(name="Smiths")
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=bob, role=Membership.Role.ADMIN)
+    made = {}
+
+    def deactivate():  # what the Django admin's save does
+        user = User.objects.get(pk=alice.pk)
+        user.is_active = False
+        user.save()
+        return invites_withdraw_made_by(user_ids=[alice.pk])
+
+    run = first_holds_then_second(deactivate, _alice_makes_a_link(family, alice, made))
+
+    assert not isinstance(run.first, Exception) and not isinstance(run.second, Exception), run
+    assert not User.objects.get(pk=alice.pk).is_active
+    _link_lets_no_one_in(made["token"])
+
+
+@pytest.mark.parametrize("change", ["removed", "stepped down"])
+def test_a_link_made_while_its_admin_is_removed_or_steps_down_lets_no_one_in(change):
+    """The same window for a removal or a step-down (each takes family_lock; making a link takes nothing)."""
+    family = FamilyFactory(name="Smiths")
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=bob, role=Membership.Role.ADMIN)
+    made = {}
+    change_alice = ((lambda: membership_remove(family=family, user=alice)) if change == "removed" else
+                    (lambda: membership_add(family=family, user=alice, role=Membership.Role.MEMBER)))
+
+    run = first_holds_then_second(change_alice, _alice_makes_a_link(family, alice, made))
+
+    assert not isinstance(run.first, Exception) and not isinstance(run.second, Exception), run
+    assert not Membership.objects.filter(family=family, user=alice, role=Membership.Role.ADMIN).exists()
+    _link_lets_no_one_in(made["token"])
+
+
+def test_two_admins_made_inactive_at_once_leave_one_who_can_sign_in():
+    """alice and bob administer the Smiths, where carol stays: each alone may be made inactive, not both. Made
+    inactive at once (two site administrators, or a script), the second waits for the first's locks on the family and
+    is refused."""
+    from gallery.account_services import user_active_set
+
+    family = FamilyFactory(name="Smiths")
+    alice, bob, carol = (UserFactory(username=name) for name in ("alice", "bob", "carol"))
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=bob, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=carol)
+
+    run = first_holds_then_second(lambda: user_active_set(user=alice, active=False),
+                                  lambda: user_active_set(user=bob, active=False))
+
+    assert run.second_waited and not isinstance(run.first, Exception), run
+    assert isinstance(run.second, ValidationError), run
+    assert run.second.messages == ["bob is the last admin of Smiths: make someone else an admin of it first."]
+    assert list(User.objects.filter(is_active=True).order_by("username").values_list("username", flat=True)) == [
+        "bob", "carol"]

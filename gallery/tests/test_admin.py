@@ -412,6 +412,36 @@ def test_the_site_admin_cannot_deactivate_the_last_admin_of_a_family_others_stay
     assert admin.post(lones, lone_data).status_code == 302
 
 
+def test_a_deactivation_refused_at_the_admins_save_is_a_message_and_the_rest_of_the_form_is_saved(
+        admin, superuser, family, alice, bob):
+    """The form checks first; the save goes through user_active_set, which checks again under the families' locks.
+    Should a family have changed between the two (bob stepped down), the refusal is an error message, never a 500,
+    alice stays active and the rest of what was typed is saved."""
+    from django.contrib import admin as django_admin
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    from gallery.models import Membership
+
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    model_admin = django_admin.site._registry[get_user_model()]
+    request = RequestFactory().post(reverse("admin:auth_user_change", args=[alice.pk]))
+    request.user, request.session = superuser, {}
+    request._messages = FallbackStorage(request)
+    data = {**_user_form_data_inactive(admin, alice), "email": "alice@example.org"}
+    form = model_admin.get_form(request, alice, change=True)(data, instance=alice)
+    assert form.is_valid(), form.errors
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.MEMBER)  # meanwhile
+
+    model_admin.save_model(request, form.save(commit=False), form, True)
+
+    alice.refresh_from_db()
+    assert alice.is_active and alice.email == "alice@example.org"
+    assert [str(m) for m in get_messages(request)] == [
+        "alice was not made inactive: alice is the last admin of Smiths: make someone else an admin of it first."]
+
+
 def test_the_site_admin_cannot_make_an_account_active_again_in_a_family_no_admin_of_which_can_sign_in(admin, family,
                                                                                                     alice, bob):
     """alice is the Smiths' only admin, bob a member. The site administrator makes bob inactive, then alice (allowed:

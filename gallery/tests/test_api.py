@@ -8,7 +8,7 @@ from rest_framework.pagination import PageNumberPagination
 
 from gallery.models import Membership, Photo
 from tests import images
-from tests.factories import MembershipFactory, UserFactory, api_token_key, photo_factory
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory, api_token_key, photo_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -578,6 +578,38 @@ def test_a_delete_with_a_body_too_large_is_the_documented_413(api, family, alice
 
     assert response.status_code == 413 and "DATA_UPLOAD_MAX_MEMORY_SIZE" in response.json()["detail"]
     assert list(album.photos.values_list("pk", flat=True)) == [photo.pk]
+
+
+def test_the_list_of_families_with_their_uploaders_costs_the_same_queries_for_one_family_or_many(api, family, alice,
+                                                                                                 bob):
+    """Each family's members and uploaders come from one query each over all of the user's families (with the
+    families and their counts, three in all), whatever their number: no query, nor pass over every account, per
+    family."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    photo_factory(family=family, user=alice)
+    photo_factory(family=family, user=bob)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(reverse("api_families")).status_code == 200
+        return len(captured)
+
+    queries()  # (the token's first use writes when it was used)
+    with_one = queries()
+    for name in ("Joneses", "Parkers", "Lees"):
+        other = FamilyFactory(name=name)
+        MembershipFactory(family=other, user=alice, role="admin")
+        someone = UserFactory(username=f"{name.lower()}-kid")
+        MembershipFactory(family=other, user=someone)
+        photo_factory(family=other, user=someone)
+        photo_factory(family=other, user=alice)
+
+    assert queries() == with_one
+    listed = {f["name"]: [u["username"] for u in f["uploaders"]] for f in api.get(reverse("api_families")).json()}
+    assert listed == {"Smiths": ["alice", "bob"], "Joneses": ["alice", "joneses-kid"], "Lees": ["alice", "lees-kid"],
+                      "Parkers": ["alice", "parkers-kid"]}
 
 
 def test_a_leavers_uploads_are_found_by_uploaded_by_in_the_families_they_left_only(api, family, alice, bob,

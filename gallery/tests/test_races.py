@@ -1324,3 +1324,29 @@ def test_an_edit_of_a_photo_tagged_while_a_delete_waited_for_the_tag_does_not_de
     assert results == {"a": "saved", "delete": None, "b": "saved"}, results
     assert not Tag.objects.filter(pk=tag.pk).exists()
     assert "sea" in _tag_names(photo)
+
+
+def test_suggestions_accepted_in_bulk_while_the_admin_deletes_a_tag_of_their_photos_never_deadlock(smiths):
+    """Accepting suggestions locked their photos in the suggestions' order (and their family's row with them), while
+    tags_delete locks the photos carrying the tag in photo order: the suggestion of the later photo made first, the
+    two waited for each other, "deadlock detected" (a 500 for one of them). The delete's statement is held here after
+    the first photo it locks; accepting now locks photos in their own order too, so it waits for the delete."""
+    from gallery.services import rows_key_share, tags_delete
+
+    family, alice, bob = smiths
+    first_photo = photo_factory(family=family, user=bob, tags=["Sea"])
+    later_photo = photo_factory(family=family, user=bob, tags=["Sea"])
+    suggestions = [TagSuggestion.objects.create(photo=photo, name="beach", probability=0.9, model_name="toy")
+                   for photo in (later_photo, first_photo)]  # the later photo's suggestion first
+    sea = Tag.objects.filter(family=family, name="Sea")
+
+    run = first_holds_then_second(
+        lambda: rows_key_share(Photo.all_objects.filter(pk=first_photo.pk).values_list("pk")),  # tags_delete's first
+        lambda: suggestions_accept(suggestions=TagSuggestion.objects.filter(pk__in=[s.pk for s in suggestions]),
+                                   user=alice),
+        then=lambda: tags_delete(tags=sea))
+
+    assert run.second_waited, run
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert (run.first, run.second) == (1, 2)
+    assert _tag_names(first_photo) == _tag_names(later_photo) == ["beach"]

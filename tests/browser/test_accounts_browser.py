@@ -271,7 +271,8 @@ def test_every_forms_help_text_is_read_with_its_field(browser, live_server):
 @pytest.mark.parametrize(("prefix", "options"), [("desktop", DESKTOP), ("mobile", PHONE)], ids=["desktop", "mobile"])
 def test_links_whose_maker_or_family_is_gone_say_so_alike_everywhere(browser, live_server, artifacts, prefix, options):
     """A link of an admin made inactive reads withdrawn on its page, naming no one who can't sign in, and in the
-    family page's list; a link of a deleted family says the family was deleted."""
+    family page's list; so does one whose maker stopped being an admin with nothing withdrawing it (a shell, or a
+    link made meanwhile); a link of a deleted family says the family was deleted."""
     from django.contrib.auth import get_user_model
 
     from gallery.account_services import invite_create
@@ -285,6 +286,10 @@ def test_links_whose_maker_or_family_is_gone_say_so_alike_everywhere(browser, li
     withdrawn = invite_create(family=family, created_by=grandma, note="Cousin Ann").token
     get_user_model().objects.filter(pk=grandma.pk).update(is_active=False)
     invites_withdraw_made_by(user_ids=[grandma.pk])  # (as the Django admin's "Active" box unticked does)
+    aunt = UserFactory(username="aunt")
+    MembershipFactory(family=family, user=aunt, role=Membership.Role.ADMIN)
+    unvouched = invite_create(family=family, created_by=aunt, note="Cousin Bill").token
+    Membership.objects.filter(family=family, user=aunt).update(role=Membership.Role.MEMBER)  # her link not withdrawn
     gone = FamilyFactory(name="The Dursleys")
     MembershipFactory(family=gone, user=grandpa, role=Membership.Role.ADMIN)
     deleted = invite_create(family=gone, created_by=grandpa, note="Dudley").token
@@ -296,6 +301,9 @@ def test_links_whose_maker_or_family_is_gone_say_so_alike_everywhere(browser, li
     invitee.get_by_text("This invitation link was withdrawn. Ask the family's admin for a new one.").wait_for()
     assert "grandma" not in invitee.content()
     _check(invitee, "invite-maker-inactive", artifacts, prefix, width)
+    invitee.goto(f"{base}/invite/{unvouched}/")
+    invitee.get_by_text("This invitation link was withdrawn. Ask the family's admin for a new one.").wait_for()
+    assert "aunt" not in invitee.content()
     invitee.goto(f"{base}/invite/{deleted}/")
     invitee.get_by_text("The family this invitation was for was deleted.").wait_for()
     _check(invitee, "invite-family-deleted", artifacts, prefix, width)
@@ -306,6 +314,15 @@ def test_links_whose_maker_or_family_is_gone_say_so_alike_everywhere(browser, li
     row = admin.locator("tr.invite-revoked", has_text="Cousin Ann")
     row.wait_for()
     assert "Withdrawn" in row.text_content() and row.get_by_role("button").count() == 0
+    row = admin.locator("tr.invite-revoked", has_text="Cousin Bill")
+    assert "Withdrawn (its maker no longer administers the family)" in " ".join(row.text_content().split())
+    assert row.get_by_role("button").count() == 0
     _check(admin, "invite-list-withdrawn", artifacts, prefix, width)
+    # The Django admin's list of links says so too (grandpa made a superuser).
+    get_user_model().objects.filter(pk=grandpa.pk).update(is_staff=True, is_superuser=True)
+    admin.goto(base + "/admin/gallery/invite/")
+    row = admin.locator("#result_list tbody tr", has_text="Cousin Bill")
+    assert "Withdrawn" in row.text_content() and "Waiting" not in row.text_content()
+    admin.screenshot(path=artifacts / f"accounts-admin-invites-{prefix}.png", full_page=True)
     invitee_context.close()
     admin_context.close()
