@@ -670,6 +670,26 @@ def test_a_holiday_no_calendar_keeps_in_a_family_of_undated_photos_says_so_not_t
     assert [(n["why"], n["word"]) for n in notes] == [("no_calendar", "halloween"), ("no_dated_photos", "autumn")]
 
 
+def test_every_holiday_or_season_searched_as_a_word_that_finds_none_by_its_date_has_its_note(
+        christmas_unplaced, family, alice, api, client_for):
+    """Only the query's first holiday was told of: "valentine's day christmas" in a family with no country said why
+    Valentine's Day finds nothing and dropped Christmas, as if "christmas" found its photos. Each such word has its
+    note, in the query's order (a word searched twice, once; one of no calendar, once of no family)."""
+    notes = _api(api, q="valentine's day christmas")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["word"], n["family"]) for n in notes] == [("no_calendar", "valentine's", None),
+                                                                  ("no_country", "christmas", family.pk)]
+    page = client_for(alice).get(reverse("search:search"), {"q": "valentine's day christmas"}).content.decode()
+    page = unescape(page)
+    valentine = page.index("has “valentine's day”, so “valentine's day” finds no photo by its date.")
+    assert valentine < page.index(CHRISTMAS_NOTE)
+    notes = _api(api, q="christmas halloween easter xmas valentine's day")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["word"]) for n in notes] == [("no_country", "christmas"), ("no_calendar", "halloween"),
+                                                      ("no_country", "easter"), ("no_calendar", "valentine's")]
+    family_default_country_set(family=family, country_code="JP")  # (keeps New Year's Day, neither of the others)
+    notes = _api(api, q="christmas new year easter")["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["word"]) for n in notes] == [("not_kept", "christmas"), ("not_kept", "easter")]
+
+
 def test_a_holiday_note_names_only_the_users_own_families(christmas_unplaced, family, alice, api, client_for,
                                                           other_family, mallory):
     """Another family without a country is never named to a user not in it; a user in two families is told of the one
@@ -720,7 +740,8 @@ def test_a_season_or_holiday_alone_in_a_family_of_undated_photos_says_none_tells
     for country in ("GB", ""):
         family_default_country_set(family=family, country_code=country)
         notes = _api(api, q="fall xmas")["interpreted"]["date_word_notes"]
-        assert [(n["why"], n["word"], n["date_instead"]) for n in notes] == [("no_dated_photos", "autumn", None)]
+        assert [(n["why"], n["word"], n["date_instead"]) for n in notes] == [("no_dated_photos", "autumn", None),
+                                                                             ("no_dated_photos", "christmas", None)]
     for query in ("summer 2023", "june", "red circle"):
         assert _api(api, q=query)["interpreted"]["date_word_notes"] == [], query
     with django_capture_on_commit_callbacks(execute=True):  # a photo that tells its day: its season is in its words
