@@ -201,14 +201,16 @@ def _families(*, user_id: int, family_ids: list[int]) -> list[tuple[int, str, st
                 .order_by("family__name", "family_id").values_list("family_id", "family__name", "role"))
 
 
-# Dates that tell the day a photo was taken: its words name its season and holidays (search.metadata._when_where).
+# Dates that tell no day a photo was taken: its words name no season nor holiday (search.metadata._when_where). The
+# index photo_family_day_told holds the others.
 _GUESSES = (*Photo.GUESSED_DATES, *Photo.DAYLESS_DATES)
 
 
 def family_photo_dates(*, family_ids: list[int]) -> tuple[frozenset[int], frozenset[int]]:
     """(these families that have live photos, those of them none of whose photos tells the day it was taken). One
-    query, stopping at a family's first photo that tells its day; a family of undated photos is read whole (no index
-    holds a photo's date source): remember it per family, by its photos' version (search.understanding._photo_dates)."""
+    query of two index entries a family at most (photo_live_family, photo_family_day_told: 0.1 ms for a family of
+    100,000 scans, 220 ms when it read them all; bench/photo_dates.py), remembered per family by its photos' version
+    all the same (search.understanding._photo_dates)."""
     photos = Photo.objects.filter(family_id=OuterRef("pk"))
     rows = (Family.objects.filter(pk__in=family_ids).filter(Exists(photos))
             .annotate(dated=Exists(photos.exclude(taken_at_source__in=_GUESSES))).values_list("pk", "dated"))
