@@ -290,6 +290,12 @@ class Photo(models.Model):
             # The sweep looks for photos whose text is still to be read (or skipped): most are done.
             models.Index(fields=["id"], name="photo_ocr_pending", condition=models.Q(ocr_status="pending")),
             models.Index(fields=["id"], name="photo_embedded_pending", condition=models.Q(embedded_checked=False)),
+            # Whether any of a family's photos tells the day it was taken (search.query_notes.family_photo_dates:
+            # the note under "summer" in a family of scans): one index entry, not a read of all its photos. Its
+            # dates are every DateSource but GUESSED_DATES and DAYLESS_DATES (a test holds them the same).
+            models.Index(fields=["family"], name="photo_family_day_told",
+                         condition=models.Q(trashed_at__isnull=True) & ~models.Q(taken_at_source__in=[
+                             "file", "upload", "google", "folder_month", "folder_year"])),
             # The family's places (the place picker of every photo page, the places API: family_known_places): an
             # index-only scan of its placed photos, not a read of all its photos.
             # With the ids, Explore's counts of cities and countries (and each one's photo) are index-only too.

@@ -209,7 +209,8 @@ class InterpretedSerializer(serializers.Serializer):
                   "date) finds photos by the words their dates give them: for each family of yours searched whose "
                   "photos' dates can't name it (no photo with a place, and no default country or one whose calendar "
                   "has no such holiday, for a holiday; no photo that tells the day it was taken), or once for a "
-                  "holiday no country's calendar has, why, and what finds them instead; [] otherwise")
+                  "holiday no country's calendar has, why, and what finds them instead: each such word of q, in its "
+                  "order (a word q names twice, once); [] otherwise")
 
 
 # A sort that is none of them says which there are (DRF's own message names none).

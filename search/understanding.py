@@ -378,9 +378,8 @@ def understand_search(*, user: AbstractBaseUser, params: SearchParams, removed: 
 
 
 def _photo_dates(facts: _Facts) -> tuple[frozenset[int], frozenset[int]]:
-    """family_photo_dates of these families, each remembered by its own photos' version: a family of undated photos
-    is read whole, and a photo added to another of the user's families (each of an import's) must not have it read
-    again."""
+    """family_photo_dates of these families, each remembered by its own photos' version (a query saved: a photo added
+    to another of the user's families, each of an import's, does not have it asked again)."""
     keys = {family_id: ("photo_dates", family_id, version)
             for family_id, version in zip(facts.family_ids, facts.photos_version)}
     with _places_lock:

@@ -105,7 +105,7 @@ def search(request: HttpRequest) -> HttpResponse:
     status = 400 if form.given_twice() else 200  # (said in the refused notice; nothing is searched)
     if wants_partial(request):
         return render(request, "search/search.html#results", {**context, "partial": True}, status=status)
-    return render(request, "search/search.html", {**context, **selection_context(user=request.user, families=families)},
+    return render(request, "search/search.html", {**context, **selection_context(request, families=families)},
                   status=status)
 
 

@@ -293,7 +293,7 @@ def test_a_next_that_is_no_address_on_the_site_goes_to_the_timeline_not_a_500(cl
         data["photos"] = [missing_id()]  # nothing to download: back where the bar was
     response = client_for(alice).post(reverse(name), data)
     assert response.status_code == 302
-    assert response["Location"] == reverse("gallery:timeline")
+    assert response["Location"].removesuffix("#bulk-form") == reverse("gallery:timeline")  # (a refusal: at the bar)
 
 
 def test_bulk_page_htmx_answers_the_status_line_and_names_the_photos_done(client_for, family, alice):
@@ -1200,3 +1200,85 @@ def test_the_bars_name_field_is_emptied_once_the_new_album_is_made(client_for, f
         "action": "add_to_album", "album": "new", "new_album_name": "", "photos": [photo.pk]},
         headers={"HX-Request": "true"})
     assert 'name="new_album_name"' not in refused.content.decode()  # (what was typed stays to be mended)
+
+
+# --- a refusal of the bar without JavaScript -----------------------------------------------------------------------
+
+
+def _ticked(page: str) -> list[int]:
+    """The photos whose box the page draws ticked."""
+    return sorted(int(pk) for pk in re.findall(r'<input type="checkbox" class="pick-box" name="photos" value="(\d+)"'
+                                               r'[^>]* checked[ >]', page))
+
+
+def _bar_status(page: str) -> str:
+    return html.unescape(re.search(r'<p id="bulk-status"[^>]*>(.*?)</p>', page, re.S).group(1))
+
+
+def test_a_refused_bar_without_javascript_comes_back_with_the_ticks_the_typing_and_why(client_for, family, alice,
+                                                                                       other_family, mallory):
+    """Without JavaScript the bar is a plain form at the foot of the page: a refusal ("New album…" without a name, a
+    name typed with an album chosen) went back to the page with a message at its top, every box unticked and every
+    field empty: the photos to tick again one by one, the name to type again. The page comes back (a GET: a reload
+    sends nothing again) at the bar, the photos ticked, what was typed and chosen kept, and why said there; once: the
+    page drawn again after is the page as it is."""
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    theirs = photo_factory(family=other_family, user=mallory)
+    old = Album.objects.create(family=family, name="Old", created_by=alice)
+    client = client_for(alice)
+    page_url = f"/?family={family.pk}"
+    post = {"action": "add_to_album", "album": "new", "new_album_name": " ", "tags": "sea, sand",
+            "shift_amount": "2", "shift_unit": "days", "photos": [photos[0].pk, photos[2].pk, theirs.pk],
+            "next": page_url}
+
+    response = client.post(reverse("gallery:photos_bulk"), post)
+
+    assert response.status_code == 302 and response["Location"] == f"{page_url}#bulk-form"
+    page = client.get(page_url).content.decode()
+    assert _ticked(page) == sorted([photos[0].pk, photos[2].pk])
+    assert f'value="{theirs.pk}"' not in page  # (another family's photo, ticked or not, is not drawn)
+    assert "An album needs a name." in _bar_status(page)
+    assert '<option value="new" selected>New album…</option>' in page
+    assert re.search(r'<input type="text" name="tags" [^>]*value="sea, sand"', page)
+    assert re.search(r'<input type="number" name="shift_amount" [^>]*value="2"', page)
+    assert '<option value="days" selected>days</option>' in page and '<option value="hours">hours</option>' in page
+    again = client.get(page_url).content.decode()  # (a reload, or another page: the page as it is)
+    assert _ticked(again) == [] and "An album needs a name." not in again
+    assert '<option value="hours" selected>hours</option>' in again
+
+    client.post(reverse("gallery:photos_bulk"), {**post, "album": str(old.pk), "new_album_name": "Garden"})
+    page = client.get(page_url).content.decode()
+    assert "Choose “New album…” to make “Garden”." in _bar_status(page)
+    assert f'<option value="{old.pk}" selected>' in page and re.search(
+        r'<input type="text" name="new_album_name" [^>]*value="Garden"', page)
+    assert _ticked(page) == sorted([photos[0].pk, photos[2].pk]) and not Album.objects.exclude(pk=old.pk).exists()
+    # Done: no tick is kept (the photos are in the album; the message says so at the top)
+    client.post(reverse("gallery:photos_bulk"), {**post, "album": str(old.pk), "new_album_name": ""})
+    page = client.get(page_url).content.decode()
+    assert _ticked(page) == [] and "2 photos added to the album." in html.unescape(page)
+
+
+def test_every_refusal_of_the_bar_without_javascript_keeps_the_ticks(client_for, family, alice, settings):
+    """Each action of the bar went back the same way, the ticks lost: a shift that is no number, tags not typed, a
+    download of more than it holds, on the timeline or an album's page. They all come back through one helper."""
+    photos = [photo_factory(family=family, user=alice) for _ in range(3)]
+    album = Album.objects.create(family=family, name="Trip", created_by=alice)
+    from gallery.album_services import album_add_photos
+
+    album_add_photos(user=alice, album=album, photo_ids=[p.pk for p in photos])
+    client = client_for(alice)
+    ticked = [photos[0].pk, photos[1].pk]
+    for next_url in ("/", album.get_absolute_url()):
+        for post, said in (({"action": "shift_dates", "shift_amount": "soon", "shift_unit": "hours"},
+                            "Type how far to shift the dates"),
+                           ({"action": "add_tags", "tags": " "}, "Type at least one tag.")):
+            response = client.post(reverse("gallery:photos_bulk"), {**post, "photos": ticked, "next": next_url})
+            assert response["Location"] == f"{next_url}#bulk-form", post
+            page = client.get(next_url).content.decode()
+            assert _ticked(page) == sorted(ticked) and said in _bar_status(page), (next_url, post)
+        settings.DOWNLOAD_MAX_PHOTOS = 1
+        response = client.post(reverse("gallery:photos_download"), {"photos": ticked, "next": next_url})
+        assert response["Location"] == f"{next_url}#bulk-form"
+        page = client.get(next_url).content.decode()
+        assert _ticked(page) == sorted(ticked) and "A download holds at most 1 photos" in _bar_status(page)
+        settings.DOWNLOAD_MAX_PHOTOS = 500

@@ -34,7 +34,7 @@ from gallery.views.bulk import (
     ALBUM_ACTIONS, LIST_ACTIONS, album_added_summary, new_album_summary, new_album_unchosen, selection_context,
 )
 from gallery.views.media import login_or_token_required
-from gallery.views.photos import photo_page
+from gallery.views.photos import new_album_refused_keep
 
 PICKER_SIZE = 200
 
@@ -138,8 +138,7 @@ def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
         "tag_key": tag_key(album.search.get("tag")) if album.is_smart else "",  # (as the search page's)
         "limit": settings.ALBUM_MAX_PHOTOS,
         "download_parts": album_parts(page_context["page"].total),
-        **selection_context(user=request.user, actions=LIST_ACTIONS if album.is_smart else ALBUM_ACTIONS,
-                            album=album),
+        **selection_context(request, actions=LIST_ACTIONS if album.is_smart else ALBUM_ACTIONS, album=album),
     }
 
 
@@ -326,7 +325,7 @@ def album_add_photo(request: HttpRequest) -> HttpResponse:
         new_album_unchosen(name)
     except ValidationError as exc:
         if photo is not None:  # (the page again, "New album…" chosen and the name kept: Add makes it)
-            return photo_page(request, photo, status=422, new_album={"name": name, "error": _problem(exc)})
+            return new_album_refused_keep(request, photo=photo, name=name, error=_problem(exc))
     back = list_context_from(request.GET).photo_url(photo.pk) if photo else album.get_absolute_url()
     return _add_posted(request, album, back=back, one_photo=True)
 
@@ -334,7 +333,7 @@ def album_add_photo(request: HttpRequest) -> HttpResponse:
 def _new_album_for_photo(request: HttpRequest) -> HttpResponse:
     """"New album…" of a photo's page: the album made in the photo's family (or the family's album of that name),
     holding the photo; back to the photo, with a link to the album. A name no album may have is said at its field,
-    what was typed kept; another family's photo is a 404, nothing made."""
+    what was typed kept (back to the photo's page too); another family's photo is a 404, nothing made."""
     photo_id = id_from_text(request.POST.get("photos", "")) or 0
     try:
         photo = photo_get(user=request.user, photo_id=photo_id)
@@ -348,7 +347,7 @@ def _new_album_for_photo(request: HttpRequest) -> HttpResponse:
     except PermissionDenied as exc:  # removed from the family meanwhile
         return removed_meanwhile(request, exc)
     except ValidationError as exc:
-        return photo_page(request, photo, status=422, new_album={"name": name, "error": _problem(exc)})
+        return new_album_refused_keep(request, photo=photo, name=name, error=_problem(exc))
     messages.success(request, new_album_summary(made, user=request.user, one_photo=True))
     return redirect(list_context_from(request.GET).photo_url(photo.pk))  # (in the list it was opened from)
 

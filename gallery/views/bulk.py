@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,8 +16,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from gallery.album_services import NewAlbum, PhotoOutcome
@@ -39,15 +41,19 @@ ALBUM_ACTIONS = (*LIST_ACTIONS[:3], "remove_from_album", *LIST_ACTIONS[3:])
 TRASH_ACTIONS = ("restore",)
 
 
-def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=None, families=None) -> dict:
+def selection_context(request: HttpRequest, *, actions: tuple[str, ...] = LIST_ACTIONS, album=None,
+                      families=None) -> dict:
     """What the selection bar (templates/gallery/_select_bar.html) needs: a page that shows a selectable grid adds
     this to its context, naming the actions its bar offers (registered ones only, and "download"); an album's page
     names its album (what "remove_from_album" takes the photos out of). Actions after which the photos done leave
     one page's list only ("unfavourite" on the favourites) are named by that list: data-select-removes. `families`:
     the user's families when the page has read them (the timeline's picker), else they are read as the bar is drawn
-    (a partial that draws no bar reads none)."""
+    (a partial that draws no bar reads none). Its `refused`: the bar as a refusal of its plain form left it, for this
+    page (_refused_back), taken: the page draws it once."""
+    user = request.user
     offered = [name for name in actions if name in BULK_ACTIONS or name == "download"]
     return {"bulk": {
+        "refused": _refused_take(request),
         "album": album,
         "actions": offered,
         "max": BULK_MAX_PHOTOS,
@@ -65,6 +71,49 @@ def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=No
 def _back(request: HttpRequest) -> HttpResponse:
     """Back to the page the bar was on (a local address only), else the timeline."""
     return redirect_back(request, request.POST.get("next", ""), "gallery:timeline")
+
+
+# A refusal of the bar's plain form (no JavaScript: a post, not HTMX), kept in the session for the page it goes back
+# to: a Post/Redirect/Get, so a reload asks for the page again and sends nothing.
+BAR_REFUSED_KEY = "select_bar_refused"
+# What the bar's fields were sent with (each cut at 2,000 characters: the longest field's maxlength), and at most as
+# many ticks as a page can draw and more (a refusal of too many keeps them, to untick some).
+BAR_FIELDS = ("tags", "album", "new_album_name", "new_album_family", "shift_amount", "shift_unit")
+BAR_TICKS_KEPT = 5000
+
+
+@dataclass(frozen=True)
+class BarRefused:
+    """The bar as a refused plain post left it, drawn so by the page it went back to: the photos ticked (those the
+    page shows: gallery/_select_box.html), what was typed and chosen, and why."""
+
+    ticked: frozenset[int]
+    fields: dict[str, str]
+    why: SafeString
+
+
+def _refused_back(request: HttpRequest, why: str) -> HttpResponse:
+    """Back to the page the bar was on, at the bar, which shows the photos ticked, the fields as they were sent and
+    `why` (escaped unless safe: a link to an album): once, on that page (_refused_take). Every refusal of every action
+    of the bar's plain form comes back this way."""
+    response = _back(request)
+    ticked = [pk for value in request.POST.getlist("photos")[:BAR_TICKS_KEPT]
+              if (pk := id_from_text(value)) is not None]
+    request.session[BAR_REFUSED_KEY] = {
+        "page": unquote(urlsplit(response["Location"]).path), "ticked": ticked,
+        "fields": {name: request.POST.get(name, "")[:2000] for name in BAR_FIELDS}, "why": str(conditional_escape(why))}
+    response["Location"] += "#bulk-form"
+    return response
+
+
+def _refused_take(request: HttpRequest) -> BarRefused | None:
+    """The refusal kept for this page's bar, taken from the session: the page drawn next (a reload, another page) is
+    the page as it is."""
+    kept = request.session.pop(BAR_REFUSED_KEY, None)
+    if not isinstance(kept, dict) or kept.get("page") != request.path:
+        return None
+    # (kept escaped, in the session only the server writes)
+    return BarRefused(ticked=frozenset(kept["ticked"]), fields=kept["fields"], why=mark_safe(kept["why"]))
 
 
 def _album_id(value: str | None) -> int | None:
@@ -135,7 +184,9 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
                    else bulk_summary(action, results))
         problem = not any(result.ok for result in results)
     if not request.htmx:
-        (messages.error if problem else messages.success)(request, summary)
+        if problem:
+            return _refused_back(request, summary)
+        messages.success(request, summary)
         return _back(request)
     done = [result.id for result in results if result.ok]
     context = {"summary": summary, "problem": problem, "back_to": request.POST.get("next", "")}
@@ -241,14 +292,12 @@ def photos_download(request: HttpRequest) -> HttpResponse:
            if (photo_id := id_from_text(value.strip())) is not None]
     cap = settings.DOWNLOAD_MAX_PHOTOS
     if len(set(ids)) > cap:
-        messages.error(request, f"A download holds at most {cap} photos; {len(set(ids))} were selected. "
-                                "Download them in smaller parts.")
-        return _back(request)
+        return _refused_back(request, f"A download holds at most {cap} photos; {len(set(ids))} were selected. "
+                                      "Download them in smaller parts.")
     photos = photos_for_download(user=request.user, photo_ids=ids)
     if not photos:
         # A selection of a page shown before its photos went (another member, the trash's purge): told so.
-        messages.error(request, f"The photos selected are no longer there ({GONE_SINCE}): nothing to download." if ids
-                       else "Select the photos to download first.")
-        return _back(request)
+        return _refused_back(request, f"The photos selected are no longer there ({GONE_SINCE}): nothing to download."
+                             if ids else "Select the photos to download first.")
     # A form's junk (not an id a photo may have) is left out, and not counted as "gone".
     return zip_response(photos, f"photos-{timezone.localdate():%Y-%m-%d}.zip", gone=len(set(ids)) - len(photos))

@@ -18,7 +18,7 @@ from gallery.album_selectors import album_list, albums_with_family_labels
 from gallery.album_services import album_add_uploaded, upload_album
 from gallery.correction_services import photo_date_version
 from gallery.models import Album, Family
-from gallery.photo_lists import photo_viewer
+from gallery.photo_lists import list_context_from, photo_viewer
 from gallery.selectors import (
     family_get, family_is_admin, family_known_places, family_labelled, family_list, last_upload_family_id, photo_get,
     tag_key, trash_photo_get,
@@ -91,7 +91,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
         # the timeline still).
         "memories": memories(user=request.user, filters=filters, today=timezone.localdate())
         if start == Start() and families and not (filters.tag or filters.city or filters.country) else [],
-        **selection_context(user=request.user, families=families),
+        **selection_context(request, families=families),
     })
     return render(request, "gallery/timeline.html", context, status=status)
 
@@ -112,15 +112,33 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
     return photo_page(request, photo)
 
 
-def photo_page(request: HttpRequest, photo, *, status: int = 200, new_album: dict | None = None) -> HttpResponse:
-    """The photo's page. `new_album`: its add-to-album picker's "New album…" sent back with what was typed (`name`)
-    and why no album could have that name (`error`), said at the field."""
+def photo_page(request: HttpRequest, photo) -> HttpResponse:
+    """The photo's page; its add-to-album picker's "New album…" as a refusal left it (new_album_refused_keep)."""
     context = _detail_context(request, photo, full_page=True)
-    context["new_album"] = new_album
+    context["new_album"] = _new_album_refused_take(request, photo=photo)
     for message in context["viewer"].given_twice.values():  # (the list is walked without it)
         messages.error(request, f"{message} Previous and next go through the list without it.")
-    return render(request, "gallery/photo_detail.html", context,
-                  status=400 if context["viewer"].given_twice else status)
+    return render(request, "gallery/photo_detail.html", context, status=400 if context["viewer"].given_twice else 200)
+
+
+# A refusal of the photo page's "New album…" (a name no album may have), kept for the page it goes back to: a
+# Post/Redirect/Get, so a reload asks for the page and sends nothing again.
+NEW_ALBUM_REFUSED_KEY = "new_album_refused"
+
+
+def new_album_refused_keep(request: HttpRequest, *, photo, name: str, error: str) -> HttpResponse:
+    """Back to the photo's page (in the list it was opened from), at its album picker, which says `error` at the name
+    field with `name` as typed and "New album…" chosen: once, on that photo's page."""
+    request.session[NEW_ALBUM_REFUSED_KEY] = {"photo": photo.pk, "name": name[:1000], "error": error}
+    return redirect(f"{list_context_from(request.GET).photo_url(photo.pk)}#add-to-album")
+
+
+def _new_album_refused_take(request: HttpRequest, *, photo) -> dict | None:
+    """The refusal kept for this photo's page ({"name", "error"}), taken: the page drawn next (a reload, another
+    photo's page) is the page as it is."""
+    kept = request.session.pop(NEW_ALBUM_REFUSED_KEY, None)
+    return {"name": kept["name"], "error": kept["error"]} if isinstance(kept, dict) and kept.get("photo") == photo.pk \
+        else None
 
 
 def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = None, *, full_page: bool = False) -> dict:

@@ -324,6 +324,30 @@ def test_the_report_says_why_a_holiday_or_season_searched_as_a_word_finds_no_pho
     assert "date word" not in command("search_report", "red square", "--user", "alice")
 
 
+def test_the_report_tells_of_each_holiday_or_season_searched_as_a_word_not_the_first_alone(shapes, alice,
+                                                                                           client_for):
+    """The report page and the command told of the query's first holiday of no calendar alone: "red square valentine's
+    day halloween summer" said why Valentine's Day finds nothing, then that Halloween does because the family's photos
+    don't tell their day (no calendar has it, whatever their dates). Each has its own note, in the query's order."""
+    from html import unescape
+
+    query = "red square valentine's day halloween summer"
+
+    def no_calendar(said: str, day: str) -> str:
+        return (f"Holidays are found by each photo's country, and no country's calendar of public holidays has "
+                f"“{said}”, so “{said}” finds no photo by its date. Search “{day}” instead.")
+
+    notes = [no_calendar("valentine's day", "14 february"), no_calendar("halloween", "31 october"),
+             "Seasons and holidays are found by the day each photo was taken, and no photo of the family “Smiths” "
+             "tells it (their dates are guesses, or a folder's month or year), so “summer” finds none by its date. "
+             "A photo's page sets the day it was taken."]
+    html = re.sub(r"<[^>]+>", "", unescape(client_for(alice).get("/search/report/", {"q": query}).content.decode()))
+    assert [html.index(note) for note in notes] == sorted(html.index(note) for note in notes)
+    lines = [line for line in command("search_report", query, "--user", "alice").splitlines()
+             if line.startswith("date word: ")]
+    assert lines == [f"date word: {note}" for note in notes]
+
+
 def test_the_report_names_each_of_the_dates_joined_by_or_not_the_span_between(shapes, alice, client_for):
     """"2019 or 2024" is either year (search.query_parser.ParsedQuery.periods): the report said "taken 2019-01-01 to
     2024-12-31", the span the search no longer takes."""

@@ -345,3 +345,49 @@ def test_refused_text_long_expansions_and_look_alike_badges_fit_phone_and_deskto
             page.screenshot(path=str(artifacts / f"search-similar-{name}.png"), full_page=True)
         finally:
             context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_each_holiday_note_and_a_refused_bar_without_javascript_on_the_search_page(live_server, browser, artifacts,
+                                                                                   toy_model, size):
+    """Each holiday or season searched as a word that finds none by its date has its note under the query, in the
+    query's order; without JavaScript a refusal of the bar on the results (tags not typed) comes back to the same
+    search with the photos still ticked and why. Screenshots: test-artifacts/search-notes-{desktop,phone}.png,
+    search-report-notes-{desktop,phone}.png and search-refused-nojs-{desktop,phone}.png."""
+    from tests.browser.conftest import new_page
+    from tests.browser.test_mobile import DESKTOP, OVERFLOW, PHONE
+
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    photos = [_add_shape(smiths, alice, "red", "circle", seed=n) for n in range(3)]  # (dated by their upload)
+    run_queued_tasks()
+    options = DESKTOP if size == "desktop" else PHONE
+    width = options["viewport"]["width"]
+    context, page = new_page(browser, **options)
+    sign_in(page, live_server, "alice")
+    page.goto(live_server.url + "/search/?" + urlencode({"q": "red circle valentine's day christmas"}))
+    notes = page.locator(".date-word-note").all_inner_texts()
+    assert len(notes) == 2 and "“valentine's day”" in notes[0] and "“christmas”" in notes[1], notes
+    assert page.evaluate(OVERFLOW, width) == [] and page.js_errors == []
+    page.locator(".date-word-note").last.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / f"search-notes-{size}.png"))
+    page.goto(live_server.url + "/search/report/?" + urlencode({"q": "red circle valentine's day christmas"}))
+    assert len(page.locator(".date-word-note").all_inner_texts()) == 2
+    assert page.evaluate(OVERFLOW, width) == []
+    page.screenshot(path=str(artifacts / f"search-report-notes-{size}.png"))
+    context.close()
+
+    context, page = new_page(browser, java_script_enabled=False, **options)
+    sign_in(page, live_server, "alice")
+    search = "/search/?" + urlencode({"q": "red circle", "min_score": "0"})
+    page.goto(live_server.url + search)
+    page.check(f"input[data-select-box][value='{photos[1].pk}']")
+    page.get_by_role("button", name="Add tags").click()
+    page.wait_for_url(live_server.url + search + "#bulk-form")
+    ticked = page.eval_on_selector_all("input[data-select-box]:checked", "(boxes) => boxes.map((b) => Number(b.value))")
+    assert ticked == [photos[1].pk]
+    assert page.locator("#bulk-status").inner_text().strip() == "Type at least one tag."
+    assert page.evaluate(OVERFLOW, width) == []
+    page.screenshot(path=str(artifacts / f"search-refused-nojs-{size}.png"))
+    context.close()

@@ -721,3 +721,54 @@ def test_the_bars_new_album_fields_are_sent_only_while_it_is_chosen(live_server,
     assert "Added 1 photo to the new album" in page.locator(".messages").inner_text()
     assert list(Album.objects.get(name="Patio").photos.all()) == [photos[1]]
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_refusal_without_javascript_comes_back_with_what_was_ticked_and_typed(live_server, browser, artifacts,
+                                                                               size):
+    """Without JavaScript a refusal of the bar ("New album…" without a name) went back to the page with every box
+    unticked and every field empty, and one of a photo's page's "New album…" was the page drawn at /albums/add-photo/,
+    which a reload posted again. Both come back as a page asked for again (a reload sends nothing), at the form, with
+    what was ticked, typed and chosen, and why."""
+    from gallery.models import Album
+
+    photos, foreign, album = _gallery(count=3)
+    context, page = new_page(browser, java_script_enabled=False, **(DESKTOP if size == "desktop" else PHONE))
+    sign_in(page, live_server, "grandma")
+    page.check(_box(photos[0]))
+    page.check(_box(photos[2]))
+    page.fill("#bulk-form input[name=tags]", "garden")
+    page.select_option("#bulk-album", "new")
+    page.fill("#bulk-form input[name=new_album_name]", "  ")
+    page.get_by_role("button", name="Add to album").click()
+    page.wait_for_url(live_server.url + "/#bulk-form")
+    assert sorted(page.evaluate(TICKED)) == sorted([photos[0].pk, photos[2].pk])
+    assert page.locator("#bulk-album").input_value() == "new"
+    assert page.locator("#bulk-form input[name=tags]").input_value() == "garden"
+    assert page.locator("#bulk-status").inner_text().strip() == "An album needs a name."
+    assert page.locator("#bulk-status").is_visible() and page.locator(".messages").count() == 0
+    page.screenshot(path=artifacts / f"select-refused-nojs-{size}.png")
+    page.fill("#bulk-form input[name=new_album_name]", "Garden")
+    page.get_by_role("button", name="Add to album").click()
+    page.wait_for_url(live_server.url + "/")
+    assert "Added 2 photos to the new album" in page.locator(".messages").inner_text()
+    assert sorted(Album.objects.get(name="Garden").photos.values_list("pk", flat=True)) == sorted(
+        [photos[0].pk, photos[2].pk])
+    assert page.evaluate(TICKED) == []
+
+    page.goto(live_server.url + photos[1].get_absolute_url())
+    page.select_option("#add-to-album select[name=album]", "new")
+    page.fill("#add-to-album input[name=name]", " \u200b ")
+    page.click("#add-to-album button[type=submit]")
+    page.wait_for_url(live_server.url + photos[1].get_absolute_url() + "#add-to-album")
+    assert page.locator("#new-album-error").inner_text() == "An album needs a name."
+    assert page.locator("#add-to-album select[name=album]").input_value() == "new"
+    page.screenshot(path=artifacts / f"photo-new-album-refused-nojs-{size}.png")
+    sent = []
+    page.on("request", lambda request: sent.append(request.method))
+    page.reload()
+    page.wait_for_load_state()
+    assert "POST" not in sent and page.locator("#new-album-error").count() == 0
+    assert Album.objects.count() == 2
+    context.close()
