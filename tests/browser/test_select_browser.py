@@ -772,3 +772,45 @@ def test_a_refusal_without_javascript_comes_back_with_what_was_ticked_and_typed(
     assert "POST" not in sent and page.locator("#new-album-error").count() == 0
     assert Album.objects.count() == 2
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_refused_download_with_javascript_is_said_in_the_bar_shown_reporting(live_server, browser, artifacts,
+                                                                              size):
+    """"Download" is a plain form post with JavaScript too: its refusal comes back as the page asked for again, said
+    in the bar. With the script the bar hides while nothing is ticked, and "The photos selected are no longer there"
+    leaves nothing ticked: the refusal was in the page, never seen. The bar is drawn reporting it (shown, with
+    Close); Close hides it, and ticking again brings it back as a selection."""
+    from gallery.trash_services import photos_trash
+
+    photos, foreign, album = _gallery(count=3)
+    context, page = new_page(browser, **(DESKTOP if size == "desktop" else PHONE))
+    sign_in(page, live_server, "grandma")
+    page.locator(f"#photo-{photos[1].pk}").hover()
+    page.click(_box(photos[1]))
+    _wait_count(page, 1)
+    photos_trash(user=photos[1].uploaded_by, photo_ids=[photos[1].pk])  # another member's doing, meanwhile
+    page.get_by_role("button", name="Download").click()
+    page.wait_for_url(live_server.url + "/#bulk-form")
+    page.wait_for_load_state()
+    said = page.locator("#bulk-status")
+    assert "The photos selected are no longer there" in said.inner_text()
+    assert said.is_visible() and page.locator("#bulk-form").is_visible()
+    close = page.locator("#bulk-form [data-select-clear]")
+    assert close.is_visible() and close.inner_text() == "Close"
+    bar = page.locator("#bulk-form").bounding_box()
+    width, height = (1280, 800) if size == "desktop" else (390, 844)
+    assert bar["width"] <= width and bar["y"] + bar["height"] <= height + 1  # the whole bar on screen
+    page.screenshot(path=artifacts / f"select-download-refused-js-{size}.png")
+
+    close.click()
+    page.wait_for_function("() => !document.querySelector('#bulk-form').classList.contains('reporting')")
+    assert not page.locator("#bulk-form").is_visible() and said.inner_text() == ""
+    page.locator(f"#photo-{photos[0].pk}").hover()
+    page.click(_box(photos[0]))
+    _wait_count(page, 1)
+    assert page.locator("#bulk-form").is_visible() and close.inner_text() == "Clear"
+    assert page.get_by_role("button", name="Download").is_enabled()
+    assert page.js_errors == []
+    context.close()
