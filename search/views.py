@@ -28,7 +28,7 @@ from gallery.selectors import (
 from gallery.text import NUL, id_from_text, text_isolated
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
 from gallery.views import removed_meanwhile, wants_partial
-from gallery.views.bulk import selection_context
+from gallery.views.bulk import bar_refused_take, selection_context
 from gallery.views.trash import results_message
 from search.duplicates import GroupChanged, duplicate_groups, duplicates_dismiss_group
 from search.engine import (
@@ -105,8 +105,8 @@ def search(request: HttpRequest) -> HttpResponse:
     status = 400 if form.given_twice() else 200  # (said in the refused notice; nothing is searched)
     if wants_partial(request):
         return render(request, "search/search.html#results", {**context, "partial": True}, status=status)
-    return render(request, "search/search.html", {**context, **selection_context(request, families=families)},
-                  status=status)
+    bar = selection_context(user=request.user, families=families, refused=bar_refused_take(request))
+    return render(request, "search/search.html", {**context, **bar}, status=status)
 
 
 def _instead_url(request: HttpRequest, note: DateWordNote) -> str:

@@ -1289,3 +1289,23 @@ def test_every_refusal_of_the_bar_without_javascript_keeps_the_ticks(client_for,
         page = client.get(next_url).content.decode()
         assert _ticked(page) == sorted(ticked) and "A download holds at most 1 photos" in _bar_status(page)
         settings.DOWNLOAD_MAX_PHOTOS = 500
+
+
+def test_a_refusal_of_the_bar_is_taken_by_its_pages_full_draw_only(client_for, family, alice):
+    """The refusal kept for the page the bar was on is taken by that page's view when it draws the whole page: a
+    partial of it drawn in between (the next photos scrolled in, HTMX) neither shows nor drops it; another page
+    drawn first drops it (the page drawn next is the page as it is)."""
+    photos = [photo_factory(family=family, user=alice) for _ in range(2)]
+    client = client_for(alice)
+    refused = {"action": "add_tags", "tags": " ", "photos": [photos[0].pk], "next": "/"}
+
+    client.post(reverse("gallery:photos_bulk"), refused)
+    partial = client.get("/", headers={"HX-Request": "true"}).content.decode()
+    assert 'id="bulk-form"' not in partial and "Type at least one tag." not in partial
+    page = client.get("/").content.decode()
+    assert "Type at least one tag." in _bar_reporting(page) and _ticked(page) == [photos[0].pk]
+    assert _bar_reporting(client.get("/").content.decode()) == ""
+
+    client.post(reverse("gallery:photos_bulk"), refused)
+    client.get(reverse("search:search"))
+    assert _bar_reporting(client.get("/").content.decode()) == "" and _ticked(client.get("/").content.decode()) == []

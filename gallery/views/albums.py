@@ -31,7 +31,8 @@ from gallery.selectors import family_get, family_labelled, family_list, photo_ge
 from gallery.text import id_from_text, text_isolated
 from gallery.views import removed_meanwhile, wants_partial
 from gallery.views.bulk import (
-    ALBUM_ACTIONS, LIST_ACTIONS, album_added_summary, new_album_summary, new_album_unchosen, selection_context,
+    ALBUM_ACTIONS, LIST_ACTIONS, BarRefused, album_added_summary, bar_refused_take, new_album_summary,
+    new_album_unchosen, selection_context,
 )
 from gallery.views.media import login_or_token_required
 from gallery.views.photos import new_album_refused_keep
@@ -82,7 +83,8 @@ def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
                       status=400 if twice else 200)
     for message in twice.values():
         messages.error(request, f"{message} Here is the album from its start.")
-    return render(request, "gallery/album_detail.html", _album_context(request, album), status=400 if twice else 200)
+    context = _album_context(request, album, refused=bar_refused_take(request))
+    return render(request, "gallery/album_detail.html", context, status=400 if twice else 200)
 
 
 @require_GET
@@ -126,7 +128,8 @@ def _page_context(request: HttpRequest, album, *, reuse: bool = False) -> dict:
     }
 
 
-def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
+def _album_context(request: HttpRequest, album, *, edit_form=None, refused: BarRefused | None = None) -> dict:
+    """The album's page; `refused`: its selection bar as a refusal of its plain form left it (bar_refused_take)."""
     album.family = family_labelled(user=request.user, family=album.family)
     page_context = _page_context(request, album)
     return {
@@ -138,7 +141,8 @@ def _album_context(request: HttpRequest, album, *, edit_form=None) -> dict:
         "tag_key": tag_key(album.search.get("tag")) if album.is_smart else "",  # (as the search page's)
         "limit": settings.ALBUM_MAX_PHOTOS,
         "download_parts": album_parts(page_context["page"].total),
-        **selection_context(request, actions=LIST_ACTIONS if album.is_smart else ALBUM_ACTIONS, album=album),
+        **selection_context(user=request.user, actions=LIST_ACTIONS if album.is_smart else ALBUM_ACTIONS, album=album,
+                            refused=refused),
     }
 
 

@@ -7,7 +7,6 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -31,6 +30,7 @@ from gallery.selectors import family_labelled, family_list, photo_list, tag_list
 from gallery.services import parse_tags, tags_keyed
 from gallery.text import id_from_text, text_isolated
 from gallery.views import redirect_back, removed_meanwhile
+from gallery.views.refusals import refusal_keep, refusal_take
 
 
 # What the bar offers on a list of photos (timeline, search results, an album); the trash page offers "restore".
@@ -41,19 +41,18 @@ ALBUM_ACTIONS = (*LIST_ACTIONS[:3], "remove_from_album", *LIST_ACTIONS[3:])
 TRASH_ACTIONS = ("restore",)
 
 
-def selection_context(request: HttpRequest, *, actions: tuple[str, ...] = LIST_ACTIONS, album=None,
-                      families=None) -> dict:
+def selection_context(*, user, actions: tuple[str, ...] = LIST_ACTIONS, album=None, families=None,
+                      refused: BarRefused | None = None) -> dict:
     """What the selection bar (templates/gallery/_select_bar.html) needs: a page that shows a selectable grid adds
     this to its context, naming the actions its bar offers (registered ones only, and "download"); an album's page
     names its album (what "remove_from_album" takes the photos out of). Actions after which the photos done leave
     one page's list only ("unfavourite" on the favourites) are named by that list: data-select-removes. `families`:
     the user's families when the page has read them (the timeline's picker), else they are read as the bar is drawn
-    (a partial that draws no bar reads none). Its `refused`: the bar as a refusal of its plain form left it, for this
-    page (_refused_back), taken: the page draws it once."""
-    user = request.user
+    (a partial that draws no bar reads none). `refused`: the bar as a refusal of its plain form left it
+    (bar_refused_take: the page's view takes it on a full-page draw), drawn once."""
     offered = [name for name in actions if name in BULK_ACTIONS or name == "download"]
     return {"bulk": {
-        "refused": _refused_take(request),
+        "refused": refused,
         "album": album,
         "actions": offered,
         "max": BULK_MAX_PHOTOS,
@@ -94,23 +93,23 @@ class BarRefused:
 
 def _refused_back(request: HttpRequest, why: str) -> HttpResponse:
     """Back to the page the bar was on, at the bar, which shows the photos ticked, the fields as they were sent and
-    `why` (escaped unless safe: a link to an album): once, on that page (_refused_take). Every refusal of every action
-    of the bar's plain form comes back this way."""
+    `why` (escaped unless safe: a link to an album): once, on that page (bar_refused_take). Every refusal of every
+    action of the bar's plain form comes back this way."""
     response = _back(request)
     ticked = [pk for value in request.POST.getlist("photos")[:BAR_TICKS_KEPT]
               if (pk := id_from_text(value)) is not None]
-    request.session[BAR_REFUSED_KEY] = {
-        "page": unquote(urlsplit(response["Location"]).path), "ticked": ticked,
-        "fields": {name: request.POST.get(name, "")[:2000] for name in BAR_FIELDS}, "why": str(conditional_escape(why))}
+    refusal_keep(request, BAR_REFUSED_KEY, page=response["Location"], data={
+        "ticked": ticked, "fields": {name: request.POST.get(name, "")[:2000] for name in BAR_FIELDS},
+        "why": str(conditional_escape(why))})
     response["Location"] += "#bulk-form"
     return response
 
 
-def _refused_take(request: HttpRequest) -> BarRefused | None:
-    """The refusal kept for this page's bar, taken from the session: the page drawn next (a reload, another page) is
-    the page as it is."""
-    kept = request.session.pop(BAR_REFUSED_KEY, None)
-    if not isinstance(kept, dict) or kept.get("page") != request.path:
+def bar_refused_take(request: HttpRequest) -> BarRefused | None:
+    """The refusal kept for this page's bar (_refused_back), taken: for a page's view to pass to selection_context
+    on a full-page draw."""
+    kept = refusal_take(request, BAR_REFUSED_KEY)
+    if kept is None:
         return None
     # (kept escaped, in the session only the server writes)
     return BarRefused(ticked=frozenset(kept["ticked"]), fields=kept["fields"], why=mark_safe(kept["why"]))

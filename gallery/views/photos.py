@@ -40,7 +40,8 @@ from gallery.views.corrections import shift_undo_offer
 from gallery.memories import memories
 from gallery.timeline import Start, TimelineFilters, TimelineList, timeline_families, timeline_months, timeline_page
 from gallery.views import redirect_back, removed_meanwhile, wants_partial
-from gallery.views.bulk import selection_context
+from gallery.views.bulk import bar_refused_take, selection_context
+from gallery.views.refusals import refusal_keep, refusal_take
 
 
 @require_GET
@@ -91,7 +92,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
         # the timeline still).
         "memories": memories(user=request.user, filters=filters, today=timezone.localdate())
         if start == Start() and families and not (filters.tag or filters.city or filters.country) else [],
-        **selection_context(request, families=families),
+        **selection_context(user=request.user, families=families, refused=bar_refused_take(request)),
     })
     return render(request, "gallery/timeline.html", context, status=status)
 
@@ -115,7 +116,7 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
 def photo_page(request: HttpRequest, photo) -> HttpResponse:
     """The photo's page; its add-to-album picker's "New album…" as a refusal left it (new_album_refused_keep)."""
     context = _detail_context(request, photo, full_page=True)
-    context["new_album"] = _new_album_refused_take(request, photo=photo)
+    context["new_album"] = refusal_take(request, NEW_ALBUM_REFUSED_KEY)  # ({"name", "error"})
     for message in context["viewer"].given_twice.values():  # (the list is walked without it)
         messages.error(request, f"{message} Previous and next go through the list without it.")
     return render(request, "gallery/photo_detail.html", context, status=400 if context["viewer"].given_twice else 200)
@@ -128,17 +129,10 @@ NEW_ALBUM_REFUSED_KEY = "new_album_refused"
 
 def new_album_refused_keep(request: HttpRequest, *, photo, name: str, error: str) -> HttpResponse:
     """Back to the photo's page (in the list it was opened from), at its album picker, which says `error` at the name
-    field with `name` as typed and "New album…" chosen: once, on that photo's page."""
-    request.session[NEW_ALBUM_REFUSED_KEY] = {"photo": photo.pk, "name": name[:1000], "error": error}
-    return redirect(f"{list_context_from(request.GET).photo_url(photo.pk)}#add-to-album")
-
-
-def _new_album_refused_take(request: HttpRequest, *, photo) -> dict | None:
-    """The refusal kept for this photo's page ({"name", "error"}), taken: the page drawn next (a reload, another
-    photo's page) is the page as it is."""
-    kept = request.session.pop(NEW_ALBUM_REFUSED_KEY, None)
-    return {"name": kept["name"], "error": kept["error"]} if isinstance(kept, dict) and kept.get("photo") == photo.pk \
-        else None
+    field with `name` as typed and "New album…" chosen: once, on that photo's page (refusal_take)."""
+    page = list_context_from(request.GET).photo_url(photo.pk)
+    refusal_keep(request, NEW_ALBUM_REFUSED_KEY, page=page, data={"name": name[:1000], "error": error})
+    return redirect(f"{page}#add-to-album")
 
 
 def _detail_context(request: HttpRequest, photo, form: PhotoEditForm | None = None, *, full_page: bool = False) -> dict:
