@@ -21,7 +21,7 @@ dated by its folder's year alone."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from django.db.models import Exists, OuterRef
@@ -69,6 +69,8 @@ class DateWordNote:
     date_instead: str
     query_instead: str  # the query typed with that day for the holiday's words ("" likewise)
     country: str = ""  # the family's default country (not_kept)
+    # the family's other words of the same reason, as typed, in the query's order (no_dated_photos: notes_merged)
+    also_said: tuple[str, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -84,8 +86,16 @@ class DateWordNote:
                     f"the calendar of its country ({country_name(self.country)}) has no “{self.said}”, so "
                     f"“{self.said}” finds none by its date.")
         return (f"Seasons and holidays are found by the day each photo was taken, and no photo of the family “{family}” "
-                f"tells it (their dates are guesses, or a folder's month or year), so “{self.said}” finds none by its "
-                "date.")
+                f"tells it (their dates are guesses, or a folder's month or year), so {self._words_find} none by "
+                f"{'their' if self.also_said else 'its'} date.")
+
+    @property
+    def _words_find(self) -> str:
+        """“summer” finds; “summer”, “winter” and “xmas” find."""
+        quoted = [f"“{said}”" for said in (self.said, *self.also_said)]
+        if len(quoted) == 1:
+            return f"{quoted[0]} finds"
+        return f"{', '.join(quoted[:-1])} and {quoted[-1]} find"
 
     @property
     def settings_url(self) -> str:
@@ -152,6 +162,23 @@ def date_word_notes(*, user_id: int, family_ids: list[int], unplaced: dict[int, 
                        country=unplaced.get(family_id, "") if why[family_id] == "not_kept" else "")
                  for family_id, name, role in families if family_id in why]
     return tuple(said)
+
+
+def notes_merged(notes: tuple[DateWordNote, ...]) -> tuple[DateWordNote, ...]:
+    """The notes as the pages and reports say them: a family's no_dated_photos notes (one reason, whatever the word)
+    as one, naming each word, where its first was; the others as they are. (The API keeps a note a word.)"""
+    merged: list[DateWordNote] = []
+    first: dict[int | None, int] = {}  # a family's merged note, by its place in `merged`
+    for note in notes:
+        if note.why != "no_dated_photos":
+            merged.append(note)
+        elif note.family_id in first:
+            at = first[note.family_id]
+            merged[at] = replace(merged[at], also_said=(*merged[at].also_said, note.said))
+        else:
+            first[note.family_id] = len(merged)
+            merged.append(note)
+    return tuple(merged)
 
 
 def _each_once(named: list[DateWord]) -> list[DateWord]:

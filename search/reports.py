@@ -32,7 +32,7 @@ from search.engine import MAX_QUERY_CHARS, SearchParams, SearchResponse, search_
 from search.metadata import FIELDS
 from search.models import PhotoDocument, PhotoEmbedding, Synonym
 from search.quality import judged_data, scores, scoring_now
-from search.query_notes import DateWordNote
+from search.query_notes import DateWordNote, notes_merged
 from search.selectors import family_search_model
 from search.suggestions import vocabularies
 from search.templatetags.search_tags import possessive
@@ -108,7 +108,8 @@ class SearchReport:
     fitted_calibration: Calibration | None  # the family's applied fit, if any
     terms: list[TermDistribution] = field(default_factory=list)
     interpreted: dict = field(default_factory=dict)
-    # why a holiday or season it searches as a word finds no photo by its date (the search page's notes)
+    # why a holiday or season it searches as a word finds no photo by its date (the search page's notes), a family's
+    # no_dated_photos as one (notes_merged)
     date_word_notes: tuple[DateWordNote, ...] = ()
     response: SearchResponse | None = None
     message: str = ""  # why the semantic part is missing, when it is
@@ -258,7 +259,8 @@ def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None =
     # The query as typed (its words left to search may be none: "-dog", "not in 2023"; "Understood" says which).
     report = SearchReport(query=" ".join(query.split())[:MAX_QUERY_CHARS], family=family, model_name=None, indexed=0,
                           model_calibration=None, fitted_calibration=None, interpreted=understood.interpreted(), response=response,
-                          message=response.semantic_message, lead=lead, date_word_notes=understood.date_word_notes)
+                          message=response.semantic_message, lead=lead,
+                          date_word_notes=notes_merged(understood.date_word_notes))
     if all_families:
         report.searched_families = {f.pk: f.name for f in family_list(user=user) if f.pk in response.family_ids}
     model_name = family_search_model(family_id=family.pk)

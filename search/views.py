@@ -45,7 +45,7 @@ from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import OCR_OFF, photos_text_request
 from search.model_comparison import PRECISION_KS, family_model_comparison, previous_model
 from search.query_dates import note_reason, phrase_for_day, phrase_for_range
-from search.query_notes import DateWordNote
+from search.query_notes import DateWordNote, notes_merged
 from search.query_parser import Chip, has_words, normalise, replace_chip
 from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
@@ -92,7 +92,8 @@ def search(request: HttpRequest) -> HttpResponse:
                # A query of only places and dates is searched by its filter's words ("2021 2022 2023"): name it as typed.
                "query_shown": understood.shown(response.query),
                "chips": [_chip_view(request, chip, understood) for chip in understood.parsed.chips],
-               "date_word_notes": [note.parts(_instead_url(request, note)) for note in understood.date_word_notes],
+               "date_word_notes": [note.parts(_instead_url(request, note))
+                                   for note in notes_merged(understood.date_word_notes)],
                "months": CHIP_MONTHS,  # (a day of every year's chip is changed to a day and a month)
                "kept_params": [(k, v) for k, values in request.GET.lists() for v in values if k not in _CHIP_PARAMS],
                "photo_query": listed.query,  # photos open in the viewer on these results

@@ -751,6 +751,31 @@ def test_a_season_or_holiday_alone_in_a_family_of_undated_photos_says_none_tells
     assert body["interpreted"]["date_word_notes"] == [] and dated.pk in _ids(body)
 
 
+def test_several_seasons_and_holidays_in_a_family_of_undated_photos_are_one_note_naming_each(
+        toy_model, family, alice, api, client_for, add_shape, django_capture_on_commit_callbacks):
+    """"summer winter christmas" in a family none of whose photos tells its day repeated the same reason three
+    times, a word each, on the search page, its report and search_report's text. It is one note naming every word,
+    in the query's order; the API keeps an entry a word (its `word` names one), each saying its own."""
+    from search.reports import search_report, search_report_lines
+
+    with django_capture_on_commit_callbacks(execute=True):
+        add_shape("red", "circle")
+    merged = ("Seasons and holidays are found by the day each photo was taken, and no photo of the family “Smiths” "
+              "tells it (their dates are guesses, or a folder's month or year), so “summer”, “winter” and "
+              "“xmas” find none by their date. A photo's page sets the day it was taken.")
+    query = "summer winter xmas"
+    page = unescape(client_for(alice).get(reverse("search:search"), {"q": query}).content.decode())
+    assert page.count("Seasons and holidays are found by") == 1 and merged in page
+    report = unescape(client_for(alice).get(reverse("search:search_report"), {"q": query}).content.decode())
+    assert report.count("Seasons and holidays are found by") == 1 and merged in report
+    lines = search_report_lines(search_report(user=alice, query=query, family_id=family.pk))
+    assert [line for line in lines if line.startswith("date word:")] == [f"date word: {merged}"]
+    notes = _api(api, q=query)["interpreted"]["date_word_notes"]
+    assert [(n["why"], n["word"]) for n in notes] == [("no_dated_photos", "summer"), ("no_dated_photos", "winter"),
+                                                      ("no_dated_photos", "christmas")]
+    assert notes[0]["note"] == NO_DATES_NOTE
+
+
 def test_a_holiday_note_costs_one_query_and_only_when_a_holiday_is_searched(christmas_unplaced, family, alice,
                                                                             client_for):
     """Whether the family's photos have places is known already (its place list's version, read with its default
