@@ -353,8 +353,9 @@ def test_each_holiday_note_and_a_refused_bar_without_javascript_on_the_search_pa
                                                                                    toy_model, size):
     """Each holiday or season searched as a word that finds none by its date has its note under the query, in the
     query's order; without JavaScript a refusal of the bar on the results (tags not typed) comes back to the same
-    search with the photos still ticked and why. Screenshots: test-artifacts/search-notes-{desktop,phone}.png,
-    search-report-notes-{desktop,phone}.png and search-refused-nojs-{desktop,phone}.png."""
+    search with the photos still ticked and why; several seasons and holidays in a family of undated photos are one
+    note. Screenshots: test-artifacts/search-notes-{desktop,phone}.png, search-report-notes-{desktop,phone}.png,
+    search-notes-merged-{desktop,phone}.png and search-refused-nojs-{desktop,phone}.png."""
     from tests.browser.conftest import new_page
     from tests.browser.test_mobile import DESKTOP, OVERFLOW, PHONE
 
@@ -376,6 +377,13 @@ def test_each_holiday_note_and_a_refused_bar_without_javascript_on_the_search_pa
     assert len(page.locator(".date-word-note").all_inner_texts()) == 2
     assert page.evaluate(OVERFLOW, width) == []
     page.screenshot(path=str(artifacts / f"search-report-notes-{size}.png"))
+    # Several seasons and holidays in this family of undated photos: one note naming each, not the reason a word.
+    page.goto(live_server.url + "/search/?" + urlencode({"q": "red circle summer winter christmas"}))
+    notes = page.locator(".date-word-note").all_inner_texts()
+    assert len(notes) == 1 and "so “summer”, “winter” and “christmas” find none by their date." in notes[0], notes
+    assert page.evaluate(OVERFLOW, width) == []
+    page.locator(".date-word-note").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / f"search-notes-merged-{size}.png"))
     context.close()
 
     context, page = new_page(browser, java_script_enabled=False, **options)
