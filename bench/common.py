@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -178,6 +179,17 @@ def set_niceness(nice: int) -> None:
         log(f"not allowed to set niceness {nice} (negative values need root)")
     log(f"niceness {os.nice(0)}; " + (Path("/proc/self/autogroup").read_text().strip()
                                       if Path("/proc/self/autogroup").exists() else "no autogroup"))
+
+
+def median_ms(call, repeats: int) -> float:
+    """The median of `repeats` timed calls of `call`, in ms, after one untimed call (warm caches and plans)."""
+    call()
+    durations = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        durations.append(time.perf_counter() - start)
+    return statistics.median(durations) * 1000
 
 
 def percentile_ms(seconds: list[float], q: float) -> float:

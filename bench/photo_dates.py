@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import statistics
 import sys
-import time
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from bench.common import log, setup_django, throwaway_database  # noqa: E402
+from bench.common import log, median_ms, setup_django, throwaway_database  # noqa: E402
 
 INDEX = "photo_family_day_told"
 
@@ -61,15 +59,6 @@ def _families(n: int) -> dict[str, int]:
         cursor.execute(f"VACUUM ANALYZE {Photo._meta.db_table}")
     return families
 
-
-def _median_ms(call, repeats: int) -> float:
-    call()  # warm
-    durations = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        durations.append(time.perf_counter() - start)
-    return statistics.median(durations) * 1000
 
 
 def _without_index(call):
@@ -113,8 +102,8 @@ def run(args) -> None:
     for name, family_id in families.items():
         def call(family_id=family_id):
             return family_photo_dates(family_ids=[family_id])
-        with_index = _median_ms(call, args.repeats)
-        without = _median_ms(_without_index(call), args.repeats)
+        with_index = median_ms(call, args.repeats)
+        without = median_ms(_without_index(call), args.repeats)
         told = "none tells its day" if call()[1] else "some tell their day"
         print(f"{name:28} ({told:19}): with the index {with_index:8.2f} ms, without {without:8.2f} ms")
     print(f"plan, {list(families)[0]}:")

@@ -13,25 +13,14 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import statistics
 import sys
-import time
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from bench.common import log, setup_django, throwaway_database  # noqa: E402
+from bench.common import log, median_ms, setup_django, throwaway_database  # noqa: E402
 
 setup_django()
 
-
-def _p50_ms(call, repeats: int) -> float:
-    call()  # warm
-    durations = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        durations.append(time.perf_counter() - start)
-    return statistics.median(durations) * 1000
 
 
 def _load(n: int):
@@ -100,14 +89,14 @@ def main() -> int:
             "back near a photo 9 pages down": lambda: timeline_page(
                 user=user, filters=filters, start=Start(near=photo_list(user=user)[9 * size].pk), size=size),
         }
-        results = {name: _p50_ms(call, args.repeats) for name, call in rows.items()}
+        results = {name: median_ms(call, args.repeats) for name, call in rows.items()}
         today = date(2025, 3, 10)  # the photos go back about seven years from the end of 2024
         on_this_day = lambda: memories(user=user, filters=filters, today=today)  # noqa: E731
-        results["On this day (index)"] = _p50_ms(on_this_day, args.repeats)
+        results["On this day (index)"] = median_ms(on_this_day, args.repeats)
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("DROP INDEX photo_family_month_day")
-            results["On this day (no index: before)"] = _p50_ms(on_this_day, args.repeats)
+            results["On this day (no index: before)"] = median_ms(on_this_day, args.repeats)
             transaction.set_rollback(True)
         log(f"On this day: {len(on_this_day())} years, {sum(m.count for m in on_this_day())} photos")
         log(f"{Photo.objects.count()} photos, page size {size}, p50 of {args.repeats}")
