@@ -245,15 +245,7 @@ def test_album_admin(world, staff, root):
 def test_a_staff_member_who_is_no_family_admin_renames_and_deletes_only_the_albums_they_made(world):
     """As in the gallery (album_can_manage): an album is renamed and deleted by its creator or a family admin; any
     other member of its family sees it."""
-    from gallery.album_services import album_create
-
-    stan = UserFactory(username="stan", is_staff=True)
-    stan.user_permissions.set(Permission.objects.all())
-    MembershipFactory(family=world.smiths, user=stan, role=Membership.Role.MEMBER)
-    alices = album_create(user=world.alice, family=world.smiths, name="Alice's")
-    stans = album_create(user=stan, family=world.smiths, name="Stan's")
-    client = Client()
-    client.force_login(stan)
+    alices, stans, client = _staff_member_with_an_album_beside_alices(world)
     assert listed(client.get(url(Album))) == {alices.pk, stans.pk}
     page = client.get(url(Album, "change", alices.pk))
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()  # view only
@@ -274,7 +266,19 @@ def test_a_staff_member_who_is_no_family_admin_renames_and_deletes_only_the_albu
 def test_an_album_page_shown_view_only_has_no_row_of_what_its_form_carries(world):
     """A staff member who is a plain member sees another member's album view only: the form's hidden "seen" (what
     a rename form showed) was drawn as a row of its own, "Seen: None". Their own album's form still carries it."""
-    from gallery.album_services import album_create, album_edit_version
+    from gallery.album_services import album_edit_version
+
+    alices, stans, client = _staff_member_with_an_album_beside_alices(world)
+
+    body = client.get(url(Album, "change", alices.pk)).content.decode()
+    assert "field-seen" not in body and "Seen" not in body and 'name="_save"' not in body
+    body = client.get(url(Album, "change", stans.pk)).content.decode()
+    assert f'name="seen" value="{album_edit_version(stans)}"' in body
+
+
+def _staff_member_with_an_album_beside_alices(world):
+    """Stan, on staff with every permission but a plain member of the Smiths, signed in; alice's album and his."""
+    from gallery.album_services import album_create
 
     stan = UserFactory(username="stan", is_staff=True)
     stan.user_permissions.set(Permission.objects.all())
@@ -283,11 +287,7 @@ def test_an_album_page_shown_view_only_has_no_row_of_what_its_form_carries(world
     stans = album_create(user=stan, family=world.smiths, name="Stan's")
     client = Client()
     client.force_login(stan)
-
-    body = client.get(url(Album, "change", alices.pk)).content.decode()
-    assert "field-seen" not in body and "Seen" not in body and 'name="_save"' not in body
-    body = client.get(url(Album, "change", stans.pk)).content.decode()
-    assert f'name="seen" value="{album_edit_version(stans)}"' in body
+    return alices, stans, client
 
 
 def test_invite_admin(world, staff, root):
