@@ -94,16 +94,20 @@ def bulk_input_clean(*, action: str, photo_ids: Iterable, tags: Iterable[str] = 
     if entry is None:
         raise ValidationError(f"Unknown action “{action}”. Choose one of: {', '.join(BULK_ACTIONS)}.")
     ids = _selection(photo_ids)
-    cleaned_tags = tags_clean(tags) if entry.needs_tags else []
+    try:
+        cleaned_tags = tags_clean(tags) if entry.needs_tags else []
+    except ValidationError as exc:  # (said as the tags field's: the bar marks it)
+        raise ValidationError(" ".join(exc.messages), code="tags") from exc
     if entry.needs_tags and not cleaned_tags:
-        raise ValidationError("Type at least one tag.")
+        raise ValidationError("Type at least one tag.", code="tags")
     if entry.needs_album and album_id is None:
-        raise ValidationError("Choose an album.")
+        raise ValidationError("Choose an album.", code="album")
     if entry.needs_seconds:
         if not seconds:
-            raise ValidationError("Type how far to shift the dates (for example -1 hour or 2 days).")
+            raise ValidationError("Type how far to shift the dates (for example -1 hour or 2 days).",
+                                  code="shift_amount")
         if abs(seconds) > MAX_SHIFT.total_seconds():
-            raise ValidationError("A shift is at most 100 years.")
+            raise ValidationError("A shift is at most 100 years.", code="shift_amount")
     return entry, BulkInput(photo_ids=ids, tags=cleaned_tags, album_id=album_id if entry.needs_album else None,
                             seconds=seconds if entry.needs_seconds else None,
                             seen={pk: (seen or {})[pk] for pk in ids if pk in (seen or {})})
@@ -247,7 +251,7 @@ def photos_add_to_new_album(*, user: AbstractBaseUser, photo_ids: Iterable, name
         try:
             family = family_get(user=user, family_id=family_id)
         except Http404:
-            raise ValidationError("No such family.") from None
+            raise ValidationError("No such family.", code="new_album_family") from None
     else:
         family = _ticked_family(user=user, photo_ids=ids)
     return album_create_with_photos(user=user, family=family, name=name, photo_ids=ids)
@@ -264,7 +268,7 @@ def _ticked_family(*, user: AbstractBaseUser, photo_ids: list[int]) -> Family:
         names = " and ".join(text_isolated(family.label) for family in families)
         raise ValidationError(f"The photos ticked are in {names}, and an album holds one family's photos: choose the "
                               "family the new album is for (the others' photos are left out), or tick one family's "
-                              "photos only. No album was made.")
+                              "photos only. No album was made.", code="new_album_family")
     return families[0]
 
 

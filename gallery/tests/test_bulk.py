@@ -1291,6 +1291,44 @@ def test_every_refusal_of_the_bar_without_javascript_keeps_the_ticks(client_for,
         settings.DOWNLOAD_MAX_PHOTOS = 500
 
 
+def _invalid_fields(page: str) -> list[str]:
+    """The bar's fields drawn aria-invalid (each pointing at the bar's status line, where why is said)."""
+    bar = re.search(r'<form id="bulk-form".*?</form>', page, re.S).group(0)
+    fields = re.findall(r'<(?:input|select)\b[^>]*>', bar)
+    invalid = [f for f in fields if 'aria-invalid="true"' in f]
+    assert all('aria-describedby="bulk-status"' in f for f in invalid)
+    return sorted(re.search(r'name="([^"]+)"', f).group(1) for f in invalid)
+
+
+def test_a_refused_bar_without_javascript_marks_the_field_it_is_about_invalid(client_for, family, other_family,
+                                                                               alice):
+    """The refusal was said in the bar's status line, but nothing told a screen reader which field it was about: the
+    field the refusal is about is drawn aria-invalid and described by the status line; a refusal of no one field
+    (nothing ticked) marks none, and the page drawn again after marks none."""
+    MembershipFactory(family=other_family, user=alice)  # (alice is in both families)
+    photo = photo_factory(family=family, user=alice)
+    theirs_too = photo_factory(family=other_family, user=alice)
+    old = Album.objects.create(family=family, name="Old", created_by=alice)
+    client = client_for(alice)
+    base = {"photos": [photo.pk], "next": "/"}
+    for post, field in (
+            ({"action": "add_to_album", "album": "new", "new_album_name": " "}, ["new_album_name"]),
+            ({"action": "add_to_album", "album": str(old.pk), "new_album_name": "Garden"}, ["new_album_name"]),
+            ({"action": "add_to_album", "album": "new", "new_album_name": "Both",
+              "photos": [photo.pk, theirs_too.pk]}, ["new_album_family"]),
+            ({"action": "add_tags", "tags": " "}, ["tags"]),
+            ({"action": "remove_tags", "tags": ","}, ["tags"]),
+            ({"action": "shift_dates", "shift_amount": "soon", "shift_unit": "hours"}, ["shift_amount"]),
+            ({"action": "shift_dates", "shift_amount": "200", "shift_unit": "days", "photos": []}, []),
+            ({"action": "shift_dates", "shift_amount": "999999", "shift_unit": "days"}, ["shift_amount"]),
+    ):
+        client.post(reverse("gallery:photos_bulk"), {**base, **post})
+        page = client.get("/").content.decode()
+        assert _bar_reporting(page), post
+        assert _invalid_fields(page) == field, post
+        assert _invalid_fields(client.get("/").content.decode()) == []
+
+
 def test_a_refusal_of_the_bar_is_taken_by_its_pages_full_draw_only(client_for, family, alice):
     """The refusal kept for the page the bar was on is taken by that page's view when it draws the whole page: a
     partial of it drawn in between (the next photos scrolled in, HTMX) neither shows nor drops it; another page

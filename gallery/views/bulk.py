@@ -89,9 +89,20 @@ class BarRefused:
     ticked: frozenset[int]
     fields: dict[str, str]
     why: SafeString
+    field: str  # the field of BAR_FIELDS the refusal is about (drawn aria-invalid), or ""
 
 
-def _refused_back(request: HttpRequest, why: str) -> HttpResponse:
+def _refused_field(exc: ValidationError) -> str:
+    """The field of the bar a refusal is about: an album's name refused (album_text_clean's "name"), or the field
+    its code names (gallery.bulk's refusals of the tags, the album, the shift, the new album's family); "" for one
+    about no field (nothing ticked, the photos gone)."""
+    if hasattr(exc, "error_dict"):
+        return "new_album_name" if "name" in exc.error_dict else ""
+    code = getattr(exc, "code", None)
+    return code if code in BAR_FIELDS else ""
+
+
+def _refused_back(request: HttpRequest, why: str, *, field: str = "") -> HttpResponse:
     """Back to the page the bar was on, at the bar, which shows the photos ticked, the fields as they were sent and
     `why` (escaped unless safe: a link to an album): once, on that page (bar_refused_take). Every refusal of every
     action of the bar's plain form comes back this way."""
@@ -100,7 +111,7 @@ def _refused_back(request: HttpRequest, why: str) -> HttpResponse:
               if (pk := id_from_text(value)) is not None]
     refusal_keep(request, BAR_REFUSED_KEY, page=response["Location"], data={
         "ticked": ticked, "fields": {name: request.POST.get(name, "")[:2000] for name in BAR_FIELDS},
-        "why": str(conditional_escape(why))})
+        "why": str(conditional_escape(why)), "field": field})
     response["Location"] += "#bulk-form"
     return response
 
@@ -112,7 +123,8 @@ def bar_refused_take(request: HttpRequest) -> BarRefused | None:
     if kept is None:
         return None
     # (kept escaped, in the session only the server writes)
-    return BarRefused(ticked=frozenset(kept["ticked"]), fields=kept["fields"], why=mark_safe(kept["why"]))
+    return BarRefused(ticked=frozenset(kept["ticked"]), fields=kept["fields"], why=mark_safe(kept["why"]),
+                      field=kept.get("field", ""))
 
 
 def _album_id(value: str | None) -> int | None:
@@ -177,14 +189,15 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         results, summary, problem = [], " ".join(exc.messages), True
         conflict = getattr(exc, "code", None) == "shift_conflict"
+        field = _refused_field(exc)
     else:
-        conflict = False
+        conflict, field = False, ""
         summary = (new_album_summary(made, user=request.user) if made is not None
                    else bulk_summary(action, results))
         problem = not any(result.ok for result in results)
     if not request.htmx:
         if problem:
-            return _refused_back(request, summary)
+            return _refused_back(request, summary, field=field)
         messages.success(request, summary)
         return _back(request)
     done = [result.id for result in results if result.ok]
@@ -217,7 +230,7 @@ def new_album_unchosen(name: str) -> None:
     going into that album, no album made). Only a browser with neither script nor CSS :has() sends one: it shows
     the name field beside every choice (static/js/site.js disables the field otherwise, and :has() hides it)."""
     if name.strip():
-        raise ValidationError(f"Choose “New album…” to make “{text_isolated(name.strip())}”.")
+        raise ValidationError(f"Choose “New album…” to make “{text_isolated(name.strip())}”.", code="new_album_name")
 
 
 # After these actions the photos done are no longer in the list they were picked from.

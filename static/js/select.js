@@ -102,11 +102,24 @@
     update();
   }
 
+  // A refusal of the plain form drew the field it was about aria-invalid (gallery/_select_bar.html): once the
+  // member changes it, or the bar is cleared or used again, that is said no more.
+  function forgetInvalid(form, field) {
+    const fields = field ? [field] : Array.from(form.querySelectorAll("[aria-invalid]"));
+    fields.forEach((el) => { el.removeAttribute("aria-invalid"); el.removeAttribute("aria-describedby"); });
+  }
+  document.addEventListener("input", (e) => {
+    if (e.target.closest && e.target.closest("[data-select-bar]") && e.target.hasAttribute("aria-invalid")) {
+      forgetInvalid(e.target.form, e.target);
+    }
+  });
+
   function clearAll() {
     boxes().forEach((box) => { box.checked = false; });
     anchor = null;
     const form = bar();
     if (form) {
+      forgetInvalid(form);
       form.classList.remove("reporting");
       const status = form.querySelector(".select-status");
       if (status) status.textContent = "";
@@ -252,7 +265,10 @@
     });
     // The button pressed is disabled now (nothing is ticked): the keyboard's focus moves to the bar's Close.
     const focusInBar = form && form.contains(document.activeElement);
-    if (form) form.classList.add("reporting"); // the bar stays to show what happened until closed or used again
+    if (form) {
+      form.classList.add("reporting"); // the bar stays to show what happened until closed or used again
+      forgetInvalid(form);
+    }
     // After a shift of the dates, what the tiles carry is their new date (a shift of them again is no conflict).
     Object.entries(detail.taken_at_seen || {}).forEach(([id, value]) => {
       document.querySelectorAll(`input[data-select-with="${id}"][name=taken_at_seen]`).forEach((input) => {

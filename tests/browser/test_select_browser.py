@@ -748,11 +748,19 @@ def test_a_refusal_without_javascript_comes_back_with_what_was_ticked_and_typed(
     assert page.locator("#bulk-form input[name=tags]").input_value() == "garden"
     assert page.locator("#bulk-status").inner_text().strip() == "An album needs a name."
     assert page.locator("#bulk-status").is_visible() and page.locator(".messages").count() == 0
+    # The field it is about is marked so, and described by why (a screen reader says both on reaching it).
+    name_field = page.get_by_role("textbox", name="Name of the new album")
+    assert name_field.get_attribute("aria-invalid") == "true"
+    assert page.locator("[aria-invalid]").count() == 1
+    assert page.evaluate("() => document.getElementById("
+                         "document.querySelector('[aria-invalid]').getAttribute('aria-describedby')).innerText.trim()"
+                         ) == "An album needs a name."
     page.screenshot(path=artifacts / f"select-refused-nojs-{size}.png")
     page.fill("#bulk-form input[name=new_album_name]", "Garden")
     page.get_by_role("button", name="Add to album").click()
     page.wait_for_url(live_server.url + "/")
     assert "Added 2 photos to the new album" in page.locator(".messages").inner_text()
+    assert page.locator("[aria-invalid]").count() == 0
     assert sorted(Album.objects.get(name="Garden").photos.values_list("pk", flat=True)) == sorted(
         [photos[0].pk, photos[2].pk])
     assert page.evaluate(TICKED) == []
@@ -771,6 +779,34 @@ def test_a_refusal_without_javascript_comes_back_with_what_was_ticked_and_typed(
     page.wait_for_load_state()
     assert "POST" not in sent and page.locator("#new-album-error").count() == 0
     assert Album.objects.count() == 2
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_field_drawn_invalid_by_a_refusal_is_no_longer_so_once_changed_or_the_bar_used(live_server, browser):
+    """A page drawn after a plain post's refusal (another tab without the script, or the bar's Enter before the
+    script ran) marks the field the refusal was about; with the script, changing that field, or the bar's Close,
+    says it no more (static/js/select.js)."""
+    photos, foreign, album = _gallery(count=2)
+    context, page = new_page(browser, **DESKTOP)
+    sign_in(page, live_server, "grandma")
+    token = next(c["value"] for c in context.cookies() if c["name"] == "csrftoken")
+    refused = {"action": "shift_dates", "shift_amount": "soon", "shift_unit": "hours", "photos": str(photos[0].pk),
+               "next": "/"}
+    for change in ("type", "close"):
+        page.request.post(live_server.url + "/photos/bulk/", form=refused, headers={"X-CSRFToken": token},
+                          max_redirects=0)
+        page.goto(live_server.url + "/")
+        amount = page.locator("#bulk-form input[name=shift_amount]")
+        assert amount.get_attribute("aria-invalid") == "true", change
+        if change == "type":
+            amount.fill("2")
+            assert amount.get_attribute("aria-invalid") is None
+            assert amount.get_attribute("aria-describedby") is None
+        else:
+            page.locator("#bulk-form [data-select-clear]").click()
+            assert page.locator("[aria-invalid]").count() == 0
+    assert page.js_errors == []
     context.close()
 
 
