@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.db.models.functions import Lower
+from django.http import HttpResponseRedirect
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html
@@ -149,10 +151,20 @@ class AlbumAdmin(FamilyScopedAdmin):
 
     # Through the service: the album goes, its photos stay in the family, its share links stop working.
     def delete_model(self, request, obj):
+        album_delete_by_site_admin(user=request.user, album=obj)  # (ValidationError: gone meanwhile, delete_view)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """An album deleted by someone else since the delete page read it is said so, as a warning alone: Django's
+        "deleted successfully" and the history's "Deleted" were not this user's doing (delete_model's refusal rolls
+        back the view's transaction, the history's line with it)."""
+        album = Album.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
         try:
-            album_delete_by_site_admin(user=request.user, album=obj)
-        except ValidationError as exc:  # deleted meanwhile, by someone else, since the delete page read it
-            self.message_user(request, f"“{obj}”: {' '.join(exc.messages)}", messages.WARNING)
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, f"“{album}”: {' '.join(exc.messages)}", messages.WARNING)
+            return HttpResponseRedirect(add_preserved_filters(
+                {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts},
+                reverse("admin:gallery_album_changelist")))
 
     def delete_queryset(self, request, queryset):
         for album in queryset.select_related("family"):
