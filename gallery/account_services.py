@@ -23,8 +23,8 @@ from gallery.account_selectors import member_password_problem
 from gallery.models import DeletedFamilyInvite, Family, Invite, Membership
 from gallery.selectors import family_is_admin
 from gallery.services import (
-    family_lock, family_lookalike, invites_withdraw_made_by, membership_add, user_create, users_activate_problems,
-    users_deactivate_problems,
+    family_lock, family_lookalike, invites_withdraw_made_by, membership_add, shares_withdraw_made_by, user_create,
+    users_activate_problems, users_deactivate_problems,
 )
 
 User = get_user_model()
@@ -161,7 +161,8 @@ def user_active_set(*, user: AbstractBaseUser, active: bool) -> AbstractBaseUser
     administers a family (admin_kept): refused, with a sentence for each family it would leave with no admin who can
     sign in, or sign in to with none (users_deactivate_problems, users_activate_problems). The check locks the
     account's families in id order (family_lock) until commit, so two such changes, or a removal or step-down, are
-    ordered. Made inactive, the account's open links are withdrawn: an admin who can't sign in administers nothing."""
+    ordered. Made inactive, the account's open links are withdrawn: an admin who can't sign in administers nothing,
+    and a member who can't shares nothing of the family (their album share links)."""
     check = users_activate_problems if active else users_deactivate_problems
     if problems := check(users=[user]):
         raise ValidationError(problems)
@@ -169,6 +170,7 @@ def user_active_set(*, user: AbstractBaseUser, active: bool) -> AbstractBaseUser
     user.save(update_fields=["is_active"])
     if not active:
         invites_withdraw_made_by(user_ids=[user.pk])
+        shares_withdraw_made_by(user_ids=[user.pk])
     return user
 
 
