@@ -844,3 +844,39 @@ def test_migration_0049_withdraws_the_open_links_no_admin_who_can_sign_in_vouche
                       "mallory's elsewhere": "revoked", "gone": "revoked", "bob expired": "expired",
                       "bob used": "used"}
     assert Invite.objects.get(pk=theirs.pk).state() == "pending"
+
+
+def test_a_link_that_does_not_work_offers_signing_in_only_where_it_leads_somewhere(client_for, family, alice, mallory):
+    """The page of a link that doesn't work said "Sign in if you already have an account" whatever the reason, also for
+    a link whose family was deleted (or a made-up one), where signing in leads nowhere. It offers signing in only for a
+    link of a family that still is (used, withdrawn, expired), to one who may be in it: signed in, they come back to
+    the link, which takes a member to their family's page. Signed in, each page offers the way to their photos."""
+    from gallery.models import DeletedFamilyInvite
+
+    def link_of(**state) -> str:
+        made = invite_create(family=family, created_by=alice)
+        Invite.objects.filter(pk=made.invite.pk).update(**state)
+        return reverse("invite", args=[made.token])
+
+    now = timezone.now()
+    links = {"used": link_of(used_at=now, used_by=alice), "withdrawn": link_of(revoked_at=now),
+             "expired": link_of(expires_at=now - timedelta(days=1))}
+    gone = "deleted-family-token"
+    DeletedFamilyInvite.objects.create(token_hash=invite_token_hash(gone))
+    ended = {"deleted family": reverse("invite", args=[gone]),
+             "made up": reverse("invite", args=["made-up-token"])}
+
+    def card(response) -> str:
+        return re.search(r'<section class="card narrow invite-page">(.*?)</section>', response.content.decode(),
+                         re.S).group(1)
+
+    for state, link in links.items():
+        page = card(Client().get(link))
+        assert f'href="{reverse("login")}?next={link}"' in page, state
+        assert "Already in the family?" in page, state
+    for state, link in ended.items():
+        page = card(Client().get(link))
+        assert reverse("login") not in page and "Sign in" not in page and "account" not in page, state
+    for link in [*links.values(), *ended.values()]:
+        page = card(client_for(mallory).get(link))
+        assert reverse("gallery:timeline") in page and "Sign in" not in page, link
