@@ -17,6 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from gallery.account_selectors import member_password_problem
@@ -106,6 +107,19 @@ def invite_problem(invite: Invite | None, *, token: str) -> InviteUnusable | Non
     if state == Invite.State.EXPIRED:
         return InviteUnusable("This invitation link has expired." + inviter, state=state)
     return None
+
+
+def invite_links_prune() -> int:
+    """The periodic sweep's share: delete the invitation links over (used, withdrawn, expired) for longer than
+    INVITE_KEEP_DAYS, and what is kept of a deleted family's open links (DeletedFamilyInvite) as long after the
+    deletion. Until then a link's page says what became of it (and takes a member who opens it to their family's
+    page), after that it reads as any link that is not valid: rows no longer kept forever. How many went."""
+    cutoff = timezone.now() - timedelta(days=settings.INVITE_KEEP_DAYS)
+    # A link is over from the first of these (a use or withdrawal comes before the expiry it would have had).
+    ended_long_ago = Q(used_at__lt=cutoff) | Q(revoked_at__lt=cutoff) | Q(expires_at__lt=cutoff)
+    links, _ = Invite.objects.filter(ended_long_ago).delete()
+    hashes, _ = DeletedFamilyInvite.objects.filter(deleted_at__lt=cutoff).delete()
+    return links + hashes
 
 
 def _invite_lock(token: str) -> Invite:
