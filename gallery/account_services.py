@@ -189,19 +189,29 @@ def user_active_set(*, user: AbstractBaseUser, active: bool) -> AbstractBaseUser
 
 
 def _user_lock(user: AbstractBaseUser) -> None:
-    """Serialise what changes a user's families against an admin setting their password (see below)."""
+    """Serialise what changes a user's families against an admin setting their password (see below). Taken after the
+    rows of the families concerned, as every path does (a link opened: its family, then the account; an account made
+    inactive or deleted: its families, then its row): the other order deadlocks with them."""
     list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+
+
+def _families_of(user: AbstractBaseUser) -> list[int]:
+    return sorted(Membership.objects.filter(user=user).values_list("family_id", flat=True))
 
 
 @transaction.atomic
 def member_password_set(*, actor: AbstractBaseUser, user: AbstractBaseUser, password: str) -> None:
     """A family admin sets a new password for a member whose only families are ones the admin administers.
 
-    The check runs under locks: the member's row (an invitation accepted meanwhile would add a family the admin
-    may not administer) and each of their families (the admin may be demoted meanwhile)."""
-    _user_lock(user)
-    for family_id in sorted(Membership.objects.filter(user=user).values_list("family_id", flat=True)):
+    The check runs under locks: each of the member's families (the admin may be demoted meanwhile), then the member's
+    row (an invitation accepted meanwhile would add a family the admin may not administer). A family they joined
+    between the two (not locked: locking it now, after the account, could deadlock) is refused, to try again."""
+    families = _families_of(user)
+    for family_id in families:
         family_lock(family_id=family_id)
+    _user_lock(user)
+    if _families_of(user) != families:
+        raise PermissionDenied(f"{user} joined or left a family while you were setting their password: try again.")
     user.refresh_from_db()
     if problem := member_password_problem(actor=actor, user=user):
         raise PermissionDenied(problem)
