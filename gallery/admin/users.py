@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 
@@ -82,13 +82,13 @@ class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
                                   + " ".join(exc.messages)) from exc
         super().save_model(request, obj, form, change)
 
-    def _changeform_view(self, request, object_id, form_url, extra_context):
-        """Django's change page, inside its transaction (changeform_view): a save refused there (SaveRefused) is
-        rolled back whole and said alone, back on the account's page, never with Django's "changed successfully"."""
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Django's change page, except that a save refused at its end (SaveRefused) is rolled back whole (the atomic
+        block it leaves) and said alone, back on the account's page, never beside Django's "changed successfully"."""
         try:
-            return super()._changeform_view(request, object_id, form_url, extra_context)
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                return super().changeform_view(request, object_id, form_url, extra_context)
         except SaveRefused as refused:
-            transaction.set_rollback(True)
             self.message_user(request, str(refused), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
