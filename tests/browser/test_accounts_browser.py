@@ -353,8 +353,8 @@ def test_every_state_of_an_invitation_links_page(browser, live_server, artifacts
         Invite.objects.filter(pk=made.invite.pk).update(**state)
         return f"/invite/{made.token}/"
 
-    links = {"valid": link_of(), "withdrawn": link_of(revoked_at=now), "expired": link_of(expires_at=now - timedelta(1)),
-             "used": link_of(used_at=now, used_by=grandma)}
+    links = {"valid": link_of(), "withdrawn": link_of(revoked_at=now),
+             "expired": link_of(expires_at=now - timedelta(days=1)), "used": link_of(used_at=now, used_by=grandma)}
     DeletedFamilyInvite.objects.create(token_hash=invite_token_hash("gone-family-token"))
     links |= {"deleted-family": "/invite/gone-family-token/", "made-up": "/invite/made-up-token/"}
     signing_in_helps = {"valid", "withdrawn", "expired", "used"}  # (valid: to join with an account one has)
