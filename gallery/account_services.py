@@ -17,14 +17,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from gallery.account_selectors import member_password_problem
 from gallery.models import DeletedFamilyInvite, Family, Invite, Membership
 from gallery.selectors import family_is_admin
 from gallery.services import (
-    family_lock, family_lookalike, invites_withdraw_made_by, membership_add, user_create, users_activate_problems,
-    users_deactivate_problems,
+    family_lock, family_lookalike, invites_withdraw_made_by, membership_add, shares_withdraw_made_by, user_create,
+    users_activate_problems, users_deactivate_problems,
 )
 
 User = get_user_model()
@@ -108,6 +109,19 @@ def invite_problem(invite: Invite | None, *, token: str) -> InviteUnusable | Non
     return None
 
 
+def invite_links_prune() -> int:
+    """The periodic sweep's share: delete the invitation links over (used, withdrawn, expired) for longer than
+    INVITE_KEEP_DAYS, and what is kept of a deleted family's open links (DeletedFamilyInvite) as long after the
+    deletion. Until then a link's page says what became of it (and takes a member who opens it to their family's
+    page), after that it reads as any link that is not valid: rows no longer kept forever. How many went."""
+    cutoff = timezone.now() - timedelta(days=settings.INVITE_KEEP_DAYS)
+    # A link is over from the first of these (a use or withdrawal comes before the expiry it would have had).
+    ended_long_ago = Q(used_at__lt=cutoff) | Q(revoked_at__lt=cutoff) | Q(expires_at__lt=cutoff)
+    links, _ = Invite.objects.filter(ended_long_ago).delete()
+    hashes, _ = DeletedFamilyInvite.objects.filter(deleted_at__lt=cutoff).delete()
+    return links + hashes
+
+
 def _invite_lock(token: str) -> Invite:
     """The link's row, locked until commit: of two submits of one link, the second waits, then finds it used.
 
@@ -161,7 +175,8 @@ def user_active_set(*, user: AbstractBaseUser, active: bool) -> AbstractBaseUser
     administers a family (admin_kept): refused, with a sentence for each family it would leave with no admin who can
     sign in, or sign in to with none (users_deactivate_problems, users_activate_problems). The check locks the
     account's families in id order (family_lock) until commit, so two such changes, or a removal or step-down, are
-    ordered. Made inactive, the account's open links are withdrawn: an admin who can't sign in administers nothing."""
+    ordered. Made inactive, the account's open links are withdrawn: an admin who can't sign in administers nothing,
+    and a member who can't shares nothing of the family (their album share links)."""
     check = users_activate_problems if active else users_deactivate_problems
     if problems := check(users=[user]):
         raise ValidationError(problems)
@@ -169,23 +184,34 @@ def user_active_set(*, user: AbstractBaseUser, active: bool) -> AbstractBaseUser
     user.save(update_fields=["is_active"])
     if not active:
         invites_withdraw_made_by(user_ids=[user.pk])
+        shares_withdraw_made_by(user_ids=[user.pk])
     return user
 
 
 def _user_lock(user: AbstractBaseUser) -> None:
-    """Serialise what changes a user's families against an admin setting their password (see below)."""
+    """Serialise what changes a user's families against an admin setting their password (see below). Taken after the
+    rows of the families concerned, as every path does (a link opened: its family, then the account; an account made
+    inactive or deleted: its families, then its row): the other order deadlocks with them."""
     list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+
+
+def _families_of(user: AbstractBaseUser) -> list[int]:
+    return sorted(Membership.objects.filter(user=user).values_list("family_id", flat=True))
 
 
 @transaction.atomic
 def member_password_set(*, actor: AbstractBaseUser, user: AbstractBaseUser, password: str) -> None:
     """A family admin sets a new password for a member whose only families are ones the admin administers.
 
-    The check runs under locks: the member's row (an invitation accepted meanwhile would add a family the admin
-    may not administer) and each of their families (the admin may be demoted meanwhile)."""
-    _user_lock(user)
-    for family_id in sorted(Membership.objects.filter(user=user).values_list("family_id", flat=True)):
+    The check runs under locks: each of the member's families (the admin may be demoted meanwhile), then the member's
+    row (an invitation accepted meanwhile would add a family the admin may not administer). A family they joined
+    between the two (not locked: locking it now, after the account, could deadlock) is refused, to try again."""
+    families = _families_of(user)
+    for family_id in families:
         family_lock(family_id=family_id)
+    _user_lock(user)
+    if _families_of(user) != families:
+        raise PermissionDenied(f"{user} joined or left a family while you were setting their password: try again.")
     user.refresh_from_db()
     if problem := member_password_problem(actor=actor, user=user):
         raise PermissionDenied(problem)

@@ -105,7 +105,7 @@ def task_queue_ends_and_redelivers_after_the_timeout(app_configs=None, **kwargs)
 
 # Numbers of days, each the time until something happens (or how long it lasts): none can be negative, and each must
 # leave a date a calendar holds (past the year 9999, the page that computes it is a 500). 100 years is plenty.
-DAY_COUNTS = ("MODEL_SWITCH_KEEP_DAYS", "TRASH_DAYS", "INVITE_DAYS", "API_TOKEN_IDLE_DAYS")
+DAY_COUNTS = ("MODEL_SWITCH_KEEP_DAYS", "TRASH_DAYS", "INVITE_DAYS", "INVITE_KEEP_DAYS", "API_TOKEN_IDLE_DAYS")
 MOST_DAYS = 36_500
 
 

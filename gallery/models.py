@@ -739,7 +739,9 @@ class AlbumShare(models.Model):
         return bool(self.password_hash)
 
     def state(self, now=None) -> str:
-        if self.revoked_at:
+        """Withdrawn also when read with `maker_vouches` false (gallery.album_selectors.shares_with_maker_vouching):
+        a link whose maker is no longer in the album's family, or can no longer sign in, shows nothing."""
+        if self.revoked_at or getattr(self, "maker_vouches", True) is False:
             return self.State.REVOKED
         if self.expires_at <= (now or timezone.now()):
             return self.State.EXPIRED

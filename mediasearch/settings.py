@@ -392,6 +392,9 @@ SHARE_PASSWORD_WINDOW = env_int("SHARE_PASSWORD_WINDOW", 900)
 TRASH_DAYS = env_int("TRASH_DAYS", 30)
 # Days an invitation link to a family stays valid (it also stops working once used or revoked).
 INVITE_DAYS = env_int("INVITE_DAYS", 7)
+# Days an invitation link is kept once over (used, withdrawn, expired; or open when its family was deleted): its page
+# says what became of it meanwhile, then the periodic sweep deletes it (it reads as any link that is not valid).
+INVITE_KEEP_DAYS = env_int("INVITE_KEEP_DAYS", 90)
 # Uploaded files above this size go to a temp file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Files per upload request. Enforced by gallery.upload_limits (which says "at most 500 files per upload; you sent

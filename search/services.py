@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.models import Schedule
 
+from gallery.account_services import invite_links_prune
 from gallery.files import StorageUnavailable, file_removals_process, photo_image
 from gallery.images import ImageBusy
 from gallery.models import Family, Membership, Photo
@@ -401,10 +402,13 @@ def embed_missing() -> int:
 
     Requeues photos whose worker died, marks photos lacking an embedding of the active model
     (e.g. after a model switch) as pending, and queues all pending ones; gives up to RENDITION_SWEEP_LIMIT
-    photos lacking one their display rendition (which the worker then embeds from). Returns how many were queued."""
+    photos lacking one their display rendition (which the worker then embeds from); the gallery's housekeeping rides
+    along (file removals, deletions left half done, invitation links kept past INVITE_KEEP_DAYS). Returns how many
+    were queued."""
     name = active_model_name()
     file_removals_process()  # the gallery's queue of files whose photos are gone: retried here too
     family_deletions_resume()  # families whose deletion a worker left (killed, or its task lost)
+    invite_links_prune()  # invitation links over for longer than INVITE_KEEP_DAYS
     photos_display_sweep()  # photos stored before display renditions existed, a batch at a time
     photos_place_sweep()  # places for photos with GPS stored before places existed, a batch at a time
     photos_embedded_sweep()  # embedded keywords, title, description, zone of photos stored before they were read

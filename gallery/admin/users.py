@@ -7,7 +7,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
+from django.db import router, transaction
 from django.db.models import Q
+from django.http import HttpResponseRedirect
 
 from gallery.account_services import user_active_set
 from gallery.admin_scope import FamilyScopedAdmin, people_of
@@ -15,6 +17,12 @@ from gallery.services import users_activate_problems, users_deactivate_problems,
 
 
 User = get_user_model()
+
+
+class SaveRefused(Exception):
+    """A change of an account refused by its service at the save: nothing of that save is kept."""
+
+
 admin.site.unregister(User)  # replaced by the one below
 
 
@@ -65,14 +73,24 @@ class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
     def save_model(self, request, obj, form, change):
         if change and "is_active" in form.changed_data:
             # Through the one service (checked again under the families' locks; made inactive, their links
-            # withdrawn). The form's check said it first; should a family have changed since, the rest is saved.
+            # withdrawn). The form's check said it first; should a family have changed since, the whole save is
+            # refused (_changeform_view): the other fields typed with it are not half kept behind a success line.
             try:
                 user_active_set(user=obj, active=obj.is_active)
             except ValidationError as exc:
-                obj.is_active = not obj.is_active
-                self.message_user(request, f"{obj} was not made {'inactive' if obj.is_active else 'active'}: "
-                                           + " ".join(exc.messages), messages.ERROR)
+                raise SaveRefused(f"Nothing was saved: {obj} was not made {'active' if obj.is_active else 'inactive'}: "
+                                  + " ".join(exc.messages)) from exc
         super().save_model(request, obj, form, change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Django's change page, except that a save refused at its end (SaveRefused) is rolled back whole (the atomic
+        block it leaves) and said alone, back on the account's page, never beside Django's "changed successfully"."""
+        try:
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except SaveRefused as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def get_deleted_objects(self, objs, request):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)

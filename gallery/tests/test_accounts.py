@@ -844,3 +844,85 @@ def test_migration_0049_withdraws_the_open_links_no_admin_who_can_sign_in_vouche
                       "mallory's elsewhere": "revoked", "gone": "revoked", "bob expired": "expired",
                       "bob used": "used"}
     assert Invite.objects.get(pk=theirs.pk).state() == "pending"
+
+
+def test_a_link_that_does_not_work_offers_signing_in_only_where_it_leads_somewhere(client_for, family, alice, mallory):
+    """The page of a link that doesn't work said "Sign in if you already have an account" whatever the reason, also for
+    a link whose family was deleted (or a made-up one), where signing in leads nowhere. It offers signing in only for a
+    link of a family that still is (used, withdrawn, expired), to one who may be in it: signed in, they come back to
+    the link, which takes a member to their family's page. Signed in, each page offers the way to their photos."""
+    from gallery.models import DeletedFamilyInvite
+
+    def link_of(**state) -> str:
+        made = invite_create(family=family, created_by=alice)
+        Invite.objects.filter(pk=made.invite.pk).update(**state)
+        return reverse("invite", args=[made.token])
+
+    now = timezone.now()
+    links = {"used": link_of(used_at=now, used_by=alice), "withdrawn": link_of(revoked_at=now),
+             "expired": link_of(expires_at=now - timedelta(days=1))}
+    gone = "deleted-family-token"
+    DeletedFamilyInvite.objects.create(token_hash=invite_token_hash(gone))
+    ended = {"deleted family": reverse("invite", args=[gone]),
+             "made up": reverse("invite", args=["made-up-token"])}
+
+    def card(response) -> str:
+        return re.search(r'<section class="card narrow invite-page">(.*?)</section>', response.content.decode(),
+                         re.S).group(1)
+
+    for state, link in links.items():
+        page = card(Client().get(link))
+        assert f'href="{reverse("login")}?next={link}"' in page, state
+        assert "Already in the family?" in page, state
+    for state, link in ended.items():
+        page = card(Client().get(link))
+        assert reverse("login") not in page and "Sign in" not in page and "account" not in page, state
+    for link in [*links.values(), *ended.values()]:
+        page = card(client_for(mallory).get(link))
+        assert reverse("gallery:timeline") in page and "Sign in" not in page, link
+
+
+def test_the_periodic_sweep_prunes_invitation_links_ended_longer_than_invite_keep_days(client_for, family, alice,
+                                                                                        mallory, settings):
+    """Used, withdrawn and expired links, and the token hashes kept of a deleted family's open links, were kept for
+    good. The periodic sweep (search's embed_missing, every few minutes) deletes each once it has been over for
+    INVITE_KEEP_DAYS: until then its page still says what became of it (used, withdrawn, expired, its family deleted)
+    and takes a member who opens it to their family's page; after, it reads as any link that is not valid. Open links,
+    and those that ended more recently, stay."""
+    from gallery.models import DeletedFamilyInvite
+    from search.services import embed_missing
+
+    settings.INVITE_KEEP_DAYS = 30
+    now = timezone.now()
+    long_ago, lately = now - timedelta(days=31), now - timedelta(days=29)
+
+    def link_of(**state) -> str:
+        made = invite_create(family=family, created_by=alice)
+        Invite.objects.filter(pk=made.invite.pk).update(**state)
+        return reverse("invite", args=[made.token])
+
+    old = {"used": link_of(used_at=long_ago, used_by=alice), "withdrawn": link_of(revoked_at=long_ago),
+           "expired": link_of(expires_at=long_ago)}
+    recent = {"used": link_of(used_at=lately, used_by=alice), "withdrawn": link_of(revoked_at=lately),
+              "expired": link_of(expires_at=lately),
+              # (withdrawn lately although made long ago, and expired since: over from its withdrawal)
+              "withdrawn, expired since": link_of(created_at=long_ago, revoked_at=lately, expires_at=lately)}
+    still_open = link_of()
+    DeletedFamilyInvite.objects.create(token_hash=invite_token_hash("old-deleted"))
+    DeletedFamilyInvite.objects.filter(token_hash=invite_token_hash("old-deleted")).update(deleted_at=long_ago)
+    DeletedFamilyInvite.objects.create(token_hash=invite_token_hash("recent-deleted"))
+    DeletedFamilyInvite.objects.filter(token_hash=invite_token_hash("recent-deleted")).update(deleted_at=lately)
+
+    embed_missing()
+
+    for state, link in old.items():
+        assert not Invite.objects.filter(token_hash=invite_token_hash(_token(link))).exists(), state
+        assert Client().get(link).status_code == 404, state  # "not valid", as any unknown link
+    for state, link in recent.items():
+        assert Invite.objects.filter(token_hash=invite_token_hash(_token(link))).exists(), state
+        assert client_for(alice).get(link).status_code == 302, state  # a member: to the family's page
+    assert Client().get(still_open).status_code == 200
+    assert list(DeletedFamilyInvite.objects.values_list("token_hash", flat=True)) == [
+        invite_token_hash("recent-deleted")]
+    assert Client().get(reverse("invite", args=["recent-deleted"])).status_code == 410
+    assert Client().get(reverse("invite", args=["old-deleted"])).status_code == 404

@@ -13,7 +13,7 @@ from django.test import Client
 
 from gallery.account_services import (
     InviteUnusable, invite_accept_existing, invite_accept_new_account, invite_create, invite_problem,
-    invite_token_hash, member_password_set,
+    invite_token_hash, member_password_set, user_active_set,
 )
 from gallery.models import Invite, Membership
 from gallery.services import invites_withdraw_made_by, membership_add, membership_remove
@@ -253,3 +253,63 @@ def test_two_admins_made_inactive_at_once_leave_one_who_can_sign_in():
     assert run.second.messages == ["bob is the last admin of Smiths: make someone else an admin of it first."]
     assert list(User.objects.filter(is_active=True).order_by("username").values_list("username", flat=True)) == [
         "bob", "carol"]
+
+
+# --- the order locks are taken in: a family's row, then the account's ------------------------------
+
+
+def _no_deadlock(outcome) -> None:
+    from django.db import OperationalError
+
+    assert not isinstance(outcome, OperationalError), outcome  # PostgreSQL's "deadlock detected": a 500
+
+
+@pytest.mark.parametrize("family_first", ["invite_accept_existing", "user_active_set"])
+def test_a_password_set_while_the_member_opens_a_link_or_is_made_inactive_does_not_deadlock(smiths, family_first):
+    """Opening a link locks its family, then the account (invite_accept_existing); making an account inactive locks its
+    families, then writes its row (user_active_set); an admin setting a member's password locked the account, then its
+    families (member_password_set). bob, a member of the Smiths, opens a link to them again (or the site administrator
+    unticks his "Active" box) while alice sets his password: each held the lock the other waited for, and PostgreSQL
+    aborted one of them ("deadlock detected", a 500). Every path now takes a family's row before the account's: the
+    password waits for the family, then goes through."""
+    from gallery.services import family_lock
+
+    family, alice = smiths
+    bob = UserFactory(username="bob")
+    MembershipFactory(family=family, user=bob)
+    token = invite_create(family=family, created_by=alice).token
+    then = {"invite_accept_existing": lambda: invite_accept_existing(token=token, user=bob),
+            "user_active_set": lambda: user_active_set(user=User.objects.get(pk=bob.pk), active=False)}[family_first]
+
+    run = first_holds_then_second(lambda: family_lock(family_id=family.pk),  # (the first step of either)
+                                  lambda: member_password_set(actor=alice, user=bob, password=PASSWORD), then=then)
+
+    _no_deadlock(run.first)
+    _no_deadlock(run.second)
+    assert run.second_waited
+    assert run.second is None, run.second  # the password was set
+    assert User.objects.get(pk=bob.pk).check_password(PASSWORD)
+    if family_first == "invite_accept_existing":
+        assert isinstance(run.first, ValidationError) and "already in Smiths" in run.first.messages[0], run.first
+    else:
+        assert not User.objects.get(pk=bob.pk).is_active
+
+
+def test_a_password_set_while_the_member_joins_a_family_committed_meanwhile_is_refused_not_half_checked(smiths):
+    """The password's check locks the member's families, then the account: a family they joined between the two (its
+    join committed meanwhile) was never locked, so it is refused, asking to try again, as any join seen meanwhile is."""
+    family, alice = smiths
+    bob = UserFactory(username="bob")
+    MembershipFactory(family=family, user=bob)
+    joneses = FamilyFactory(name="Joneses")
+    MembershipFactory(family=joneses, user=alice, role=Membership.Role.ADMIN)  # alice administers both
+    token = invite_create(family=joneses, created_by=alice).token
+
+    run = first_holds_then_second(lambda: invite_accept_existing(token=token, user=bob),
+                                  lambda: member_password_set(actor=alice, user=bob, password=PASSWORD))
+
+    assert run.second_waited and isinstance(run.first, Membership), run.first
+    assert isinstance(run.second, PermissionDenied) and "try again" in str(run.second), run.second
+    assert User.objects.get(pk=bob.pk).check_password("correct horse battery")
+    member_password_set(actor=alice, user=bob, password=PASSWORD)  # and so it does
+    assert User.objects.get(pk=bob.pk).check_password(PASSWORD)

@@ -364,6 +364,54 @@ def test_a_member_who_leaves_or_is_removed_keeps_no_share_link_into_the_family(f
     assert visitor.get(reverse("shared_album", args=[daves_token])).status_code == 404
 
 
+def test_a_share_link_works_only_while_its_maker_is_in_the_family_and_can_sign_in(family, alice, bob, photos,
+                                                                                   client_for):
+    """bob's link of his album kept working once his account was made inactive (the Django admin's "Active" box,
+    user_active_set), and so did a link whose maker stopped being one of the family without the withdrawals running (an
+    account made inactive from a shell, a membership row deleted by hand). A link counts only while its maker is in the
+    album's family and can sign in, as an invitation link counts only while its maker vouches for it: the visitor's
+    pages are the same 404 as any ended link (never a 500), the album's share page and the API read it withdrawn, with
+    no "Withdraw" button; made inactive through the service, the link is withdrawn for good."""
+    from gallery.account_services import user_active_set
+    from gallery.models import Membership
+
+    User = type(bob)
+    own = album_create(user=bob, family=family, name="Picnic")
+    album_add_photos(user=bob, album=own, photo_ids=[photos[0].pk])
+    _, token = _share(own, bob, note="for grandma", allow_download=True)
+    visitor = Client()
+    urls = [reverse("shared_album", args=[token]), reverse("shared_download", args=[token]),
+            reverse("shared_original", args=[token, photos[0].pk])]
+    assert visitor.get(urls[0]).status_code == 200
+
+    def reads_withdrawn() -> bool:
+        for url in urls:
+            assert visitor.get(url).status_code == 404, url
+        page = client_for(alice).get(reverse("gallery:album_shares", args=[own.pk])).content.decode()
+        row = next(row for row in re.findall(r"<tr>(.*?)</tr>", page, re.S) if "for grandma" in row)
+        api = client_for(alice).get(f"/api/v1/albums/{own.pk}/shares/").json()
+        return "Withdrawn" in row and "Withdraw<" not in row and [s["state"] for s in api["results"]] == ["revoked"]
+
+    # Made inactive from a shell (no withdrawal runs): the link stops while it lasts, and works again with him.
+    User.objects.filter(pk=bob.pk).update(is_active=False)
+    assert reads_withdrawn()
+    User.objects.filter(pk=bob.pk).update(is_active=True)
+    assert visitor.get(urls[0]).status_code == 200
+
+    # His membership deleted by hand: the same.
+    membership = Membership.objects.get(family=family, user=bob)
+    Membership.objects.filter(pk=membership.pk).delete()
+    assert reads_withdrawn()
+    Membership.objects.create(family=family, user=bob, role=membership.role)
+    assert visitor.get(urls[0]).status_code == 200
+
+    # Made inactive through the service (the admin's "Active" box): withdrawn, and stays so when he is active again.
+    user_active_set(user=User.objects.get(pk=bob.pk), active=False)
+    assert reads_withdrawn()
+    user_active_set(user=User.objects.get(pk=bob.pk), active=True)
+    assert reads_withdrawn()
+
+
 def test_the_share_page_says_who_made_each_link_so_an_admin_sees_why_a_leavers_stopped(family, alice, bob, photos,
                                                                                        client_for):
     """bob made grandma's link of the family's album, then left: the link stopped (above), and alice's share page

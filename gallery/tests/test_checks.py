@@ -115,7 +115,7 @@ def test_a_task_queue_that_would_loop_or_run_a_task_twice_is_an_error_at_start_u
 @pytest.mark.parametrize(("variable", "value"), [
     ("MODEL_SWITCH_KEEP_DAYS", -1), ("MODEL_SWITCH_KEEP_DAYS", 99_999_999_999), ("TRASH_DAYS", -5),
     ("TRASH_DAYS", 10_000_000), ("INVITE_DAYS", 5_000_000), ("API_TOKEN_IDLE_DAYS", -1),
-    ("API_TOKEN_IDLE_DAYS", 4_000_000),
+    ("API_TOKEN_IDLE_DAYS", 4_000_000), ("INVITE_KEEP_DAYS", -1), ("INVITE_KEEP_DAYS", 40_000),
 ])
 def test_a_number_of_days_past_any_calendar_or_below_zero_is_an_error_at_start_up(settings, variable, value):
     """MODEL_SWITCH_KEEP_DAYS=99999999999 started, then made the Index page a 500 (a date past the year 9999), and a

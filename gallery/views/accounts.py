@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from gallery.account_selectors import member_password_problem, username_taken, username_taken_error
 from gallery.account_services import (
+    FAMILY_DELETED,
     UNKNOWN,
     InviteUnusable,
     invite_accept_existing,
@@ -135,7 +136,11 @@ _UNUSABLE_WORDS = {Invite.State.USED: "was used", Invite.State.REVOKED: "was wit
 
 def _invite_gone(request: HttpRequest, problem: InviteUnusable) -> HttpResponse:
     status = 404 if problem.state == UNKNOWN else 410
-    return render(request, "gallery/invite.html", {"problem": " ".join(problem.messages)}, status=status)
+    # Signing in leads somewhere only from a link of a family that still is: back to the link, which takes a member
+    # of it to its page. A made-up link, or one whose family was deleted, has nothing to sign in to.
+    sign_in_helps = problem.state not in (UNKNOWN, FAMILY_DELETED)
+    return render(request, "gallery/invite.html", {"problem": " ".join(problem.messages),
+                                                   "sign_in_helps": sign_in_helps}, status=status)
 
 
 @require_http_methods(["GET", "POST"])

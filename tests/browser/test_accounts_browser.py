@@ -326,3 +326,50 @@ def test_links_whose_maker_or_family_is_gone_say_so_alike_everywhere(browser, li
     admin.screenshot(path=artifacts / f"accounts-admin-invites-{prefix}.png", full_page=True)
     invitee_context.close()
     admin_context.close()
+
+
+@pytest.mark.parametrize(("prefix", "options"), [("desktop", DESKTOP), ("mobile", PHONE)], ids=["desktop", "mobile"])
+def test_every_state_of_an_invitation_links_page(browser, live_server, artifacts, prefix, options):
+    """Each state of the link's page (valid, withdrawn, expired, used, its family deleted, made up), signed out and
+    signed in: fits the width, and offers signing in only where it leads to the family (valid: to join with the account;
+    used, withdrawn, expired: to a family one may be in), never for a family deleted or a made-up link.
+    Screenshots: accounts-link-<state>-<who>-{desktop,mobile}.png."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gallery.account_services import invite_create, invite_token_hash
+    from gallery.models import DeletedFamilyInvite
+
+    width = options["viewport"]["width"]
+    family = FamilyFactory(name="The Hendersons of Little Whinging-on-the-Marsh")
+    grandma = UserFactory(username="grandma")
+    MembershipFactory(family=family, user=grandma, role=Membership.Role.ADMIN)
+    UserFactory(username="visitor")
+    now = timezone.now()
+
+    def link_of(**state) -> str:
+        made = invite_create(family=family, created_by=grandma, note="Cousin Ann")
+        Invite.objects.filter(pk=made.invite.pk).update(**state)
+        return f"/invite/{made.token}/"
+
+    links = {"valid": link_of(), "withdrawn": link_of(revoked_at=now),
+             "expired": link_of(expires_at=now - timedelta(days=1)), "used": link_of(used_at=now, used_by=grandma)}
+    DeletedFamilyInvite.objects.create(token_hash=invite_token_hash("gone-family-token"))
+    links |= {"deleted-family": "/invite/gone-family-token/", "made-up": "/invite/made-up-token/"}
+    signing_in_helps = {"valid", "withdrawn", "expired", "used"}  # (valid: to join with an account one has)
+
+    for who in ("signed-out", "signed-in"):
+        context, page = new_page(browser, **options)
+        if who == "signed-in":
+            sign_in(page, live_server, "visitor")
+        for state, link in links.items():
+            page.goto(live_server.url + link)
+            card = page.locator(".invite-page")
+            card.wait_for()
+            _check(page, f"link-{state}-{who}", artifacts, prefix, width)
+            offers = card.get_by_role("link", name="Sign in").count() > 0
+            assert offers == (who == "signed-out" and state in signing_in_helps), (state, who)
+            if state != "valid" and who == "signed-in":
+                assert card.get_by_role("link", name="Go to your photos").count() == 1, state
+        context.close()

@@ -134,3 +134,52 @@ def test_a_plain_member_on_staff_sorts_the_albums_by_name_and_sees_anothers_albu
         page.screenshot(path=artifacts / f"admin-album-view-only-{width}.png", full_page=True)
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_an_accounts_change_refused_at_its_save_says_the_refusal_alone(live_server, browser, artifacts, width):
+    """The site administrator unticks alice's "Active" box and changes her email; bob, the Smiths' other admin, steps
+    down after the form's check and before the save's (run in the request's own transaction just before the save's
+    first lock, through Django's connection_created and execute_wrappers). The account's page says the refusal alone,
+    that nothing was saved, and shows alice as she was. Screenshot: admin-user-save-refused-<width>.png."""
+    from django.contrib.auth import get_user_model
+    from django.db.backends.signals import connection_created
+
+    smiths = FamilyFactory(name="Smiths")
+    UserFactory(username="root", is_staff=True, is_superuser=True)
+    alice, bob = UserFactory(username="alice", email="alice@old.example"), UserFactory(username="bob")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=smiths, user=bob, role=Membership.Role.ADMIN)
+    family_locks = []
+
+    def bob_steps_down_before_the_saves_check(execute, sql, params, many, context):
+        if 'FROM "gallery_family"' in sql and "FOR UPDATE" in sql and "gallery_membership" not in sql:
+            family_locks.append(sql)
+            if len(family_locks) == 2:  # the first is the form's check, the second the save's
+                Membership.objects.filter(family=smiths, user=bob).update(role=Membership.Role.MEMBER)
+        return execute(sql, params, many, context)
+
+    context, page = new_page(browser, **width_options(width))
+    sign_in(page, live_server, "root")
+    page.goto(live_server.url + f"/admin/auth/user/{alice.pk}/change/")
+    page.fill("#id_email", "alice@new.example")
+    page.uncheck("#id_is_active")
+
+    def watch(sender, connection, **kwargs):
+        connection.execute_wrappers.append(bob_steps_down_before_the_saves_check)
+
+    connection_created.connect(watch)
+    try:
+        page.locator("input[name=_save]").click()
+        page.wait_for_load_state()
+    finally:
+        connection_created.disconnect(watch)
+    messages = page.locator("ul.messagelist").inner_text()
+    assert "Nothing was saved: alice was not made inactive" in messages and "successfully" not in messages
+    assert page.locator("#id_email").input_value() == "alice@old.example" and page.locator("#id_is_active").is_checked()
+    page.screenshot(path=artifacts / f"admin-user-save-refused-{width}.png", full_page=True)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    alice = get_user_model().objects.get(pk=alice.pk)
+    assert alice.is_active and alice.email == "alice@old.example"
+    context.close()

@@ -505,3 +505,39 @@ def test_the_arrows_carry_where_the_tile_is_after_a_drag_and_after_photos_leave_
     page.screenshot(path=artifacts / "albums-arrows-in-step-desktop.png", full_page=True)
     assert page.js_errors == []
     context.close()
+
+
+@pytest.mark.parametrize(("prefix", "options"), [("desktop", DESKTOP), ("mobile", PHONE)], ids=["desktop", "mobile"])
+def test_a_share_link_whose_maker_can_no_longer_sign_in_reads_withdrawn(live_server, browser, artifacts, prefix,
+                                                                       options):
+    """Cousin Ann's link of her album, once her account is made inactive from a shell (no withdrawal ran): the album's
+    share page lists it "Withdrawn" by her, with no "Withdraw" button, beside grandma's working one, and the visitor
+    gets the page of an ended link. Screenshots: albums-share-maker-gone-{desktop,mobile}.png, albums-shared-maker-gone-
+    {desktop,mobile}.png."""
+    from django.contrib.auth import get_user_model
+
+    from gallery.album_services import album_create, share_create
+
+    family, grandma = _family()
+    ann = UserFactory(username="cousin-ann")
+    MembershipFactory(family=family, user=ann)
+    album = album_create(user=ann, family=family, name="Picnic at the lake")
+    token = share_create(user=ann, album=album, days=7, note="for the neighbours").token
+    share_create(user=grandma, album=album, days=7, note="for great-aunt May")
+    get_user_model().objects.filter(pk=ann.pk).update(is_active=False)
+
+    context, page = new_page(browser, **options)
+    sign_in(page, live_server, "grandma")
+    page.goto(f"{live_server.url}/albums/{album.pk}/shares/")
+    ann_row = page.locator("table.shares tbody tr", has_text="for the neighbours")
+    assert "Withdrawn" in ann_row.inner_text() and ann_row.get_by_role("button").count() == 0
+    may_row = page.locator("table.shares tbody tr", has_text="for great-aunt May")
+    assert "Active" in may_row.inner_text() and may_row.get_by_role("button", name=re.compile("Withdraw")).count() == 1
+    page.screenshot(path=artifacts / f"albums-share-maker-gone-{prefix}.png", full_page=True)
+    context.close()
+
+    context, visitor = new_page(browser, **options)
+    response = visitor.goto(f"{live_server.url}/shared/{token}/")
+    assert response.status == 404
+    visitor.screenshot(path=artifacts / f"albums-shared-maker-gone-{prefix}.png", full_page=True)
+    context.close()
