@@ -1906,13 +1906,14 @@ def photos_lacking_embedded():
     return photos_worked_on().filter(embedded_checked=False).order_by("pk")
 
 
-def photo_embedded_read(*, photo: Photo) -> Photo:
+def photo_embedded_read(*, photo: Photo, name_keys: dict[str, str] | None = None) -> Photo:
     """Read a stored photo's embedded metadata from its original and apply it as an upload would: keywords as
     embedded tags, title and description where nobody wrote one, the IPTC place where GPS names none, and the
     zone it was taken in (the EXIF date re-read in it). Idempotent: a member's edits are never overwritten,
     tags keep their most deliberate source, and a tag from the file that the file (read whole) no longer gives is
     taken off, unless its XMP sidecar was read (_file_under_its_sidecar). The file is read outside any transaction; the
-    row is updated in one."""
+    row is updated in one. `name_keys`: the keys of tag names read for a run over many photos (names_lower's
+    `known`), so that their names are read once for the run."""
     try:
         with photo.original.open("rb") as stream:
             data = read_limited(stream)
@@ -1921,7 +1922,8 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
         data = b""
     read = _file_metadata(data, label=f"photo {photo.pk} ({photo.original_filename})")
     with transaction.atomic():
-        fresh, _ = _photo_embedded_apply(photo_id=photo.pk, read=read, save_always=True, file_alone=True)
+        fresh, _ = _photo_embedded_apply(photo_id=photo.pk, read=read, save_always=True, file_alone=True,
+                                         name_keys=name_keys)
         if fresh is None:
             return photo  # deleted meanwhile
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
@@ -1945,7 +1947,7 @@ class EmbeddedChanges:
 
 def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
                            also_given: tuple[str, ...] | None = (), keywords_only: bool = False,
-                           description_before: str = "") -> EmbeddedChanges:
+                           description_before: str = "", name_keys: dict[str, str] | None = None) -> EmbeddedChanges:
     """An XMP sidecar found beside the file `data` of a photo the family already has (an import's: the sidecar
     appeared, or changed, since the photo was stored): what it says, as importing the two together would give it
     (photo_create_from_bytes): its keywords as tags from the file (not one a member took off), its title,
@@ -1958,7 +1960,8 @@ def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
     photo's title, description, place and date to whoever gave them (an XMP sidecar's title is not the file's again).
     `description_before`: the description the sidecar gave when last read with the photo (PhotoXmpSidecar.description;
     "": none, or not known): taken off in it, and the file saying none, it leaves the photo when nobody changed it
-    since (_sidecar_description_set, as a Picasa caption taken off)."""
+    since (_sidecar_description_set, as a Picasa caption taken off). `name_keys`: the import run's keys of tag names
+    (names_lower's `known`), so that its photos' names are read once for the run, not once a photo."""
     if not sidecar and not sidecar.keywords_complete:  # (nothing read: no sidecar can be told to say nothing)
         return EmbeddedChanges()
     embedded, dates = _file_metadata(data, label=f"photo {photo_id}")
@@ -1969,7 +1972,8 @@ def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
         merged = replace(merged, keywords_complete=False)
     with transaction.atomic():
         fresh, changes = _photo_embedded_apply(photo_id=photo_id, read=(merged, dates), keep=also_given or (),
-                                               description_before="" if keywords_only else description_before)
+                                               description_before="" if keywords_only else description_before,
+                                               name_keys=name_keys)
         if fresh is None or not changes:
             return EmbeddedChanges()
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
@@ -1983,13 +1987,13 @@ def _file_metadata(data: bytes, *, label: str) -> tuple[Embedded, tuple]:
 
 
 def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple], save_always: bool = False,
-                          file_alone: bool = False, keep: tuple[str, ...] = (),
-                          description_before: str = "") -> tuple[Photo | None, EmbeddedChanges]:
+                          file_alone: bool = False, keep: tuple[str, ...] = (), description_before: str = "",
+                          name_keys: dict[str, str] | None = None) -> tuple[Photo | None, EmbeddedChanges]:
     """Apply what a photo's file says (`read`: _file_metadata's, with its XMP sidecar's merged in, or `file_alone`:
     the stored file read again without it) in the caller's transaction: the photo (None when deleted meanwhile) and
     what that changed (its row saved only when something did, or `save_always`). `keep`: keywords given elsewhere
     (another sidecar of the photo), whose tags from the file stay; `description_before`: the description its sidecar
-    gave when last read (photo_xmp_sidecar_read)."""
+    gave when last read (photo_xmp_sidecar_read); `name_keys`: names_lower's `known` (photo_xmp_sidecar_read)."""
     embedded, (taken_local, offset, taken_utc, is_a_change) = read
     fresh = Photo.objects.select_for_update().filter(pk=photo_id).first()
     if fresh is None:
@@ -2032,26 +2036,27 @@ def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple], save_a
     if changed or save_always:
         fresh.save(update_fields=EMBEDDED_FIELDS)
     fields = _embedded_shown_changes(shown, _embedded_shown(fresh))
-    added, removed = _embedded_tags_apply(fresh, embedded, keep=keep)
+    added, removed = _embedded_tags_apply(fresh, embedded, keep=keep, name_keys=name_keys)
     return fresh, EmbeddedChanges(fields=fields, keywords_added=added, keywords_removed=removed,
                                   other=changed and not fields)
 
 
-def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, keep: tuple[str, ...] = ()) -> tuple[int, int]:
+def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, keep: tuple[str, ...] = (),
+                         name_keys: dict[str, str] | None = None) -> tuple[int, int]:
     """The file's keywords (and its sidecar's) as tags from the file, and the tags from the file that they no longer
     give taken off, when they are known whole (not from a read of the stored file alone on a photo whose XMP sidecar
     was read: _file_under_its_sidecar). A tag a member typed or kept by re-typing it, an accepted
     suggestion, a person named in Google Photos, is no tag from the file and stays; so does one a member took off
     (RemovedTag: the file never puts it back), and the file taking one off is no member's doing (it comes back when
     the file gives it again), nor one `keep` names (given elsewhere: another sidecar of the photo). How many tags were
-    added and taken off."""
+    added and taken off. `name_keys`: names_lower's `known` (photo_xmp_sidecar_read)."""
     links = PhotoTag.objects.filter(photo=photo)
     before = set(links.values_list("tag_id", flat=True))
     _marked_embedded_tags_drop(photo)
-    keyed = _names_keyed(embedded.keywords)  # (once, for what stays and what is added)
+    keyed = _names_keyed(embedded.keywords, name_keys=name_keys)  # (once, for what stays and what is added)
     if embedded.keywords_complete:
         # (compared by their keys, as tags_get_or_create finds a keyword's tag: same_name)
-        given = {*keyed, *(_names_keyed(keep) if keep else ())}
+        given = {*keyed, *(_names_keyed(keep, name_keys=name_keys) if keep else ())}
         gone = links.filter(source=PhotoTag.Source.EMBEDDED).annotate(key=Lower("tag__name")).exclude(key__in=given)
         # (by their ids, and still from the file: one a member made theirs meanwhile stays)
         links.filter(pk__in=list(gone.values_list("pk", flat=True)), source=PhotoTag.Source.EMBEDDED).delete()
@@ -2115,8 +2120,9 @@ def _marked_embedded_tags_drop(photo: Photo) -> None:
 def photos_embedded_fill(*, photos: Iterable[Photo]) -> int:
     """Read the embedded metadata of these stored photos (one child process each). Returns how many."""
     done = 0
+    name_keys: dict[str, str] = {}  # (the keys of their tag names: each read once)
     for photo in photos:
-        photo_embedded_read(photo=photo)
+        photo_embedded_read(photo=photo, name_keys=name_keys)
         done += 1
     return done
 

@@ -980,3 +980,40 @@ def test_a_picasa_files_keywords_are_told_apart_as_the_database_tells_tag_names_
     _import(root)
 
     assert tags("IMG_0001.JPG") == {"ΟΔΟΣ": "embedded", "οδος": "embedded", "İstanbul": "embedded"}
+
+
+def _keyings(queries: list[dict]) -> int:
+    """How many of these queries read names' keys (gallery.selectors.names_lower)."""
+    return sum(query["sql"].startswith("SELECT lower(name) FROM unnest(") for query in queries)
+
+
+def test_an_import_of_a_folder_with_sidecars_and_a_picasa_file_reads_each_names_key_once(tmp_path, family, alice):
+    """The XMP sidecars' and the Picasa file's names became tags through the run's keys (name_keys) on a first import,
+    but each photo whose sidecar and Picasa file changed since read its names' keys (names_lower) four times again
+    (each one's names, and those the other gave): 80 reads for a folder of 20 photos. The run's keys serve the whole
+    import now; the counts are pinned."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    names = [f"IMG_{i:04}.JPG" for i in range(20)]
+    root = write(tmp_path / "Pictures", {name: picture(xmp={"Xmp.dc.subject": ["Lisbon"]}) for name in names})
+
+    def sidecars(keywords: tuple[str, ...], people: str) -> dict[str, bytes]:
+        return ({f"{name}.xmp": sidecar_xml(subject=keywords) for name in names}
+                | {".picasa.ini": ini(contacts={JOHN: people, MARY: "Mary"},
+                                      photos={name: {"faces": faces(JOHN, MARY), "keywords": "kite,beach"}
+                                              for name in names})})
+
+    write(root, sidecars(("Summer", "Grandma"), "John"))
+    with CaptureQueriesContext(connection) as first:
+        assert "Imported 20," in _import(root)
+    assert tags("IMG_0007.JPG") == dict.fromkeys(["Lisbon", "Summer", "Grandma", "John", "Mary", "kite", "beach"],
+                                                 "embedded")
+    write(root, sidecars(("Summer", "Grandpa"), "Johnny"))
+    with CaptureQueriesContext(connection) as again:
+        assert "Imported 0, already there 20," in _import(root)
+    assert {"Grandpa", "Johnny"} <= set(tags("IMG_0007.JPG"))
+    # (the new names of the sidecars' first photo, of its Picasa file's, and the names of the Picasa file's that it
+    # keeps from the XMP sidecar's: three sets, whatever the number of photos; 1 and 80 before)
+    assert (_keyings(first.captured_queries), _keyings(again.captured_queries)) == (1, 3)
+    assert (len(first.captured_queries), len(again.captured_queries)) == (774, 1098)  # (774 and 1175 before)

@@ -416,7 +416,8 @@ class Command(BaseCommand):
         own); a description the sidecar no longer gives leaves it when it is the one the sidecar wrote."""
         changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=sidecar,
                                          also_given=_xmp_given_elsewhere(photo_id, key),
-                                         description_before=self._description_before(digest, key))
+                                         description_before=self._description_before(digest, key),
+                                         name_keys=self._name_keys)
         counts[XMP_GAVE] += bool(changes) and photo_id not in self._xmp_changed  # (two copies' sidecars: one photo)
         if changes:
             self._xmp_changed.add(photo_id)
@@ -457,7 +458,8 @@ class Command(BaseCommand):
         keywords_before = self._picasa_keywords_before(digest, key, said.keywords)
         if not given and (keywords_before is None or sorted(keywords_before) != sorted(said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
-                                             also_given=_xmp_given_elsewhere(photo_id, key), keywords_only=True)
+                                             also_given=_xmp_given_elsewhere(photo_id, key), keywords_only=True,
+                                             name_keys=self._name_keys)
         if not given:
             counts[PICASA_GAVE] += bool(changes.keywords_added or changes.keywords_removed or caption)
             counts[PICASA_CHANGED.format("added")] += changes.keywords_added
