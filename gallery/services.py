@@ -1005,10 +1005,14 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
             _upload_hold(family, uploaded_by)
             photo.save()
             DeletedPhoto.objects.filter(family=family, sha256=photo.sha256).delete()  # stored again: wanted after all
-            _photo_tags_add(photo=photo, keyed=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)  # (tags_keyed's)
-            photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED, name_keys=name_keys)
+            keys: set[str] = set()  # (of the tags given it: a new photo's tags and removals are not read back)
+            _photo_tags_add(photo=photo, keyed=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by,  # (tags_keyed's)
+                            new_photo_keys=keys)
+            _photo_tags_add(photo=photo, keyed=_names_keyed(embedded.keywords, name_keys=name_keys),
+                            source=PhotoTag.Source.EMBEDDED, new_photo_keys=keys)
             if sidecar is not None:  # the people named in Google Photos, and its star there
-                photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR, name_keys=name_keys)
+                _photo_tags_add(photo=photo, keyed=_names_keyed(sidecar.people, name_keys=name_keys),
+                                source=PhotoTag.Source.SIDECAR, new_photo_keys=keys)
                 photo_sidecar_star(photo_id=photo.pk, sidecar=sidecar, importer=uploaded_by)
             photos_added.send(sender=Photo, photo_ids=[photo.pk])
     except BaseException:
@@ -1141,27 +1145,32 @@ def photo_tags_add(
     return _photo_tags_add(photo=photo, keyed=keyed, source=source, user=user)
 
 
-def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str,
-                    user: AbstractBaseUser | None = None) -> list[Tag]:
-    """photo_tags_add of names cleaned and keyed already (_names_keyed, tags_keyed: no names read again)."""
+def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str, user: AbstractBaseUser | None = None,
+                    new_photo_keys: set[str] | None = None) -> list[Tag]:
+    """photo_tags_add of names cleaned and keyed already (_names_keyed, tags_keyed: no names read again).
+    `new_photo_keys`: for a photo stored in this transaction (_photo_store), the keys of the tags given it so far,
+    updated here: such a photo has no other tag nor any removal, so neither is read back."""
     if source in PhotoTag.READ:
         # (names compared as same_name compares them: PostgreSQL's lower() of each, the unique index's key)
-        have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
+        have = (new_photo_keys if new_photo_keys is not None
+                else set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True)))
         keyed = {key: name for key, name in keyed.items() if key not in have}  # (there: no room needed)
-        if keyed and photo.pk:  # a member took it off: the file never puts it back
+        if keyed and new_photo_keys is None:  # a member took it off: the file never puts it back
             removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list(Lower("name"), flat=True))
             keyed = {key: name for key, name in keyed.items() if key not in removed}
-    names = list(keyed.values())
-    if source in PhotoTag.READ:
         room = max(0, MAX_TAGS - len(have))
-        if len(names) > room:
+        if len(keyed) > room:
+            past = list(keyed.values())[room:]
             logger.info("photo %s: %d embedded keyword(s) past the %d-tag limit left out: %s", photo.pk,
-                        len(names) - room, MAX_TAGS, ", ".join(names[room:])[:500])
-            names = names[:room]
-    tags = _tags_made(family=photo.family, names=names)
+                        len(past), MAX_TAGS, ", ".join(past)[:500])
+            keyed = dict(list(keyed.items())[:room])
+    unlinked = new_photo_keys is not None and not new_photo_keys & set(keyed)  # (none of them given it yet)
+    if new_photo_keys is not None:
+        new_photo_keys.update(keyed)
+    tags = _tags_made(family=photo.family, names=list(keyed.values()))
     if not tags:
         return []
-    existing = {link.tag_id: link for link in PhotoTag.objects.filter(photo=photo, tag__in=tags)}
+    existing = {} if unlinked else {link.tag_id: link for link in PhotoTag.objects.filter(photo=photo, tag__in=tags)}
     promote = [link.pk for link in existing.values() if _SOURCE_RANK[source] > _SOURCE_RANK.get(link.source, 0)]
     if promote:
         PhotoTag.objects.filter(pk__in=promote).update(source=source, added_by=user, added_at=timezone.now())
