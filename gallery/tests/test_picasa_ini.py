@@ -988,7 +988,7 @@ def _keyings(queries: list[dict]) -> int:
 
 
 def test_an_import_of_a_folder_with_sidecars_and_a_picasa_file_reads_each_names_key_once(tmp_path, family, alice):
-    """The XMP sidecars' and the Picasa file's names became tags through the run's keys (name_keys) on a first import,
+    """The XMP sidecars' and the Picasa file's names became tags through the run's keys (TagKeys) on a first import,
     but each photo whose sidecar and Picasa file changed since read its names' keys (names_lower) four times again
     (each one's names, and those the other gave): 80 reads for a folder of 20 photos. The run's keys serve the whole
     import now; the counts are pinned."""

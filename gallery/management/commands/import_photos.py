@@ -31,6 +31,7 @@ from gallery.models import (Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoX
                             SidecarStar)
 from gallery.picasa_ini import (PicasaContactsUnreadable, PicasaEntry, PicasaIni, PicasaInis, is_a_picasa_ini,
                                 read_picasa_contacts)
+from gallery.selectors import TagKeys
 from gallery.services import (FOLDER_REPLACES, EmbeddedChanges, UploadResult, photo_create_from_bytes,
                               photo_folder_date_fill, photo_sidecar_complete, photo_sidecar_description,
                               photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read, sidecar_may_date,
@@ -131,9 +132,9 @@ class Command(BaseCommand):
             raise CommandError(f"No user “{user}”.")
         if not family_obj.memberships.filter(user=uploader).exists():
             raise CommandError(f"{uploader} is not a member of {family_obj}.")
-        self._name_keys: dict[str, str] = {}  # (the keys of tag names read in this run: each read once)
+        self._tag_keys = TagKeys()  # (the keys of tag names read in this run: each read once)
         try:
-            tag = tags_clean(tag, name_keys=self._name_keys)  # refused now, not once per file
+            tag = tags_clean(tag, tag_keys=self._tag_keys)  # refused now, not once per file
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
 
@@ -417,7 +418,7 @@ class Command(BaseCommand):
         changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=sidecar,
                                          also_given=_xmp_given_elsewhere(photo_id, key),
                                          description_before=self._description_before(digest, key),
-                                         name_keys=self._name_keys)
+                                         tag_keys=self._tag_keys)
         counts[XMP_GAVE] += bool(changes) and photo_id not in self._xmp_changed  # (two copies' sidecars: one photo)
         if changes:
             self._xmp_changed.add(photo_id)
@@ -459,7 +460,7 @@ class Command(BaseCommand):
         if not given and (keywords_before is None or sorted(keywords_before) != sorted(said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
                                              also_given=_xmp_given_elsewhere(photo_id, key), keywords_only=True,
-                                             name_keys=self._name_keys)
+                                             tag_keys=self._tag_keys)
         if not given:
             counts[PICASA_GAVE] += bool(changes.keywords_added or changes.keywords_removed or caption)
             counts[PICASA_CHANGED.format("added")] += changes.keywords_added
@@ -636,7 +637,7 @@ class Command(BaseCommand):
                                          modified_at=_modified(stat), sidecar=sidecar,
                                          xmp_sidecar=self._picasa.with_entry(
                                              xmp_sidecar.embedded if xmp_sidecar is not None else None, picasa, path),
-                                         folder_date=self._folder_date(path), name_keys=self._name_keys)
+                                         folder_date=self._folder_date(path), tag_keys=self._tag_keys)
         if result.outcome == UploadResult.SAVED and result.photo.taken_at_source in Photo.FOLDER_DATES:
             counts[FOLDER_DATED] += 1
         if xmp_sidecar is not None and result.photo is not None:
