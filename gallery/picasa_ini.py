@@ -86,7 +86,7 @@ class PicasaEntry:
 
     keywords: tuple[str, ...] = ()
     starred: bool = False
-    albums: tuple[str, ...] = ()  # the names of the Picasa albums it is in (cleaned, each once whatever its case)
+    albums: tuple[str, ...] = ()  # the names of the Picasa albums it is in (cleaned, each once as written)
     caption: str = ""  # (cleaned, cut to a description's length)
     unknown_faces: tuple[str, ...] = ()  # the contact ids of its faces neither its [Contacts2] nor contacts.xml names
     contact_names: dict[str, str] = field(default_factory=dict)  # the names contacts.xml gave its faces, by contact id
@@ -347,16 +347,18 @@ def _starred(keys: dict[str, str]) -> bool:
 
 def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[str, ...]:
     """The names of the albums a photo's `albums=<token>,<token>` puts it in, by the file's `[.album:<token>]`
-    sections, each once whatever its case, the first MAX_ALBUMS of them; a token whose section is missing or names no
-    album (no `name=`, or one of spaces) is none, named in one log line."""
+    sections, each once as written, the first MAX_ALBUMS of them; a token whose section is missing or names no
+    album (no `name=`, or one of spaces) is none, named in one log line. (Names of one album in another case are one
+    where albums are found, import_photos' _Albums, by the gallery's rule for album names: album_find_or_create's. Not
+    here by Python's str.lower(), which merges some names that rule tells apart: "STRAẞE" and "straße".)"""
     names: dict[str, str] = {}
     unknown = []
     for token in dict.fromkeys(token.strip().lower() for token in tokens.split(",") if token.strip()):
         if not albums.get(token):
             unknown.append(text_shown_from_os(token[:40]))  # (the file's text: no terminal escapes in a log)
         elif len(names) < MAX_ALBUMS:
-            names.setdefault(albums[token].lower(), albums[token])
-        elif albums[token].lower() not in names:
+            names.setdefault(albums[token], albums[token])
+        elif albums[token] not in names:
             logger.warning("%s: albums past the first %d left out", label, MAX_ALBUMS)
             break
     if unknown:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -98,21 +98,46 @@ def names_lower(names: Iterable[str]) -> list[str]:
         return [lowered for (lowered,) in cursor.fetchall()]
 
 
-@dataclass
-class TagKeys:
-    """The keys of tag names (names_lower's) read for one run over many files or photos (an upload, an import, a
-    re-read of their files): made by the run's caller and passed down, so that each name is read once for the run,
-    not once a file (a name's key never changes). No cache across runs."""
+def album_names_upper(names: Iterable[str]) -> list[str]:
+    """Each album name as the gallery finds an album by its name (album_find_or_create: name__iexact, PostgreSQL's
+    upper() of each), in order: "ΟΔΟΣ" and "οδος" one album, "STRAẞE" and "straße" two (Python's str.lower() reads both
+    pairs as one). One query; none for no names."""
+    names = list(names)
+    if not names:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT upper(name) FROM unnest(%s::text[]) WITH ORDINALITY AS given(name, n) ORDER BY n",
+                       [names])
+        return [upper for (upper,) in cursor.fetchall()]
 
-    _by_name: dict[str, str] = field(default_factory=dict)
+
+class _RunKeys:
+    """The keys of names read by the database for one run over many files or photos (an upload, an import, a re-read
+    of their files): made by the run's caller and passed down, so that each name is read once for the run, not once a
+    file (a name's key never changes). No cache across runs."""
+
+    _read = staticmethod(names_lower)
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, str] = {}
 
     def of(self, names: Iterable[str]) -> list[str]:
         """Each name's key, in order: one query for the names not read yet in this run, none when all were."""
         names = list(names)
         missing = list(dict.fromkeys(name for name in names if name not in self._by_name))
         if missing:
-            self._by_name.update(zip(missing, names_lower(missing)))
+            self._by_name.update(zip(missing, self._read(missing)))
         return [self._by_name[name] for name in names]
+
+
+class TagKeys(_RunKeys):
+    """Tag names' keys (names_lower's: the unique index's, same_name's), read once for a run."""
+
+
+class AlbumNameKeys(_RunKeys):
+    """Album names' keys (album_names_upper's: album_find_or_create's), read once for a run."""
+
+    _read = staticmethod(album_names_upper)
 
 
 def tag_key(name: str | None) -> str:

@@ -1017,3 +1017,27 @@ def test_an_import_of_a_folder_with_sidecars_and_a_picasa_file_reads_each_names_
     # keeps from the XMP sidecar's: three sets, whatever the number of photos; 1 and 80 before)
     assert (_keyings(first.captured_queries), _keyings(again.captured_queries)) == (1, 3)
     assert (len(first.captured_queries), len(again.captured_queries)) == (674, 1098)  # (774 and 1175 before)
+
+
+def test_picasa_album_names_are_told_apart_as_the_gallery_tells_album_names_apart(tmp_path, family, alice):
+    """A Picasa file's album names were merged by Python's str.lower() ("STRAẞE" and "straße" one album, the second
+    spelling's photos put in the first's), while the gallery finds an album by its name in any case as PostgreSQL's
+    upper() reads it (album_find_or_create: name__iexact, which "New album…" uses too): there those are two albums,
+    "ΟΔΟΣ" and "οδος" one, and a name differing from an album the family has by letter case alone is that album.
+    Picasa's albums follow that one rule."""
+    album_create(user=alice, family=family, name="Summer TRIP")
+    names = {"t1": "ΟΔΟΣ", "t2": "οδος", "t3": "STRAẞE", "t4": "straße", "t5": "summer trip"}
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), "IMG_0003.JPG": picture(),
+        ".picasa.ini": album_ini({token: {"name": name} for token, name in names.items()}, {
+            "IMG_0001.JPG": {"albums": "t1,t3,t5"}, "IMG_0002.JPG": {"albums": "t2,t4"},
+            "IMG_0003.JPG": {"albums": "t1,t2,t3,t4"}})})
+
+    out = _import(root)
+
+    assert sorted(Album.objects.values_list("name", flat=True)) == ["STRAẞE", "Summer TRIP", "straße", "ΟΔΟΣ"]
+    assert album_photos("ΟΔΟΣ") == ["IMG_0001.JPG", "IMG_0002.JPG", "IMG_0003.JPG"]
+    assert album_photos("STRAẞE") == ["IMG_0001.JPG", "IMG_0003.JPG"]
+    assert album_photos("straße") == ["IMG_0002.JPG", "IMG_0003.JPG"]
+    assert album_photos("Summer TRIP") == ["IMG_0001.JPG"]
+    assert "ΟΔΟΣ (3 photos put in)" in out

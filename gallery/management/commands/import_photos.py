@@ -31,7 +31,7 @@ from gallery.models import (Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoX
                             SidecarStar)
 from gallery.picasa_ini import (PicasaContactsUnreadable, PicasaEntry, PicasaIni, PicasaInis, is_a_picasa_ini,
                                 read_picasa_contacts)
-from gallery.selectors import TagKeys
+from gallery.selectors import AlbumNameKeys, TagKeys
 from gallery.services import (FOLDER_REPLACES, EmbeddedChanges, UploadResult, photo_create_from_bytes,
                               photo_folder_date_fill, photo_sidecar_complete, photo_sidecar_description,
                               photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read, sidecar_may_date,
@@ -528,8 +528,10 @@ class Command(BaseCommand):
         listed = [kept[key]] if key in kept else list(kept.values())
         if any(names is None for names in listed):
             return ()
-        before = {name.lower() for names in listed for name in names}
-        return tuple(name for name in albums if name.lower() not in before)
+        keys = self._albums.name_keys  # (as the gallery tells album names apart: _Albums.put_named)
+        before = set(keys.of(_album_name(name) for names in listed for name in names))
+        return tuple(name for name, key in zip(albums, keys.of(_album_name(name) for name in albums))
+                     if key not in before)
 
     def _picasa_first(self, picasa: PicasaIni, digest: str) -> bool:
         """Whether no Picasa file was ever read with the photo of hash `digest` for its albums: at any path (the
@@ -872,7 +874,8 @@ class _Albums:
             self.year_folders.sort()
             self.date_folders = sorted(set(self.date_folders))
         self.family, self.uploader, self.root = family, uploader, root
-        self.albums: dict[Path | str | None, Album | None] = {}  # (by folder; Picasa's by "picasa:" + name)
+        self.albums: dict[Path | str | None, Album | None] = {}  # (by folder; Picasa's by "picasa:" + name's key)
+        self.name_keys = AlbumNameKeys()  # (Picasa's album names as album_find_or_create tells them apart)
         self.made: set[int] = set()  # the albums this run made
         self.new: set[int] = set()  # the photos this run stored (an album's copy of one is the same photo)
         self.pending: dict[int, list[int]] = {}  # photo ids to put in each album (by id) when the batch ends
@@ -897,10 +900,13 @@ class _Albums:
         have taken the photo out of before that was kept."""
         if stored:
             self.new.add(photo_id)
-        gained_keys = {name.lower() for name in gained}
-        for name in names:
-            self._queue(self._album(f"picasa:{name.lower()}", TakeoutAlbum(title=name, description="")), photo_id,
-                        also=first or name.lower() in gained_keys)
+        gained_keys = set(self.name_keys.of(_album_name(name) for name in gained))
+        named: dict[str, str] = {}  # (each album once, by its name's key: the first spelling names one made)
+        for key, name in zip(self.name_keys.of(_album_name(name) for name in names), names):
+            named.setdefault(key, name)
+        for key, name in named.items():
+            self._queue(self._album(f"picasa:{key}", TakeoutAlbum(title=name, description="")), photo_id,
+                        also=first or key in gained_keys)
 
     def _queue(self, album: Album | None, photo_id: int, *, also: bool = False) -> None:
         """Queue the photo for the album (None: no album) when the photo is new to the family, the album was made by
@@ -943,7 +949,7 @@ class _Albums:
         return self.albums[key]
 
     def _find_or_make(self, found: TakeoutAlbum, *, folder: Path | None) -> Album | None:
-        name = found.title[:MAX_NAME].strip()
+        name = _album_name(found.title)
         try:
             album, made = album_find_or_create(user=self.uploader, family=self.family, name=name,
                                                description=found.description[:MAX_DESCRIPTION])
@@ -957,6 +963,11 @@ class _Albums:
         if made:
             self.made.add(album.pk)
         return album
+
+
+def _album_name(title: str) -> str:
+    """The name of the album a title (a folder's, a Google Photos or Picasa album's) finds or makes."""
+    return title[:MAX_NAME].strip()
 
 
 @dataclass(frozen=True)
