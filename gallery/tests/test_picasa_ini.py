@@ -1041,3 +1041,40 @@ def test_picasa_album_names_are_told_apart_as_the_gallery_tells_album_names_apar
     assert album_photos("straße") == ["IMG_0002.JPG", "IMG_0003.JPG"]
     assert album_photos("Summer TRIP") == ["IMG_0001.JPG"]
     assert "ΟΔΟΣ (3 photos put in)" in out
+
+
+def test_a_photos_names_in_other_letter_cases_count_once_against_max_names(tmp_path):
+    """A photo's names were cut at MAX_NAMES as written: "k1" and "K1" counted as two, so a file listing each keyword
+    in two cases lost half its names (and the last ones). Spellings of one name count once (their case folded; where
+    they become tags, the database tells them apart)."""
+    keywords = ",".join(f"k{n},K{n}" for n in range(picasa_ini.MAX_NAMES - 1)) + ",last"
+    path = write(tmp_path, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"keywords": keywords}})}) / ".picasa.ini"
+
+    entry = picasa_ini.read_picasa_ini(path).entry("IMG_0001.JPG")
+
+    assert len(entry.keywords) == 2 * (picasa_ini.MAX_NAMES - 1) + 1 and entry.keywords[-1] == "last"
+
+
+def test_a_picasa_file_read_before_its_keywords_were_kept_as_written_reads_no_photo_again_for_them(
+        tmp_path, family, alice):
+    """The reader before kept "Beach" of a file listing "Beach,beach" (merged by Python's str.lower()); read as written
+    now, the two spellings differed from what was kept, and the next change of the file (a star given to another
+    photo) read the photo again (its file through exiv2, its row locked) for keywords it has. They are compared by
+    their keys, as their tags are told apart."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def library(**other: str) -> dict[str, bytes]:
+        return {".picasa.ini": ini(photos={"IMG_0001.JPG": {"keywords": "Beach,beach"}, "IMG_0002.JPG": other})}
+
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture()} | library())
+    _import(root)
+    PhotoXmpSidecar.objects.filter(photo__original_filename="IMG_0001.JPG").update(keywords=["Beach"])
+    write(root, library(star="yes"))
+    with CaptureQueriesContext(connection) as run:
+        _import(root)
+
+    locked = [query["sql"] for query in run.captured_queries
+              if 'FROM "gallery_photo"' in query["sql"] and query["sql"].endswith("FOR UPDATE")]
+    assert locked == []
+    assert tags("IMG_0001.JPG") == {"Beach": "embedded"}

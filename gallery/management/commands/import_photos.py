@@ -4,6 +4,7 @@ import logging
 import mimetypes
 import os
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import timezone as dt_timezone
@@ -457,7 +458,7 @@ class Command(BaseCommand):
         caption = self._picasa_caption(photo_id, said.caption, before, new=given, digest=digest, key=key, data=data)
         changes = EmbeddedChanges()
         keywords_before = self._picasa_keywords_before(digest, key, said.keywords)
-        if not given and (keywords_before is None or sorted(keywords_before) != sorted(said.keywords)):
+        if not given and (keywords_before is None or not self._same_names(keywords_before, said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
                                              also_given=_xmp_given_elsewhere(photo_id, key), keywords_only=True,
                                              tag_keys=self._tag_keys)
@@ -550,7 +551,13 @@ class Command(BaseCommand):
         if key in kept:
             return kept[key].keywords
         return next((list(read.keywords) for path, read in kept.items() if is_a_picasa_ini(path)
-                     and read.keywords is not None and sorted(read.keywords) == sorted(keywords)), [])
+                     and read.keywords is not None and self._same_names(read.keywords, keywords)), [])
+
+    def _same_names(self, names: Iterable[str], others: Iterable[str]) -> bool:
+        """Whether two lists of names read from files give the same tags: compared by their keys, as their tags are
+        told apart (the run's TagKeys; a file listing "Beach,beach", kept as "Beach" by the reader before, says what
+        it said)."""
+        return set(self._tag_keys.of(names)) == set(self._tag_keys.of(others))
 
     def _folder_date(self, path: Path) -> FolderDate | None:
         """The date the names of the folders the file at `path` is in tell, once per folder. The folder imported and
