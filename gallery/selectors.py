@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -114,9 +114,9 @@ def album_names_upper(names: Iterable[str]) -> list[str]:
 class _RunKeys:
     """The keys of names read by the database for one run over many files or photos (an upload, an import, a re-read
     of their files): made by the run's caller and passed down, so that each name is read once for the run, not once a
-    file (a name's key never changes). No cache across runs."""
+    file (a name's key never changes). No cache across runs. A subclass names the function reading the keys."""
 
-    _read = staticmethod(names_lower)
+    _read: Callable[[list[str]], list[str]]
 
     def __init__(self) -> None:
         self._by_name: dict[str, str] = {}
@@ -132,6 +132,8 @@ class _RunKeys:
 
 class TagKeys(_RunKeys):
     """Tag names' keys (names_lower's: the unique index's, same_name's), read once for a run."""
+
+    _read = staticmethod(names_lower)
 
 
 class AlbumNameKeys(_RunKeys):

@@ -1126,7 +1126,6 @@ _SOURCE_RANK = {PhotoTag.Source.MEMBER: 3, PhotoTag.Source.SUGGESTION: 2, PhotoT
 @transaction.atomic
 def photo_tags_add(
     *, photo: Photo, names: Iterable[str], source: str, user: AbstractBaseUser | None = None,
-    tag_keys: TagKeys | None = None,
 ) -> list[Tag]:
     """Add tags to a photo, remembering where they came from (a PhotoTag.Source). Returns the photo's tags of
     these names.
@@ -1136,12 +1135,11 @@ def photo_tags_add(
     an embedded keyword never demotes a member's tag. Names are cleaned as tags_clean does; more than MAX_TAGS
     names is refused (ValidationError) for a member or a suggestion, while tags read (PhotoTag.READ: a file's
     embedded keywords, a sidecar's people) are trimmed to the room the photo has left, with a log line. The caller
-    announces the change (photos_changed) when the photo already existed. `tag_keys`: the run's TagKeys, for the
-    files of one upload or import (photo_create_from_bytes)."""
+    announces the change (photos_changed) when the photo already existed. (A photo being stored: _photo_store gives
+    it its tags with the run's TagKeys.)"""
     if source not in _SOURCE_RANK:
         raise ValidationError(f"Unknown tag source “{source}”.")
-    keyed = (_names_keyed(names, tag_keys=tag_keys) if source in PhotoTag.READ
-             else tags_keyed(names, tag_keys=tag_keys))  # (more refused for a member)
+    keyed = _names_keyed(names) if source in PhotoTag.READ else tags_keyed(names)  # (more refused for a member)
     return _photo_tags_add(photo=photo, keyed=keyed, source=source, user=user)
 
 
