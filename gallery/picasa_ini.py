@@ -45,6 +45,7 @@ import logging
 import re
 import stat
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from xml.parsers import expat
@@ -86,7 +87,7 @@ class PicasaEntry:
 
     keywords: tuple[str, ...] = ()
     starred: bool = False
-    albums: tuple[str, ...] = ()  # the names of the Picasa albums it is in (cleaned, each once whatever its case)
+    albums: tuple[str, ...] = ()  # the names of the Picasa albums it is in (cleaned, each once as written)
     caption: str = ""  # (cleaned, cut to a description's length)
     unknown_faces: tuple[str, ...] = ()  # the contact ids of its faces neither its [Contacts2] nor contacts.xml names
     contact_names: dict[str, str] = field(default_factory=dict)  # the names contacts.xml gave its faces, by contact id
@@ -105,7 +106,7 @@ class PicasaEntry:
         keywords = {name: name for name in self.keywords}  # (as tag_names_add keeps them)
         for name in named.values():
             tag_names_add(keywords, name, person=True)
-        return replace(self, keywords=tuple(keywords.values())[:MAX_NAMES],
+        return replace(self, keywords=_names_capped(keywords.values())[0],
                        unknown_faces=tuple(contact for contact in self.unknown_faces if contact not in named),
                        contact_names=self.contact_names | named)
 
@@ -347,16 +348,18 @@ def _starred(keys: dict[str, str]) -> bool:
 
 def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[str, ...]:
     """The names of the albums a photo's `albums=<token>,<token>` puts it in, by the file's `[.album:<token>]`
-    sections, each once whatever its case, the first MAX_ALBUMS of them; a token whose section is missing or names no
-    album (no `name=`, or one of spaces) is none, named in one log line."""
+    sections, each once as written, the first MAX_ALBUMS of them; a token whose section is missing or names no
+    album (no `name=`, or one of spaces) is none, named in one log line. (Names of one album in another case are one
+    where albums are found, import_photos' _Albums, by the gallery's rule for album names: album_find_or_create's. Not
+    here by Python's str.lower(), which merges some names that rule tells apart: "STRAẞE" and "straße".)"""
     names: dict[str, str] = {}
     unknown = []
     for token in dict.fromkeys(token.strip().lower() for token in tokens.split(",") if token.strip()):
         if not albums.get(token):
             unknown.append(text_shown_from_os(token[:40]))  # (the file's text: no terminal escapes in a log)
         elif len(names) < MAX_ALBUMS:
-            names.setdefault(albums[token].lower(), albums[token])
-        elif albums[token].lower() not in names:
+            names.setdefault(albums[token], albums[token])
+        elif albums[token] not in names:
             logger.warning("%s: albums past the first %d left out", label, MAX_ALBUMS)
             break
     if unknown:
@@ -395,13 +398,30 @@ def _people(faces: str, contacts: dict[str, str], known: dict[str, str], *,
 def _names(people: list[str], keywords: str, *, label: str) -> tuple[str, ...]:
     """Tag names from what the file says (gallery.embedded.tag_names_add: cleaned, a person one tag, a keyword list
     split at its commas), each once as written (one tag's names in another case are one where they become tags); one
-    longer than a tag, and those past MAX_NAMES, left out with a log line."""
+    longer than a tag, and those past MAX_NAMES (_names_capped), left out with a log line."""
     names: dict[str, str] = {}
     too_long = [name for person in people for name in tag_names_add(names, person, person=True)]
     too_long += tag_names_add(names, keywords)
     if too_long:
         logger.warning("%s: %d name%s longer than a tag (%d characters) left out: %s…", label, len(too_long),
                        "" if len(too_long) == 1 else "s", TAG_MAX, too_long[0][:40])
-    if len(names) > MAX_NAMES:
+    kept, cut = _names_capped(names.values())
+    if cut:
         logger.warning("%s: names past the first %d left out", label, MAX_NAMES)
-    return tuple(names.values())[:MAX_NAMES]
+    return kept
+
+
+def _names_capped(names: Iterable[str]) -> tuple[tuple[str, ...], bool]:
+    """The names of the first MAX_NAMES names, each with its spellings in other letter cases (counted once: their case
+    folded, as near as Python comes to the database's key, which tells them apart where they become tags), and
+    whether any was left out."""
+    names = list(names)
+    kept: list[str] = []
+    counted: set[str] = set()
+    for name in names:
+        folded = name.casefold()
+        if folded not in counted and len(counted) >= MAX_NAMES:
+            continue
+        counted.add(folded)
+        kept.append(name)
+    return tuple(kept), len(kept) < len(names)

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -84,23 +84,62 @@ def same_name(field: str, name: str | Expression | F) -> Exact:
     return Exact(Lower(field), Lower(name if hasattr(name, "resolve_expression") else Value(name)))
 
 
-def names_lower(names: Iterable[str], *, known: dict[str, str] | None = None) -> list[str]:
+def names_lower(names: Iterable[str]) -> list[str]:
     """Each name as same_name reads it (PostgreSQL's lower() under the database's collation), in order, for names to
     be told apart in Python as the unique index of tags tells them apart: Python's str.lower() reads some otherwise
     ("İstanbul" is "i̇stanbul" to it, "istanbul" to the index; "ΟΔΟΣ" is "οδος" to it, "οδοσ" to the index). One query;
-    none for no names. `known`: the keys read already for one upload or import (name: key), given by its caller and
-    filled here, so that its files' names are read once, not once a file (a name's key never changes)."""
+    none for no names. (TagKeys: the same for the many files of one run, each name read once.)"""
     names = list(names)
-    if known is not None:
-        missing = list(dict.fromkeys(name for name in names if name not in known))
-        known.update(zip(missing, names_lower(missing)))
-        return [known[name] for name in names]
     if not names:
         return []
     with connection.cursor() as cursor:
         cursor.execute("SELECT lower(name) FROM unnest(%s::text[]) WITH ORDINALITY AS given(name, n) ORDER BY n",
                        [names])
         return [lowered for (lowered,) in cursor.fetchall()]
+
+
+def album_names_upper(names: Iterable[str]) -> list[str]:
+    """Each album name as the gallery finds an album by its name (album_find_or_create: name__iexact, PostgreSQL's
+    upper() of each), in order: "ΟΔΟΣ" and "οδος" one album, "STRAẞE" and "straße" two (Python's str.lower() reads both
+    pairs as one). One query; none for no names."""
+    names = list(names)
+    if not names:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT upper(name) FROM unnest(%s::text[]) WITH ORDINALITY AS given(name, n) ORDER BY n",
+                       [names])
+        return [upper for (upper,) in cursor.fetchall()]
+
+
+class _RunKeys:
+    """The keys of names read by the database for one run over many files or photos (an upload, an import, a re-read
+    of their files): made by the run's caller and passed down, so that each name is read once for the run, not once a
+    file (a name's key never changes). No cache across runs. A subclass names the function reading the keys."""
+
+    _read: Callable[[list[str]], list[str]]
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, str] = {}
+
+    def of(self, names: Iterable[str]) -> list[str]:
+        """Each name's key, in order: one query for the names not read yet in this run, none when all were."""
+        names = list(names)
+        missing = list(dict.fromkeys(name for name in names if name not in self._by_name))
+        if missing:
+            self._by_name.update(zip(missing, self._read(missing)))
+        return [self._by_name[name] for name in names]
+
+
+class TagKeys(_RunKeys):
+    """Tag names' keys (names_lower's: the unique index's, same_name's), read once for a run."""
+
+    _read = staticmethod(names_lower)
+
+
+class AlbumNameKeys(_RunKeys):
+    """Album names' keys (album_names_upper's: album_find_or_create's), read once for a run."""
+
+    _read = staticmethod(album_names_upper)
 
 
 def tag_key(name: str | None) -> str:

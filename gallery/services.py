@@ -44,7 +44,7 @@ from gallery.models import (Album, AlbumShare, DeletedFamilyInvite, DeletedPhoto
                             Photo, PhotoTag, RemovedTag, SidecarStar, Tag, TagSuggestion)
 from gallery.places import country_code_for, country_name, place_for
 from gallery.account_selectors import username_taken, username_taken_error
-from gallery.selectors import names_lower, photos_worked_on, same_name
+from gallery.selectors import TagKeys, names_lower, photos_worked_on, same_name
 from gallery.signals import members_joined, members_leaving, photos_added, photos_changed, tags_merged
 from gallery.text import (
     control_characters_refuse, name_key, one_line, tag_name_clean, text_from_file, text_from_os, without_controls,
@@ -503,17 +503,17 @@ def photo_upload(
     filename: str,
     tags: Iterable[str] = (),
     description: str = "",
-    name_keys: dict[str, str] | None = None,
+    tag_keys: TagKeys | None = None,
 ) -> UploadResult:
     """Store one uploaded file. Never raises for bad input: a rejected file is a result, not an error,
-    so that one bad file never costs the others of the same upload. `name_keys`: photo_create_from_bytes's."""
+    so that one bad file never costs the others of the same upload. `tag_keys`: photo_create_from_bytes's."""
     try:
         data = read_limited(stream)
     except ImageRejected as exc:
         return _rejected(upload_filename(filename), exc)
     result = photo_create_from_bytes(  # (which makes the name the one stored: upload_filename)
         family=family, uploaded_by=uploaded_by, data=data, filename=filename, tags=tags, description=description,
-        name_keys=name_keys,
+        tag_keys=tag_keys,
     )
     if result.outcome != UploadResult.REJECTED or result.reason != NOT_AN_IMAGE:
         return result
@@ -567,7 +567,7 @@ def photo_create_from_bytes(
     sidecar: Sidecar | None = None,
     xmp_sidecar: Embedded | None = None,
     folder_date: FolderDate | None = None,
-    name_keys: dict[str, str] | None = None,
+    tag_keys: TagKeys | None = None,
 ) -> UploadResult:
     """Store a photo whole or not at all: its files, then its row. Bad input, a storage fault or the same
     bytes already in the family are results, not exceptions. `modified_at`: the file's modified time, its date
@@ -575,13 +575,13 @@ def photo_create_from_bytes(
     sidecar beside the file says (an import's), which fills what the file's own metadata lacks; `xmp_sidecar`: what
     its XMP sidecar says (gallery.xmp_sidecars), which comes before the file's own (embedded_merged: its keywords
     added to the file's); `folder_date`: the date the names of the folders it is in tell (an import's), for a file
-    that tells none and has no sidecar's. `name_keys`: the keys of tag names read for the upload or import this file
-    is one of (names_lower's `known`: an empty dict given for its first file), so that the typed tags and the
+    that tells none and has no sidecar's. `tag_keys`: the keys of tag names read for the upload or import this file
+    is one of (a TagKeys made for its first file and passed to each), so that the typed tags and the
     keywords its files share are read once."""
     filename = upload_filename(filename)
     try:
         # (refused before any file is written, or a trashed photo restored; keyed once)
-        tags = tags_keyed(tags, name_keys=name_keys)
+        tags = tags_keyed(tags, tag_keys=tag_keys)
         description = without_nul(description or "")
         control_characters_refuse(description, what="A description", multiline=True)
     except ValidationError as exc:
@@ -600,7 +600,7 @@ def photo_create_from_bytes(
             embedded = replace(embedded, description=embedded.description or sidecar.description)
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
                              tags=tags, description=description, embedded=embedded, modified_at=modified_at,
-                             sidecar=sidecar, folder_date=folder_date, name_keys=name_keys)
+                             sidecar=sidecar, folder_date=folder_date, tag_keys=tag_keys)
     except ImageRejected as exc:
         return _rejected(filename, exc)
     except StorageFailed as exc:
@@ -934,7 +934,7 @@ def _restored_with(photo: Photo, *, tags: dict[str, str], description: str, user
 
 def _photo_store(*, family, uploaded_by, data, filename, info, tags, description, embedded: Embedded,
                  modified_at: datetime | None = None, sidecar: Sidecar | None = None,
-                 folder_date: FolderDate | None = None, name_keys: dict[str, str] | None = None) -> Photo:
+                 folder_date: FolderDate | None = None, tag_keys: TagKeys | None = None) -> Photo:
     stem, _ = os.path.splitext(filename)
     description = description.strip()
     # Where: the file's GPS position, else its XMP's (its XMP sidecar's, else its own), else its Takeout sidecar's; then
@@ -1005,10 +1005,14 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
             _upload_hold(family, uploaded_by)
             photo.save()
             DeletedPhoto.objects.filter(family=family, sha256=photo.sha256).delete()  # stored again: wanted after all
-            _photo_tags_add(photo=photo, keyed=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by)  # (tags_keyed's)
-            photo_tags_add(photo=photo, names=embedded.keywords, source=PhotoTag.Source.EMBEDDED, name_keys=name_keys)
+            keys: set[str] = set()  # (of the tags given it: a new photo's tags and removals are not read back)
+            _photo_tags_add(photo=photo, keyed=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by,  # (tags_keyed's)
+                            new_photo_keys=keys)
+            _photo_tags_add(photo=photo, keyed=_names_keyed(embedded.keywords, tag_keys=tag_keys),
+                            source=PhotoTag.Source.EMBEDDED, new_photo_keys=keys)
             if sidecar is not None:  # the people named in Google Photos, and its star there
-                photo_tags_add(photo=photo, names=sidecar.people, source=PhotoTag.Source.SIDECAR, name_keys=name_keys)
+                _photo_tags_add(photo=photo, keyed=_names_keyed(sidecar.people, tag_keys=tag_keys),
+                                source=PhotoTag.Source.SIDECAR, new_photo_keys=keys)
                 photo_sidecar_star(photo_id=photo.pk, sidecar=sidecar, importer=uploaded_by)
             photos_added.send(sender=Photo, photo_ids=[photo.pk])
     except BaseException:
@@ -1122,7 +1126,6 @@ _SOURCE_RANK = {PhotoTag.Source.MEMBER: 3, PhotoTag.Source.SUGGESTION: 2, PhotoT
 @transaction.atomic
 def photo_tags_add(
     *, photo: Photo, names: Iterable[str], source: str, user: AbstractBaseUser | None = None,
-    name_keys: dict[str, str] | None = None,
 ) -> list[Tag]:
     """Add tags to a photo, remembering where they came from (a PhotoTag.Source). Returns the photo's tags of
     these names.
@@ -1132,36 +1135,40 @@ def photo_tags_add(
     an embedded keyword never demotes a member's tag. Names are cleaned as tags_clean does; more than MAX_TAGS
     names is refused (ValidationError) for a member or a suggestion, while tags read (PhotoTag.READ: a file's
     embedded keywords, a sidecar's people) are trimmed to the room the photo has left, with a log line. The caller
-    announces the change (photos_changed) when the photo already existed. `name_keys`: names_lower's `known`, for the
-    files of one upload or import (photo_create_from_bytes)."""
+    announces the change (photos_changed) when the photo already existed. (A photo being stored: _photo_store gives
+    it its tags with the run's TagKeys.)"""
     if source not in _SOURCE_RANK:
         raise ValidationError(f"Unknown tag source “{source}”.")
-    keyed = (_names_keyed(names, name_keys=name_keys) if source in PhotoTag.READ
-             else tags_keyed(names, name_keys=name_keys))  # (more refused for a member)
+    keyed = _names_keyed(names) if source in PhotoTag.READ else tags_keyed(names)  # (more refused for a member)
     return _photo_tags_add(photo=photo, keyed=keyed, source=source, user=user)
 
 
-def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str,
-                    user: AbstractBaseUser | None = None) -> list[Tag]:
-    """photo_tags_add of names cleaned and keyed already (_names_keyed, tags_keyed: no names read again)."""
+def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str, user: AbstractBaseUser | None = None,
+                    new_photo_keys: set[str] | None = None) -> list[Tag]:
+    """photo_tags_add of names cleaned and keyed already (_names_keyed, tags_keyed: no names read again).
+    `new_photo_keys`: for a photo stored in this transaction (_photo_store), the keys of the tags given it so far,
+    updated here: such a photo has no other tag nor any removal, so neither is read back."""
     if source in PhotoTag.READ:
         # (names compared as same_name compares them: PostgreSQL's lower() of each, the unique index's key)
-        have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
+        have = (new_photo_keys if new_photo_keys is not None
+                else set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True)))
         keyed = {key: name for key, name in keyed.items() if key not in have}  # (there: no room needed)
-        if keyed and photo.pk:  # a member took it off: the file never puts it back
+        if keyed and new_photo_keys is None:  # a member took it off: the file never puts it back
             removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list(Lower("name"), flat=True))
             keyed = {key: name for key, name in keyed.items() if key not in removed}
-    names = list(keyed.values())
-    if source in PhotoTag.READ:
         room = max(0, MAX_TAGS - len(have))
-        if len(names) > room:
+        if len(keyed) > room:
+            past = list(keyed.values())[room:]
             logger.info("photo %s: %d embedded keyword(s) past the %d-tag limit left out: %s", photo.pk,
-                        len(names) - room, MAX_TAGS, ", ".join(names[room:])[:500])
-            names = names[:room]
-    tags = _tags_made(family=photo.family, names=names)
+                        len(past), MAX_TAGS, ", ".join(past)[:500])
+            keyed = dict(list(keyed.items())[:room])
+    unlinked = new_photo_keys is not None and not new_photo_keys & set(keyed)  # (none of them given it yet)
+    if new_photo_keys is not None:
+        new_photo_keys.update(keyed)
+    tags = _tags_made(family=photo.family, names=list(keyed.values()))
     if not tags:
         return []
-    existing = {link.tag_id: link for link in PhotoTag.objects.filter(photo=photo, tag__in=tags)}
+    existing = {} if unlinked else {link.tag_id: link for link in PhotoTag.objects.filter(photo=photo, tag__in=tags)}
     promote = [link.pk for link in existing.values() if _SOURCE_RANK[source] > _SOURCE_RANK.get(link.source, 0)]
     if promote:
         PhotoTag.objects.filter(pk__in=promote).update(source=source, added_by=user, added_at=timezone.now())
@@ -1172,30 +1179,30 @@ def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str,
     return tags
 
 
-def tags_clean(names: Iterable[str], *, name_keys: dict[str, str] | None = None) -> list[str]:
+def tags_clean(names: Iterable[str], *, tag_keys: TagKeys | None = None) -> list[str]:
     """Tag names as stored: whitespace collapsed, at most 64 characters, one per case-insensitive name.
 
     Raises ValidationError for more than MAX_TAGS, or a name with a comma or a control character in it
-    (gallery.text.tag_name_clean), so a caller can refuse before doing any work. `name_keys`: names_lower's `known`."""
-    return list(tags_keyed(names, name_keys=name_keys).values())
+    (gallery.text.tag_name_clean), so a caller can refuse before doing any work. `tag_keys`: the run's TagKeys."""
+    return list(tags_keyed(names, tag_keys=tag_keys).values())
 
 
-def tags_keyed(names: Iterable[str], *, name_keys: dict[str, str] | None = None) -> dict[str, str]:
+def tags_keyed(names: Iterable[str], *, tag_keys: TagKeys | None = None) -> dict[str, str]:
     """tags_clean's names by their key (same_name's, the unique index's: names_lower), in order; one query (none for
-    names whose keys `name_keys` has: names_lower's `known`)."""
-    keyed = _names_keyed(names, name_keys=name_keys)
+    names whose keys `tag_keys`, the run's TagKeys, read already)."""
+    keyed = _names_keyed(names, tag_keys=tag_keys)
     if len(keyed) > MAX_TAGS:
         raise ValidationError(f"At most {MAX_TAGS} tags per photo.")
     return keyed
 
 
-def _names_keyed(names: Iterable[str], *, name_keys: dict[str, str] | None = None) -> dict[str, str]:
+def _names_keyed(names: Iterable[str], *, tag_keys: TagKeys | None = None) -> dict[str, str]:
     """The names cleaned (tag_name_clean), the first of each name the unique index counts as one, by its key there
-    (same_name's: "İstanbul" and "istanbul" are one name, "ΟΔΟΣ" and "οδος" two). `name_keys`: names_lower's
-    `known`."""
+    (same_name's: "İstanbul" and "istanbul" are one name, "ΟΔΟΣ" and "οδος" two). `tag_keys`: the run's TagKeys
+    (none: the names read in one query)."""
     cleaned = [name for name in map(tag_name_clean, names) if name]
     keyed: dict[str, str] = {}
-    for key, name in zip(names_lower(cleaned, known=name_keys), cleaned):
+    for key, name in zip((tag_keys or TagKeys()).of(cleaned), cleaned):
         keyed.setdefault(key, name)
     return keyed
 
@@ -1906,13 +1913,14 @@ def photos_lacking_embedded():
     return photos_worked_on().filter(embedded_checked=False).order_by("pk")
 
 
-def photo_embedded_read(*, photo: Photo) -> Photo:
+def photo_embedded_read(*, photo: Photo, tag_keys: TagKeys | None = None) -> Photo:
     """Read a stored photo's embedded metadata from its original and apply it as an upload would: keywords as
     embedded tags, title and description where nobody wrote one, the IPTC place where GPS names none, and the
     zone it was taken in (the EXIF date re-read in it). Idempotent: a member's edits are never overwritten,
     tags keep their most deliberate source, and a tag from the file that the file (read whole) no longer gives is
     taken off, unless its XMP sidecar was read (_file_under_its_sidecar). The file is read outside any transaction; the
-    row is updated in one."""
+    row is updated in one. `tag_keys`: the TagKeys of a run over many photos, so that their names are read once for
+    the run."""
     try:
         with photo.original.open("rb") as stream:
             data = read_limited(stream)
@@ -1921,7 +1929,8 @@ def photo_embedded_read(*, photo: Photo) -> Photo:
         data = b""
     read = _file_metadata(data, label=f"photo {photo.pk} ({photo.original_filename})")
     with transaction.atomic():
-        fresh, _ = _photo_embedded_apply(photo_id=photo.pk, read=read, save_always=True, file_alone=True)
+        fresh, _ = _photo_embedded_apply(photo_id=photo.pk, read=read, save_always=True, file_alone=True,
+                                         tag_keys=tag_keys)
         if fresh is None:
             return photo  # deleted meanwhile
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
@@ -1945,7 +1954,7 @@ class EmbeddedChanges:
 
 def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
                            also_given: tuple[str, ...] | None = (), keywords_only: bool = False,
-                           description_before: str = "") -> EmbeddedChanges:
+                           description_before: str = "", tag_keys: TagKeys | None = None) -> EmbeddedChanges:
     """An XMP sidecar found beside the file `data` of a photo the family already has (an import's: the sidecar
     appeared, or changed, since the photo was stored): what it says, as importing the two together would give it
     (photo_create_from_bytes): its keywords as tags from the file (not one a member took off), its title,
@@ -1958,7 +1967,8 @@ def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
     photo's title, description, place and date to whoever gave them (an XMP sidecar's title is not the file's again).
     `description_before`: the description the sidecar gave when last read with the photo (PhotoXmpSidecar.description;
     "": none, or not known): taken off in it, and the file saying none, it leaves the photo when nobody changed it
-    since (_sidecar_description_set, as a Picasa caption taken off)."""
+    since (_sidecar_description_set, as a Picasa caption taken off). `tag_keys`: the import run's TagKeys, so that
+    its photos' names are read once for the run, not once a photo."""
     if not sidecar and not sidecar.keywords_complete:  # (nothing read: no sidecar can be told to say nothing)
         return EmbeddedChanges()
     embedded, dates = _file_metadata(data, label=f"photo {photo_id}")
@@ -1969,7 +1979,8 @@ def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
         merged = replace(merged, keywords_complete=False)
     with transaction.atomic():
         fresh, changes = _photo_embedded_apply(photo_id=photo_id, read=(merged, dates), keep=also_given or (),
-                                               description_before="" if keywords_only else description_before)
+                                               description_before="" if keywords_only else description_before,
+                                               tag_keys=tag_keys)
         if fresh is None or not changes:
             return EmbeddedChanges()
         photos_changed.send(sender=Photo, photo_ids=[fresh.pk])
@@ -1983,13 +1994,13 @@ def _file_metadata(data: bytes, *, label: str) -> tuple[Embedded, tuple]:
 
 
 def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple], save_always: bool = False,
-                          file_alone: bool = False, keep: tuple[str, ...] = (),
-                          description_before: str = "") -> tuple[Photo | None, EmbeddedChanges]:
+                          file_alone: bool = False, keep: tuple[str, ...] = (), description_before: str = "",
+                          tag_keys: TagKeys | None = None) -> tuple[Photo | None, EmbeddedChanges]:
     """Apply what a photo's file says (`read`: _file_metadata's, with its XMP sidecar's merged in, or `file_alone`:
     the stored file read again without it) in the caller's transaction: the photo (None when deleted meanwhile) and
     what that changed (its row saved only when something did, or `save_always`). `keep`: keywords given elsewhere
     (another sidecar of the photo), whose tags from the file stay; `description_before`: the description its sidecar
-    gave when last read (photo_xmp_sidecar_read)."""
+    gave when last read (photo_xmp_sidecar_read); `tag_keys`: the run's TagKeys (photo_xmp_sidecar_read)."""
     embedded, (taken_local, offset, taken_utc, is_a_change) = read
     fresh = Photo.objects.select_for_update().filter(pk=photo_id).first()
     if fresh is None:
@@ -2032,26 +2043,27 @@ def _photo_embedded_apply(*, photo_id: int, read: tuple[Embedded, tuple], save_a
     if changed or save_always:
         fresh.save(update_fields=EMBEDDED_FIELDS)
     fields = _embedded_shown_changes(shown, _embedded_shown(fresh))
-    added, removed = _embedded_tags_apply(fresh, embedded, keep=keep)
+    added, removed = _embedded_tags_apply(fresh, embedded, keep=keep, tag_keys=tag_keys)
     return fresh, EmbeddedChanges(fields=fields, keywords_added=added, keywords_removed=removed,
                                   other=changed and not fields)
 
 
-def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, keep: tuple[str, ...] = ()) -> tuple[int, int]:
+def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, keep: tuple[str, ...] = (),
+                         tag_keys: TagKeys | None = None) -> tuple[int, int]:
     """The file's keywords (and its sidecar's) as tags from the file, and the tags from the file that they no longer
     give taken off, when they are known whole (not from a read of the stored file alone on a photo whose XMP sidecar
     was read: _file_under_its_sidecar). A tag a member typed or kept by re-typing it, an accepted
     suggestion, a person named in Google Photos, is no tag from the file and stays; so does one a member took off
     (RemovedTag: the file never puts it back), and the file taking one off is no member's doing (it comes back when
     the file gives it again), nor one `keep` names (given elsewhere: another sidecar of the photo). How many tags were
-    added and taken off."""
+    added and taken off. `tag_keys`: the run's TagKeys (photo_xmp_sidecar_read)."""
     links = PhotoTag.objects.filter(photo=photo)
     before = set(links.values_list("tag_id", flat=True))
     _marked_embedded_tags_drop(photo)
-    keyed = _names_keyed(embedded.keywords)  # (once, for what stays and what is added)
+    keyed = _names_keyed(embedded.keywords, tag_keys=tag_keys)  # (once, for what stays and what is added)
     if embedded.keywords_complete:
         # (compared by their keys, as tags_get_or_create finds a keyword's tag: same_name)
-        given = {*keyed, *(_names_keyed(keep) if keep else ())}
+        given = {*keyed, *(_names_keyed(keep, tag_keys=tag_keys) if keep else ())}
         gone = links.filter(source=PhotoTag.Source.EMBEDDED).annotate(key=Lower("tag__name")).exclude(key__in=given)
         # (by their ids, and still from the file: one a member made theirs meanwhile stays)
         links.filter(pk__in=list(gone.values_list("pk", flat=True)), source=PhotoTag.Source.EMBEDDED).delete()
@@ -2115,8 +2127,9 @@ def _marked_embedded_tags_drop(photo: Photo) -> None:
 def photos_embedded_fill(*, photos: Iterable[Photo]) -> int:
     """Read the embedded metadata of these stored photos (one child process each). Returns how many."""
     done = 0
+    tag_keys = TagKeys()  # (the keys of their tag names: each read once)
     for photo in photos:
-        photo_embedded_read(photo=photo)
+        photo_embedded_read(photo=photo, tag_keys=tag_keys)
         done += 1
     return done
 

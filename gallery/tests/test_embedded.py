@@ -985,3 +985,26 @@ def test_a_files_keywords_are_told_apart_as_the_database_tells_tag_names_apart(f
     photo = upload(family, alice, data)
 
     assert sorted(sources(photo)) == sorted(tagged) == sorted(tags_keyed([subject, keyword]).values())
+
+
+@pytest.mark.parametrize("how", ["command", "sweep"])
+def test_reading_the_files_of_many_photos_again_reads_their_names_keys_once(family, alice, how):
+    """read_embedded (the command, and the sweep's share) read each photo's keywords' keys (names_lower) again, a query
+    a photo; the keys are kept for the run, as an import's are."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.services import photos_embedded_sweep
+    from gallery.tests.test_picasa_ini import _keyings
+    from gallery.tests.test_upload import _sharing_keywords
+
+    for data in _sharing_keywords(6):
+        upload(family, alice, data)
+    Photo.objects.filter(family=family).update(embedded_checked=False)
+    with CaptureQueriesContext(connection) as run:
+        if how == "command":
+            call_command("read_embedded", "--no-progress", stdout=io.StringIO())
+        else:
+            assert photos_embedded_sweep() == 6
+    assert _keyings(run.captured_queries) == 1
+    assert PhotoTag.objects.filter(photo__family=family, source="embedded").count() == 6 * 4

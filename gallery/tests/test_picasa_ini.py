@@ -980,3 +980,102 @@ def test_a_picasa_files_keywords_are_told_apart_as_the_database_tells_tag_names_
     _import(root)
 
     assert tags("IMG_0001.JPG") == {"ΟΔΟΣ": "embedded", "οδος": "embedded", "İstanbul": "embedded"}
+
+
+def _keyings(queries: list[dict]) -> int:
+    """How many of these queries read names' keys (gallery.selectors.names_lower)."""
+    return sum(query["sql"].startswith("SELECT lower(name) FROM unnest(") for query in queries)
+
+
+def test_an_import_of_a_folder_with_sidecars_and_a_picasa_file_reads_each_names_key_once(tmp_path, family, alice):
+    """The XMP sidecars' and the Picasa file's names became tags through the run's keys (TagKeys) on a first import,
+    but each photo whose sidecar and Picasa file changed since read its names' keys (names_lower) four times again
+    (each one's names, and those the other gave): 80 reads for a folder of 20 photos. The run's keys serve the whole
+    import now; the counts are pinned."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    names = [f"IMG_{i:04}.JPG" for i in range(20)]
+    root = write(tmp_path / "Pictures", {name: picture(xmp={"Xmp.dc.subject": ["Lisbon"]}) for name in names})
+
+    def sidecars(keywords: tuple[str, ...], people: str) -> dict[str, bytes]:
+        return ({f"{name}.xmp": sidecar_xml(subject=keywords) for name in names}
+                | {".picasa.ini": ini(contacts={JOHN: people, MARY: "Mary"},
+                                      photos={name: {"faces": faces(JOHN, MARY), "keywords": "kite,beach"}
+                                              for name in names})})
+
+    write(root, sidecars(("Summer", "Grandma"), "John"))
+    with CaptureQueriesContext(connection) as first:
+        assert "Imported 20," in _import(root)
+    assert tags("IMG_0007.JPG") == dict.fromkeys(["Lisbon", "Summer", "Grandma", "John", "Mary", "kite", "beach"],
+                                                 "embedded")
+    write(root, sidecars(("Summer", "Grandpa"), "Johnny"))
+    with CaptureQueriesContext(connection) as again:
+        assert "Imported 0, already there 20," in _import(root)
+    assert tags("IMG_0007.JPG") == dict.fromkeys(["Lisbon", "Summer", "Grandpa", "Johnny", "Mary", "kite", "beach"],
+                                                 "embedded")
+    # (the new names of the sidecars' first photo, of its Picasa file's, and the names of the Picasa file's that it
+    # keeps from the XMP sidecar's: three sets, whatever the number of photos; 1 and 80 before)
+    assert (_keyings(first.captured_queries), _keyings(again.captured_queries)) == (1, 3)
+    assert (len(first.captured_queries), len(again.captured_queries)) == (674, 1098)  # (774 and 1175 before)
+
+
+def test_picasa_album_names_are_told_apart_as_the_gallery_tells_album_names_apart(tmp_path, family, alice):
+    """A Picasa file's album names were merged by Python's str.lower() ("STRAẞE" and "straße" one album, the second
+    spelling's photos put in the first's), while the gallery finds an album by its name in any case as PostgreSQL's
+    upper() reads it (album_find_or_create: name__iexact, which "New album…" uses too): there those are two albums,
+    "ΟΔΟΣ" and "οδος" one, and a name differing from an album the family has by letter case alone is that album.
+    Picasa's albums follow that one rule."""
+    album_create(user=alice, family=family, name="Summer TRIP")
+    names = {"t1": "ΟΔΟΣ", "t2": "οδος", "t3": "STRAẞE", "t4": "straße", "t5": "summer trip"}
+    root = write(tmp_path / "Pictures", {
+        "IMG_0001.JPG": picture(), "IMG_0002.JPG": picture(), "IMG_0003.JPG": picture(),
+        ".picasa.ini": album_ini({token: {"name": name} for token, name in names.items()}, {
+            "IMG_0001.JPG": {"albums": "t1,t3,t5"}, "IMG_0002.JPG": {"albums": "t2,t4"},
+            "IMG_0003.JPG": {"albums": "t1,t2,t3,t4"}})})
+
+    out = _import(root)
+
+    assert sorted(Album.objects.values_list("name", flat=True)) == ["STRAẞE", "Summer TRIP", "straße", "ΟΔΟΣ"]
+    assert album_photos("ΟΔΟΣ") == ["IMG_0001.JPG", "IMG_0002.JPG", "IMG_0003.JPG"]
+    assert album_photos("STRAẞE") == ["IMG_0001.JPG", "IMG_0003.JPG"]
+    assert album_photos("straße") == ["IMG_0002.JPG", "IMG_0003.JPG"]
+    assert album_photos("Summer TRIP") == ["IMG_0001.JPG"]
+    assert "ΟΔΟΣ (3 photos put in)" in out
+
+
+def test_a_photos_names_in_other_letter_cases_count_once_against_max_names(tmp_path):
+    """A photo's names were cut at MAX_NAMES as written: "k1" and "K1" counted as two, so a file listing each keyword
+    in two cases lost half its names (and the last ones). Spellings of one name count once (their case folded; where
+    they become tags, the database tells them apart)."""
+    keywords = ",".join(f"k{n},K{n}" for n in range(picasa_ini.MAX_NAMES - 1)) + ",last"
+    path = write(tmp_path, {".picasa.ini": ini(photos={"IMG_0001.JPG": {"keywords": keywords}})}) / ".picasa.ini"
+
+    entry = picasa_ini.read_picasa_ini(path).entry("IMG_0001.JPG")
+
+    assert len(entry.keywords) == 2 * (picasa_ini.MAX_NAMES - 1) + 1 and entry.keywords[-1] == "last"
+
+
+def test_a_picasa_file_read_before_its_keywords_were_kept_as_written_reads_no_photo_again_for_them(
+        tmp_path, family, alice):
+    """The reader before kept "Beach" of a file listing "Beach,beach" (merged by Python's str.lower()); read as written
+    now, the two spellings differed from what was kept, and the next change of the file (a star given to another
+    photo) read the photo again (its file through exiv2, its row locked) for keywords it has. They are compared by
+    their keys, as their tags are told apart."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def library(**other: str) -> dict[str, bytes]:
+        return {".picasa.ini": ini(photos={"IMG_0001.JPG": {"keywords": "Beach,beach"}, "IMG_0002.JPG": other})}
+
+    root = write(tmp_path / "Pictures", {"IMG_0001.JPG": picture(), "IMG_0002.JPG": picture()} | library())
+    _import(root)
+    PhotoXmpSidecar.objects.filter(photo__original_filename="IMG_0001.JPG").update(keywords=["Beach"])
+    write(root, library(star="yes"))
+    with CaptureQueriesContext(connection) as run:
+        _import(root)
+
+    locked = [query["sql"] for query in run.captured_queries
+              if 'FROM "gallery_photo"' in query["sql"] and query["sql"].endswith("FOR UPDATE")]
+    assert locked == []
+    assert tags("IMG_0001.JPG") == {"Beach": "embedded"}

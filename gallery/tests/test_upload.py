@@ -380,3 +380,30 @@ def test_an_upload_of_many_photos_with_the_same_keywords_reads_their_names_once(
             ("Summer", "embedded"), ("trip", "member")]
     assert _tag_queries(upload.captured_queries) == (2, 2)  # the typed tags', the keywords': for the first file only
     assert len(upload.captured_queries) <= 574  # (689 before: 14 queries of tags a file, 8 now)
+
+
+def test_a_new_photo_reads_neither_its_tags_nor_its_removals_to_take_its_files_keywords(family, alice):
+    """A photo just stored has no tags but those added in the same transaction, and no removal: its file's keywords
+    read the photo's tags and removed tags back (two queries, each empty but for the typed tags) all the same. What
+    those reads kept out is kept out without them: a keyword of a typed tag's name in another case is that tag, the
+    member's; one of the file given twice in two cases is one tag."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.services import photo_create_from_bytes
+    from pathlib import Path
+
+    from gallery.sidecars import Sidecar
+
+    data = images.with_metadata(images.jpeg(colour=(12, 200, 70)),
+                                xmp={"Xmp.dc.subject": ["beach", "Lisbon", "LISBON"]})
+    with CaptureQueriesContext(connection) as stored:
+        result = photo_create_from_bytes(family=family, uploaded_by=alice, data=data, filename="p.jpg",
+                                         tags=["Beach"], sidecar=Sidecar(Path("p.jpg.json"), people=("Grandma", "lisbon")))
+
+    assert result.outcome == UploadResult.SAVED, result.reason
+    assert sorted(PhotoTag.objects.filter(photo=result.photo).values_list("tag__name", "source")) == [
+        ("Beach", "member"), ("Grandma", "sidecar"), ("Lisbon", "embedded")]
+    read_back = [sql for sql in (query["sql"] for query in stored.captured_queries) if 'FROM "gallery_removedtag"' in sql
+                 or 'FROM "gallery_photo_tags"' in sql and ('LOWER(' in sql or '"gallery_photo_tags"."tag_id" IN' in sql)]
+    assert read_back == [], read_back

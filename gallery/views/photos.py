@@ -21,7 +21,7 @@ from gallery.models import Album, Family
 from gallery.photo_lists import list_context_from, photo_viewer
 from gallery.selectors import (
     family_get, family_is_admin, family_known_places, family_labelled, family_list, last_upload_family_id, photo_get,
-    tag_key, trash_photo_get,
+    TagKeys, tag_key, trash_photo_get,
 )
 from gallery.services import (
     UploadResult,
@@ -305,9 +305,9 @@ def _upload_files(request: HttpRequest, form: UploadForm, families: list[Family]
         return _all_rejected(files, "Choose a family first.")
     family = family_get(user=request.user, family_id=family_id)
     request.session[UPLOAD_FAMILY_SESSION_KEY] = family.pk  # the next visit starts from this family
-    name_keys: dict[str, str] = {}  # (the keys of the upload's tag names, read once for all its files)
+    tag_keys = TagKeys()  # (the keys of the upload's tag names, read once for all its files)
     try:
-        tags = tags_clean(parse_tags(form.cleaned_data["tags"]), name_keys=name_keys)
+        tags = tags_clean(parse_tags(form.cleaned_data["tags"]), tag_keys=tag_keys)
     except ValidationError as exc:
         return _all_rejected(files, " ".join(exc.messages) + " Nothing was uploaded; fix the tags and try again.")
     try:
@@ -315,7 +315,7 @@ def _upload_files(request: HttpRequest, form: UploadForm, families: list[Family]
     except ValidationError as exc:
         return _all_rejected(files, " ".join(exc.messages) + " Nothing was uploaded.")
     results = [photo_upload(family=family, uploaded_by=request.user, stream=f, filename=f.name, tags=tags,
-                            name_keys=name_keys) for f in files]
+                            tag_keys=tag_keys) for f in files]
     return results if album is None else album_add_uploaded(user=request.user, album=album, results=results)
 
 

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from gallery.models import Photo
+from gallery.models import Photo, PhotoTag
 from tests import images
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in, width_options
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 
 pytestmark = [
@@ -85,4 +85,28 @@ def test_without_the_script_too_many_files_says_how_many(live_server, browser, b
     assert page.locator("#upload-form").is_visible()  # the form is there to try again
     page.screenshot(path=artifacts / f"upload-limits-too-many-{device}.png", full_page=True)
     assert not Photo.objects.exists()
+    context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_typed_tags_and_the_files_keywords_become_one_tag_each_whatever_their_case(live_server, browser, bob,
+                                                                                     artifacts, width):
+    """Two files of one upload carrying the keywords "beach" and "Lisbon", "Beach" typed: each photo has one tag
+    "Beach", the member's, and "Lisbon" from the file (the upload's names read once: TagKeys)."""
+    context, page = new_page(browser, **width_options(width))
+    sign_in(page, live_server, "bob")
+    page.goto(live_server.url + "/upload/")
+    page.fill("#upload-tags", "Beach, trip")
+    page.set_input_files("#file-input", files=[_file(f"p{n}.jpg", images.with_metadata(
+        images.jpeg(colour=(40 * n, 120, 200)), xmp={"Xmp.dc.subject": ["beach", "Lisbon"]})) for n in range(2)])
+    page.get_by_role("button", name="Upload 2 photos to Smiths").click()
+    page.wait_for_function("() => document.getElementById('upload-progress').textContent.includes('2 of 2 done')")
+    page.wait_for_function("() => [...document.querySelectorAll('#upload-list img')]"
+                           ".every(img => img.complete && img.naturalWidth > 0)")  # (each thumbnail shown)
+    page.screenshot(path=artifacts / f"upload-tags-{width}.png", full_page=True)
+
+    assert page.js_errors == []
+    for photo in Photo.objects.all():
+        assert sorted(PhotoTag.objects.filter(photo=photo).values_list("tag__name", "source")) == [
+            ("Beach", "member"), ("Lisbon", "embedded"), ("trip", "member")]
     context.close()

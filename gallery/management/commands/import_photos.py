@@ -4,6 +4,7 @@ import logging
 import mimetypes
 import os
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import timezone as dt_timezone
@@ -31,6 +32,7 @@ from gallery.models import (Album, DeletedPhoto, Family, Photo, PhotoTag, PhotoX
                             SidecarStar)
 from gallery.picasa_ini import (PicasaContactsUnreadable, PicasaEntry, PicasaIni, PicasaInis, is_a_picasa_ini,
                                 read_picasa_contacts)
+from gallery.selectors import AlbumNameKeys, TagKeys
 from gallery.services import (FOLDER_REPLACES, EmbeddedChanges, UploadResult, photo_create_from_bytes,
                               photo_folder_date_fill, photo_sidecar_complete, photo_sidecar_description,
                               photo_sidecar_fill, photo_sidecar_star, photo_xmp_sidecar_read, sidecar_may_date,
@@ -131,9 +133,9 @@ class Command(BaseCommand):
             raise CommandError(f"No user “{user}”.")
         if not family_obj.memberships.filter(user=uploader).exists():
             raise CommandError(f"{uploader} is not a member of {family_obj}.")
-        self._name_keys: dict[str, str] = {}  # (the keys of tag names read in this run: each read once)
+        self._tag_keys = TagKeys()  # (the keys of tag names read in this run: each read once)
         try:
-            tag = tags_clean(tag, name_keys=self._name_keys)  # refused now, not once per file
+            tag = tags_clean(tag, tag_keys=self._tag_keys)  # refused now, not once per file
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
 
@@ -416,7 +418,8 @@ class Command(BaseCommand):
         own); a description the sidecar no longer gives leaves it when it is the one the sidecar wrote."""
         changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=sidecar,
                                          also_given=_xmp_given_elsewhere(photo_id, key),
-                                         description_before=self._description_before(digest, key))
+                                         description_before=self._description_before(digest, key),
+                                         tag_keys=self._tag_keys)
         counts[XMP_GAVE] += bool(changes) and photo_id not in self._xmp_changed  # (two copies' sidecars: one photo)
         if changes:
             self._xmp_changed.add(photo_id)
@@ -455,9 +458,10 @@ class Command(BaseCommand):
         caption = self._picasa_caption(photo_id, said.caption, before, new=given, digest=digest, key=key, data=data)
         changes = EmbeddedChanges()
         keywords_before = self._picasa_keywords_before(digest, key, said.keywords)
-        if not given and (keywords_before is None or sorted(keywords_before) != sorted(said.keywords)):
+        if not given and (keywords_before is None or not self._same_names(keywords_before, said.keywords)):
             changes = photo_xmp_sidecar_read(photo_id=photo_id, data=data, sidecar=said.embedded(),
-                                             also_given=_xmp_given_elsewhere(photo_id, key), keywords_only=True)
+                                             also_given=_xmp_given_elsewhere(photo_id, key), keywords_only=True,
+                                             tag_keys=self._tag_keys)
         if not given:
             counts[PICASA_GAVE] += bool(changes.keywords_added or changes.keywords_removed or caption)
             counts[PICASA_CHANGED.format("added")] += changes.keywords_added
@@ -525,8 +529,10 @@ class Command(BaseCommand):
         listed = [kept[key]] if key in kept else list(kept.values())
         if any(names is None for names in listed):
             return ()
-        before = {name.lower() for names in listed for name in names}
-        return tuple(name for name in albums if name.lower() not in before)
+        keys = self._albums.name_keys  # (as the gallery tells album names apart: _Albums.put_named)
+        before = set(keys.of(_album_name(name) for names in listed for name in names))
+        return tuple(name for name, key in zip(albums, keys.of(_album_name(name) for name in albums))
+                     if key not in before)
 
     def _picasa_first(self, picasa: PicasaIni, digest: str) -> bool:
         """Whether no Picasa file was ever read with the photo of hash `digest` for its albums: at any path (the
@@ -545,7 +551,13 @@ class Command(BaseCommand):
         if key in kept:
             return kept[key].keywords
         return next((list(read.keywords) for path, read in kept.items() if is_a_picasa_ini(path)
-                     and read.keywords is not None and sorted(read.keywords) == sorted(keywords)), [])
+                     and read.keywords is not None and self._same_names(read.keywords, keywords)), [])
+
+    def _same_names(self, names: Iterable[str], others: Iterable[str]) -> bool:
+        """Whether two lists of names read from files give the same tags: compared by their keys, as their tags are
+        told apart (the run's TagKeys; a file listing "Beach,beach", kept as "Beach" by the reader before, says what
+        it said)."""
+        return set(self._tag_keys.of(names)) == set(self._tag_keys.of(others))
 
     def _folder_date(self, path: Path) -> FolderDate | None:
         """The date the names of the folders the file at `path` is in tell, once per folder. The folder imported and
@@ -634,7 +646,7 @@ class Command(BaseCommand):
                                          modified_at=_modified(stat), sidecar=sidecar,
                                          xmp_sidecar=self._picasa.with_entry(
                                              xmp_sidecar.embedded if xmp_sidecar is not None else None, picasa, path),
-                                         folder_date=self._folder_date(path), name_keys=self._name_keys)
+                                         folder_date=self._folder_date(path), tag_keys=self._tag_keys)
         if result.outcome == UploadResult.SAVED and result.photo.taken_at_source in Photo.FOLDER_DATES:
             counts[FOLDER_DATED] += 1
         if xmp_sidecar is not None and result.photo is not None:
@@ -869,7 +881,8 @@ class _Albums:
             self.year_folders.sort()
             self.date_folders = sorted(set(self.date_folders))
         self.family, self.uploader, self.root = family, uploader, root
-        self.albums: dict[Path | str | None, Album | None] = {}  # (by folder; Picasa's by "picasa:" + name)
+        self.albums: dict[Path | str | None, Album | None] = {}  # (by folder; Picasa's by "picasa:" + name's key)
+        self.name_keys = AlbumNameKeys()  # (Picasa's album names as album_find_or_create tells them apart)
         self.made: set[int] = set()  # the albums this run made
         self.new: set[int] = set()  # the photos this run stored (an album's copy of one is the same photo)
         self.pending: dict[int, list[int]] = {}  # photo ids to put in each album (by id) when the batch ends
@@ -894,10 +907,13 @@ class _Albums:
         have taken the photo out of before that was kept."""
         if stored:
             self.new.add(photo_id)
-        gained_keys = {name.lower() for name in gained}
-        for name in names:
-            self._queue(self._album(f"picasa:{name.lower()}", TakeoutAlbum(title=name, description="")), photo_id,
-                        also=first or name.lower() in gained_keys)
+        gained_keys = set(self.name_keys.of(_album_name(name) for name in gained))
+        named: dict[str, str] = {}  # (each album once, by its name's key: the first spelling names one made)
+        for key, name in zip(self.name_keys.of(_album_name(name) for name in names), names):
+            named.setdefault(key, name)
+        for key, name in named.items():
+            self._queue(self._album(f"picasa:{key}", TakeoutAlbum(title=name, description="")), photo_id,
+                        also=first or key in gained_keys)
 
     def _queue(self, album: Album | None, photo_id: int, *, also: bool = False) -> None:
         """Queue the photo for the album (None: no album) when the photo is new to the family, the album was made by
@@ -940,7 +956,7 @@ class _Albums:
         return self.albums[key]
 
     def _find_or_make(self, found: TakeoutAlbum, *, folder: Path | None) -> Album | None:
-        name = found.title[:MAX_NAME].strip()
+        name = _album_name(found.title)
         try:
             album, made = album_find_or_create(user=self.uploader, family=self.family, name=name,
                                                description=found.description[:MAX_DESCRIPTION])
@@ -954,6 +970,11 @@ class _Albums:
         if made:
             self.made.add(album.pk)
         return album
+
+
+def _album_name(title: str) -> str:
+    """The name of the album a title (a folder's, a Google Photos or Picasa album's) finds or makes."""
+    return title[:MAX_NAME].strip()
 
 
 @dataclass(frozen=True)

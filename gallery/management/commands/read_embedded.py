@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from gallery.management.backfill import PhotoBackfillCommand
+from gallery.selectors import TagKeys
 from gallery.services import photo_embedded_read, photos_lacking_embedded
 
 
@@ -30,12 +31,13 @@ class Command(PhotoBackfillCommand):
         photos = self.of_family(Photo.objects.order_by("pk") if all else photos_lacking_embedded(), family)
         ids = list(photos.values_list("pk", flat=True))
         done = 0
+        tag_keys = TagKeys()  # (the keys of their tag names: each read once for the run)
         with self.progress(len(ids), no_progress=no_progress) as bar:
             for pk in ids:
                 # Re-read one at a time: photos deleted meanwhile drop out.
                 photo = Photo.objects.filter(pk=pk).only("pk", "original", "original_filename").first()
                 if photo is not None:
-                    photo_embedded_read(photo=photo)
+                    photo_embedded_read(photo=photo, tag_keys=tag_keys)
                     done += 1
                 bar.update(1)
         self.stdout.write(self.style.SUCCESS(f"Read the embedded metadata of {done} photo(s)."))
