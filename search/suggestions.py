@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from gallery.models import Photo
-from gallery.selectors import names_lower, photos_worked_on
+from gallery.selectors import names_lower, photos_worked_on, same_name
 from gallery.suggestions import photos_suggestions_replace
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.models import PhotoEmbedding, TagConcept
@@ -80,10 +80,13 @@ def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str) -
                     key=lambda concept: (concept.family_id is None, concept.pk))
     for concept in merged:
         if not has_into:
-            TagConcept.objects.create(family_id=family_id, name=into, prompt=concept.text)
+            _family_entry(family_id=family_id, name=into, prompt=concept.text)
             has_into = True
         if concept.family_id is None:
-            TagConcept.objects.create(family_id=family_id, name=concept.name, enabled=False)
+            entry = _family_entry(family_id=family_id, name=concept.name, enabled=False)
+            if entry.enabled:  # (an admin's, added meanwhile: it would suggest the merged name)
+                entry.enabled = False
+                entry.save(update_fields=["enabled", "updated_at"])
         elif concept.key in shared:
             concept.enabled = False
             concept.save(update_fields=["enabled", "updated_at"])
@@ -92,6 +95,15 @@ def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str) -
     if merged:
         suggestions_recompute_enqueue(family_id=family_id)
     return len(merged)
+
+
+def _family_entry(*, family_id: int, name: str, prompt: str = "", enabled: bool = True) -> TagConcept:
+    """The family's own concept of `name` (locked), made as given where it has none. One another transaction made
+    meanwhile (a family admin adding it in the concepts admin as the merge runs) is waited for and taken as it is:
+    INSERT ... ON CONFLICT DO NOTHING, where a plain insert raised IntegrityError once that one committed."""
+    TagConcept.objects.bulk_create([TagConcept(family_id=family_id, name=name, prompt=prompt, enabled=enabled)],
+                                   ignore_conflicts=True)
+    return TagConcept.objects.filter(same_name("name", name), family_id=family_id).select_for_update().get()
 
 
 def photos_suggest(photo_ids: Sequence[int], *, embedder: Embedder | None = None) -> int:
