@@ -10,8 +10,8 @@ from django.utils.html import format_html
 from gallery.admin import ReadOnlyModelAdmin
 from gallery.admin_scope import FamilyScopedAdmin, LiveFamiliesFilter
 from gallery.models import Membership
-from gallery.selectors import families_status_counts, family_status_counts, same_name
-from gallery.text import control_characters_refuse
+from gallery.selectors import families_status_counts, family_status_counts, names_lower, same_name
+from gallery.text import control_characters_refuse, tag_name_clean, text_isolated
 from search.models import (
     DuplicateDismissal, EmbeddingModel, IndexedFamily, IndexedPhoto, Judgment, SearchCalibration, SearchPreferences,
     Synonym, TagConcept, WorkerHeartbeat, WorkLease,
@@ -236,15 +236,37 @@ class SearchPreferencesAdmin(FamilyScopedAdmin):
 class TagConceptForm(UniqueInFamilyForm):
     class Meta:
         model = TagConcept
-        fields = ["family", "name", "prompt", "enabled"]
+        fields = ["family", "name", "prompt", "enabled", "merged_into"]
+        labels = {"merged_into": "Merged into"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        merged = self.instance.merged_into if self.instance.pk else ""
+        if merged and "merged_into" in self.fields:  # what ticking it on does, said where it is ticked
+            self.fields["merged_into"].help_text = format_html(
+                "This family's tag “{}” was merged into “{}”: ticked, this concept suggests “{}” (asking the image "
+                "model what it asks), never “{}”. Empty this box to have it suggest “{}” again.",
+                *(text_isolated(name) for name in (self.instance.name, merged, merged, self.instance.name,
+                                                   self.instance.name)))
 
     def clean_name(self) -> str:
-        from gallery.text import tag_name_clean
-
         name = tag_name_clean(self.cleaned_data["name"])  # it becomes a tag when a suggestion is accepted
         if not name:
             raise forms.ValidationError("Give the tag a name.")
         return name
+
+    def clean_merged_into(self) -> str:
+        return tag_name_clean(self.cleaned_data.get("merged_into") or "")  # what it suggests becomes a tag too
+
+    def clean(self):
+        cleaned = super().clean()
+        merged = cleaned.get("merged_into")
+        if merged and not cleaned.get("family"):
+            self.add_error("merged_into", "Only a family's own concept is merged into another name (a family's tags "
+                                          "are merged, not those of every family): leave this empty.")
+        elif merged and names_lower([merged]) == names_lower([cleaned.get("name") or ""]):
+            cleaned["merged_into"] = ""  # (merged into itself: it suggests its own name)
+        return cleaned
 
     def clean_prompt(self) -> str:
         prompt = " ".join(self.cleaned_data["prompt"].split())
@@ -265,7 +287,7 @@ class TagConceptAdmin(FamilyScopedAdmin):
     form = TagConceptForm
     shared_rows_visible = True  # the global vocabulary: staff read it, only superusers change it
     change_roles = (Membership.Role.ADMIN,)
-    list_display = ["name", "prompt", "scope", "enabled", "updated_at"]
+    list_display = ["name", "prompt", "scope", "enabled", "merged_into", "updated_at"]
     list_filter = ["enabled", ("family", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "prompt"]
     list_select_related = ["family"]
