@@ -121,7 +121,8 @@ def _merged_entry_off(*, family_id: int, entry: TagConcept | None, shared: TagCo
         entry.delete()
         return
     if entry is None:
-        entry = _family_entry(family_id=family_id, name=shared.name, enabled=False)
+        # (asking what the shared one asked: ticked on again, it is that concept suggesting the name kept)
+        entry = _family_entry(family_id=family_id, name=shared.name, prompt=shared.prompt, enabled=False)
     entry.enabled, entry.merged_into = False, into
     entry.save(update_fields=["enabled", "merged_into", "updated_at"])
 

@@ -552,7 +552,7 @@ def test_a_merged_name_of_the_shared_vocabulary_is_turned_off_for_the_family_and
     assert run_queued_tasks() == 1
 
     assert set(TagConcept.objects.filter(family=family).values_list("name", "prompt", "enabled")) == {
-        ("scarlet", "", False), ("crimson", "red", True)}
+        ("scarlet", "red", False), ("crimson", "red", True)}
     assert {concept.name for concept in vocabularies([family.pk])[family.pk]} & {"scarlet", "crimson"} == {"crimson"}
     assert "scarlet" in {concept.name for concept in vocabularies([other_family.pk])[other_family.pk]}
     new = embedded("red", "triangle")
@@ -618,7 +618,7 @@ def test_a_tag_renamed_in_the_admin_takes_the_familys_concept_of_its_old_name_al
     assert run_queued_tasks() == 2
 
     assert set(TagConcept.objects.filter(family=family).values_list("name", "prompt", "enabled")) == {
-        ("scarlet", "", False), ("crimson", "red", True), ("garnet", "red", True)}
+        ("scarlet", "red", False), ("crimson", "red", True), ("garnet", "red", True)}
     assert "scarlet" in {concept.name for concept in vocabularies([other_family.pk])[other_family.pk]}
     assert set(open_suggestions(photo)) & {"scarlet", "ruby", "crimson", "garnet"} == {"crimson", "garnet"}
 
@@ -718,3 +718,40 @@ def test_the_familys_entries_of_merged_names_follow_later_merges_and_a_merge_und
     merge("dog", into="puppy")
     assert {concept.name for concept in vocabularies([family.pk])[family.pk]} & {"pup", "puppy", "dog"} == {"puppy"}
     assert TagConcept.objects.get(family=family, name="puppy").enabled
+
+
+def test_the_concepts_admin_says_which_families_a_shared_concept_is_off_for_and_what_a_merged_entry_asks(
+        family, alice, other_family, client):
+    """After "puppy" was merged into "dog", a family admin on staff found in the concepts list the shared "puppy"
+    reading "used by: every family", ticked, beside an unticked "puppy" of their own with no prompt that nobody had
+    typed: the list did not say the shared one was off for their family, the entry ticked on asked the model "puppy"
+    rather than what the shared concept asked ("a young dog"), and its page said of its name "The tag it suggests"
+    (it suggests "dog"). The shared row names the families of the reader's that use an entry of their own instead;
+    the entry asks what the shared concept asked; its name is said to be merged."""
+    from django.contrib.auth.models import Permission
+    from django.db.models.functions import Lower
+    from django.urls import reverse
+
+    from gallery.models import Membership, Tag
+    from gallery.services import tags_merge
+    from search.suggestions import vocabularies
+    from tests.factories import MembershipFactory, UserFactory, photo_factory
+
+    TagConcept.objects.annotate(key=Lower("name")).filter(key__in=["puppy", "dog"]).delete()  # (the seed's)
+    TagConcept.objects.create(family=None, name="puppy", prompt="a young dog")
+    TagConcept.objects.create(family=other_family, name="puppy", enabled=False)  # (not the reader's family)
+    photo_factory(family=family, user=alice, tags=["puppy", "dog"])
+    tags_merge(into=Tag.objects.get(family=family, name="dog"), tags=Tag.objects.filter(family=family), user=alice)
+    sam = UserFactory(username="sam", is_staff=True)
+    sam.user_permissions.set(Permission.objects.filter(content_type__app_label="search"))
+    MembershipFactory(family=family, user=sam, role=Membership.Role.ADMIN)
+    client.force_login(sam)
+
+    listed = client.get(reverse("admin:search_tagconcept_changelist"), {"q": "puppy"}).content.decode()
+    assert "every family but Smiths (its own entry)" in listed and "Joneses" not in listed
+    entry = TagConcept.objects.get(family=family, name="puppy")
+    assert (entry.prompt, entry.enabled, entry.merged_into) == ("a young dog", False, "dog")
+    page = client.get(reverse("admin:search_tagconcept_change", args=[entry.pk])).content.decode()
+    assert "The tag it suggests, as members should see it." not in page
+    TagConcept.objects.filter(pk=entry.pk).update(enabled=True)
+    assert ("dog", "a young dog") in {(concept.name, concept.text) for concept in vocabularies([family.pk])[family.pk]}

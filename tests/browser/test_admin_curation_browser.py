@@ -172,8 +172,11 @@ def test_a_family_admin_merges_a_tag_and_ticks_its_concept_on_again_as_the_name_
         assert "1 photo carries it in its place" in page.locator(".messagelist").inner_text()
 
         page.goto(live_server.url + "/admin/search/tagconcept/?q=puppy")
-        row = page.locator("#result_list tbody tr", has_text="Smiths")
+        rows = page.locator("#result_list tbody tr")
+        row = rows.filter(has=page.locator("td.field-scope", has_text=re.compile(r"^Smiths$")))
         assert "dog" in row.locator("td.field-merged_into").inner_text()
+        shared = rows.filter(has=page.locator("td.field-scope", has_text="every family"))
+        assert shared.locator("td.field-scope").inner_text() == "every family but Smiths (its own entry)"
         page.screenshot(path=artifacts / f"admin-concepts-merged-{width}.png", full_page=True)
         row.locator("th a").click()
         page.wait_for_url("**/tagconcept/*/change/**")
