@@ -5,13 +5,14 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.html import format_html
 
 from gallery.admin import ReadOnlyModelAdmin
-from gallery.admin_scope import FamilyScopedAdmin, LiveFamiliesFilter
+from gallery.admin_scope import FamilyScopedAdmin, LiveFamiliesFilter, families_live, families_of
 from gallery.models import Membership
-from gallery.selectors import families_status_counts, family_status_counts, same_name
-from gallery.text import control_characters_refuse
+from gallery.selectors import families_status_counts, family_status_counts, names_lower, same_name
+from gallery.text import control_characters_refuse, tag_name_clean, text_isolated
 from search.models import (
     DuplicateDismissal, EmbeddingModel, IndexedFamily, IndexedPhoto, Judgment, SearchCalibration, SearchPreferences,
     Synonym, TagConcept, WorkerHeartbeat, WorkLease,
@@ -236,15 +237,39 @@ class SearchPreferencesAdmin(FamilyScopedAdmin):
 class TagConceptForm(UniqueInFamilyForm):
     class Meta:
         model = TagConcept
-        fields = ["family", "name", "prompt", "enabled"]
+        fields = ["family", "name", "prompt", "enabled", "merged_into"]
+        labels = {"merged_into": "Merged into"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        merged = self.instance.merged_into if self.instance.pk else ""
+        if merged and "name" in self.fields:
+            self.fields["name"].help_text = "The name of the family's tag that was merged (see “Merged into”)."
+        if merged and "merged_into" in self.fields:  # what ticking it on does, said where it is ticked
+            self.fields["merged_into"].help_text = format_html(
+                "This family's tag “{}” was merged into “{}”: ticked, this concept suggests “{}” (asking the image "
+                "model what it asks), never “{}”. Empty this box to have it suggest “{}” again.",
+                *(text_isolated(name) for name in (self.instance.name, merged, merged, self.instance.name,
+                                                   self.instance.name)))
 
     def clean_name(self) -> str:
-        from gallery.text import tag_name_clean
-
         name = tag_name_clean(self.cleaned_data["name"])  # it becomes a tag when a suggestion is accepted
         if not name:
             raise forms.ValidationError("Give the tag a name.")
         return name
+
+    def clean_merged_into(self) -> str:
+        return tag_name_clean(self.cleaned_data.get("merged_into") or "")  # what it suggests becomes a tag too
+
+    def clean(self):
+        cleaned = super().clean()
+        merged = cleaned.get("merged_into")
+        if merged and not cleaned.get("family"):
+            self.add_error("merged_into", "Only a family's own concept is merged into another name (a family's tags "
+                                          "are merged, not those of every family): leave this empty.")
+        elif merged and names_lower([merged]) == names_lower([cleaned.get("name") or ""]):
+            cleaned["merged_into"] = ""  # (merged into itself: it suggests its own name)
+        return cleaned
 
     def clean_prompt(self) -> str:
         prompt = " ".join(self.cleaned_data["prompt"].split())
@@ -265,7 +290,7 @@ class TagConceptAdmin(FamilyScopedAdmin):
     form = TagConceptForm
     shared_rows_visible = True  # the global vocabulary: staff read it, only superusers change it
     change_roles = (Membership.Role.ADMIN,)
-    list_display = ["name", "prompt", "scope", "enabled", "updated_at"]
+    list_display = ["name", "prompt", "scope", "enabled", "merged_into", "updated_at"]
     list_filter = ["enabled", ("family", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "prompt"]
     list_select_related = ["family"]
@@ -273,7 +298,16 @@ class TagConceptAdmin(FamilyScopedAdmin):
 
     @admin.display(description="used by", ordering="family__name")
     def scope(self, concept: TagConcept) -> str:
-        return concept.family.name if concept.family_id else "every family"
+        if concept.family_id:
+            return concept.family.name
+        replaced_in = getattr(concept, "replaced_in", [])  # (the list's page read them: TagConceptChangeList)
+        if not replaced_in:
+            return "every family"
+        return (f"every family but {', '.join(replaced_in)} "
+                f"({'its own entry' if len(replaced_in) == 1 else 'their own entries'})")
+
+    def get_changelist(self, request, **kwargs):
+        return TagConceptChangeList
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -318,6 +352,25 @@ class TagConceptAdmin(FamilyScopedAdmin):
             return
         for family_id in sorted(family_ids):
             suggestions_recompute_enqueue(family_id=family_id)
+
+
+class TagConceptChangeList(ChangeList):
+    """Each shared concept of the page names the reader's families that use an entry of their own of its name
+    instead (unticked, the concept is off for them: a merge's doing or an admin's), in one query for the page: read
+    "every family" alone, a shared concept looked in force where it was not."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        shared = [concept for concept in self.result_list if concept.family_id is None]
+        keys = names_lower(concept.name for concept in shared)
+        families = families_live() if request.user.is_superuser else families_of(request.user)
+        replaced_in: dict[str, list[str]] = {}
+        for key, family_name in (TagConcept.objects.filter(family__in=families).annotate(key=Lower("name"))
+                                 .filter(key__in=keys).order_by("family__name", "family_id")
+                                 .values_list("key", "family__name") if keys else ()):
+            replaced_in.setdefault(key, []).append(family_name)
+        for concept, key in zip(shared, keys):
+            concept.replaced_in = replaced_in.get(key, [])
 
 
 class VerdictFilter(admin.SimpleListFilter):

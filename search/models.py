@@ -121,6 +121,12 @@ class TagConcept(models.Model):
                               help_text="What the image model is asked about (through the search prompt templates, "
                                         "e.g. “a photo of {}.”); empty: the tag name.")
     enabled = models.BooleanField(default=True)
+    # Set by a tag merge (search.suggestions.vocabulary_tags_merged) on the family's entry of a name it merged away:
+    # ticked on again, the entry suggests the name kept, so the merged tag does not come back through a suggestion.
+    merged_into = models.CharField(
+        max_length=64, blank=True, validators=[NoControlCharacters("A tag name")],
+        help_text="The family merged this tag into that one: ticked, this concept suggests that name instead of its "
+                  "own. Empty it to have the concept suggest its own name again.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -137,6 +143,11 @@ class TagConcept(models.Model):
     @property
     def text(self) -> str:
         return self.prompt or self.name
+
+    @property
+    def suggests(self) -> str:
+        """The tag name its suggestions carry: the name its own name was merged into, else its own."""
+        return self.merged_into or self.name
 
 
 class SearchPreferences(models.Model):

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from gallery.models import Photo
-from gallery.selectors import names_lower, photos_worked_on
+from gallery.selectors import names_lower, photos_worked_on, same_name
 from gallery.suggestions import photos_suggestions_replace
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.models import PhotoEmbedding, TagConcept
@@ -43,14 +43,15 @@ class Concept:
 
 def vocabularies(family_ids: Sequence[int]) -> dict[int, list[Concept]]:
     """Each family's vocabulary: the global concepts, where the family has its own entry of the same name (any
-    case) that entry instead, without the disabled ones."""
+    case) that entry instead, without the disabled ones. An entry of a name the family merged away suggests the name
+    kept (TagConcept.suggests): two concepts may suggest one name."""
     rows = list(TagConcept.objects.filter(Q(family=None) | Q(family_id__in=list(family_ids))).order_by("pk"))
     shared = {row.name.lower(): row for row in rows if row.family_id is None}
     out = {}
     for family_id in family_ids:
         entries = dict(shared)
         entries.update({row.name.lower(): row for row in rows if row.family_id == family_id})
-        out[family_id] = [Concept(row.name, row.text) for row in entries.values() if row.enabled]
+        out[family_id] = [Concept(row.suggests, row.text) for row in entries.values() if row.enabled]
     return out
 
 
@@ -62,11 +63,14 @@ def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str) -
 
     Where its vocabulary has no concept of `into` (neither an entry of its own, ticked or not, nor a ticked global
     one), the first merged concept in it (the family's own before global ones, each by pk) gives it one: a family
-    concept `into` asking the model what that one asked (its prompt, else its name). Then each merged concept in
-    its vocabulary goes: a global one is turned off for the family by an unticked entry of its own (as the concepts
-    admin turns one off; global concepts are every family's, not this family's to change), an own one is unticked
-    where a global one of its name exists (gone, that one would come back), deleted otherwise. An unticked own entry
-    stays as it is (it keeps the global one off).
+    concept `into` asking the model what that one asked (its prompt, else its name). Then each merged name's entries
+    go: a global one, ticked or not (a superuser may tick it on later), is turned off for the family by an unticked
+    entry of its own (as the concepts admin turns one off; global concepts are every family's, not this family's to
+    change); an own one is unticked where a global one of its name exists (gone, that one would come back), or was
+    unticked already, deleted otherwise. Each entry kept says the name it was merged into (`merged_into`): ticked on
+    again by a family admin it suggests that name, not the merged one. Entries merged into a merged name earlier
+    ("pup" into "puppy", now "puppy" into "dog") say the name kept now; an entry of `into` itself merged into one of
+    `names` earlier (the merge undone) is that name's concept again, ticked.
     Returns how many concepts of its vocabulary changed; the family's photos are scored again once it commits."""
     into_key = names_lower([into])[0]
     keys = set(names_lower(names)) - {into_key}  # (a rename in letter case alone is the same concept)
@@ -75,23 +79,61 @@ def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str) -
     concepts = TagConcept.objects.annotate(key=Lower("name")).filter(key__in=[*keys, into_key])
     shared = {concept.key: concept for concept in concepts.filter(family=None)}
     own = {concept.key: concept for concept in concepts.filter(family_id=family_id).select_for_update().order_by("pk")}
+    changed = _merged_back(own.get(into_key), keys=keys) + _merges_followed(family_id=family_id, keys=keys, into=into)
     has_into = into_key in own or (into_key in shared and shared[into_key].enabled)
-    merged = sorted((concept for key in keys if (concept := own.get(key) or shared.get(key)) and concept.enabled),
+    asking = sorted((concept for key in keys if (concept := own.get(key) or shared.get(key)) and concept.enabled),
                     key=lambda concept: (concept.family_id is None, concept.pk))
-    for concept in merged:
-        if not has_into:
-            TagConcept.objects.create(family_id=family_id, name=into, prompt=concept.text)
-            has_into = True
-        if concept.family_id is None:
-            TagConcept.objects.create(family_id=family_id, name=concept.name, enabled=False)
-        elif concept.key in shared:
-            concept.enabled = False
-            concept.save(update_fields=["enabled", "updated_at"])
-        else:
-            concept.delete()
-    if merged:
+    if asking and not has_into:
+        _family_entry(family_id=family_id, name=into, prompt=asking[0].text)
+    for key in sorted(keys & (own.keys() | shared.keys())):
+        _merged_entry_off(family_id=family_id, entry=own.get(key), shared=shared.get(key), into=into)
+    changed += len(asking)
+    if changed:
         suggestions_recompute_enqueue(family_id=family_id)
-    return len(merged)
+    return changed
+
+
+def _merged_back(entry: TagConcept | None, *, keys: set[str]) -> int:
+    """The family's entry of the name kept, if an earlier merge of it into one of the names merged now left it
+    unticked ("dog" merged into "puppy", now "puppy" into "dog"): the name's concept again, ticked. 1 if it changed."""
+    if entry is None or not entry.merged_into or names_lower([entry.merged_into])[0] not in keys:
+        return 0
+    entry.merged_into, entry.enabled = "", True
+    entry.save(update_fields=["merged_into", "enabled", "updated_at"])
+    return 1
+
+
+def _merges_followed(*, family_id: int, keys: set[str], into: str) -> int:
+    """The family's entries merged earlier into one of the names merged now say the name kept now. Returns how many
+    of them are ticked (their suggestions change)."""
+    earlier = TagConcept.objects.filter(family_id=family_id).annotate(into_key=Lower("merged_into")).filter(
+        into_key__in=keys)
+    ticked = earlier.filter(enabled=True).count()
+    earlier.update(merged_into=into)
+    return ticked
+
+
+def _merged_entry_off(*, family_id: int, entry: TagConcept | None, shared: TagConcept | None, into: str) -> None:
+    """A merged name's concept no longer suggests it to the family: its own entry (locked) deleted where nothing is
+    left to keep off and it was ticked, else unticked and marked merged into `into`; a global one turned off by an
+    entry of the family's own, so marked."""
+    if entry is not None and shared is None and entry.enabled:
+        entry.delete()
+        return
+    if entry is None:
+        # (asking what the shared one asked: ticked on again, it is that concept suggesting the name kept)
+        entry = _family_entry(family_id=family_id, name=shared.name, prompt=shared.prompt, enabled=False)
+    entry.enabled, entry.merged_into = False, into
+    entry.save(update_fields=["enabled", "merged_into", "updated_at"])
+
+
+def _family_entry(*, family_id: int, name: str, prompt: str = "", enabled: bool = True) -> TagConcept:
+    """The family's own concept of `name` (locked), made as given where it has none. One another transaction made
+    meanwhile (a family admin adding it in the concepts admin as the merge runs) is waited for and taken as it is:
+    INSERT ... ON CONFLICT DO NOTHING, where a plain insert raised IntegrityError once that one committed."""
+    TagConcept.objects.bulk_create([TagConcept(family_id=family_id, name=name, prompt=prompt, enabled=enabled)],
+                                   ignore_conflicts=True)
+    return TagConcept.objects.filter(same_name("name", name), family_id=family_id).select_for_update().get()
 
 
 def photos_suggest(photo_ids: Sequence[int], *, embedder: Embedder | None = None) -> int:
@@ -113,7 +155,8 @@ def _score(embedder: Embedder, rows: list[tuple[int, int, object]]) -> dict[int,
     """{photo id: {tag name: probability}} for the embeddings in `rows` (photo id, family id, vector)."""
     family_ids = sorted({family_id for _, family_id, _ in rows})
     vocabulary = vocabularies(family_ids)
-    columns = sorted({concept for concepts in vocabulary.values() for concept in concepts}, key=lambda c: c.name)
+    columns = sorted({concept for concepts in vocabulary.values() for concept in concepts},
+                     key=lambda c: (c.name, c.text))
     if not columns:
         return {photo_id: {} for photo_id, _, _ in rows}
     index = {concept: j for j, concept in enumerate(columns)}
@@ -127,8 +170,12 @@ def _score(embedder: Embedder, rows: list[tuple[int, int, object]]) -> dict[int,
     allowed = np.stack([family_mask[family_id] for _, family_id, _ in rows])
     best = concepts_above(probabilities, allowed=allowed, threshold=settings.TAG_SUGGESTION_THRESHOLD,
                           limit=settings.TAG_SUGGESTION_LIMIT)
-    return {photo_id: {columns[s.concept].name: round(s.probability, 4) for s in suggestions}
-            for (photo_id, _, _), suggestions in zip(rows, best)}
+    found: dict[int, dict[str, float]] = {}
+    for (photo_id, _, _), suggestions in zip(rows, best):
+        found[photo_id] = {}
+        for suggestion in suggestions:  # most probable first: of two concepts suggesting one name, the likelier
+            found[photo_id].setdefault(columns[suggestion.concept].name, round(suggestion.probability, 4))
+    return found
 
 
 def suggest_after_embedding(photo_ids: Sequence[int]) -> int:

@@ -281,3 +281,51 @@ def test_the_quality_page_says_a_fit_is_being_made_while_one_is(alice, family):
     assert not _fails(run.first) and not _fails(run.second), run
     assert "A fit of this family is being made now: reload the page in a minute to see it." in run.second
     assert "being made now" not in client.get(url).content.decode()
+
+
+# --- the tag-suggestion vocabulary following a tag merge ------------------------------------------
+
+
+def _merge_puppy_into_dog(family) -> int:
+    """The admin's "Merge the selected tags" of "puppy" into "dog" (tags_merge in a transaction of its own)."""
+    from django.db import transaction
+
+    from gallery.models import Tag
+    from gallery.services import tags_merge
+
+    with transaction.atomic():
+        return tags_merge(into=Tag.objects.get(family=family, name="dog"),
+                          tags=Tag.objects.filter(family=family, name__in=["puppy", "dog"]))
+
+
+@pytest.mark.parametrize("added, after", [
+    ("dog", {("dog", "", True, ""), ("puppy", "a young dog", False, "dog")}),
+    ("puppy", {("dog", "a young dog", True, ""), ("puppy", "", False, "dog")}),
+], ids=["the kept name", "the merged name"])
+def test_a_concept_added_while_a_merge_moves_the_vocabulary_leaves_one_concept_of_each_name(
+        alice, family, added, after):
+    """A family admin adds the concept "dog" (or "puppy") in the concepts admin at the moment another merges the tag
+    "puppy" into "dog". The merge read the family's vocabulary before the other insert committed, then inserted its own
+    "dog" (the merged concept asked as the name kept) or its unticked "puppy" (turning the shared one off for the
+    family): the unique index made it wait for the other transaction, then raised IntegrityError, a 500 on the merge
+    page, nothing merged. The merge takes the concept that is there: one concept of each name, the merged name
+    unticked, and the merge done."""
+    from gallery.models import Tag
+    from search.models import TagConcept
+    from tests.factories import photo_factory
+
+    TagConcept.objects.filter(family=None, name__iexact="dog").delete()  # (the seed's: "dog" is to be made)
+    TagConcept.objects.update_or_create(family=None, name="puppy", defaults={"prompt": "a young dog",
+                                                                             "enabled": True})
+    if added == "dog":  # the family's own "puppy": the merge makes its "dog" from it
+        TagConcept.objects.create(family=family, name="puppy", prompt="a young dog")
+    photo_factory(family=family, user=alice, filename="p.jpg", tags=["puppy"])
+    photo_factory(family=family, user=alice, filename="d.jpg", tags=["dog"])
+
+    run = first_holds_then_second(lambda: TagConcept.objects.create(family=family, name=added),
+                                  lambda: _merge_puppy_into_dog(family))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited, run
+    assert set(TagConcept.objects.filter(family=family).values_list("name", "prompt", "enabled", "merged_into")) == after
+    assert list(Tag.objects.filter(family=family).values_list("name", flat=True)) == ["dog"]

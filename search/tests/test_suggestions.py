@@ -552,7 +552,7 @@ def test_a_merged_name_of_the_shared_vocabulary_is_turned_off_for_the_family_and
     assert run_queued_tasks() == 1
 
     assert set(TagConcept.objects.filter(family=family).values_list("name", "prompt", "enabled")) == {
-        ("scarlet", "", False), ("crimson", "red", True)}
+        ("scarlet", "red", False), ("crimson", "red", True)}
     assert {concept.name for concept in vocabularies([family.pk])[family.pk]} & {"scarlet", "crimson"} == {"crimson"}
     assert "scarlet" in {concept.name for concept in vocabularies([other_family.pk])[other_family.pk]}
     new = embedded("red", "triangle")
@@ -618,6 +618,140 @@ def test_a_tag_renamed_in_the_admin_takes_the_familys_concept_of_its_old_name_al
     assert run_queued_tasks() == 2
 
     assert set(TagConcept.objects.filter(family=family).values_list("name", "prompt", "enabled")) == {
-        ("scarlet", "", False), ("crimson", "red", True), ("garnet", "red", True)}
+        ("scarlet", "red", False), ("crimson", "red", True), ("garnet", "red", True)}
     assert "scarlet" in {concept.name for concept in vocabularies([other_family.pk])[other_family.pk]}
     assert set(open_suggestions(photo)) & {"scarlet", "ruby", "crimson", "garnet"} == {"crimson", "garnet"}
+
+
+def test_a_merged_name_ticked_on_again_in_the_concepts_admin_suggests_the_name_kept(
+        embedded, family, alice, client, django_capture_on_commit_callbacks):
+    """"scarlet" merged into "crimson" turned the shared "scarlet" off for the family (its own unticked entry). A
+    family admin ticking that entry on again in the concepts admin brought "scarlet" back as a suggested tag on every
+    red photo, and accepting one made the merged tag again beside "crimson". The merge is remembered on the entry
+    ("merged into crimson", said on its page): ticked on, it asks the model what it asks and suggests "crimson";
+    emptied, the entry suggests its own name again."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from gallery.models import Tag
+    from gallery.services import tags_merge
+    from gallery.suggestions import suggestions_accept
+
+    TagConcept.objects.filter(family=None, name="red").delete()  # (the global "red" would suggest itself beside it)
+    TagConcept.objects.create(family=None, name="scarlet", prompt="red")
+    embedded("red", "circle", tags=["scarlet"])
+    embedded("red", "square", tags=["crimson"])
+    with django_capture_on_commit_callbacks(execute=True):
+        tags_merge(into=Tag.objects.get(family=family, name="crimson"), tags=Tag.objects.filter(family=family),
+                   user=alice)
+    run_queued_tasks()
+    entry = TagConcept.objects.get(family=family, name="scarlet")
+    assert not entry.enabled
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123"))
+    page = client.get(reverse("admin:search_tagconcept_change", args=[entry.pk])).content.decode()
+    assert "merged into “crimson”" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:search_tagconcept_change", args=[entry.pk]), {
+            "family": family.pk, "name": "scarlet", "prompt": "red", "enabled": "on", "merged_into": "crimson"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    run_queued_tasks()
+
+    photo = embedded("red", "triangle")
+    assert open_suggestions(photo).get("crimson", 0) >= 0.5 and "scarlet" not in open_suggestions(photo)
+    suggestions_accept(suggestions=TagSuggestion.objects.filter(photo=photo), user=alice)
+    assert not Tag.objects.filter(family=family, name__iexact="scarlet").exists()
+
+
+def test_a_merged_name_stays_off_for_the_family_when_its_shared_concept_is_ticked_on_later(family, alice):
+    """The shared "puppy" was unticked for every family when the Smiths merged "puppy" into "dog": the merge left it
+    alone, as it suggested nothing then, so when the site administrator ticked it on again the Smiths were suggested
+    "puppy" again, unlike a family whose merge came while it was ticked. A shared concept of a merged name, ticked or
+    not, is turned off for the family by its own entry, marked merged into "dog"."""
+    from django.db.models.functions import Lower
+
+    from gallery.models import Tag
+    from gallery.services import tags_merge
+    from search.suggestions import vocabularies
+    from tests.factories import photo_factory
+
+    TagConcept.objects.annotate(key=Lower("name")).filter(key__in=["puppy", "dog"]).delete()  # (the seed's)
+    shared = TagConcept.objects.create(family=None, name="puppy", enabled=False)
+    photo_factory(family=family, user=alice, tags=["puppy", "dog"])
+    tags_merge(into=Tag.objects.get(family=family, name="dog"), tags=Tag.objects.filter(family=family), user=alice)
+
+    shared.enabled = True
+    shared.save()
+    assert "puppy" not in {concept.name for concept in vocabularies([family.pk])[family.pk]}
+    assert list(TagConcept.objects.filter(family=family).values_list("name", "enabled", "merged_into")) == [
+        ("puppy", False, "dog")]
+
+
+def test_the_familys_entries_of_merged_names_follow_later_merges_and_a_merge_undone(family, alice):
+    """What the entries the merges leave say (the concepts admin's "Merged into" column) stays true: "pup" merged
+    into "puppy", then "puppy" into "dog", says "dog" (ticked on, it suggests "dog", not the merged "puppy"); "dog"
+    merged back into "puppy" makes the unticked "puppy" the family's concept of "puppy" again, ticked, where it kept
+    the family's vocabulary without any concept of it (the name it is merged into counted as its concept)."""
+    from django.db.models.functions import Lower
+
+    from gallery.models import Tag
+    from gallery.services import tags_merge
+    from search.suggestions import vocabularies
+    from tests.factories import photo_factory
+
+    def merge(name: str, into: str) -> None:
+        photo_factory(family=family, user=alice, tags=[name, into])
+        tags = Tag.objects.filter(family=family, name__in=[name, into])
+        tags_merge(into=tags.get(name=into), tags=tags, user=alice)
+
+    TagConcept.objects.annotate(key=Lower("name")).filter(key__in=["pup", "puppy", "dog"]).delete()  # (the seed's)
+    for name in ("pup", "puppy"):
+        TagConcept.objects.create(family=None, name=name)
+
+    merge("pup", into="puppy")
+    merge("puppy", into="dog")
+    assert set(TagConcept.objects.filter(family=family).values_list("name", "enabled", "merged_into")) == {
+        ("pup", False, "dog"), ("puppy", False, "dog"), ("dog", True, "")}
+    TagConcept.objects.filter(family=family, name="pup").update(enabled=True)  # a family admin ticks it on
+    assert {concept.name for concept in vocabularies([family.pk])[family.pk]} & {"pup", "puppy", "dog"} == {"dog"}
+
+    merge("dog", into="puppy")
+    assert {concept.name for concept in vocabularies([family.pk])[family.pk]} & {"pup", "puppy", "dog"} == {"puppy"}
+    assert TagConcept.objects.get(family=family, name="puppy").enabled
+
+
+def test_the_concepts_admin_says_which_families_a_shared_concept_is_off_for_and_what_a_merged_entry_asks(
+        family, alice, other_family, client):
+    """After "puppy" was merged into "dog", a family admin on staff found in the concepts list the shared "puppy"
+    reading "used by: every family", ticked, beside an unticked "puppy" of their own with no prompt that nobody had
+    typed: the list did not say the shared one was off for their family, the entry ticked on asked the model "puppy"
+    rather than what the shared concept asked ("a young dog"), and its page said of its name "The tag it suggests"
+    (it suggests "dog"). The shared row names the families of the reader's that use an entry of their own instead;
+    the entry asks what the shared concept asked; its name is said to be merged."""
+    from django.contrib.auth.models import Permission
+    from django.db.models.functions import Lower
+    from django.urls import reverse
+
+    from gallery.models import Membership, Tag
+    from gallery.services import tags_merge
+    from search.suggestions import vocabularies
+    from tests.factories import MembershipFactory, UserFactory, photo_factory
+
+    TagConcept.objects.annotate(key=Lower("name")).filter(key__in=["puppy", "dog"]).delete()  # (the seed's)
+    TagConcept.objects.create(family=None, name="puppy", prompt="a young dog")
+    TagConcept.objects.create(family=other_family, name="puppy", enabled=False)  # (not the reader's family)
+    photo_factory(family=family, user=alice, tags=["puppy", "dog"])
+    tags_merge(into=Tag.objects.get(family=family, name="dog"), tags=Tag.objects.filter(family=family), user=alice)
+    sam = UserFactory(username="sam", is_staff=True)
+    sam.user_permissions.set(Permission.objects.filter(content_type__app_label="search"))
+    MembershipFactory(family=family, user=sam, role=Membership.Role.ADMIN)
+    client.force_login(sam)
+
+    listed = client.get(reverse("admin:search_tagconcept_changelist"), {"q": "puppy"}).content.decode()
+    assert "every family but Smiths (its own entry)" in listed and "Joneses" not in listed
+    entry = TagConcept.objects.get(family=family, name="puppy")
+    assert (entry.prompt, entry.enabled, entry.merged_into) == ("a young dog", False, "dog")
+    page = client.get(reverse("admin:search_tagconcept_change", args=[entry.pk])).content.decode()
+    assert "The tag it suggests, as members should see it." not in page
+    TagConcept.objects.filter(pk=entry.pk).update(enabled=True)
+    assert ("dog", "a young dog") in {(concept.name, concept.text) for concept in vocabularies([family.pk])[family.pk]}

@@ -183,3 +183,60 @@ def test_an_accounts_change_refused_at_its_save_says_the_refusal_alone(live_serv
     alice = get_user_model().objects.get(pk=alice.pk)
     assert alice.is_active and alice.email == "alice@old.example"
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_family_admin_merges_a_tag_and_ticks_its_concept_on_again_as_the_name_kept(
+        live_server, browser, artifacts, width):
+    """A family admin on staff merges "puppy" into "dog" in the tags list; the concepts list shows the shared
+    "puppy" unticked for the family, "Merged into: dog"; its page says what ticking it on does, and ticked on it
+    suggests "dog"."""
+    from django.contrib.auth.models import Permission
+    from django.db.models.functions import Lower
+
+    from search.models import TagConcept
+    from search.suggestions import vocabularies
+
+    smiths = FamilyFactory(name="Smiths")
+    sam = UserFactory(username="sam", is_staff=True)
+    sam.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["gallery", "search"]))
+    MembershipFactory(family=smiths, user=sam, role=Membership.Role.ADMIN)
+    TagConcept.objects.annotate(key=Lower("name")).filter(key__in=["puppy", "dog"]).delete()  # (the seed's)
+    TagConcept.objects.create(family=None, name="puppy", prompt="a young dog")
+    photo_factory(family=smiths, user=sam, filename="p.jpg", tags=["puppy"])
+    photo_factory(family=smiths, user=sam, filename="d.jpg", tags=["dog"])
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "sam")
+        page.goto(live_server.url + "/admin/gallery/tag/")
+        for name in ("dog", "puppy"):
+            page.locator("#result_list tbody tr", has_text=name).locator("input.action-select").check()
+        page.select_option("select[name=action]", "merge_selected")
+        page.locator("button[name=index]").click()
+        assert "ticked on again, it suggests that name" in page.locator("#content").inner_text()
+        page.get_by_label("dog (1 photo)").check()
+        page.screenshot(path=artifacts / f"admin-concept-merge-page-{width}.png", full_page=True)
+        page.get_by_role("button", name="Merge").click()
+        assert "1 photo carries it in its place" in page.locator(".messagelist").inner_text()
+
+        page.goto(live_server.url + "/admin/search/tagconcept/?q=puppy")
+        rows = page.locator("#result_list tbody tr")
+        row = rows.filter(has=page.locator("td.field-scope", has_text=re.compile(r"^Smiths$")))
+        assert "dog" in row.locator("td.field-merged_into").inner_text()
+        shared = rows.filter(has=page.locator("td.field-scope", has_text="every family"))
+        assert shared.locator("td.field-scope").inner_text() == "every family but Smiths (its own entry)"
+        page.screenshot(path=artifacts / f"admin-concepts-merged-{width}.png", full_page=True)
+        row.locator("th a").click()
+        page.wait_for_url("**/tagconcept/*/change/**")
+        help_text = page.locator("#id_merged_into_helptext").inner_text()
+        assert "was merged into “dog”: ticked, this concept suggests “dog”" in help_text
+        page.get_by_label("Enabled").check()
+        page.screenshot(path=artifacts / f"admin-concept-tick-on-{width}.png", full_page=True)
+        page.locator("input[name=_save]").click()
+        page.wait_for_url("**/admin/search/tagconcept/**")
+        ours = {concept.name for concept in vocabularies([smiths.pk])[smiths.pk]}
+        assert "dog" in ours and "puppy" not in ours
+        assert _no_sideways_scroll(page)
+    finally:
+        context.close()
