@@ -80,8 +80,10 @@ class SearchForm(OneValueEach, forms.Form):
             lambda: [("", "Anywhere")] + list(countries() if callable(countries) else countries))
 
     def params(self) -> SearchParams:
-        if self.refused():
-            return SearchParams()  # nothing is searched: the rest of the form alone is not what was asked
+        if not self.is_bound or self.refused():
+            # nothing is searched: an empty query string (search_form binds none) asks for nothing, and the rest of
+            # a refused form alone is not what was asked
+            return SearchParams()
         data = self.cleaned_data if self.is_valid() else {}
         if not self.is_valid():
             # Keep what is valid: a bad date should not throw the query away.
