@@ -7,7 +7,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 
 from gallery.forms import GIVEN_TWICE, OneValueEach
 from gallery.text import NUL, id_from_text
-from search.engine import MAX_LIMIT, PAGE_SIZE, SearchParams
+from search.engine import MAX_LIMIT, MAX_QUERY_CHARS, PAGE_SIZE, SearchParams
 from search.models import SearchPreferences
 from search.query_parser import normalise
 
@@ -80,8 +80,10 @@ class SearchForm(OneValueEach, forms.Form):
             lambda: [("", "Anywhere")] + list(countries() if callable(countries) else countries))
 
     def params(self) -> SearchParams:
-        if self.refused():
-            return SearchParams()  # nothing is searched: the rest of the form alone is not what was asked
+        if not self.is_bound or self.refused():
+            # nothing is searched: an empty query string (search_form binds none) asks for nothing, and the rest of
+            # a refused form alone is not what was asked
+            return SearchParams()
         data = self.cleaned_data if self.is_valid() else {}
         if not self.is_valid():
             # Keep what is valid: a bad date should not throw the query away.
@@ -215,7 +217,10 @@ class SearchReportForm(SearchForm):
     page's (its filters, refine and un-chipped words: the search page links its report with all of them), read as
     that page reads them, so the report scores the search the page showed."""
 
-    q = forms.CharField(required=False, strip=True, max_length=300, label="Query")
+    # The first MAX_QUERY_CHARS of a longer query are scored, as the search page searches them (and both say so): a
+    # report refusing it would score nothing of the search its page showed. The box takes no more when typed into.
+    q = forms.CharField(required=False, strip=True, label="Query",
+                        widget=forms.TextInput(attrs={"maxlength": MAX_QUERY_CHARS}))
     family = forms.TypedChoiceField(coerce=int, label="Family")
     # The search page's search of all the user's families: scored as it ran (top results from each), with `family`'s
     # figures (model, calibration, distributions).

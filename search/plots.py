@@ -52,9 +52,10 @@ def reliability_svg(series: Sequence[tuple[str, str, Sequence[Bin]]], *, label: 
             parts.append(f'<circle class="plot-point {css}" cx="{_x(b.predicted):.1f}" cy="{_y(b.observed):.1f}" '
                          f'r="{r:.1f}"><title>{escape(name)}: predicted {b.predicted:.2f}, observed '
                          f'{b.observed:.2f} ({b.count} judgment{pluralize(b.count)})</title></circle>')
-        parts.append(f'<circle class="plot-point {css}" cx="{MARGIN + 14}" cy="{26 + 16 * n}" r="5"/>'
-                     f'<text class="plot-legend" x="{MARGIN + 24}" y="{30 + 16 * n}">{escape(name)}</text>')
-    return _svg(parts, label, WIDTH, HEIGHT)
+        # The legend goes below the axes: inside the frame its dot read as a point, over those drawn there.
+        parts.append(f'<circle class="plot-point {css}" cx="{MARGIN + 6}" cy="{HEIGHT + 6 + 16 * n}" r="5"/>'
+                     f'<text class="plot-legend" x="{MARGIN + 16}" y="{HEIGHT + 10 + 16 * n}">{escape(name)}</text>')
+    return _svg(parts, label, WIDTH, HEIGHT + 16 * len(series) + 4)
 
 
 ROW = 22

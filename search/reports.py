@@ -117,6 +117,7 @@ class SearchReport:
     # figures (model, calibration, distributions) are shown, and `lead` the one whose photos lead the results.
     searched_families: dict[int, str] = field(default_factory=dict)  # id → name, by name
     lead: int | None = None  # None: no result
+    truncated: bool = False  # the query was longer than the search reads: its first MAX_QUERY_CHARS are scored
 
     @property
     def calibration(self) -> Calibration | None:
@@ -260,7 +261,8 @@ def search_report(*, user: AbstractBaseUser, query: str, family_id: int | None =
     report = SearchReport(query=" ".join(query.split())[:MAX_QUERY_CHARS], family=family, model_name=None, indexed=0,
                           model_calibration=None, fitted_calibration=None, interpreted=understood.interpreted(), response=response,
                           message=response.semantic_message, lead=lead,
-                          date_word_notes=notes_merged(understood.date_word_notes))
+                          date_word_notes=notes_merged(understood.date_word_notes),
+                          truncated=understood.truncated or response.query_truncated)
     if all_families:
         report.searched_families = {f.pk: f.name for f in family_list(user=user) if f.pk in response.family_ids}
     model_name = family_search_model(family_id=family.pk)
@@ -445,6 +447,8 @@ def search_report_lines(report: SearchReport, *, reader: str = "your") -> list[s
                  + (", whose photos lead the results" if report.leads else "")]
     else:
         lines = [f"Search report for “{report.query}” in {report.family.name}"]
+    if report.truncated:
+        lines.append(f"the query was longer than the search reads: its first {MAX_QUERY_CHARS} characters are scored")
     if report.interpreted:
         places, excluded = report.interpreted.get("places"), report.interpreted.get("excluded")
         after, before = report.interpreted.get("taken_after"), report.interpreted.get("taken_before")

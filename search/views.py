@@ -750,6 +750,8 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
                                                          "left_out": left_out, "date_word_notes": notes,
                                                          "filters": filters, "kept": kept,
                                                          "searched": _report_searched(request, report),
+                                                         "truncated": bool(report and report.truncated),
+                                                         "max_query_chars": MAX_QUERY_CHARS,
                                                          "refused_notice": form.refused_labels()},
                   status=400 if form.given_twice() else 200)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from importlib import import_module
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -69,9 +70,9 @@ def _run_model() -> None:
 
 
 def _render_search_page() -> None:
-    """The search view, called as the first member (no session, no middleware, nothing stored): imports the views,
-    compiles the templates and the engine's statements, and brings the tables and indexes a search reads into the
-    database's cache after a restart."""
+    """The search view, called as the first member (a fresh session never saved, no middleware, nothing stored):
+    imports the views, compiles the templates and the engine's statements, and brings the tables and indexes a search
+    reads into the database's cache after a restart."""
     from gallery.models import Membership
 
     member = Membership.objects.select_related("user").order_by("pk").first()
@@ -86,6 +87,9 @@ def _render_search_page() -> None:
     request.META = {"SERVER_NAME": settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS else "localhost",
                     "SERVER_PORT": "80", "REQUEST_METHOD": "GET"}
     request.user = member.user
+    # An empty session that is never saved (no middleware runs): the page reads it (a refusal kept for it), and
+    # reading creates no row.
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
     request.htmx = HtmxDetails(request)
     match = resolve(path)
     with transaction.atomic():

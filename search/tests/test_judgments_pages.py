@@ -77,6 +77,16 @@ def test_foreign_photos_and_bad_posts(client_for, alice, mallory, other_family, 
     assert not Judgment.objects.exists()
 
 
+def test_a_verdict_posted_without_the_search_it_came_from_is_recorded_not_a_server_error(client_for, alice, shapes):
+    """The judge form's `search` (the page's query string) is optional, and a client that posts none (a script, a
+    verdict form kept from before htmx drew its search) got a 500: the refine bar read the search of an empty query
+    string through a form that was never bound (QA). The verdict is recorded and the buttons come back, with the bar
+    of a search of nothing refined."""
+    response = judge(client_for(alice), shapes["red square"], "right", search="")
+    assert response.status_code == 200 and "judged-right" in response.content.decode()
+    assert Judgment.objects.get().relevant is True
+
+
 @pytest.mark.parametrize("htmx", [True, False])
 def test_a_verdict_on_a_query_that_only_leaves_out_is_refused_not_a_server_error(client_for, alice, shapes, htmx):
     """The API refuses a judgment of "-red" with a 400 saying why; the page's judge view let the same refusal out

@@ -1030,6 +1030,23 @@ def test_a_reliability_point_of_one_judgment_says_one_judgment():
     assert "predicted 0.97, observed 1.00 (6 judgments)</title>" in svg
 
 
+def test_the_reliability_legend_is_drawn_outside_the_plot_where_no_point_can_lie_under_it():
+    """The legend's dot and name sat in the plot's top left corner, where a family's worst-calibrated results (scored
+    low, marked right) are drawn: its dot read as one more point, and covered those there (QA). It is drawn below the
+    axes, outside the frame."""
+    import re
+
+    from search.evaluation import Bin
+    from search.plots import HEIGHT, reliability_svg
+
+    svg = reliability_svg([("before the fit", "series-before", [Bin(0.0, 0.1, 3, 0.05, 1.0)]),
+                           ("after the fit", "series-after", [Bin(0.0, 0.1, 3, 0.05, 0.9)])], label="x")
+    legend_ys = [float(y) for y in re.findall(r'<text class="plot-legend" x="[\d.]+" y="([\d.]+)"', svg)]
+    assert len(legend_ys) == 2 and all(y > HEIGHT for y in legend_ys), legend_ys
+    view_height = float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', svg).group(1))
+    assert max(legend_ys) < view_height
+
+
 def test_fit_now_clicked_twice_before_the_worker_took_either_makes_one_fit(judged_family, family, alice, client_for,
                                                                            django_capture_on_commit_callbacks):
     """Two clicks of "Fit now" (two tabs, a double click, two admins) queued two fits; the worker ran the second after

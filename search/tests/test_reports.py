@@ -184,6 +184,20 @@ def test_the_search_page_links_to_its_report(shapes, client_for, alice, family):
     assert f'/search/report/?q=red+square&amp;family={family.pk}' in html
 
 
+def test_the_report_of_a_very_long_search_scores_its_first_300_characters_as_the_search_page_did(
+        shapes, client_for, alice, family):
+    """The search page searches the first 300 characters of a longer query (a pasted text, a link) and says so; its
+    "How this search scored" led to a report that refused the query ("at most 300 characters (it has 505)") and
+    scored nothing (QA). It scores what the page searched and says the same."""
+    client = client_for(alice)
+    query = "red square " * 46
+    html = client.get(_report_link(client, {"q": query, "family": family.pk})).content.decode()
+    assert "at most 300 characters" not in html
+    assert "only its first 300 characters were used" in html
+    assert 'class="card report-summary"' in html and "red square" in html
+    assert "its first 300 characters are scored" in command("search_report", query, "--user", "alice")
+
+
 def test_photo_report_lists_every_word_of_each_field(toy_model, add_shape, alice, client_for,
                                                      django_capture_on_commit_callbacks):
     """Each field shows all the words search matches in it, not just the first lexeme of its tsvector."""

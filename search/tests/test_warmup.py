@@ -5,6 +5,7 @@ and times new (uncached) queries through the search page, as a person would type
 
 from __future__ import annotations
 
+import logging
 import statistics
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
+from search.warmup import warm_up
 from tests.memory import child_env
 from tests.processes import free_port, stop_process_group, wait_until_serving
 
@@ -32,6 +34,18 @@ def _get(url: str, cookie: str) -> tuple[int, float]:
     with urllib.request.urlopen(request, timeout=60) as response:
         response.read()
         return response.status, time.perf_counter() - started
+
+
+@pytest.mark.django_db(transaction=True)
+def test_warm_up_renders_the_search_page_without_failing(toy_model, alice, add_shape, caplog):
+    """Warm-up calls the search view as the first member, with no session (no middleware ran): since the view takes
+    the selection bar's kept refusal from the session, every web process logged "warming up the web process failed"
+    at start and never rendered the search page before its first request (QA: seen in `make run`'s log)."""
+    add_shape("red", "circle")
+    with caplog.at_level(logging.INFO, logger="search.warmup"):
+        warm_up()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert any("web process ready" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.django_db(transaction=True)
