@@ -587,8 +587,12 @@ SMART_SEARCH_FIELDS = ("q", "tag", "uploader", "country", "place", "after", "bef
 @require_GET
 @login_required
 def quality_index(request: HttpRequest) -> HttpResponse:
-    """The quality page of the user's family with the most judgments, else the first by name (each family's page
-    links to the others): a family just made, with nothing judged, would say "0 judged queries"."""
+    """The quality page of the family the search was filtered to (`family`, from the search page's link: not the
+    user's, that page's 404), else of the user's family with the most judgments, else the first by name (each
+    family's page links to the others): a family just made, with nothing judged, would say "0 judged queries"."""
+    family_id = id_from_text(request.GET.get("family") or "")
+    if family_id is not None:
+        return redirect("search:quality", family_id=family_id)
     family = family_most_judged(user=request.user)
     if family is None:
         raise Http404("You belong to no family yet.")

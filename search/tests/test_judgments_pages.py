@@ -217,6 +217,32 @@ def test_the_search_page_leads_to_search_quality(client_for, alice, shapes):
     assert f'href="{reverse("search:preferences")}">Search preferences</a>' in page
 
 
+def test_the_search_pages_quality_link_opens_the_family_the_search_is_filtered_to(client_for, alice, mallory, shapes,
+                                                                                  family, other_family):
+    """"Search quality" on a search filtered to one family opened the family with the most judgments, another one's
+    page (QA). The link carries the family filter (the page's script keeps it in step with the filter's select), and
+    the index opens that family's page; a family not the user's is the quality page's own 404."""
+    from django.urls import reverse
+
+    from gallery.models import Membership
+    from search.judgment_services import judgment_record
+    from tests.factories import FamilyFactory
+
+    quiet = FamilyFactory(name="Aardvarks")
+    Membership.objects.create(family=quiet, user=alice, role=Membership.Role.ADMIN)
+    judgment_record(user=alice, photo=shapes["red circle"], query="red shape", relevant=True)
+    client = client_for(alice)
+    index = reverse("search:quality_index")
+    page = client.get("/search/", {"q": "red shape", "family": quiet.pk}).content.decode()
+    assert f'href="{index}?family={quiet.pk}"' in page
+    assert client.get(index, {"family": quiet.pk})["Location"] == reverse("search:quality", args=[quiet.pk])
+    assert client.get(index)["Location"] == reverse("search:quality", args=[family.pk])  # (unfiltered: as before)
+    assert client.get(index, {"family": "x"})["Location"] == reverse("search:quality", args=[family.pk])
+    assert client.get(client.get(index, {"family": other_family.pk})["Location"]).status_code == 404
+    page = client.get("/search/", {"q": "red shape"}).content.decode()
+    assert f'href="{index}"' in page
+
+
 def test_the_refine_button_starts_with_a_capital_when_only_wrong_marks_are_given(client_for, alice, shapes):
     """With only "wrong" marks the button read "fewer like those", the tail of "More like these, fewer like those"."""
     client = client_for(alice)

@@ -55,6 +55,23 @@
   document.addEventListener("htmx:afterSettle", newAlbumPickers);
   window.addEventListener("pageshow", newAlbumPickers);
 
+  // <a data-href-with="family">: a link that carries the value of its form's field of that name (the search page's
+  // "Search quality", the family filtered to). The server draws it with the value of the page it drew; the field
+  // changed since (the results redrawn, the link not), it takes the field's value as it is followed.
+  const withField = (link) => {
+    const form = link.closest("form");
+    const field = form && form.elements.namedItem(link.dataset.hrefWith);
+    if (!field || field.value === undefined) return;
+    const url = new URL(link.href, document.baseURI);
+    if (field.value) url.searchParams.set(link.dataset.hrefWith, field.value);
+    else url.searchParams.delete(link.dataset.hrefWith);
+    link.href = url.pathname + url.search + url.hash;
+  };
+  ["click", "auxclick", "contextmenu", "focusin"].forEach((type) => document.addEventListener(type, (e) => {
+    const link = e.target.closest && e.target.closest("a[data-href-with]");
+    if (link) withField(link);
+  }, true));
+
   // <form data-confirm="Question?">: ask before submitting.
   document.addEventListener("submit", (e) => {
     const form = e.target.closest("form[data-confirm]");

@@ -169,3 +169,35 @@ def test_the_model_comparison_shows_every_figure_on_a_phone(live_server, browser
         assert page.js_errors == []
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_search_quality_from_a_search_opens_the_family_it_is_filtered_to(live_server, browser, artifacts,
+                                                                         judged_family, family, alice, width):
+    """The family filter changed on the search page (the results redrawn, not the filters): "Search quality" opens
+    that family's page, not the family with the most judgments (static/js/site.js: data-href-with)."""
+    from gallery.models import Membership
+    from tests.factories import FamilyFactory
+
+    quiet = FamilyFactory(name="Aardvarks")
+    Membership.objects.create(family=quiet, user=alice, role=Membership.Role.ADMIN)
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/search/?q=red+shape")
+        if width < 500:
+            page.locator("details.filters-fold > summary").click()
+        with page.expect_response(lambda r: "/search/" in r.url and "family=" in r.url):
+            page.select_option("#search-form select[name=family]", str(quiet.pk))
+        page.screenshot(path=artifacts / f"search-quality-link-{width}.png", full_page=True)
+        page.get_by_role("link", name="Search quality").click()
+        page.wait_for_url(f"**/search/quality/{quiet.pk}/")
+        page.go_back()
+        page.wait_for_load_state()
+        page.locator("#search-form select[name=family]").select_option("")
+        page.get_by_role("link", name="Search quality").click()
+        page.wait_for_url(f"**/search/quality/{family.pk}/")  # (all families: the one with the judgments)
+        assert page.js_errors == []
+    finally:
+        context.close()
