@@ -24,6 +24,7 @@ from gallery.sidecars import reader_fingerprint
 from gallery.tests.test_xmp_sidecars import sidecar_xml
 from tests import images
 from tests.files import write
+from tests.queries import name_key_reads
 
 pytestmark = pytest.mark.django_db
 
@@ -982,11 +983,6 @@ def test_a_picasa_files_keywords_are_told_apart_as_the_database_tells_tag_names_
     assert tags("IMG_0001.JPG") == {"ΟΔΟΣ": "embedded", "οδος": "embedded", "İstanbul": "embedded"}
 
 
-def _keyings(queries: list[dict]) -> int:
-    """How many of these queries read names' keys (gallery.selectors.names_lower)."""
-    return sum(query["sql"].startswith("SELECT lower(name) FROM unnest(") for query in queries)
-
-
 def test_an_import_of_a_folder_with_sidecars_and_a_picasa_file_reads_each_names_key_once(tmp_path, family, alice):
     """The XMP sidecars' and the Picasa file's names became tags through the run's keys (TagKeys) on a first import,
     but each photo whose sidecar and Picasa file changed since read its names' keys (names_lower) four times again
@@ -1016,8 +1012,8 @@ def test_an_import_of_a_folder_with_sidecars_and_a_picasa_file_reads_each_names_
                                                  "embedded")
     # (the new names of the sidecars' first photo, of its Picasa file's, and the names of the Picasa file's that it
     # keeps from the XMP sidecar's: three sets, whatever the number of photos; 1 and 80 before)
-    assert (_keyings(first.captured_queries), _keyings(again.captured_queries)) == (1, 3)
-    assert (len(first.captured_queries), len(again.captured_queries)) == (674, 1098)  # (774 and 1175 before)
+    assert (name_key_reads(first.captured_queries), name_key_reads(again.captured_queries)) == (1, 3)
+    assert len(first.captured_queries) <= 674 and len(again.captured_queries) <= 1098  # (774 and 1175 before)
 
 
 def test_picasa_album_names_are_told_apart_as_the_gallery_tells_album_names_apart(tmp_path, family, alice):
