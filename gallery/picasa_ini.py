@@ -45,7 +45,7 @@ import logging
 import re
 import stat
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from xml.parsers import expat
@@ -62,14 +62,19 @@ NAMES = (".picasa.ini", "picasa.ini")  # Picasa 3's, then the older versions' (l
 MAX_BYTES = 4 * 1024 * 1024
 MAX_NAMES = 1000  # people and keywords a photo takes from the file (as the face regions of an XMP file)
 MAX_ALBUMS = 50  # albums a photo is put in by the file (a hostile file's list of thousands: the first ones)
+# Spellings in other letter cases of a name (or an album's name) count once against those, and each name as written
+# against that many times as many: a line of one name's case variants ("beach,Beach,bEach,…") is bounded too.
+SPELLINGS_PER_NAME = 2
 UNNAMED_FACE = "ffffffffffffffff"
 CONTACTS = "contacts2"
 ALBUM = ".album:"  # Picasa 3's album sections, "[.album:<token>]", named by their `name=`
 READ = frozenset({"faces", "keywords", "star", "albums", "caption"})  # the keys of a photo's section this reader uses
 # The reader, as a number: raised when it reads more, so that the next import reads each file once more (2: albums
 # and captions, which files fingerprinted by 1 were never read for; 3: what each file says of each photo's caption and
-# albums kept, PhotoXmpSidecar.description and .albums, to tell what a later change of it changed).
-READER_VERSION = 3
+# albums kept, PhotoXmpSidecar.description and .albums, to tell what a later change of it changed; 4:
+# album names told apart as the gallery tells them apart, no longer merged by str.lower(), and names past MAX_NAMES as
+# written kept when they spell kept ones in other letter cases: a file read by 3 gave its photos less).
+READER_VERSION = 4
 ALBUMS_SINCE = 2  # the first version that read albums: a file read by an earlier one was never read for them
 _STAR = re.compile(rb"(?i)star[ \t]*=")  # (a file that may star a photo: looked for in its bytes, not parsed)
 # The contacts its faces name, and those its [Contacts2] names (`<id>=<name>;…`, a name not empty), looked for in its
@@ -106,7 +111,7 @@ class PicasaEntry:
         keywords = {name: name for name in self.keywords}  # (as tag_names_add keeps them)
         for name in named.values():
             tag_names_add(keywords, name, person=True)
-        return replace(self, keywords=_names_capped(keywords.values())[0],
+        return replace(self, keywords=_first_names(keywords.values(), key=str.casefold, most=MAX_NAMES)[0],
                        unknown_faces=tuple(contact for contact in self.unknown_faces if contact not in named),
                        contact_names=self.contact_names | named)
 
@@ -348,24 +353,25 @@ def _starred(keys: dict[str, str]) -> bool:
 
 def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[str, ...]:
     """The names of the albums a photo's `albums=<token>,<token>` puts it in, by the file's `[.album:<token>]`
-    sections, each once as written, the first MAX_ALBUMS of them; a token whose section is missing or names no
-    album (no `name=`, or one of spaces) is none, named in one log line. (Names of one album in another case are one
-    where albums are found, import_photos' _Albums, by the gallery's rule for album names: album_find_or_create's. Not
-    here by Python's str.lower(), which merges some names that rule tells apart: "STRAẞE" and "straße".)"""
+    sections, each once as written, the first MAX_ALBUMS of them (_first_names: counted as the gallery finds an album
+    by its name, by upper()); a token whose section is missing or names no album (no `name=`, or one of spaces) is
+    none, named in one log line. (Names of one album in another case are one where albums are found, import_photos'
+    _Albums, by the gallery's rule for album names: album_find_or_create's. Not here by Python's str.lower(), which
+    merges some names that rule tells apart: "STRAẞE" and "straße".)"""
     names: dict[str, str] = {}
     unknown = []
     for token in dict.fromkeys(token.strip().lower() for token in tokens.split(",") if token.strip()):
         if not albums.get(token):
             unknown.append(text_shown_from_os(token[:40]))  # (the file's text: no terminal escapes in a log)
-        elif len(names) < MAX_ALBUMS:
+        else:
             names.setdefault(albums[token], albums[token])
-        elif albums[token] not in names:
-            logger.warning("%s: albums past the first %d left out", label, MAX_ALBUMS)
-            break
+    kept, cut = _first_names(names.values(), key=str.upper, most=MAX_ALBUMS)
+    if cut:
+        logger.warning("%s: albums past the first %d left out", label, MAX_ALBUMS)
     if unknown:
         logger.info("%s: %d album%s without a named [.album:…] section, no album: %s", label, len(unknown),
                     "" if len(unknown) == 1 else "s", ", ".join(unknown[:5]) + (", …" if len(unknown) > 5 else ""))
-    return tuple(names.values())
+    return kept
 
 
 def _people(faces: str, contacts: dict[str, str], known: dict[str, str], *,
@@ -398,30 +404,32 @@ def _people(faces: str, contacts: dict[str, str], known: dict[str, str], *,
 def _names(people: list[str], keywords: str, *, label: str) -> tuple[str, ...]:
     """Tag names from what the file says (gallery.embedded.tag_names_add: cleaned, a person one tag, a keyword list
     split at its commas), each once as written (one tag's names in another case are one where they become tags); one
-    longer than a tag, and those past MAX_NAMES (_names_capped), left out with a log line."""
+    longer than a tag, and those past MAX_NAMES (_first_names), left out with a log line."""
     names: dict[str, str] = {}
     too_long = [name for person in people for name in tag_names_add(names, person, person=True)]
     too_long += tag_names_add(names, keywords)
     if too_long:
         logger.warning("%s: %d name%s longer than a tag (%d characters) left out: %s…", label, len(too_long),
                        "" if len(too_long) == 1 else "s", TAG_MAX, too_long[0][:40])
-    kept, cut = _names_capped(names.values())
+    kept, cut = _first_names(names.values(), key=str.casefold, most=MAX_NAMES)
     if cut:
         logger.warning("%s: names past the first %d left out", label, MAX_NAMES)
     return kept
 
 
-def _names_capped(names: Iterable[str]) -> tuple[tuple[str, ...], bool]:
-    """The names of the first MAX_NAMES names, each with its spellings in other letter cases (counted once: their case
-    folded, as near as Python comes to the database's key, which tells them apart where they become tags), and
-    whether any was left out."""
+def _first_names(names: Iterable[str], *, key: Callable[[str], str], most: int) -> tuple[tuple[str, ...], bool]:
+    """The first `most` names, each with its spellings in other letter cases (counted once: alike by `key`, as near as
+    Python comes to the database's rule for them, which tells them apart where they become tags or albums), at most
+    SPELLINGS_PER_NAME * `most` names as written; and whether any was left out."""
     names = list(names)
     kept: list[str] = []
     counted: set[str] = set()
     for name in names:
-        folded = name.casefold()
-        if folded not in counted and len(counted) >= MAX_NAMES:
+        if len(kept) == most * SPELLINGS_PER_NAME:
+            break
+        group = key(name)
+        if group not in counted and len(counted) >= most:
             continue
-        counted.add(folded)
+        counted.add(group)
         kept.append(name)
     return tuple(kept), len(kept) < len(names)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.aggregates import StringAgg
@@ -89,26 +90,29 @@ def names_lower(names: Iterable[str]) -> list[str]:
     be told apart in Python as the unique index of tags tells them apart: Python's str.lower() reads some otherwise
     ("İstanbul" is "i̇stanbul" to it, "istanbul" to the index; "ΟΔΟΣ" is "οδος" to it, "οδοσ" to the index). One query;
     none for no names. (TagKeys: the same for the many files of one run, each name read once.)"""
-    names = list(names)
-    if not names:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT lower(name) FROM unnest(%s::text[]) WITH ORDINALITY AS given(name, n) ORDER BY n",
-                       [names])
-        return [lowered for (lowered,) in cursor.fetchall()]
+    return _names_as_database_reads(names, "lower")
 
 
 def album_names_upper(names: Iterable[str]) -> list[str]:
     """Each album name as the gallery finds an album by its name (album_find_or_create: name__iexact, PostgreSQL's
     upper() of each), in order: "ΟΔΟΣ" and "οδος" one album, "STRAẞE" and "straße" two (Python's str.lower() reads both
     pairs as one). One query; none for no names."""
+    return _names_as_database_reads(names, "upper")
+
+
+_CASE_MAPPED = {function: f"SELECT {function}(name) FROM unnest(%s::text[]) WITH ORDINALITY AS given(name, n) "
+                          "ORDER BY n" for function in ("lower", "upper")}
+
+
+def _names_as_database_reads(names: Iterable[str], function: Literal["lower", "upper"]) -> list[str]:
+    """Each name through PostgreSQL's lower() or upper() (under the database's collation), in order: one query, none
+    for no names."""
     names = list(names)
     if not names:
         return []
     with connection.cursor() as cursor:
-        cursor.execute("SELECT upper(name) FROM unnest(%s::text[]) WITH ORDINALITY AS given(name, n) ORDER BY n",
-                       [names])
-        return [upper for (upper,) in cursor.fetchall()]
+        cursor.execute(_CASE_MAPPED[function], [names])
+        return [read for (read,) in cursor.fetchall()]
 
 
 class _RunKeys:

@@ -1005,14 +1005,11 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
             _upload_hold(family, uploaded_by)
             photo.save()
             DeletedPhoto.objects.filter(family=family, sha256=photo.sha256).delete()  # stored again: wanted after all
-            keys: set[str] = set()  # (of the tags given it: a new photo's tags and removals are not read back)
-            _photo_tags_add(photo=photo, keyed=tags, source=PhotoTag.Source.MEMBER, user=uploaded_by,  # (tags_keyed's)
-                            new_photo_keys=keys)
-            _photo_tags_add(photo=photo, keyed=_names_keyed(embedded.keywords, tag_keys=tag_keys),
-                            source=PhotoTag.Source.EMBEDDED, new_photo_keys=keys)
-            if sidecar is not None:  # the people named in Google Photos, and its star there
-                _photo_tags_add(photo=photo, keyed=_names_keyed(sidecar.people, tag_keys=tag_keys),
-                                source=PhotoTag.Source.SIDECAR, new_photo_keys=keys)
+            _new_photo_tags_give(photo=photo, typed=tags, user=uploaded_by, read={  # (typed: tags_keyed's)
+                PhotoTag.Source.EMBEDDED: _names_keyed(embedded.keywords, tag_keys=tag_keys),
+                # the people named in Google Photos
+                PhotoTag.Source.SIDECAR: _names_keyed(sidecar.people, tag_keys=tag_keys) if sidecar else {}})
+            if sidecar is not None:  # its star in Google Photos
                 photo_sidecar_star(photo_id=photo.pk, sidecar=sidecar, importer=uploaded_by)
             photos_added.send(sender=Photo, photo_ids=[photo.pk])
     except BaseException:
@@ -1143,32 +1140,21 @@ def photo_tags_add(
     return _photo_tags_add(photo=photo, keyed=keyed, source=source, user=user)
 
 
-def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str, user: AbstractBaseUser | None = None,
-                    new_photo_keys: set[str] | None = None) -> list[Tag]:
-    """photo_tags_add of names cleaned and keyed already (_names_keyed, tags_keyed: no names read again).
-    `new_photo_keys`: for a photo stored in this transaction (_photo_store), the keys of the tags given it so far,
-    updated here: such a photo has no other tag nor any removal, so neither is read back."""
+def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str,
+                    user: AbstractBaseUser | None = None) -> list[Tag]:
+    """photo_tags_add of names cleaned and keyed already (_names_keyed, tags_keyed: no names read again)."""
     if source in PhotoTag.READ:
         # (names compared as same_name compares them: PostgreSQL's lower() of each, the unique index's key)
-        have = (new_photo_keys if new_photo_keys is not None
-                else set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True)))
+        have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
         keyed = {key: name for key, name in keyed.items() if key not in have}  # (there: no room needed)
-        if keyed and new_photo_keys is None:  # a member took it off: the file never puts it back
+        if keyed:  # a member took it off: the file never puts it back
             removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list(Lower("name"), flat=True))
             keyed = {key: name for key, name in keyed.items() if key not in removed}
-        room = max(0, MAX_TAGS - len(have))
-        if len(keyed) > room:
-            past = list(keyed.values())[room:]
-            logger.info("photo %s: %d embedded keyword(s) past the %d-tag limit left out: %s", photo.pk,
-                        len(past), MAX_TAGS, ", ".join(past)[:500])
-            keyed = dict(list(keyed.items())[:room])
-    unlinked = new_photo_keys is not None and not new_photo_keys & set(keyed)  # (none of them given it yet)
-    if new_photo_keys is not None:
-        new_photo_keys.update(keyed)
+        keyed = _read_tags_in_room(photo, keyed, room=MAX_TAGS - len(have))
     tags = _tags_made(family=photo.family, names=list(keyed.values()))
     if not tags:
         return []
-    existing = {} if unlinked else {link.tag_id: link for link in PhotoTag.objects.filter(photo=photo, tag__in=tags)}
+    existing = {link.tag_id: link for link in PhotoTag.objects.filter(photo=photo, tag__in=tags)}
     promote = [link.pk for link in existing.values() if _SOURCE_RANK[source] > _SOURCE_RANK.get(link.source, 0)]
     if promote:
         PhotoTag.objects.filter(pk__in=promote).update(source=source, added_by=user, added_at=timezone.now())
@@ -1177,6 +1163,36 @@ def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str, user: A
         ignore_conflicts=True,  # the same tag added by a concurrent request: theirs stands
     )
     return tags
+
+
+def _new_photo_tags_give(*, photo: Photo, typed: dict[str, str], read: dict[str, dict[str, str]],
+                         user: AbstractBaseUser | None) -> None:
+    """Give a photo stored in this transaction (_photo_store) its tags: those its member typed (`typed`, tags_keyed's:
+    the member's), then the names its files give (`read`: by their PhotoTag.Source, _names_keyed's) as photo_tags_add
+    gives them, each name once, with its first source (a member's before a file's), those past the photo's room left
+    out with a log line. A new photo has no other tag nor any removal: neither is read back, no link is promoted."""
+    sources = dict.fromkeys(typed, PhotoTag.Source.MEMBER)
+    names = dict(typed)
+    for source, keyed in read.items():
+        fresh = _read_tags_in_room(photo, {key: name for key, name in keyed.items() if key not in names},
+                                   room=MAX_TAGS - len(names))
+        names |= fresh
+        sources |= dict.fromkeys(fresh, source)
+    tags = _tags_made(family=photo.family, names=list(names.values()))
+    PhotoTag.objects.bulk_create([  # (a tag's key is its name's: _tags_made finds it by same_name)
+        PhotoTag(photo=photo, tag=tag, source=sources[tag.key],
+                 added_by=user if sources[tag.key] == PhotoTag.Source.MEMBER else None) for tag in tags])
+
+
+def _read_tags_in_room(photo: Photo, keyed: dict[str, str], *, room: int) -> dict[str, str]:
+    """The first `room` of the names read from a photo's files (`keyed`, by key), those past it named in a log line."""
+    room = max(0, room)
+    if len(keyed) <= room:
+        return keyed
+    past = list(keyed.values())[room:]
+    logger.info("photo %s: %d embedded keyword(s) past the %d-tag limit left out: %s", photo.pk, len(past), MAX_TAGS,
+                ", ".join(past)[:500])
+    return dict(list(keyed.items())[:room])
 
 
 def tags_clean(names: Iterable[str], *, tag_keys: TagKeys | None = None) -> list[str]:

@@ -194,3 +194,10 @@ def xmp_entity_bomb() -> bytes:
         b'<!ENTITY lol%d "%s">' % (level, b"&lol%d;" % (level - 1) * 10) for level in range(1, 10))
     return xmp_packet(b"<dc:subject><rdf:Bag><rdf:li>&lol9;</rdf:li></rdf:Bag></dc:subject>",
                       doctype=b'<?xml version="1.0"?><!DOCTYPE x:xmpmeta [' + entities + b"]>")
+
+
+def jpegs_sharing_keywords(count: int) -> list[bytes]:
+    """`count` different photos whose files carry the same four keywords (Lisbon, Beach, Grandma, Summer)."""
+    return [with_metadata(jpeg(colour=(n * 11 % 256, n * 7 % 256, 90)),
+                          xmp={"Xmp.dc.subject": ["Lisbon", "Beach", "Grandma", "Summer"]})
+            for n in range(count)]

@@ -995,10 +995,9 @@ def test_reading_the_files_of_many_photos_again_reads_their_names_keys_once(fami
     from django.test.utils import CaptureQueriesContext
 
     from gallery.services import photos_embedded_sweep
-    from gallery.tests.test_picasa_ini import _keyings
-    from gallery.tests.test_upload import _sharing_keywords
+    from tests.queries import name_key_reads
 
-    for data in _sharing_keywords(6):
+    for data in images.jpegs_sharing_keywords(6):
         upload(family, alice, data)
     Photo.objects.filter(family=family).update(embedded_checked=False)
     with CaptureQueriesContext(connection) as run:
@@ -1006,5 +1005,5 @@ def test_reading_the_files_of_many_photos_again_reads_their_names_keys_once(fami
             call_command("read_embedded", "--no-progress", stdout=io.StringIO())
         else:
             assert photos_embedded_sweep() == 6
-    assert _keyings(run.captured_queries) == 1
+    assert name_key_reads(run.captured_queries) == 1
     assert PhotoTag.objects.filter(photo__family=family, source="embedded").count() == 6 * 4

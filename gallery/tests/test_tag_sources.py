@@ -11,6 +11,7 @@ from django.urls import reverse
 from gallery.models import PhotoTag
 from gallery.services import MAX_TAGS, photo_tags_add, photo_update, photos_tag_add
 from tests.factories import photo_factory
+from tests.queries import name_key_reads
 
 
 def sources(photo) -> dict[str, str]:
@@ -284,11 +285,6 @@ def test_removals_remembered_by_pythons_lower_are_kept_by_the_databases_key_afte
     assert sources(joneses) == {"ΟΔΟΣ": "embedded"}  # (another tag to the index, which nobody took off)
 
 
-def _keyings(queries) -> int:
-    """How many of these queries read names as the database's lower() (gallery.selectors.names_lower)."""
-    return sum("SELECT lower(name) FROM unnest" in query["sql"] for query in queries.captured_queries)
-
-
 @pytest.mark.django_db
 def test_a_tag_taken_off_is_remembered_by_the_key_read_with_it_without_reading_names_again(family, alice):
     """tags_removed_remember put the names its callers had just read from the database through names_lower again (a
@@ -307,10 +303,11 @@ def test_a_tag_taken_off_is_remembered_by_the_key_read_with_it_without_reading_n
         photos_bulk_apply(user=alice, action="remove_tags", photo_ids=[photos[1].pk], tags=["istanbul"])
     with CaptureQueriesContext(connection) as edit:
         photo_update(photo=photos[0], tags=["Lisbon", "Sea"], user=alice)
-    assert (_keyings(removal), _keyings(bulk), _keyings(edit)) == (0, 1, 1)  # (the names typed cleaned, once)
+    # (the names typed cleaned, once)
+    assert [name_key_reads(run.captured_queries) for run in (removal, bulk, edit)] == [0, 1, 1]
     with CaptureQueriesContext(connection) as deleted:
         tags_delete(tags=Tag.objects.filter(name="Sea"))
-    assert _keyings(deleted) == 0
+    assert name_key_reads(deleted.captured_queries) == 0
     assert set(RemovedTag.objects.values_list("photo_id", "name")) == {
         (photos[0].pk, "istanbul"), (photos[0].pk, "οδοσ"), (photos[1].pk, "istanbul"), (photos[0].pk, "sea"),
         (photos[1].pk, "sea")}
@@ -342,5 +339,5 @@ def test_names_added_are_read_by_the_database_once(family, alice):
     with CaptureQueriesContext(connection) as counted["upload"]:
         photo_create_from_bytes(family=family, uploaded_by=alice, data=jpeg(colour=(1, 2, 3)), filename="a.jpg",
                                 tags=["Beach", "Sun"])
-    assert {what: _keyings(queries) for what, queries in counted.items()} == dict.fromkeys(counted, 1)
+    assert {what: name_key_reads(run.captured_queries) for what, run in counted.items()} == dict.fromkeys(counted, 1)
     assert sources(photo) == {"Lisbon": "embedded", "İstanbul": "embedded", "Beach": "member", "Tram": "member"}
