@@ -5,6 +5,7 @@ and times new (uncached) queries through the search page, as a person would type
 
 from __future__ import annotations
 
+import logging
 import statistics
 import subprocess
 import sys
@@ -75,3 +76,14 @@ def _time_new_queries(toy_model: str, cookie: str, run: int) -> list[float]:
     finally:
         stop_process_group(server, grace=30)
     return timings
+
+
+@pytest.mark.django_db
+def test_warm_up_renders_the_search_page_without_an_error_once_a_family_exists(toy_model, alice, caplog):
+    # The search page takes a refusal kept in the session; the warm-up's request has no middleware, hence no session,
+    # and warming up failed with an AttributeError logged at every start of a site that has members.
+    from search.warmup import warm_up
+
+    with caplog.at_level(logging.ERROR, logger="search.warmup"):
+        warm_up()
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR], caplog.text
