@@ -70,9 +70,9 @@ def _run_model() -> None:
 
 
 def _render_search_page() -> None:
-    """The search view, called as the first member (an empty session never saved, no middleware, nothing stored): imports the views,
-    compiles the templates and the engine's statements, and brings the tables and indexes a search reads into the
-    database's cache after a restart."""
+    """The search view, called as the first member (an empty session, never saved; no middleware; nothing stored):
+    imports the views, compiles the templates and the engine's statements, and brings the tables and indexes a search
+    reads into the database's cache after a restart."""
     from gallery.models import Membership
 
     member = Membership.objects.select_related("user").order_by("pk").first()
