@@ -318,7 +318,8 @@ class AcceptAboveForm(forms.Form):
     min_probability = forms.FloatField(
         min_value=0.0, max_value=1.0, initial=0.9, label="Accept every open suggestion with a probability of at least",
         help_text="A number from 0 to 1: 0.9 accepts what the model is 90% sure of.",
-        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1"}),
+        # Any step: with most suggestions at 99% or more, 0.999 or 0.995 is a threshold worth typing (0.01 refused it).
+        widget=forms.NumberInput(attrs={"step": "any", "min": "0", "max": "1"}),
         error_messages={"invalid": "Type a number from 0 to 1, e.g. 0.9."})
 
 

@@ -22,6 +22,7 @@ from gallery.album_services import album_create
 from gallery.date_words import MONTHS
 from gallery.forms import given_twice
 from gallery.middleware import many_fields
+from gallery.places import country_name
 from gallery.selectors import (
     family_get, family_is_admin, family_list, family_members, favourite_ids, photo_get, tag_key, tag_list,
 )
@@ -151,15 +152,17 @@ def _no_photos(response: SearchResponse) -> bool:
 
 def _filters_only(params: SearchParams) -> dict | None:
     """For filters chosen with no words to search (they only narrow a search): None when there are none, else
-    the timeline's address for the photos a tag or favourites filter picks (the timeline lists those without
+    the timeline's address for the photos a tag, country or favourites filter picks (the timeline lists those without
     words), or "" when no timeline filter matches what was chosen."""
     if params.query or not (params.tag or params.country or params.place or params.taken_after
                             or params.taken_before or params.uploader_id or params.favourite):
         return None
-    timeline = {k: v for k, v in (("family", params.family_id), ("tag", params.tag),
+    timeline = {k: v for k, v in (("family", params.family_id), ("tag", params.tag), ("country", params.country),
                                   ("favourite", "1" if params.favourite else None)) if v}
-    url = f"{reverse('gallery:timeline')}?{urlencode(timeline)}" if params.tag or params.favourite else ""
-    return {"tag": params.tag, "favourite": params.favourite, "timeline_url": url}
+    url = (f"{reverse('gallery:timeline')}?{urlencode(timeline)}" if params.tag or params.favourite or params.country
+           else "")
+    return {"tag": params.tag, "favourite": params.favourite, "timeline_url": url,
+            "country": country_name(params.country or "") or params.country}
 
 
 CHIP_MONTHS = tuple((number, name.title()) for number, name in enumerate(MONTHS, start=1))

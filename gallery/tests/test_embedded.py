@@ -141,6 +141,26 @@ def test_a_title_windows_also_wrote_as_the_description_is_the_title_only(family,
     assert upload(family, alice, commented).description == "Grandma's 80th"
 
 
+@pytest.mark.parametrize("fields", [
+    {"xmp": {"Xmp.dc.title": {'lang="x-default"': "IMG_1234.jpg"}}},  # Flickr's and some exporters' title
+    {"iptc": {"Iptc.Application2.Headline": "IMG_1234"}},
+    {"exif": {"Exif.Image.XPTitle": "img_1234.JPG"}},
+])
+def test_a_title_that_is_only_the_files_name_is_no_title(family, alice, fields):
+    # A title written as the file's name said nothing, yet was shown as written ("IMG_1234.jpg") and searched as a
+    # title a person gave, above the file name's own words.
+    photo = upload(family, alice, images.with_metadata(picture(), **fields), filename="IMG_1234.jpg")
+    assert (photo.title, photo.title_source) == ("IMG 1234", "")
+    # One that says more than the name is a title.
+    for title, filename in (("IMG_1234 at the lake", "IMG_1234.jpg"), ("Mr. Smith", "Mr.jpg")):
+        said_more = images.with_metadata(picture(), xmp={"Xmp.dc.title": {'lang="x-default"': title}})
+        assert upload(family, alice, said_more, filename=filename).title == title
+    # Reading the file again takes such a title stored before away.
+    Photo.objects.filter(pk=photo.pk).update(title="IMG_1234.jpg", title_source="embedded")
+    photo_embedded_read(photo=Photo.objects.get(pk=photo.pk))
+    assert Photo.objects.filter(pk=photo.pk).values_list("title", "title_source").get() == ("IMG 1234", "")
+
+
 def alt(name: bytes, *entries: tuple[bytes, bytes]) -> bytes:
     """An XMP language alternative (dc:title, dc:description) of these (language, text) entries, in this order."""
     items = b"".join(b'<rdf:li xml:lang="%s">%s</rdf:li>' % entry for entry in entries)

@@ -611,6 +611,30 @@ def test_filters_without_words_say_the_filters_narrow_a_search_and_offer_the_tag
     assert "All your favourites are on the Photos page." in favourites
 
 
+def test_a_country_chosen_without_words_offers_the_countrys_photos_on_the_photos_page(shapes, client_for, alice,
+                                                                                      mallory):
+    """A new family filtering its search by country with the box empty was told to type something, with no way to its
+    photos of that country, which the Photos page lists (?country=) as it lists a tag's (QA)."""
+    Photo.objects.filter(pk__in=[shapes["blue square"].pk, shapes["party"].pk]).update(
+        place_country="Portugal", place_country_code="PT")
+    client = client_for(alice)
+    page = client.get(reverse("search:search"), {"q": "", "country": "PT"}).content.decode()
+    link = re.search(r'<a href="([^"]+)">Every photo taken in Portugal</a> is on the Photos page', page)
+    assert link, "a link to the country's photos on the timeline"
+    timeline = client.get(unescape(link.group(1))).content.decode()
+    assert f'/photos/{shapes["blue square"].pk}/' in timeline and f'/photos/{shapes["party"].pk}/' in timeline
+    assert f'/photos/{shapes["green circle"].pk}/' not in timeline
+    # With a tag too, the link keeps both.
+    page = client.get(reverse("search:search"), {"q": "", "country": "PT", "tag": "green birthday"}).content.decode()
+    link = re.search(r'<a href="([^"]+)">Every photo tagged “green birthday” taken in Portugal</a>', page)
+    assert link
+    timeline = client.get(unescape(link.group(1))).content.decode()
+    assert f'/photos/{shapes["party"].pk}/' in timeline and f'/photos/{shapes["blue square"].pk}/' not in timeline
+    # Another family's member, none of whose photos is in Portugal, is offered no such link (nor the country).
+    other = client_for(mallory).get(reverse("search:search"), {"q": "", "country": "PT"}).content.decode()
+    assert "Every photo taken in" not in other and "Portugal" not in other
+
+
 @pytest.mark.parametrize("photos", [2, 6])
 def test_the_search_forms_uploaders_and_countries_read_few_rows_in_the_same_few_queries(
         client_for, family, alice, bob, other_family, mallory, photos, django_assert_max_num_queries):

@@ -89,3 +89,4 @@ def _time_new_queries(toy_model: str, cookie: str, run: int) -> list[float]:
     finally:
         stop_process_group(server, grace=30)
     return timings
+

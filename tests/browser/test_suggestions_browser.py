@@ -135,3 +135,32 @@ def test_the_familys_suggestions_table_keeps_tag_names_whole_at_320_px(live_serv
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_family_admin_accepts_in_bulk_above_a_probability_finer_than_a_hundredth(live_server, browser, artifacts,
+                                                                                   width):
+    """The bulk form's number field stepped by 0.01, so the browser refused 0.999 ("Please enter a valid value"), the
+    threshold that keeps only what the model is all but sure of when most suggestions read 99% or more."""
+    from tests.factories import photo_factory
+
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    photo = photo_factory(family=smiths)
+    sure = TagSuggestion.objects.create(photo=photo, name="circle", probability=0.9995, model_name="toy")
+    likely = TagSuggestion.objects.create(photo=photo, name="yellow", probability=0.995, model_name="toy")
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/families/{smiths.pk}/suggestions/")
+        page.fill("input[name=min_probability]", "0.999")
+        page.get_by_role("button", name="Accept them").click()
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=artifacts / f"suggestions-accept-above-{width}.png", full_page=True)
+        sure.refresh_from_db()
+        likely.refresh_from_db()
+        assert (sure.state, likely.state) == (TagSuggestion.State.ACCEPTED, TagSuggestion.State.OPEN)
+        assert page.js_errors == []
+    finally:
+        context.close()
