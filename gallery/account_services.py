@@ -82,8 +82,10 @@ def invite_revoke(*, invite: Invite) -> Invite:
 def invite_problem(invite: Invite | None, *, token: str) -> InviteUnusable | None:
     """Why the link of `token` (whose row is `invite`, None when there is none) can't be used, in words its holder
     understands (None when it can)."""
-    if (invite is None or invite.family.deleting_since) and DeletedFamilyInvite.objects.filter(
-            token_hash=invite_token_hash(token)).exists():
+    # A family being deleted (its row kept while its photos go) says so of every link of it, used, withdrawn or expired
+    # too (only open links' hashes are kept): it has no admin to ask, nor anyone to sign in as.
+    if (invite.family.deleting_since if invite is not None else DeletedFamilyInvite.objects.filter(
+            token_hash=invite_token_hash(token)).exists()):
         return InviteUnusable("The family this invitation was for was deleted.", state=FAMILY_DELETED)
     if invite is None:
         return InviteUnusable("This invitation link is not valid. Check that it was copied whole.", state=UNKNOWN)
