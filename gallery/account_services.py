@@ -24,8 +24,8 @@ from gallery.account_selectors import member_password_problem
 from gallery.models import DeletedFamilyInvite, Family, Invite, Membership
 from gallery.selectors import family_is_admin
 from gallery.services import (
-    family_lock, family_lookalike, invites_withdraw_made_by, membership_add, shares_withdraw_made_by, user_create,
-    users_activate_problems, users_deactivate_problems,
+    families_of, families_of_lock, family_lock, family_lookalike, invites_withdraw_made_by, membership_add,
+    shares_withdraw_made_by, user_create, users_activate_problems, users_deactivate_problems,
 )
 
 User = get_user_model()
@@ -82,8 +82,10 @@ def invite_revoke(*, invite: Invite) -> Invite:
 def invite_problem(invite: Invite | None, *, token: str) -> InviteUnusable | None:
     """Why the link of `token` (whose row is `invite`, None when there is none) can't be used, in words its holder
     understands (None when it can)."""
-    if (invite is None or invite.family.deleting_since) and DeletedFamilyInvite.objects.filter(
-            token_hash=invite_token_hash(token)).exists():
+    # A family being deleted (its row kept while its photos go) says so of every link of it, used, withdrawn or expired
+    # too (only open links' hashes are kept): it has no admin to ask, nor anyone to sign in as.
+    if (invite.family.deleting_since if invite is not None else DeletedFamilyInvite.objects.filter(
+            token_hash=invite_token_hash(token)).exists()):
         return InviteUnusable("The family this invitation was for was deleted.", state=FAMILY_DELETED)
     if invite is None:
         return InviteUnusable("This invitation link is not valid. Check that it was copied whole.", state=UNKNOWN)
@@ -195,23 +197,18 @@ def _user_lock(user: AbstractBaseUser) -> None:
     list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
 
 
-def _families_of(user: AbstractBaseUser) -> list[int]:
-    return sorted(Membership.objects.filter(user=user).values_list("family_id", flat=True))
-
-
 @transaction.atomic
 def member_password_set(*, actor: AbstractBaseUser, user: AbstractBaseUser, password: str) -> None:
     """A family admin sets a new password for a member whose only families are ones the admin administers.
 
     The check runs under locks: each of the member's families (the admin may be demoted meanwhile), then the member's
     row (an invitation accepted meanwhile would add a family the admin may not administer). A family they joined
-    between the two (not locked: locking it now, after the account, could deadlock) is refused, to try again."""
-    families = _families_of(user)
-    for family_id in families:
-        family_lock(family_id=family_id)
+    between the two (not locked: locking it now, after the account, could deadlock) is refused, to try again; one
+    they left meanwhile needs nothing (the check reads the families they are in)."""
+    locked = families_of_lock(user_ids=[user.pk])
     _user_lock(user)
-    if _families_of(user) != families:
-        raise PermissionDenied(f"{user} joined or left a family while you were setting their password: try again.")
+    if set(families_of(user_ids=[user.pk])) - set(locked):
+        raise PermissionDenied(f"{user} joined a family while you were setting their password: try again.")
     user.refresh_from_db()
     if problem := member_password_problem(actor=actor, user=user):
         raise PermissionDenied(problem)

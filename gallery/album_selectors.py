@@ -234,17 +234,8 @@ def album_cover_id(*, album: Album, photo_ids: list[int] | None = None) -> int |
 
 def share_list(*, album: Album) -> QuerySet[AlbumShare]:
     """The album's links, newest first, each knowing whether its maker still vouches for it (a link they no longer
-    do reads withdrawn)."""
-    return shares_with_maker_vouching(album.shares.select_related("created_by").order_by("-created_at", "-id"))
-
-
-def shares_with_maker_vouching(shares: QuerySet[AlbumShare]) -> QuerySet[AlbumShare]:
-    """The links annotated `maker_vouches`: their maker is in the album's family and can sign in (AlbumShare.state
-    reads it), the one rule of every page that reads a link, as invites_with_maker_vouching is for invitation links.
-    The withdrawals as a maker leaves (shares_withdraw_made_by) make it lasting, but may miss a link whose row
-    committed after they looked, or not run at all (an account made inactive, a membership deleted, from a shell)."""
-    return shares.annotate(maker_vouches=Exists(Membership.objects.filter(
-        family_id=OuterRef("album__family_id"), user_id=OuterRef("created_by_id"), user__is_active=True)))
+    do reads withdrawn: AlbumShare.objects.with_maker_vouching)."""
+    return album.shares.with_maker_vouching().select_related("created_by").order_by("-created_at", "-id")
 
 
 def share_token_hash(token: str) -> str:
@@ -259,7 +250,7 @@ def share_token_matches(share: AlbumShare, token: str) -> bool:
 
 def share_get(*, user: AbstractBaseUser, album: Album, share_id: int) -> AlbumShare:
     """One share link of an album the caller already got through album_get."""
-    share = shares_with_maker_vouching(album.shares.filter(pk=share_id).select_related("album")).first()
+    share = album.shares.with_maker_vouching().filter(pk=share_id).select_related("album").first()
     if share is None:
         raise Http404("No such link.")
     return share
@@ -267,10 +258,10 @@ def share_get(*, user: AbstractBaseUser, album: Album, share_id: int) -> AlbumSh
 
 def share_resolve(*, token: str) -> AlbumShare:
     """The active share link with this token: a missing, revoked or expired link, or one its maker no longer vouches
-    for (shares_with_maker_vouching), is the same 404 (no oracle)."""
+    for (AlbumShare.objects.with_maker_vouching), is the same 404 (no oracle)."""
     token = (token or "")[:200]
-    share = shares_with_maker_vouching(AlbumShare.objects.filter(token_hash=share_token_hash(token))
-                                       .select_related("album")).first()
+    share = (AlbumShare.objects.with_maker_vouching().filter(token_hash=share_token_hash(token))
+             .select_related("album").first())
     if share is None or not share_token_matches(share, token) or share.state() != AlbumShare.State.ACTIVE:
         raise Http404("This link does not work (it may have expired or been withdrawn).")
     return share

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -475,7 +476,14 @@ class NewShare:
 @transaction.atomic
 def share_create(*, user: AbstractBaseUser, album: Album, days: int, password: str = "", note: str = "",
                  allow_download: bool = False) -> NewShare:
-    """A link to the album for people outside the family (the album's creator or a family admin)."""
+    """A link to the album for people outside the family (the album's creator or a family admin).
+
+    The maker's membership is held first, as the album's writes hold it: a removal, or their account made inactive,
+    meanwhile waits for the new link, then withdraws it with their others (else it would miss it, and the link would
+    work again should they come back); one that came first is seen, and no link is made."""
+    _require_member(user, album.family)
+    if not get_user_model().objects.filter(pk=user.pk, is_active=True).exists():  # read after the hold: made inactive first
+        raise PermissionDenied("Your account can no longer sign in: no link was made.")
     _require_manager(user, album)
     album = _lock(album)  # an album deleted meanwhile: said plainly, never a link pointing at nothing
     if not 1 <= int(days) <= SHARE_MAX_DAYS:
@@ -488,6 +496,7 @@ def share_create(*, user: AbstractBaseUser, album: Album, days: int, password: s
         password_hash=make_password(password) if password else "", allow_download=bool(allow_download),
         created_by=user, expires_at=timezone.now() + timedelta(days=int(days)),
     )
+    share.maker_vouches = True  # (with_maker_vouching's rule, as checked above under the hold)
     return NewShare(share=share, token=token)
 
 

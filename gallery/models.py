@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import MD5, ExtractDay, ExtractMonth, Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -708,6 +708,18 @@ class AlbumPhoto(models.Model):
         return f"photo {self.photo_id} in album {self.album_id} at {self.position}"
 
 
+class AlbumShareQuerySet(models.QuerySet):
+    def with_maker_vouching(self) -> AlbumShareQuerySet:
+        """The links annotated `maker_vouches`, which AlbumShare.state needs (in the same query): their maker is in the
+        album's family, can sign in, and has been in it since before the link was made. The one rule of every read of
+        a link, as invites_with_maker_vouching is for invitation links. The withdrawals as a maker leaves
+        (shares_withdraw_made_by) make it lasting, but do not run from a shell (an account made inactive, a membership
+        deleted); a link made before its maker left then stays ended when they come back (a membership of later)."""
+        return self.annotate(maker_vouches=Exists(Membership.objects.filter(
+            family_id=OuterRef("album__family_id"), user_id=OuterRef("created_by_id"), user__is_active=True,
+            joined_at__lte=OuterRef("created_at"))))
+
+
 class AlbumShare(models.Model):
     """A link that shows one album to people outside the family: read-only, expiring, revocable, optionally behind
     a password (hashed as account passwords are), with or without the originals to download. Only the SHA-256 of
@@ -728,6 +740,8 @@ class AlbumShare(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = AlbumShareQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
 
@@ -739,9 +753,12 @@ class AlbumShare(models.Model):
         return bool(self.password_hash)
 
     def state(self, now=None) -> str:
-        """Withdrawn also when read with `maker_vouches` false (gallery.album_selectors.shares_with_maker_vouching):
-        a link whose maker is no longer in the album's family, or can no longer sign in, shows nothing."""
-        if self.revoked_at or getattr(self, "maker_vouches", True) is False:
+        """Withdrawn also when its maker no longer vouches for it (AlbumShare.objects.with_maker_vouching): a link
+        whose maker is no longer in the album's family, or can no longer sign in, shows nothing. A link read without
+        that annotation is a mistake said at once, rather than one read as working."""
+        if not hasattr(self, "maker_vouches"):
+            raise AttributeError("AlbumShare.state() needs the link read with AlbumShare.objects.with_maker_vouching().")
+        if self.revoked_at or not self.maker_vouches:
             return self.State.REVOKED
         if self.expires_at <= (now or timezone.now()):
             return self.State.EXPIRED
@@ -750,6 +767,13 @@ class AlbumShare(models.Model):
     @property
     def state_label(self) -> str:
         return self.State(self.state()).label
+
+    @property
+    def ended_by_its_maker(self) -> bool:
+        """Not withdrawn nor expired, only ended while its maker no longer vouches for it: a family admin or the
+        album's creator may still withdraw it for good (should the maker ever vouch again)."""
+        return (self.state() == self.State.REVOKED and self.revoked_at is None
+                and self.expires_at > timezone.now())
 
 
 from knox.models import AbstractAuthToken  # noqa: E402 (beside the one model that uses it)

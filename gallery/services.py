@@ -354,7 +354,7 @@ def memberships_begun(*, family_id: int, user_ids: Iterable[int]) -> None:
 
 def users_delete_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
     """Why these accounts can't be deleted together: the families they would leave without an admin
-    (family_keeps_an_admin). Locks the families they are in (_families_of_lock)."""
+    (family_keeps_an_admin). Locks the families they are in (families_of_lock)."""
     return _last_admin_problems(users=users, change="delete")
 
 
@@ -362,7 +362,7 @@ def users_deactivate_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]
     """Why these accounts can't be made inactive together (the admin's "Active" box, Django's advice instead of
     deleting): the families whose others who can sign in they would leave with no admin who can (family_keeps_an_admin;
     a family with nobody else who can sign in goes to sleep with them). Locks the families they are in
-    (_families_of_lock)."""
+    (families_of_lock)."""
     return _last_admin_problems(users=users, change="deactivate")
 
 
@@ -371,18 +371,25 @@ def users_activate_problems(*, users: Iterable[AbstractBaseUser]) -> list[str]:
     in whose admins can't sign in (family_keeps_an_admin), which they would sign in to with nobody to administer it.
     Refused rather than allowed with a warning nobody may read, or than making them its admin unasked: the site
     administrator is told the two ways out (the admin made active first, or they made its admin first). Locks the
-    families they are in (_families_of_lock)."""
+    families they are in (families_of_lock)."""
     return _last_admin_problems(users=users, change="activate")
 
 
-def _families_of_lock(user_ids: list[int]) -> None:
+def families_of(*, user_ids: Iterable[int]) -> list[int]:
+    """The ids of the families these people are in, in id order (the order their rows are locked in)."""
+    return sorted(set(Membership.objects.filter(user_id__in=list(user_ids)).values_list("family_id", flat=True)))
+
+
+def families_of_lock(*, user_ids: Iterable[int]) -> list[int]:
     """Inside a transaction, lock every family these people are in (as family_lock does, in id order: deleting or
     deactivating them changes each of them, and two such changes locking them in different orders would deadlock),
-    so what is read of the families holds until commit."""
+    so what is read of the families holds until commit. The families' ids (a family they join meanwhile is not among
+    them, nor locked)."""
+    family_ids = families_of(user_ids=user_ids)
     if transaction.get_connection().in_atomic_block:
-        for family_id in sorted(set(Membership.objects.filter(user_id__in=user_ids)
-                                    .values_list("family_id", flat=True))):
+        for family_id in family_ids:
             family_lock(family_id=family_id)
+    return family_ids
 
 
 def _last_admin_problems(*, users: Iterable[AbstractBaseUser], change: str) -> list[str]:
@@ -391,10 +398,9 @@ def _last_admin_problems(*, users: Iterable[AbstractBaseUser], change: str) -> l
     again): one sentence for each family that would keep no admin (of those they administer, or are in when
     activated)."""
     user_ids = [user.pk for user in users]
-    _families_of_lock(user_ids)
+    families_of_lock(user_ids=user_ids)
     if change == "activate":
-        return [_activate_problem(family_id, user_ids=user_ids) for family_id in
-                sorted(set(Membership.objects.filter(user_id__in=user_ids).values_list("family_id", flat=True)))
+        return [_activate_problem(family_id, user_ids=user_ids) for family_id in families_of(user_ids=user_ids)
                 if not family_keeps_an_admin(family_id=family_id, activating=user_ids)]
     deleting = change == "delete"
     admin_of = Membership.objects.filter(user_id__in=user_ids, role=Membership.Role.ADMIN)

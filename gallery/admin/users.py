@@ -7,7 +7,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
-from django.db import router, transaction
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 
@@ -73,8 +72,9 @@ class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
     def save_model(self, request, obj, form, change):
         if change and "is_active" in form.changed_data:
             # Through the one service (checked again under the families' locks; made inactive, their links
-            # withdrawn). The form's check said it first; should a family have changed since, the whole save is
-            # refused (_changeform_view): the other fields typed with it are not half kept behind a success line.
+            # withdrawn). The form's check said it first, holding the account's families until the page's transaction
+            # ends; should it have joined another since (a link opened meanwhile), the whole save is refused
+            # (changeform_view): the other fields typed with it are not half kept behind a success line.
             try:
                 user_active_set(user=obj, active=obj.is_active)
             except ValidationError as exc:
@@ -83,11 +83,11 @@ class FamilyAwareUserAdmin(FamilyScopedAdmin, UserAdmin):
         super().save_model(request, obj, form, change)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        """Django's change page, except that a save refused at its end (SaveRefused) is rolled back whole (the atomic
-        block it leaves) and said alone, back on the account's page, never beside Django's "changed successfully"."""
+        """Django's change page, except that a save refused at its end (SaveRefused) is rolled back whole (Django's
+        changeform_view runs in an atomic block, which the exception leaves) and said alone, back on the account's
+        page, never beside Django's "changed successfully"."""
         try:
-            with transaction.atomic(using=router.db_for_write(self.model)):
-                return super().changeform_view(request, object_id, form_url, extra_context)
+            return super().changeform_view(request, object_id, form_url, extra_context)
         except SaveRefused as refused:
             self.message_user(request, str(refused), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())

@@ -926,3 +926,26 @@ def test_the_periodic_sweep_prunes_invitation_links_ended_longer_than_invite_kee
         invite_token_hash("recent-deleted")]
     assert Client().get(reverse("invite", args=["recent-deleted"])).status_code == 410
     assert Client().get(reverse("invite", args=["old-deleted"])).status_code == 404
+
+
+def test_a_used_withdrawn_or_expired_link_of_a_family_being_deleted_says_it_was_deleted(family, alice, bob):
+    """While a deleted family's photos are still being deleted (its row kept, deleting_since set), its used, withdrawn
+    and expired links, of which no hash is kept (only open links' are), said "Ask the family's admin for a new one" and
+    offered "Already in the family? Sign in", leading nowhere. Every link of a family being deleted says it was."""
+    from gallery.services import family_delete_start
+
+    now = timezone.now()
+    links = {}
+    for state, fields in {"used": {"used_at": now, "used_by": bob}, "withdrawn": {"revoked_at": now},
+                          "expired": {"expires_at": now - timedelta(days=1)}, "open": {}}.items():
+        made = invite_create(family=family, created_by=alice)
+        Invite.objects.filter(pk=made.invite.pk).update(**fields)
+        links[state] = reverse("invite", args=[made.token])
+    family_delete_start(family=family)
+
+    for state, link in links.items():
+        response = Client().get(link)
+        page = response.content.decode()
+        assert response.status_code == 410, state
+        assert "The family this invitation was for was deleted." in page, state
+        assert "Sign in" not in page and "Ask the family" not in page, state

@@ -313,3 +313,25 @@ def test_a_password_set_while_the_member_joins_a_family_committed_meanwhile_is_r
     assert User.objects.get(pk=bob.pk).check_password("correct horse battery")
     member_password_set(actor=alice, user=bob, password=PASSWORD)  # and so it does
     assert User.objects.get(pk=bob.pk).check_password(PASSWORD)
+
+
+def test_a_password_set_while_the_member_leaves_one_of_their_families_goes_through(smiths):
+    """The password's check reads the member's families, locks them, then the account, and reads them again: a family
+    they left meanwhile (bob leaves the Joneses while alice's check waits for its lock) was refused as a join is, though
+    one family fewer needs no new check (the check runs on the families they are in). Only a family joined is refused
+    now: the password is set."""
+    family, alice = smiths
+    bob = UserFactory(username="bob")
+    MembershipFactory(family=family, user=bob)
+    joneses = FamilyFactory(name="Joneses")
+    MembershipFactory(family=joneses, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=joneses, user=bob)
+    from gallery.services import family_lock
+
+    run = first_holds_then_second(lambda: family_lock(family_id=joneses.pk),
+                                  lambda: member_password_set(actor=alice, user=bob, password=PASSWORD),
+                                  then=lambda: membership_remove(family=joneses, user=bob))
+
+    assert run.second_waited and not isinstance(run.first, Exception), run
+    assert run.second is None, run.second
+    assert User.objects.get(pk=bob.pk).check_password(PASSWORD)

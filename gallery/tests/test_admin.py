@@ -413,39 +413,65 @@ def test_the_site_admin_cannot_deactivate_the_last_admin_of_a_family_others_stay
     assert admin.post(lones, lone_data).status_code == 302
 
 
-def test_a_deactivation_refused_at_the_save_saves_nothing_and_says_so_without_djangos_success_line(
-        admin, family, alice, bob):
-    """Through the admin's page: the form's check passes (bob is an admin too), then, before the save's own check
-    under the families' locks, bob steps down (run in the request's transaction just before the save's first lock,
-    as a change committed meanwhile would be read). The page said the refusal and also Django's "was changed
+def _joins_on_another_connection(family, user) -> None:
+    """`user` joins `family` on a connection of its own, committed before this returns (a link opened meanwhile)."""
+    import threading
+
+    from django.db import connection as theirs
+
+    from gallery.services import membership_add
+
+    def join():
+        try:
+            membership_add(family=family, user=user)
+        finally:
+            theirs.close()
+
+    thread = threading.Thread(target=join)
+    thread.start()
+    thread.join(30)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_activation_refused_at_the_save_saves_nothing_and_says_so_without_djangos_success_line(admin, family,
+                                                                                                  alice, bob):
+    """The account's page checks "Active" in its form, locking the account's families until the page's transaction
+    ends (Django's changeform_view), and again at the save (user_active_set). A family changed in between can only be
+    one the form did not lock: one the account joined meanwhile. The site administrator ticks bob's "Active" box and
+    changes his email while bob, inactive, joins the Joneses, whose only admin, carol, can't sign in (committed on
+    another connection after the form's check). The page said the refusal and also Django's "was changed
     successfully", and kept the email typed in the same save. The whole save is refused now: only the refusal shows,
-    saying that nothing was saved, and alice is as she was (active, her email unchanged)."""
+    saying that nothing was saved, and bob is as he was (inactive, his email unchanged)."""
     from django.db import connection
 
     from gallery.models import Membership
+    from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 
-    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
-    url = reverse("admin:auth_user_change", args=[alice.pk])
-    data = {**_user_form_data_inactive(admin, alice), "email": "alice@example.org"}
+    User = get_user_model()
+    joneses = FamilyFactory(name="Joneses")
+    MembershipFactory(family=joneses, user=UserFactory(username="carol", is_active=False), role=Membership.Role.ADMIN)
+    User.objects.filter(pk=bob.pk).update(is_active=False)
+    url = reverse("admin:auth_user_change", args=[bob.pk])
+    data = {**_user_form_data_inactive(admin, bob, active=True), "email": "bob@example.org"}
     family_locks = []
 
-    def bob_steps_down_before_the_saves_check(execute, sql, params, many, context):
+    def bob_joins_after_the_forms_check(execute, sql, params, many, context):
         if 'FROM "gallery_family"' in sql and "FOR UPDATE" in sql:
             family_locks.append(sql)
-            if len(family_locks) == 2:  # the first is the form's check, the second the save's
-                Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.MEMBER)
+        elif sql.startswith("SAVEPOINT") and len(family_locks) == 1:  # the save's user_active_set begins
+            family_locks.append("joined")
+            _joins_on_another_connection(joneses, User.objects.get(pk=bob.pk))
         return execute(sql, params, many, context)
 
-    with connection.execute_wrapper(bob_steps_down_before_the_saves_check):
+    with connection.execute_wrapper(bob_joins_after_the_forms_check):
         response = admin.post(url, data, follow=True)
 
-    assert len(family_locks) >= 2
+    assert "joined" in family_locks and Membership.objects.filter(family=joneses, user=bob).exists()
     page = html.unescape(response.content.decode())
     assert "was changed successfully" not in page
-    assert ("Nothing was saved: alice was not made inactive: alice is the last admin of Smiths: make someone else an "
-            "admin of it first." in page)
-    alice.refresh_from_db()
-    assert alice.is_active and alice.email != "alice@example.org"
+    assert "Nothing was saved: bob was not made active: bob is in Joneses, whose admins (carol) can't sign in" in page
+    bob = User.objects.get(pk=bob.pk)
+    assert not bob.is_active and bob.email != "bob@example.org"
 
 
 def test_the_site_admin_cannot_make_an_account_active_again_in_a_family_no_admin_of_which_can_sign_in(admin, family,

@@ -369,47 +369,63 @@ def test_a_share_link_works_only_while_its_maker_is_in_the_family_and_can_sign_i
     """bob's link of his album kept working once his account was made inactive (the Django admin's "Active" box,
     user_active_set), and so did a link whose maker stopped being one of the family without the withdrawals running (an
     account made inactive from a shell, a membership row deleted by hand). A link counts only while its maker is in the
-    album's family and can sign in, as an invitation link counts only while its maker vouches for it: the visitor's
-    pages are the same 404 as any ended link (never a 500), the album's share page and the API read it withdrawn, with
-    no "Withdraw" button; made inactive through the service, the link is withdrawn for good."""
+    album's family, has been since it was made, and can sign in, as an invitation link counts only while its maker
+    vouches for it: the visitor's pages are the same 404 as any ended link (never a 500), the album's share page and
+    the API read it withdrawn. A link only its maker's absence ends says so on the share page, with "Withdraw for good"
+    (else it would work again should its maker be made active again); a link made before its maker left stays ended
+    when they are back in the family; made inactive through the service, the link is withdrawn for good."""
     from gallery.account_services import user_active_set
     from gallery.models import Membership
 
     User = type(bob)
     own = album_create(user=bob, family=family, name="Picnic")
     album_add_photos(user=bob, album=own, photo_ids=[photos[0].pk])
-    _, token = _share(own, bob, note="for grandma", allow_download=True)
     visitor = Client()
-    urls = [reverse("shared_album", args=[token]), reverse("shared_download", args=[token]),
-            reverse("shared_original", args=[token, photos[0].pk])]
-    assert visitor.get(urls[0]).status_code == 200
 
-    def reads_withdrawn() -> bool:
-        for url in urls:
-            assert visitor.get(url).status_code == 404, url
+    def share_row(note: str) -> str:
         page = client_for(alice).get(reverse("gallery:album_shares", args=[own.pk])).content.decode()
-        row = next(row for row in re.findall(r"<tr>(.*?)</tr>", page, re.S) if "for grandma" in row)
+        return next(row for row in re.findall(r"<tr>(.*?)</tr>", page, re.S) if note in row)
+
+    def reads_withdrawn(token: str, note: str) -> bool:
+        for url in (reverse("shared_album", args=[token]), reverse("shared_download", args=[token]),
+                    reverse("shared_original", args=[token, photos[0].pk])):
+            assert visitor.get(url).status_code == 404, url
         api = client_for(alice).get(f"/api/v1/albums/{own.pk}/shares/").json()
-        return "Withdrawn" in row and "Withdraw<" not in row and [s["state"] for s in api["results"]] == ["revoked"]
+        return "Withdrawn" in share_row(note) and {s["note"]: s["state"] for s in api["results"]}[note] == "revoked"
 
     # Made inactive from a shell (no withdrawal runs): the link stops while it lasts, and works again with him.
+    _, token = _share(own, bob, note="for grandma", allow_download=True)
+    assert visitor.get(reverse("shared_album", args=[token])).status_code == 200
     User.objects.filter(pk=bob.pk).update(is_active=False)
-    assert reads_withdrawn()
+    assert reads_withdrawn(token, "for grandma")
+    assert "its maker is no longer in the family, or can't sign in" in share_row("for grandma")
+    assert "Withdraw for good<" in share_row("for grandma")
     User.objects.filter(pk=bob.pk).update(is_active=True)
-    assert visitor.get(urls[0]).status_code == 200
+    assert visitor.get(reverse("shared_album", args=[token])).status_code == 200
 
-    # His membership deleted by hand: the same.
+    # His membership deleted by hand: the same while he is out; back in the family, his old link stays ended.
     membership = Membership.objects.get(family=family, user=bob)
     Membership.objects.filter(pk=membership.pk).delete()
-    assert reads_withdrawn()
+    assert reads_withdrawn(token, "for grandma")
     Membership.objects.create(family=family, user=bob, role=membership.role)
-    assert visitor.get(urls[0]).status_code == 200
+    assert reads_withdrawn(token, "for grandma")
+    _, token = _share(own, bob, note="for grandpa", allow_download=True)
+    assert visitor.get(reverse("shared_album", args=[token])).status_code == 200  # a link made since works
+
+    # Withdrawn for good from the share page while he can't sign in: made active again, the link stays ended.
+    User.objects.filter(pk=bob.pk).update(is_active=False)
+    share = AlbumShare.objects.get(note="for grandpa")
+    assert client_for(alice).post(reverse("gallery:album_share_revoke", args=[own.pk, share.pk])).status_code == 302
+    User.objects.filter(pk=bob.pk).update(is_active=True)
+    assert reads_withdrawn(token, "for grandpa")
+    assert "Withdraw" not in share_row("for grandpa").replace("Withdrawn", "")
 
     # Made inactive through the service (the admin's "Active" box): withdrawn, and stays so when he is active again.
+    _, token = _share(own, bob, note="for the neighbours", allow_download=True)
     user_active_set(user=User.objects.get(pk=bob.pk), active=False)
-    assert reads_withdrawn()
     user_active_set(user=User.objects.get(pk=bob.pk), active=True)
-    assert reads_withdrawn()
+    assert reads_withdrawn(token, "for the neighbours")
+    assert AlbumShare.objects.get(note="for the neighbours").revoked_at is not None
 
 
 def test_the_share_page_says_who_made_each_link_so_an_admin_sees_why_a_leavers_stopped(family, alice, bob, photos,
@@ -537,3 +553,18 @@ def test_a_page_or_part_given_twice_is_said_on_the_shared_album(album, alice, ph
     assert re.findall(r"/shared/[^/]+/photos/(\d+)/", paged.content.decode())[0] == str(photos[0].pk)
     assert download.redirect_chain and download["Content-Type"].startswith("text/html")
     assert "Give “part” once: it takes one value." in unescape(download.content.decode())
+
+
+def test_a_links_state_read_without_its_makers_vouching_is_a_mistake_said_at_once(album, alice):
+    """AlbumShare.state() read a link fetched without the maker's rule (maker_vouches) as working: a new read that
+    forgot AlbumShare.objects.with_maker_vouching() would have let a link its maker no longer vouches for through.
+    It is refused at once now; read with it, one query tells the state."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    share, _ = _share(album, alice)
+    with pytest.raises(AttributeError, match="with_maker_vouching"):
+        AlbumShare.objects.get(pk=share.pk).state()
+    with CaptureQueriesContext(connection) as queries:
+        assert AlbumShare.objects.with_maker_vouching().get(pk=share.pk).state() == AlbumShare.State.ACTIVE
+    assert len(queries) == 1

@@ -534,6 +534,63 @@ def test_a_share_link_made_while_its_album_is_deleted_never_fails(smiths, order)
     assert not Album.objects.exists() and not AlbumShare.objects.exists()
 
 
+@pytest.mark.parametrize("maker_leaves", ["removed", "made inactive"])
+def test_a_share_link_made_while_its_maker_leaves_is_withdrawn_with_their_others(smiths, maker_leaves):
+    """bob makes a link of his album while an admin removes him (or the site administrator unticks his "Active" box).
+    share_create read his membership without holding it, so the removal did not wait: it withdrew what it saw, not
+    the link committed just after, which only the rule of who vouches kept hidden, and which worked again once bob
+    was invited back (or made active again). The link now holds his membership as the album's writes do: the removal
+    waits for it, then withdraws it for good."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+
+    from gallery.account_services import invite_accept_existing, invite_create, user_active_set
+
+    family, alice, bob = smiths
+    User = get_user_model()
+    album = album_create(user=bob, family=family, name="Picnic")
+    leave = {"removed": lambda: membership_remove(family=family, user=bob),
+             "made inactive": lambda: user_active_set(user=User.objects.get(pk=bob.pk), active=False)}[maker_leaves]
+
+    run = first_holds_then_second(lambda: share_create(user=bob, album=album, days=7), leave)
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    assert AlbumShare.objects.get().revoked_at is not None  # withdrawn for good
+    if maker_leaves == "removed":  # bob back in the family
+        invite_accept_existing(token=invite_create(family=family, created_by=alice).token, user=bob)
+    else:
+        user_active_set(user=User.objects.get(pk=bob.pk), active=True)
+    assert Client().get(reverse("shared_album", args=[run.first.token])).status_code == 404
+
+
+@pytest.mark.parametrize("maker_leaves", ["removed", "made inactive"])
+def test_a_share_link_asked_for_as_its_maker_leaves_is_refused(smiths, maker_leaves):
+    """The other order: the removal (or the unticked "Active" box) commits while bob's link waits for it. He is
+    refused in the words of any write by a member who left, and no link is made."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import PermissionDenied
+
+    from gallery.account_services import user_active_set
+    from gallery.services import family_lock
+
+    family, alice, bob = smiths
+    User = get_user_model()
+    album = album_create(user=bob, family=family, name="Picnic")
+    leave = {"removed": lambda: membership_remove(family=family, user=bob),
+             "made inactive": lambda: user_active_set(user=User.objects.get(pk=bob.pk), active=False)}[maker_leaves]
+
+    run = first_holds_then_second(lambda: family_lock(family_id=family.pk),
+                                  lambda: share_create(user=User.objects.get(pk=bob.pk), album=album, days=7),
+                                  then=leave)
+
+    assert not _fails(run.first), run
+    assert run.second_waited
+    assert isinstance(run.second, PermissionDenied), run.second
+    assert not AlbumShare.objects.exists()
+
+
 def test_a_suggestion_accepted_while_its_photo_is_deleted_for_good_goes_with_the_photo(smiths):
     family, alice, bob = smiths
     photo = photo_factory(family=family, user=bob)

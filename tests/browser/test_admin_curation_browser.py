@@ -139,35 +139,52 @@ def test_a_plain_member_on_staff_sorts_the_albums_by_name_and_sees_anothers_albu
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [1280, 390])
 def test_an_accounts_change_refused_at_its_save_says_the_refusal_alone(live_server, browser, artifacts, width):
-    """The site administrator unticks alice's "Active" box and changes her email; bob, the Smiths' other admin, steps
-    down after the form's check and before the save's (run in the request's own transaction just before the save's
-    first lock, through Django's connection_created and execute_wrappers). The account's page says the refusal alone,
-    that nothing was saved, and shows alice as she was. Screenshot: admin-user-save-refused-<width>.png."""
+    """The site administrator ticks bob's "Active" box and changes his email; bob, inactive, joins the Joneses, whose
+    only admin can't sign in, after the form's check and before the save's (committed on another connection, at the
+    save's first step: the form's check holds the families bob was in until the page's transaction ends, so a family
+    joined meanwhile is the one change that can come between). The account's page says the refusal alone, that
+    nothing was saved, and shows bob as he was. Screenshot: admin-user-save-refused-<width>.png."""
+    import threading
+
     from django.contrib.auth import get_user_model
+    from django.db import connection as joiners
     from django.db.backends.signals import connection_created
 
-    smiths = FamilyFactory(name="Smiths")
-    UserFactory(username="root", is_staff=True, is_superuser=True)
-    alice, bob = UserFactory(username="alice", email="alice@old.example"), UserFactory(username="bob")
-    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
-    MembershipFactory(family=smiths, user=bob, role=Membership.Role.ADMIN)
-    family_locks = []
+    from gallery.services import membership_add
 
-    def bob_steps_down_before_the_saves_check(execute, sql, params, many, context):
-        if 'FROM "gallery_family"' in sql and "FOR UPDATE" in sql and "gallery_membership" not in sql:
-            family_locks.append(sql)
-            if len(family_locks) == 2:  # the first is the form's check, the second the save's
-                Membership.objects.filter(family=smiths, user=bob).update(role=Membership.Role.MEMBER)
+    User = get_user_model()
+    smiths, joneses = FamilyFactory(name="Smiths"), FamilyFactory(name="Joneses")
+    UserFactory(username="root", is_staff=True, is_superuser=True)
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob", email="bob@old.example", is_active=False)
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=smiths, user=bob)
+    MembershipFactory(family=joneses, user=UserFactory(username="carol", is_active=False), role=Membership.Role.ADMIN)
+    steps = []
+
+    def join():
+        try:
+            membership_add(family=joneses, user=User.objects.get(pk=bob.pk))
+        finally:
+            joiners.close()
+
+    def bob_joins_after_the_forms_check(execute, sql, params, many, context):
+        if 'FROM "gallery_family"' in sql and "FOR UPDATE" in sql and not steps:
+            steps.append("the form's check")
+        elif sql.startswith("SAVEPOINT") and steps == ["the form's check"]:  # the save's user_active_set begins
+            steps.append("joined")
+            thread = threading.Thread(target=join)
+            thread.start()
+            thread.join(30)
         return execute(sql, params, many, context)
 
     context, page = new_page(browser, **width_options(width))
     sign_in(page, live_server, "root")
-    page.goto(live_server.url + f"/admin/auth/user/{alice.pk}/change/")
-    page.fill("#id_email", "alice@new.example")
-    page.uncheck("#id_is_active")
+    page.goto(live_server.url + f"/admin/auth/user/{bob.pk}/change/")
+    page.fill("#id_email", "bob@new.example")
+    page.check("#id_is_active")
 
     def watch(sender, connection, **kwargs):
-        connection.execute_wrappers.append(bob_steps_down_before_the_saves_check)
+        connection.execute_wrappers.append(bob_joins_after_the_forms_check)
 
     connection_created.connect(watch)
     try:
@@ -175,13 +192,15 @@ def test_an_accounts_change_refused_at_its_save_says_the_refusal_alone(live_serv
         page.wait_for_load_state()
     finally:
         connection_created.disconnect(watch)
+    assert steps == ["the form's check", "joined"] and Membership.objects.filter(family=joneses, user=bob).exists()
     messages = page.locator("ul.messagelist").inner_text()
-    assert "Nothing was saved: alice was not made inactive" in messages and "successfully" not in messages
-    assert page.locator("#id_email").input_value() == "alice@old.example" and page.locator("#id_is_active").is_checked()
+    assert "Nothing was saved: bob was not made active: bob is in Joneses" in messages, messages
+    assert "successfully" not in messages
+    assert page.locator("#id_email").input_value() == "bob@old.example" and not page.locator("#id_is_active").is_checked()
     page.screenshot(path=artifacts / f"admin-user-save-refused-{width}.png", full_page=True)
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
-    alice = get_user_model().objects.get(pk=alice.pk)
-    assert alice.is_active and alice.email == "alice@old.example"
+    bob = User.objects.get(pk=bob.pk)
+    assert not bob.is_active and bob.email == "bob@old.example"
     context.close()
 
 

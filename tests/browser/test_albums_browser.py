@@ -511,8 +511,9 @@ def test_the_arrows_carry_where_the_tile_is_after_a_drag_and_after_photos_leave_
 def test_a_share_link_whose_maker_can_no_longer_sign_in_reads_withdrawn(live_server, browser, artifacts, prefix,
                                                                        options):
     """Cousin Ann's link of her album, once her account is made inactive from a shell (no withdrawal ran): the album's
-    share page lists it "Withdrawn" by her, with no "Withdraw" button, beside grandma's working one, and the visitor
-    gets the page of an ended link. Screenshots: albums-share-maker-gone-{desktop,mobile}.png, albums-shared-maker-gone-
+    share page lists it "Withdrawn (its maker is no longer in the family, or can't sign in)" by her, with "Withdraw for
+    good" (it would work again with her account), beside grandma's working one, and the visitor gets the page of an
+    ended link; once withdrawn for good, it reads withdrawn with no button. Screenshots: albums-share-maker-gone-{desktop,mobile}.png, albums-shared-maker-gone-
     {desktop,mobile}.png."""
     from django.contrib.auth import get_user_model
 
@@ -530,10 +531,15 @@ def test_a_share_link_whose_maker_can_no_longer_sign_in_reads_withdrawn(live_ser
     sign_in(page, live_server, "grandma")
     page.goto(f"{live_server.url}/albums/{album.pk}/shares/")
     ann_row = page.locator("table.shares tbody tr", has_text="for the neighbours")
-    assert "Withdrawn" in ann_row.inner_text() and ann_row.get_by_role("button").count() == 0
+    assert "Withdrawn (its maker is no longer in the family, or can't sign in)" in ann_row.inner_text()
+    assert ann_row.get_by_role("button", name=re.compile("Withdraw for good")).count() == 1
     may_row = page.locator("table.shares tbody tr", has_text="for great-aunt May")
     assert "Active" in may_row.inner_text() and may_row.get_by_role("button", name=re.compile("Withdraw")).count() == 1
     page.screenshot(path=artifacts / f"albums-share-maker-gone-{prefix}.png", full_page=True)
+    ann_row.get_by_role("button", name=re.compile("Withdraw for good")).click()
+    page.wait_for_load_state()
+    ann_row = page.locator("table.shares tbody tr", has_text="for the neighbours")
+    assert "its maker" not in ann_row.inner_text() and ann_row.get_by_role("button").count() == 0
     context.close()
 
     context, visitor = new_page(browser, **options)
