@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from importlib import import_module
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -69,7 +70,7 @@ def _run_model() -> None:
 
 
 def _render_search_page() -> None:
-    """The search view, called as the first member (no session, no middleware, nothing stored): imports the views,
+    """The search view, called as the first member (no middleware, nothing stored): imports the views,
     compiles the templates and the engine's statements, and brings the tables and indexes a search reads into the
     database's cache after a restart."""
     from gallery.models import Membership
@@ -86,6 +87,9 @@ def _render_search_page() -> None:
     request.META = {"SERVER_NAME": settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS else "localhost",
                     "SERVER_PORT": "80", "REQUEST_METHOD": "GET"}
     request.user = member.user
+    # An empty session of the configured engine, never saved (no middleware saves it): the page reads it (the
+    # selection bar's refusal kept for it), as it reads any member's.
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
     request.htmx = HtmxDetails(request)
     match = resolve(path)
     with transaction.atomic():

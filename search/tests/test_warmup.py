@@ -75,3 +75,14 @@ def _time_new_queries(toy_model: str, cookie: str, run: int) -> list[float]:
     finally:
         stop_process_group(server, grace=30)
     return timings
+
+
+@pytest.mark.django_db
+def test_warm_up_renders_the_search_page_as_a_member_without_a_session(toy_model, alice, add_shape):
+    """Every `make run` logged "warming up the web process failed" with an AttributeError (QA): the search page
+    takes the selection bar's refusal kept in the session, and the warm-up's request, made without middleware, had
+    none; so no web process compiled the search page's templates or statements before its first real query."""
+    from search.warmup import _render_search_page
+
+    add_shape("red", "circle")
+    _render_search_page()  # raised AttributeError: 'HttpRequest' object has no attribute 'session'
