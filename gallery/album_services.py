@@ -275,6 +275,7 @@ class NewAlbum(NamedTuple):
 
 
 @transaction.atomic
+@transaction.atomic  # (the name lock lasts as long as the transaction: the albums page calls it outside one)
 def album_find_or_create(*, user: AbstractBaseUser, family: Family, name: str,
                          description: str = "") -> tuple[Album, bool]:
     """The family's plain album named `name` (album_text_clean's rules; in any case), else one made now with
