@@ -276,6 +276,7 @@ class NewAlbum(NamedTuple):
 
 
 @transaction.atomic
+@transaction.atomic  # (the name lock lasts as long as the transaction: the albums page calls it outside one)
 def album_find_or_create(*, user: AbstractBaseUser, family: Family, name: str,
                          description: str = "") -> tuple[Album, bool]:
     """The family's plain album named `name` (album_text_clean's rules; in any case), else one made now with
@@ -296,6 +297,24 @@ def album_find_or_create(*, user: AbstractBaseUser, family: Family, name: str,
                                        f"smart album named “{text_isolated(named[0])}” (its photos come from its "
                                        "search): choose another name."})
     return album_create(user=user, family=family, name=name, description=description), True
+
+
+@transaction.atomic
+def smart_album_find_or_create(*, user: AbstractBaseUser, family: Family, name: str,
+                               search: dict) -> tuple[Album, bool]:
+    """"Save as smart album": the family's smart album of this name and this search (the same form sent twice: a
+    double click, Back and Save again), else one made now (True: made). Named under album_find_or_create's lock, so
+    two saves at once make one album. Another search under the same name is another album, as album_create makes."""
+    _require_member(user, family)
+    name, _ = album_text_clean(name, "")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s || upper(%s)))",
+                       [f"mediasearch-album-name:{family.pk}:", name])
+    cleaned = _clean_search(search=search, family=family, owner=user)
+    for album in Album.objects.filter(family=family, name__iexact=name, kind=Album.Kind.SMART).order_by("pk"):
+        if album.search == cleaned:
+            return album, False
+    return album_create(user=user, family=family, name=name, search=search), True
 
 
 @transaction.atomic

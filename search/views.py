@@ -18,7 +18,7 @@ from django.utils.text import get_text_list
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from gallery.album_services import album_create
+from gallery.album_services import smart_album_find_or_create
 from gallery.date_words import MONTHS
 from gallery.forms import given_twice
 from gallery.middleware import many_fields
@@ -669,10 +669,14 @@ def smart_album_save(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     family = family_get(user=request.user, family_id=family_id)
     try:
-        album = album_create(user=request.user, family=family, name=data.get("name", ""), search=search)
+        album, made = smart_album_find_or_create(user=request.user, family=family, name=data.get("name", ""),
+                                                 search=search)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])) + " The smart album was not saved.")
         return redirect(back)
+    if not made:
+        messages.info(request, f"The smart album “{text_isolated(album)}” of this search is saved already: here it is.")
+        return redirect(album)
     messages.success(request, f"Saved the smart album “{text_isolated(album)}”: new photos that match appear in it by themselves.")
     return redirect(album)
 

@@ -683,3 +683,20 @@ def test_a_photo_page_opened_from_a_list_keeps_it_through_new_album(client_for, 
     assert made.status_code == 302 and made["Location"] == listed
     into = client.post(action, {"album": album.pk, "photos": photos[1].pk})  # (an album of the list: the same)
     assert into.status_code == 302 and into["Location"] == listed
+
+
+def test_the_new_album_form_sent_twice_makes_one_album(client_for, family, alice):
+    """A double click on "Create album" (or Back and Create again) made two albums of one name (QA), where "New
+    album…" of a selection or a photo page makes one: the second opens the first, saying so. A smart album of that
+    name is said at the form, as "New album…" says it."""
+    client = client_for(alice)
+    form = {"name": "Picnic", "family": family.pk}
+    first = client.post(reverse("gallery:albums"), form)
+    second = client.post(reverse("gallery:albums"), {**form, "name": "picnic "}, follow=True)
+    album = Album.objects.get(family=family)  # raised MultipleObjectsReturned: two albums
+    assert first.url == album.get_absolute_url() and second.redirect_chain[-1][0] == album.get_absolute_url()
+    assert "already has an album named “Picnic”" in _text(second)
+    album_create(user=alice, family=family, name="Dogs", search={"q": "dog"})
+    refused = client.post(reverse("gallery:albums"), {**form, "name": "Dogs"})
+    assert refused.status_code == 200 and "has a smart album named “Dogs”" in _text(refused)
+    assert Album.objects.filter(family=family).count() == 2

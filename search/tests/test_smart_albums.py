@@ -303,3 +303,20 @@ def test_saving_a_refined_search_as_a_smart_album_says_the_refine_is_not_kept(cl
     assert 'name="like"' not in form and 'name="unlike"' not in form
     plain = client_for(alice).get(reverse("search:search"), {"q": "circle"}).content.decode()
     assert "not the refining" not in plain
+
+
+def test_save_as_smart_album_sent_twice_makes_one_album(client_for, family, alice):
+    """A double click on "Save" (or Back and Save again) made two smart albums of one name and search (QA): the
+    second save of the same form now finds the first, as "New album…" of a selection does."""
+    from gallery.models import Album
+
+    client = client_for(alice)
+    form = {"q": "orange", "name": "Orange things", "family": family.pk, "min_score": "0.05", "weights": "saved"}
+    first = client.post(reverse("search:smart_album_save"), form)
+    second = client.post(reverse("search:smart_album_save"), form, follow=True)
+    album = Album.objects.get(family=family)  # raised MultipleObjectsReturned: two albums
+    assert first.url == album.get_absolute_url() and second.redirect_chain[-1][0] == album.get_absolute_url()
+    assert "is saved already" in unescape(second.content.decode())
+    # Another search under the same name is still an album of its own, as before.
+    client.post(reverse("search:smart_album_save"), {**form, "q": "blue"})
+    assert Album.objects.filter(family=family, name="Orange things").count() == 2

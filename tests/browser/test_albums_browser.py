@@ -547,3 +547,33 @@ def test_a_share_link_whose_maker_can_no_longer_sign_in_reads_withdrawn(live_ser
     assert response.status == 404
     visitor.screenshot(path=artifacts / f"albums-shared-maker-gone-{prefix}.png", full_page=True)
     context.close()
+
+
+@pytest.mark.parametrize("options", [PHONE, DESKTOP], ids=["390", "1280"])
+def test_create_album_or_save_as_smart_album_sent_again_makes_no_second_album(live_server, browser, artifacts,
+                                                                              options):
+    """"Create album" and the search page's "Save as smart album" sent again (a double click that got through, Back
+    and the same form again) each made a second album of one name (QA): the second lands on the first, saying so."""
+    family, grandma = _family()
+    _store(family, grandma, "red", "circle", 1)
+    context, page = new_page(browser, **options)
+    sign_in(page, live_server, "grandma")
+    width = options["viewport"]["width"]
+    for name in ("Garden party", "garden party"):
+        page.goto(live_server.url + "/albums/")
+        page.fill("input[name=name]", name)
+        page.get_by_role("button", name="Create album").click()
+        page.wait_for_url(re.compile(r"/albums/\d+/$"))
+    assert "already has an album named “Garden party”: here it is" in page.inner_text("main")
+    page.screenshot(path=artifacts / f"albums-created-again-{width}.png", full_page=True)
+    for _ in range(2):
+        page.goto(live_server.url + "/search/?q=red", wait_until="domcontentloaded", timeout=60_000)
+        page.locator(".save-smart summary").click()
+        page.fill(".save-smart input[name=name]", "Reds")
+        page.locator(".save-smart button[type=submit]").click()
+        page.wait_for_url(re.compile(r"/albums/\d+/$"))
+    assert "of this search is saved already: here it is" in page.inner_text("main")
+    page.screenshot(path=artifacts / f"albums-smart-saved-again-{width}.png", full_page=True)
+    assert sorted(Album.objects.filter(family=family).values_list("name", flat=True)) == ["Garden party", "Reds"]
+    assert page.js_errors == []
+    context.close()
