@@ -167,6 +167,7 @@ class MetadataProgress:
     files_read: int  # embedded keywords, title, description and zone read from the file
     with_position: int  # photos with GPS
     places_looked_up: int
+    placed: int  # of those looked up, photos in a named place (at sea, at 0,0 or far from any town: none)
     text_read: int  # OCR done (text found or not)
     text_skipped: int  # the gate expected no text
     text_waiting: int  # embedded, OCR still to come
@@ -202,6 +203,8 @@ def families_metadata_progress(*, family_ids: list[int]) -> dict[int, MetadataPr
         files_read=Count("pk", filter=Q(embedded_checked=True)),
         with_position=Count("pk", filter=Q(latitude__isnull=False)),
         places_looked_up=Count("pk", filter=Q(latitude__isnull=False, place_checked=True)),
+        placed=Count("pk", filter=Q(latitude__isnull=False, place_checked=True)
+                     & (~Q(place_city="") | ~Q(place_region="") | ~Q(place_country=""))),
         text_read=Count("pk", filter=Q(ocr_status=Photo.OcrStatus.DONE)),
         text_skipped=Count("pk", filter=Q(ocr_status=Photo.OcrStatus.SKIPPED)),
         text_waiting=Count("pk", filter=ready & Q(ocr_status__in=[Photo.OcrStatus.PENDING,

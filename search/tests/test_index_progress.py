@@ -32,10 +32,25 @@ def test_the_index_page_counts_what_the_background_filled_per_family(toy_model, 
 
     page = client_for(alice).get(reverse("search:indexing")).content.decode()
     section = re.search(rf'data-family="{family.pk}">(.*?)</section>', page, re.S).group(1)
-    assert "places: 0 of 1 with GPS" in section
+    assert "places: 0 of 1 with GPS looked up" in section and "named" not in section
     assert "tag suggestions: 2 of 2 indexed" in section
     assert "2 waiting" in section
     assert f'data-family="{other_family.pk}"' not in page  # another family's progress is not shown
+
+
+def test_the_places_line_says_how_many_photos_with_gps_got_a_place(add_shape, family, alice, client_for):
+    """"places: 3 of 3 with GPS" read as a promise that each had a place, where a photo taken at sea or at 0,0 is
+    looked up and named nowhere (QA): the line says how many of those looked up are in a named place."""
+    photos = [add_shape("red", "circle"), add_shape("blue", "square"), add_shape("green", "triangle")]
+    Photo.objects.filter(pk__in=[p.pk for p in photos]).update(latitude=0.0, longitude=0.0, place_checked=True)
+    Photo.objects.filter(pk=photos[0].pk).update(latitude=38.72, longitude=-9.14, place_city="Lisbon",
+                                                  place_country="Portugal", place_country_code="PT")
+    Photo.objects.filter(pk=photos[1].pk).update(place_country="Portugal", place_country_code="PT")
+    progress = family_metadata_progress(family=family)
+    assert (progress.with_position, progress.places_looked_up, progress.placed) == (3, 3, 2)
+    page = client_for(alice).get(reverse("search:indexing")).content.decode()
+    section = " ".join(re.search(rf'data-family="{family.pk}">(.*?)</section>', page, re.S).group(1).split())
+    assert "places: 3 of 3 with GPS looked up, 2 in a named place" in section
 
 
 def test_with_reading_text_switched_off_photos_are_not_said_to_wait_for_it(toy_model, add_shape, family, alice,
@@ -52,6 +67,7 @@ def test_with_reading_text_switched_off_photos_are_not_said_to_wait_for_it(toy_m
     page = client_for(alice).get(reverse("search:indexing")).content.decode()
     section = " ".join(re.search(rf'data-family="{family.pk}">(.*?)</section>', page, re.S).group(1).split())
     assert "waiting" not in section and "1 not read (reading text is switched off)" in section
+    assert "places: no photo has GPS" in section  # (not "0 of 0 with GPS")
     assert 'hx-trigger="every 15s"' in page
 
 
