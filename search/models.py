@@ -124,13 +124,13 @@ class TagConcept(models.Model):
     # Set by a tag merge (search.suggestions.vocabulary_tags_merged) on the family's entry of a name it merged away:
     # ticked on again, the entry suggests the name kept, so the merged tag does not come back through a suggestion.
     merged_into = models.CharField(
-        max_length=64, blank=True, validators=[NoControlCharacters("A tag name")],
+        max_length=64, blank=True, default="", db_default="", validators=[NoControlCharacters("A tag name")],
         help_text="The family merged this tag into that one: ticked, this concept suggests that name instead of its "
                   "own. Empty it to have the concept suggest its own name again.")
     # Whether that merge unticked it (it, or the shared concept it keeps off, was ticked): a merge undone, or a later
     # merge into its name (the tag exists again), ticks on again only what the merge unticked, never an entry the
     # family admin had turned off. Read only while `merged_into` is set.
-    merge_unticked = models.BooleanField(default=False, editable=False)
+    merge_unticked = models.BooleanField(default=False, db_default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

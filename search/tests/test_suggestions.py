@@ -887,3 +887,16 @@ def test_only_a_familys_own_concept_is_merged_into_another_name(family):
     with pytest.raises(IntegrityError), transaction.atomic():
         TagConcept.objects.create(family=None, name="hound", merged_into="dog")
     TagConcept.objects.create(family=family, name="hound", merged_into="dog")
+
+
+def test_a_concept_inserted_by_the_version_before_migration_0029_is_stored(family):
+    """Migration 0029 runs while the old version keeps serving (README, "Upgrades"), whose inserts of a concept (the
+    concepts admin, a merge) name neither merged_into nor merge_unticked: without a database default each failed on
+    NOT NULL until that version was stopped."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {TagConcept._meta.db_table} (family_id, name, prompt, enabled, updated_at) "
+                       "VALUES (%s, 'hound', '', true, now())", [family.pk])
+    assert TagConcept.objects.filter(family=family, name="hound").values_list("merged_into", "merge_unticked").get() == (
+        "", False)
