@@ -898,5 +898,5 @@ def test_a_concept_inserted_by_the_version_before_migration_0029_is_stored(famil
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {TagConcept._meta.db_table} (family_id, name, prompt, enabled, updated_at) "
                        "VALUES (%s, 'hound', '', true, now())", [family.pk])
-    assert TagConcept.objects.filter(family=family, name="hound").values_list("merged_into", "merge_unticked").get() == (
-        "", False)
+    hound = TagConcept.objects.get(family=family, name="hound")
+    assert (hound.merged_into, hound.merge_unticked) == ("", False)
