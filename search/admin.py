@@ -5,14 +5,14 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils.html import format_html
 
 from gallery.admin import ReadOnlyModelAdmin
-from gallery.admin_scope import FamilyScopedAdmin, LiveFamiliesFilter, families_live, families_of
+from gallery.admin_scope import FamilyScopedAdmin, LiveFamiliesFilter
 from gallery.models import Membership
 from gallery.selectors import families_status_counts, family_status_counts, names_lower, same_name
 from gallery.text import control_characters_refuse, tag_name_clean, text_isolated
+from search.concept_selectors import shared_concepts_replaced_in
 from search.models import (
     DuplicateDismissal, EmbeddingModel, IndexedFamily, IndexedPhoto, Judgment, SearchCalibration, SearchPreferences,
     Synonym, TagConcept, WorkerHeartbeat, WorkLease,
@@ -356,21 +356,14 @@ class TagConceptAdmin(FamilyScopedAdmin):
 
 class TagConceptChangeList(ChangeList):
     """Each shared concept of the page names the reader's families that use an entry of their own of its name
-    instead (unticked, the concept is off for them: a merge's doing or an admin's), in one query for the page: read
-    "every family" alone, a shared concept looked in force where it was not."""
+    instead (search.concept_selectors.shared_concepts_replaced_in: one query for the page)."""
 
     def get_results(self, request):
         super().get_results(request)
         shared = [concept for concept in self.result_list if concept.family_id is None]
-        keys = names_lower(concept.name for concept in shared)
-        families = families_live() if request.user.is_superuser else families_of(request.user)
-        replaced_in: dict[str, list[str]] = {}
-        for key, family_name in (TagConcept.objects.filter(family__in=families).annotate(key=Lower("name"))
-                                 .filter(key__in=keys).order_by("family__name", "family_id")
-                                 .values_list("key", "family__name") if keys else ()):
-            replaced_in.setdefault(key, []).append(family_name)
-        for concept, key in zip(shared, keys):
-            concept.replaced_in = replaced_in.get(key, [])
+        replaced_in = shared_concepts_replaced_in(user=request.user, concept_ids=[concept.pk for concept in shared])
+        for concept in shared:
+            concept.replaced_in = replaced_in.get(concept.pk, [])
 
 
 class VerdictFilter(admin.SimpleListFilter):

@@ -124,15 +124,22 @@ class TagConcept(models.Model):
     # Set by a tag merge (search.suggestions.vocabulary_tags_merged) on the family's entry of a name it merged away:
     # ticked on again, the entry suggests the name kept, so the merged tag does not come back through a suggestion.
     merged_into = models.CharField(
-        max_length=64, blank=True, validators=[NoControlCharacters("A tag name")],
+        max_length=64, blank=True, default="", db_default="", validators=[NoControlCharacters("A tag name")],
         help_text="The family merged this tag into that one: ticked, this concept suggests that name instead of its "
                   "own. Empty it to have the concept suggest its own name again.")
+    # Whether that merge unticked it (it, or the shared concept it keeps off, was ticked): a merge undone, or a later
+    # merge into its name (the tag exists again), ticks on again only what the merge unticked, never an entry the
+    # family admin had turned off. Read only while `merged_into` is set.
+    merge_unticked = models.BooleanField(default=False, db_default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("name"), condition=models.Q(family=None), name="unique_global_tag_concept"),
             models.UniqueConstraint(Lower("name"), "family", name="unique_family_tag_concept"),
+            # (a merge is of one family's tags: a shared concept is turned off for the family by an entry of its own)
+            models.CheckConstraint(condition=models.Q(merged_into="") | models.Q(family__isnull=False),
+                                   name="merged_tag_concept_of_a_family"),
         ]
         ordering = ["name"]
         verbose_name = "suggested-tag concept"

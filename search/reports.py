@@ -34,10 +34,11 @@ from search.models import PhotoDocument, PhotoEmbedding, Synonym
 from search.quality import judged_data, scores, scoring_now
 from search.query_notes import DateWordNote, notes_merged
 from search.selectors import family_search_model
-from search.suggestions import vocabularies
+from search.suggestions import name_groups, vocabularies
 from search.templatetags.search_tags import possessive
 from search.text_embeddings import EncodeBudget, term_vectors, term_vectors_within
 from search.understanding import understand_search
+from vision.concepts import likeliest_of_each_group
 
 COSINE_BINS = 12
 PROBABILITY_BINS = 10
@@ -354,19 +355,19 @@ def _distribution(text: str, original: bool, cosines: np.ndarray, report: Search
 
 def _profile(embedder: Embedder, family_id: int, vector: np.ndarray, report: PhotoReport,
              budget: EncodeBudget | None) -> list[ConceptScore]:
-    named: dict[str, tuple[str, str]] = {}  # lower-cased name → (name as shown, text the model is asked)
-    sources: dict[str, str] = {}
-    for concept in vocabularies([family_id])[family_id]:
-        named.setdefault(concept.name.lower(), (concept.name, concept.text))
-        sources.setdefault(concept.name.lower(), "tag vocabulary")
-    for term in (Synonym.objects.filter(Q(family=None) | Q(family_id=family_id))
-                 .order_by("term").values_list("term", flat=True)):
-        named.setdefault(term.lower(), (term, term))
-        sources.setdefault(term.lower(), "synonym table")
+    """Each name of the family's tag vocabulary and of the synonym table scored once: of concepts suggesting one
+    name, the likelier, as the photo's suggestion takes it (search.suggestions._score); a synonym only where no
+    concept has its name."""
+    terms = Synonym.objects.filter(Q(family=None) | Q(family_id=family_id)).order_by("term")
+    named = [(concept.name, concept.text, "tag vocabulary") for concept in vocabularies([family_id])[family_id]]
+    named += [(term, term, "synonym table") for term in terms.values_list("term", flat=True)]
     if not named:
         return []
-    keys = list(named)
-    vectors = term_vectors_within(embedder, [named[key][1] for key in keys], budget)
+    groups = name_groups([name for name, _, _ in named])
+    of_the_vocabulary = {group for group, (_, _, source) in zip(groups, named) if source == "tag vocabulary"}
+    kept = [j for j, group in enumerate(groups) if named[j][2] == "tag vocabulary" or group not in of_the_vocabulary]
+    named, groups = [named[j] for j in kept], np.unique(groups[kept], return_inverse=True)[1]  # (numbered anew)
+    vectors = term_vectors_within(embedder, [text for _, text, _ in named], budget)
     if vectors is None:
         report.message = ("The search model is still reading the words of the tag vocabulary and the synonym table "
                           "(in the background, after a model switch or a change to them; re-indexing photos comes "
@@ -375,8 +376,9 @@ def _profile(embedder: Embedder, family_id: int, vector: np.ndarray, report: Pho
     cosines = vectors @ vector
     probabilities = report.calibration.probability(cosines)
     model_probabilities = report.model_calibration.probability(cosines)
-    scores = [ConceptScore(named[key][0], sources[key], float(c), float(p), float(m))
-              for key, c, p, m in zip(keys, cosines, probabilities, model_probabilities)]
+    _, winners = likeliest_of_each_group(probabilities[None, :], groups)
+    scores = [ConceptScore(named[j][0], named[j][2], float(cosines[j]), float(probabilities[j]),
+                           float(model_probabilities[j])) for j in winners[0]]
     return sorted(scores, key=lambda s: (-s.probability, -s.cosine, s.name))
 
 

@@ -28,7 +28,7 @@ from gallery.suggestions import photos_suggestions_replace
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.models import PhotoEmbedding, TagConcept
 from search.text_embeddings import term_vectors
-from vision.concepts import concept_probabilities, concepts_above
+from vision.concepts import concept_probabilities, concepts_above, likeliest_of_each_group
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +69,10 @@ def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str) -
     change); an own one is unticked where a global one of its name exists (gone, that one would come back), or was
     unticked already, deleted otherwise. Each entry kept says the name it was merged into (`merged_into`): ticked on
     again by a family admin it suggests that name, not the merged one. Entries merged into a merged name earlier
-    ("pup" into "puppy", now "puppy" into "dog") say the name kept now; an entry of `into` itself merged into one of
-    `names` earlier (the merge undone) is that name's concept again, ticked.
+    ("pup" into "puppy", now "puppy" into "dog") say the name kept now; an entry of `into` itself left by an earlier
+    merge (the merge undone, or the tag made again since) is that name's concept again, ticked on where that merge
+    had unticked it, so that it neither keeps the family without a concept of `into` nor ticks on what the family
+    admin had turned off.
     Returns how many concepts of its vocabulary changed; the family's photos are scored again once it commits."""
     into_key = names_lower([into])[0]
     keys = set(names_lower(names)) - {into_key}  # (a rename in letter case alone is the same concept)
@@ -79,7 +81,7 @@ def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str) -
     concepts = TagConcept.objects.annotate(key=Lower("name")).filter(key__in=[*keys, into_key])
     shared = {concept.key: concept for concept in concepts.filter(family=None)}
     own = {concept.key: concept for concept in concepts.filter(family_id=family_id).select_for_update().order_by("pk")}
-    changed = _merged_back(own.get(into_key), keys=keys) + _merges_followed(family_id=family_id, keys=keys, into=into)
+    changed = _merged_back(own.get(into_key)) + _merges_followed(family_id=family_id, keys=keys, into=into)
     has_into = into_key in own or (into_key in shared and shared[into_key].enabled)
     asking = sorted((concept for key in keys if (concept := own.get(key) or shared.get(key)) and concept.enabled),
                     key=lambda concept: (concept.family_id is None, concept.pk))
@@ -93,14 +95,18 @@ def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str) -
     return changed
 
 
-def _merged_back(entry: TagConcept | None, *, keys: set[str]) -> int:
-    """The family's entry of the name kept, if an earlier merge of it into one of the names merged now left it
-    unticked ("dog" merged into "puppy", now "puppy" into "dog"): the name's concept again, ticked. 1 if it changed."""
-    if entry is None or not entry.merged_into or names_lower([entry.merged_into])[0] not in keys:
+def _merged_back(entry: TagConcept | None) -> int:
+    """The family's entry of the name kept, if an earlier merge left it (its tag merged away, say into "puppy"): the
+    tag exists again (merged back now, "puppy" into "dog", or made again since), so the entry is the name's concept
+    again, no longer marked, and ticked on if that merge had unticked it (one the family admin had turned off stays
+    off). Counted as a concept of the name kept as it stood, it kept the merged concepts from giving the family one,
+    and the family had none. 1 if what it suggests changed."""
+    if entry is None or not entry.merged_into:
         return 0
-    entry.merged_into, entry.enabled = "", True
-    entry.save(update_fields=["merged_into", "enabled", "updated_at"])
-    return 1
+    entry.enabled = entry.enabled or entry.merge_unticked
+    entry.merged_into, entry.merge_unticked = "", False
+    entry.save(update_fields=["merged_into", "merge_unticked", "enabled", "updated_at"])
+    return int(entry.enabled)  # (ticked on, or it suggested the name it was merged into)
 
 
 def _merges_followed(*, family_id: int, keys: set[str], into: str) -> int:
@@ -116,15 +122,19 @@ def _merges_followed(*, family_id: int, keys: set[str], into: str) -> int:
 def _merged_entry_off(*, family_id: int, entry: TagConcept | None, shared: TagConcept | None, into: str) -> None:
     """A merged name's concept no longer suggests it to the family: its own entry (locked) deleted where nothing is
     left to keep off and it was ticked, else unticked and marked merged into `into`; a global one turned off by an
-    entry of the family's own, so marked."""
+    entry of the family's own, so marked. Each remembers whether this merge unticked it (`merge_unticked`: it, or the
+    shared concept, was ticked; an entry an earlier merge had unticked stays so marked), for a merge undone."""
     if entry is not None and shared is None and entry.enabled:
         entry.delete()
         return
     if entry is None:
         # (asking what the shared one asked: ticked on again, it is that concept suggesting the name kept)
         entry = _family_entry(family_id=family_id, name=shared.name, prompt=shared.prompt, enabled=False)
-    entry.enabled, entry.merged_into = False, into
-    entry.save(update_fields=["enabled", "merged_into", "updated_at"])
+        unticked = entry.enabled or shared.enabled  # (ticked: a family admin's entry, made as the merge ran)
+    else:
+        unticked = entry.enabled or (bool(entry.merged_into) and entry.merge_unticked)
+    entry.enabled, entry.merged_into, entry.merge_unticked = False, into, unticked
+    entry.save(update_fields=["enabled", "merged_into", "merge_unticked", "updated_at"])
 
 
 def _family_entry(*, family_id: int, name: str, prompt: str = "", enabled: bool = True) -> TagConcept:
@@ -152,7 +162,9 @@ def photos_suggest(photo_ids: Sequence[int], *, embedder: Embedder | None = None
 
 
 def _score(embedder: Embedder, rows: list[tuple[int, int, object]]) -> dict[int, dict[str, float]]:
-    """{photo id: {tag name: probability}} for the embeddings in `rows` (photo id, family id, vector)."""
+    """{photo id: {tag name: probability}} for the embeddings in `rows` (photo id, family id, vector). Of concepts
+    suggesting one name (any letter case: as tags are told apart) a photo gets the likelier, in one place of
+    TAG_SUGGESTION_LIMIT."""
     family_ids = sorted({family_id for _, family_id, _ in rows})
     vocabulary = vocabularies(family_ids)
     columns = sorted({concept for concepts in vocabulary.values() for concept in concepts},
@@ -168,14 +180,21 @@ def _score(embedder: Embedder, rows: list[tuple[int, int, object]]) -> dict[int,
     scale, bias = embedder.calibration
     probabilities = concept_probabilities(images, concept_vectors, scale=scale, bias=bias)  # one matrix product
     allowed = np.stack([family_mask[family_id] for _, family_id, _ in rows])
-    best = concepts_above(probabilities, allowed=allowed, threshold=settings.TAG_SUGGESTION_THRESHOLD,
+    by_name, winners = likeliest_of_each_group(probabilities, name_groups([c.name for c in columns]),
+                                               allowed=allowed)
+    best = concepts_above(by_name, allowed=by_name >= 0, threshold=settings.TAG_SUGGESTION_THRESHOLD,
                           limit=settings.TAG_SUGGESTION_LIMIT)
-    found: dict[int, dict[str, float]] = {}
-    for (photo_id, _, _), suggestions in zip(rows, best):
-        found[photo_id] = {}
-        for suggestion in suggestions:  # most probable first: of two concepts suggesting one name, the likelier
-            found[photo_id].setdefault(columns[suggestion.concept].name, round(suggestion.probability, 4))
-    return found
+    return {photo_id: {columns[winners[i, suggestion.concept]].name: round(suggestion.probability, 4)
+                       for suggestion in suggestions}
+            for i, ((photo_id, _, _), suggestions) in enumerate(zip(rows, best))}
+
+
+def name_groups(names: Sequence[str]) -> np.ndarray:
+    """The group of each name: names that are one tag name (PostgreSQL's lower(), as the unique index of tags reads
+    them) share one, numbered from 0 in order of first appearance (vision.concepts.likeliest_of_each_group). One
+    query."""
+    numbers: dict[str, int] = {}
+    return np.array([numbers.setdefault(key, len(numbers)) for key in names_lower(names)], dtype=np.intp)
 
 
 def suggest_after_embedding(photo_ids: Sequence[int]) -> int:

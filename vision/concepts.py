@@ -37,3 +37,25 @@ def concepts_above(probabilities: np.ndarray, *, allowed: np.ndarray | None = No
         best = hits[np.argsort(-row[hits], kind="stable")][:limit]
         out.append([Suggestion(int(index), float(row[index])) for index in best])
     return out
+
+
+def likeliest_of_each_group(probabilities: np.ndarray, groups: np.ndarray, *,
+                            allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of one group (concepts suggesting one tag name) folded into one column of the group, for each image
+    the likeliest of them: a name is suggested once, with the probability of its likeliest concept, and takes one
+    place of a limit. `groups[j]`: the group of column j, 0 .. n_groups - 1.
+
+    Returns (scores, winners), both (n_images, n_groups): the likeliest allowed probability of each group, -1.0 where
+    no column of it is allowed, and the column it came from."""
+    scores = probabilities if allowed is None else np.where(allowed, probabilities, -1.0)
+    groups = np.asarray(groups)
+    n_groups = int(groups.max()) + 1 if groups.size else 0
+    folded = np.full((scores.shape[0], n_groups), -1.0)
+    winners = np.zeros((scores.shape[0], n_groups), dtype=np.intp)
+    rows = np.arange(scores.shape[0])
+    for group in range(n_groups):
+        columns = np.flatnonzero(groups == group)
+        best = scores[:, columns].argmax(axis=1)
+        winners[:, group] = columns[best]
+        folded[:, group] = scores[rows, columns[best]]
+    return folded, winners

@@ -14,6 +14,15 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='tagconcept',
             name='merged_into',
-            field=models.CharField(blank=True, help_text='The family merged this tag into that one: ticked, this concept suggests that name instead of its own. Empty it to have the concept suggest its own name again.', max_length=64, validators=[gallery.text.NoControlCharacters('A tag name')]),
+            field=models.CharField(blank=True, db_default='', default='', help_text='The family merged this tag into that one: ticked, this concept suggests that name instead of its own. Empty it to have the concept suggest its own name again.', max_length=64, validators=[gallery.text.NoControlCharacters('A tag name')]),
+        ),
+        migrations.AddField(
+            model_name='tagconcept',
+            name='merge_unticked',
+            field=models.BooleanField(db_default=False, default=False, editable=False),
+        ),
+        migrations.AddConstraint(
+            model_name='tagconcept',
+            constraint=models.CheckConstraint(condition=models.Q(('merged_into', ''), ('family__isnull', False), _connector='OR'), name='merged_tag_concept_of_a_family'),
         ),
     ]

@@ -179,6 +179,28 @@ def test_reports_show_what_the_fitted_calibration_changed(shapes, alice, family,
     assert "model's own" in command("photo_report", shapes["red square"].pk)
 
 
+def test_the_photo_profile_gives_a_name_two_concepts_suggest_the_likelier_of_them(shapes, alice, family):
+    """The shared "crimson" asks "red"; the family's "scarlet", merged into "crimson" and ticked on, asks "red
+    square": both suggest crimson. The profile kept the first concept of the name, not the likelier one (the one the
+    photo's suggestion carries)."""
+    shared = TagConcept.objects.create(family=None, name="crimson", prompt="red")
+    entry = TagConcept.objects.create(family=family, name="scarlet", prompt="red square", merged_into="Crimson")
+    photo_id = shapes["red square"].pk
+
+    def crimson() -> list[float]:
+        concepts = photo_report(user=alice, photo_id=photo_id).concepts
+        return [concept.probability for concept in concepts if concept.name.lower() == "crimson"]
+
+    both = crimson()
+    TagConcept.objects.filter(pk=entry.pk).update(enabled=False)
+    [asked_red] = crimson()
+    TagConcept.objects.filter(pk=entry.pk).update(enabled=True)
+    TagConcept.objects.filter(pk=shared.pk).update(enabled=False)
+    [asked_red_square] = crimson()
+    assert asked_red != asked_red_square
+    assert both == [max(asked_red, asked_red_square)], (both, asked_red, asked_red_square)
+
+
 def test_the_search_page_links_to_its_report(shapes, client_for, alice, family):
     html = client_for(alice).get("/search/", {"q": "red square", "family": family.pk}).content.decode()
     assert f'/search/report/?q=red+square&amp;family={family.pk}' in html
