@@ -32,7 +32,7 @@ from gallery.files import (
     photo_files_write,
     photos_files_release,
 )
-from gallery.embedded import Embedded, embedded_merged, read_embedded
+from gallery.embedded import Embedded, embedded_merged, names_the_file_only, read_embedded
 from gallery.xmp_sidecars import is_an_xmp_sidecar
 from gallery.filename_dates import DAY, MONTH, YEAR, FolderDate, NamedDate, date_in_filename
 from gallery.sidecars import Sidecar, is_a_sidecar
@@ -1881,7 +1881,7 @@ def _embedded_set(photo: Photo, embedded: Embedded) -> None:
     keywords become tags through photo_tags_add(source=embedded)."""
     photo.embedded_checked = photo.embedded_checked or settings.EMBEDDED_METADATA
     if embedded.title and photo.title_source != Photo.FieldSource.MEMBER:
-        if not _names_the_file_only(embedded.title, filename=photo.original_filename):
+        if not names_the_file_only(embedded.title, filename=photo.original_filename):
             photo.title, photo.title_source = embedded.title, Photo.FieldSource.EMBEDDED
         elif photo.title_source == Photo.FieldSource.EMBEDDED:  # such a title, taken for one before
             photo.title = _title_from_filename(os.path.splitext(photo.original_filename)[0])
@@ -1898,16 +1898,6 @@ def _embedded_set(photo: Photo, embedded: Embedded) -> None:
         photo.place_country = country_name(code) or embedded.country
         photo.place_country_code = code
         photo.place_source = Photo.PlaceSource.EMBEDDED
-
-
-def _names_the_file_only(title: str, *, filename: str) -> bool:
-    """Whether a file's title is only its file's name ("IMG_1234.jpg", "IMG_1234": Flickr and some exporters write
-    it there), which tells no more than the title made from the name; compared as that title, in any case."""
-    named = _title_from_filename(os.path.splitext(filename)[0]).casefold()
-    stem, extension = os.path.splitext(title)
-    if not re.fullmatch(r"\.[A-Za-z][A-Za-z0-9]{0,4}", extension):  # "Mr. Smith", "Beach.2023": no file's extension
-        stem = title
-    return bool(named) and _title_from_filename(stem).casefold() == named
 
 
 EMBEDDED_FIELDS = ("title", "title_source", "description", "description_source", "place_city", "place_region",
