@@ -45,7 +45,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -432,6 +432,14 @@ def names_the_file_only(title: str, *, filename: str) -> bool:
         return False
     own, _ = os.path.splitext(filename)
     return bool(own) and named.casefold() in {own.casefold(), _BROWSER_COPY.sub("", own).casefold()}
+
+
+def without_file_name_title(embedded: Embedded, *, filename: str) -> Embedded:
+    """What a file, or its XMP sidecar, says, without its title when that is only the name of the file `filename`
+    (names_the_file_only): no title, so that merged with the other's (embedded_merged) it hides no real one."""
+    if embedded.title and names_the_file_only(embedded.title, filename=filename):
+        return replace(embedded, title="")
+    return embedded
 
 
 # XMP's dates: ISO 8601 ("2021-05-04T10:33:05.250+05:30", "2021-05-04T10:33Z", "2021-05-04"), or EXIF's own way of

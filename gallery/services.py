@@ -32,7 +32,7 @@ from gallery.files import (
     photo_files_write,
     photos_files_release,
 )
-from gallery.embedded import Embedded, embedded_merged, names_the_file_only, read_embedded
+from gallery.embedded import Embedded, embedded_merged, names_the_file_only, read_embedded, without_file_name_title
 from gallery.xmp_sidecars import is_an_xmp_sidecar
 from gallery.filename_dates import DAY, MONTH, YEAR, FolderDate, NamedDate, date_in_filename
 from gallery.sidecars import Sidecar, is_a_sidecar
@@ -595,7 +595,8 @@ def photo_create_from_bytes(
         # In a time- and memory-limited child process; never raises (what it skips is logged).
         embedded = read_embedded(data, label=filename) if info.has_metadata else Embedded()
         if xmp_sidecar is not None:  # its XMP sidecar's first (a user's later edits), then the file's own
-            embedded = embedded_merged(file=embedded, sidecar=xmp_sidecar)
+            embedded = embedded_merged(file=without_file_name_title(embedded, filename=filename),
+                                       sidecar=without_file_name_title(xmp_sidecar, filename=filename))
         if sidecar is not None:  # the file's own caption first, then the sidecar's (its people: _photo_store)
             embedded = replace(embedded, description=embedded.description or sidecar.description)
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
@@ -1880,12 +1881,13 @@ def _embedded_set(photo: Photo, embedded: Embedded) -> None:
     (IPTC City / Province-State / Country; the country's code when we know the name). The caller saves; the
     keywords become tags through photo_tags_add(source=embedded)."""
     photo.embedded_checked = photo.embedded_checked or settings.EMBEDDED_METADATA
-    if embedded.title and photo.title_source != Photo.FieldSource.MEMBER:
-        if not names_the_file_only(embedded.title, filename=photo.original_filename):
-            photo.title, photo.title_source = embedded.title, Photo.FieldSource.EMBEDDED
-        elif photo.title_source == Photo.FieldSource.EMBEDDED:  # such a title, taken for one before
-            photo.title = _title_from_filename(os.path.splitext(photo.original_filename)[0])
-            photo.title_source = Photo.FieldSource.NONE
+    title = without_file_name_title(embedded, filename=photo.original_filename).title
+    if title and photo.title_source != Photo.FieldSource.MEMBER:
+        photo.title, photo.title_source = title, Photo.FieldSource.EMBEDDED
+    elif embedded.title and photo.title_source == Photo.FieldSource.EMBEDDED \
+            and names_the_file_only(embedded.title, filename=photo.original_filename):  # taken for a title before
+        photo.title = _title_from_filename(os.path.splitext(photo.original_filename)[0])
+        photo.title_source = Photo.FieldSource.NONE
     if embedded.description and photo.description_source != Photo.FieldSource.MEMBER:
         photo.description, photo.description_source = embedded.description, Photo.FieldSource.EMBEDDED
     elif photo.description_source == Photo.FieldSource.EMBEDDED and photo.description in embedded.no_descriptions:
@@ -1965,8 +1967,12 @@ def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
     since (_sidecar_description_set, as a Picasa caption taken off)."""
     if not sidecar and not sidecar.keywords_complete:  # (nothing read: no sidecar can be told to say nothing)
         return EmbeddedChanges()
+    filename = Photo.objects.filter(pk=photo_id).values_list("original_filename", flat=True).first()
+    if filename is None:  # (deleted meanwhile)
+        return EmbeddedChanges()
     embedded, dates = _file_metadata(data, label=f"photo {photo_id}")
-    merged = embedded_merged(file=embedded, sidecar=sidecar)
+    merged = embedded_merged(file=without_file_name_title(embedded, filename=filename),
+                             sidecar=without_file_name_title(sidecar, filename=filename))
     if keywords_only:
         merged = Embedded(keywords=merged.keywords, keywords_complete=merged.keywords_complete)
     if also_given is None:

@@ -214,6 +214,29 @@ def test_a_sidecars_title_description_place_position_and_date_win_over_the_files
     assert photo_named("IMG_0002.jpg").place_city == "Sagres"
 
 
+def test_a_sidecars_title_that_is_only_the_files_name_hides_no_title_of_the_file(tmp_path, family, alice):
+    """A sidecar's title that is only its file's name is no title (gallery.embedded.names_the_file_only): it came
+    first in the merge and was thrown away after it, so the file's own real title was lost with it."""
+    beach = {"xmp": {"Xmp.dc.title": {'lang="x-default"': "Beach day"}}}
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": picture(**beach),
+        "IMG_0001.jpg.xmp": sidecar_xml(title="IMG_0001.jpg"),
+        "IMG_0002.jpg": picture(**beach),
+    })
+    _import(root)
+    assert (photo_named("IMG_0001.jpg").title, photo_named("IMG_0001.jpg").title_source) == ("Beach day", "embedded")
+
+    # A sidecar that appears later saying only the file's name leaves the file's title where it is.
+    write(root, {"IMG_0002.jpg.xmp": sidecar_xml(title="img_0002", subject=["sea"])})
+    out = _import(root)
+    later = photo_named("IMG_0002.jpg")
+    assert (later.title, later.title_source, sources(later)) == ("Beach day", "embedded", {"sea": "embedded"})
+    assert "title" not in out.split("changed by its sidecar:")[1].splitlines()[0]
+
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    assert [photo_named(name).title for name in ("IMG_0001.jpg", "IMG_0002.jpg")] == ["Beach day", "Beach day"]
+
+
 def test_a_title_edited_in_digikam_after_the_import_replaces_the_one_read_before(tmp_path, family, alice):
     """A sidecar that changed since its photo was imported is read again (Photo.xmp_sidecar_sha256): what it says now
     replaces what was read from the file and the sidecar before, never a member's edit; reading the stored file again
