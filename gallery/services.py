@@ -1884,10 +1884,7 @@ def _embedded_set(photo: Photo, embedded: Embedded) -> None:
     title = without_file_name_title(embedded, filename=photo.original_filename).title
     if title and photo.title_source != Photo.FieldSource.MEMBER:
         photo.title, photo.title_source = title, Photo.FieldSource.EMBEDDED
-    elif embedded.title and photo.title_source == Photo.FieldSource.EMBEDDED \
-            and names_the_file_only(embedded.title, filename=photo.original_filename):  # taken for a title before
-        photo.title = _title_from_filename(os.path.splitext(photo.original_filename)[0])
-        photo.title_source = Photo.FieldSource.NONE
+    _file_name_title_reset(photo)
     if embedded.description and photo.description_source != Photo.FieldSource.MEMBER:
         photo.description, photo.description_source = embedded.description, Photo.FieldSource.EMBEDDED
     elif photo.description_source == Photo.FieldSource.EMBEDDED and photo.description in embedded.no_descriptions:
@@ -1900,6 +1897,17 @@ def _embedded_set(photo: Photo, embedded: Embedded) -> None:
         photo.place_country = country_name(code) or embedded.country
         photo.place_country_code = code
         photo.place_source = Photo.PlaceSource.EMBEDDED
+
+
+def _file_name_title_reset(photo: Photo) -> None:
+    """Give back, in memory, the title made from its name to a photo whose title was read from its file (or its
+    sidecar) and is only the file's name (names_the_file_only): stored before that was no title, it is checked
+    here rather than by what the file says now (a photo whose sidecar was read hears nothing of the title from its file
+    alone: _file_under_its_sidecar). A member's title stays, whatever it says."""
+    if photo.title_source == Photo.FieldSource.EMBEDDED and names_the_file_only(photo.title,
+                                                                                filename=photo.original_filename):
+        photo.title = _title_from_filename(os.path.splitext(photo.original_filename)[0])
+        photo.title_source = Photo.FieldSource.NONE
 
 
 EMBEDDED_FIELDS = ("title", "title_source", "description", "description_source", "place_city", "place_region",
