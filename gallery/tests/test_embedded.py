@@ -173,6 +173,17 @@ def test_a_title_that_is_the_files_name_with_its_folders_or_before_a_browser_ren
     assert (photo.title, photo.title_source) == (made, "")
 
 
+@pytest.mark.parametrize("typed", ["IMG_1234.jpg", "img 1234", "Grandma at the lake"])
+def test_a_title_a_member_typed_stays_when_the_file_says_only_its_name(family, alice, typed):
+    # Titles record who wrote them: one a member typed is theirs even when it is the file's name.
+    photo = upload(family, alice, images.with_metadata(
+        picture(), xmp={"Xmp.dc.title": {'lang="x-default"': "IMG_1234.jpg"}}), filename="IMG_1234.jpg")
+    photo_update(photo=photo, title=typed, user=alice)
+    photo_embedded_read(photo=Photo.objects.get(pk=photo.pk))
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    assert Photo.objects.filter(pk=photo.pk).values_list("title", "title_source").get() == (typed, "member")
+
+
 @pytest.mark.parametrize("title, filename", [
     ("Anna.Maria", "Anna.jpg"),  # a dot before a word that names no image format: no file name's extension
     ("Mother-in-law", "Mother in law.jpg"),  # punctuation is the person's (the title made from the name drops it)
