@@ -1877,7 +1877,8 @@ def photos_metadata_edited(*, photo_ids: Iterable[int]) -> None:
 
 def _embedded_set(photo: Photo, embedded: Embedded) -> None:
     """Fill, in memory, what the file's embedded metadata says and nobody else wrote: the title (a title made
-    from the file name counts as unwritten), the description, and the place when the GPS position names none
+    from the file name counts as unwritten; one that is only the file's name is none, and one stored before gives way:
+    _file_name_title_reset), the description, and the place when the GPS position names none
     (IPTC City / Province-State / Country; the country's code when we know the name). The caller saves; the
     keywords become tags through photo_tags_add(source=embedded)."""
     photo.embedded_checked = photo.embedded_checked or settings.EMBEDDED_METADATA
