@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import ntpath
 import os
 import re
 import select
@@ -44,14 +45,14 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 
 from gallery.embedded_reader import FACE_NAMES, MAX_VALUE
-from gallery.images import possible_date
+from gallery.images import names_an_image_format, possible_date
 from gallery.places import gps_position
 from gallery.timezones import offset_name
 from gallery.text import TAG_SEPARATOR, tag_names_from_file, text_from_file
@@ -409,6 +410,36 @@ def embedded_merged(*, file: Embedded, sidecar: Embedded) -> Embedded:
         no_descriptions=(*then.no_descriptions, *first.no_descriptions),
         keywords_complete=first.keywords_complete and then.keywords_complete,
     )
+
+
+# How a browser names a download whose name its folder already holds: "IMG_1234 (1).jpg" (Chrome, Firefox, Edge).
+_BROWSER_COPY = re.compile(r" \(\d+\)$")
+
+
+def names_the_file_only(title: str, *, filename: str) -> bool:
+    """Whether a file's title is only the name of the file `filename` ("IMG_1234.jpg", "IMG_1234"; with the folders
+    some exporters write before it, "C:\\Users\\Ann\\IMG_1234.jpg"; as it was before a browser saved a second download
+    of it as "IMG_1234 (1).jpg"), which says no more than the title made from the name. Compared in any case, not in
+    any punctuation ("Mother-in-law" on "Mother in law.jpg" is a title); an extension only when it names an image
+    format ("Anna.Maria" on "Anna.jpg" is a title), folders only before the name of an image file ("Mum/Dad" is a
+    title)."""
+    written = title.strip()
+    named = ntpath.basename(written)  # (either separator: "/" or "\\")
+    stem, extension = os.path.splitext(named)
+    if names_an_image_format(extension[1:].lower()):
+        named = stem
+    elif named != written:
+        return False
+    own, _ = os.path.splitext(filename)
+    return bool(own) and named.casefold() in {own.casefold(), _BROWSER_COPY.sub("", own).casefold()}
+
+
+def without_file_name_title(embedded: Embedded, *, filename: str) -> Embedded:
+    """What a file, or its XMP sidecar, says, without its title when that is only the name of the file `filename`
+    (names_the_file_only): no title, so that merged with the other's (embedded_merged) it hides no real one."""
+    if embedded.title and names_the_file_only(embedded.title, filename=filename):
+        return replace(embedded, title="")
+    return embedded
 
 
 # XMP's dates: ISO 8601 ("2021-05-04T10:33:05.250+05:30", "2021-05-04T10:33Z", "2021-05-04"), or EXIF's own way of

@@ -32,7 +32,7 @@ from gallery.files import (
     photo_files_write,
     photos_files_release,
 )
-from gallery.embedded import Embedded, embedded_merged, read_embedded
+from gallery.embedded import Embedded, embedded_merged, names_the_file_only, read_embedded, without_file_name_title
 from gallery.xmp_sidecars import is_an_xmp_sidecar
 from gallery.filename_dates import DAY, MONTH, YEAR, FolderDate, NamedDate, date_in_filename
 from gallery.sidecars import Sidecar, is_a_sidecar
@@ -601,7 +601,8 @@ def photo_create_from_bytes(
         # In a time- and memory-limited child process; never raises (what it skips is logged).
         embedded = read_embedded(data, label=filename) if info.has_metadata else Embedded()
         if xmp_sidecar is not None:  # its XMP sidecar's first (a user's later edits), then the file's own
-            embedded = embedded_merged(file=embedded, sidecar=xmp_sidecar)
+            embedded = embedded_merged(file=without_file_name_title(embedded, filename=filename),
+                                       sidecar=without_file_name_title(xmp_sidecar, filename=filename))
         if sidecar is not None:  # the file's own caption first, then the sidecar's (its people: _photo_store)
             embedded = replace(embedded, description=embedded.description or sidecar.description)
         photo = _photo_store(family=family, uploaded_by=uploaded_by, data=data, filename=filename, info=info,
@@ -1905,16 +1906,15 @@ def photos_metadata_edited(*, photo_ids: Iterable[int]) -> None:
 
 def _embedded_set(photo: Photo, embedded: Embedded) -> None:
     """Fill, in memory, what the file's embedded metadata says and nobody else wrote: the title (a title made
-    from the file name counts as unwritten), the description, and the place when the GPS position names none
+    from the file name counts as unwritten; one that is only the file's name is none, and one stored before gives way:
+    _file_name_title_reset), the description, and the place when the GPS position names none
     (IPTC City / Province-State / Country; the country's code when we know the name). The caller saves; the
     keywords become tags through photo_tags_add(source=embedded)."""
     photo.embedded_checked = photo.embedded_checked or settings.EMBEDDED_METADATA
-    if embedded.title and photo.title_source != Photo.FieldSource.MEMBER:
-        if not _names_the_file_only(embedded.title, filename=photo.original_filename):
-            photo.title, photo.title_source = embedded.title, Photo.FieldSource.EMBEDDED
-        elif photo.title_source == Photo.FieldSource.EMBEDDED:  # such a title, taken for one before
-            photo.title = _title_from_filename(os.path.splitext(photo.original_filename)[0])
-            photo.title_source = Photo.FieldSource.NONE
+    title = without_file_name_title(embedded, filename=photo.original_filename).title
+    if title and photo.title_source != Photo.FieldSource.MEMBER:
+        photo.title, photo.title_source = title, Photo.FieldSource.EMBEDDED
+    _file_name_title_reset(photo)
     if embedded.description and photo.description_source != Photo.FieldSource.MEMBER:
         photo.description, photo.description_source = embedded.description, Photo.FieldSource.EMBEDDED
     elif photo.description_source == Photo.FieldSource.EMBEDDED and photo.description in embedded.no_descriptions:
@@ -1929,14 +1929,15 @@ def _embedded_set(photo: Photo, embedded: Embedded) -> None:
         photo.place_source = Photo.PlaceSource.EMBEDDED
 
 
-def _names_the_file_only(title: str, *, filename: str) -> bool:
-    """Whether a file's title is only its file's name ("IMG_1234.jpg", "IMG_1234": Flickr and some exporters write
-    it there), which tells no more than the title made from the name; compared as that title, in any case."""
-    named = _title_from_filename(os.path.splitext(filename)[0]).casefold()
-    stem, extension = os.path.splitext(title)
-    if not re.fullmatch(r"\.[A-Za-z][A-Za-z0-9]{0,4}", extension):  # "Mr. Smith", "Beach.2023": no file's extension
-        stem = title
-    return bool(named) and _title_from_filename(stem).casefold() == named
+def _file_name_title_reset(photo: Photo) -> None:
+    """Give back, in memory, the title made from its name to a photo whose title was read from its file (or its
+    sidecar) and is only the file's name (names_the_file_only): stored before that was no title, it is checked
+    here rather than by what the file says now (a photo whose sidecar was read hears nothing of the title from its file
+    alone: _file_under_its_sidecar). A member's title stays, whatever it says."""
+    if photo.title_source == Photo.FieldSource.EMBEDDED and names_the_file_only(photo.title,
+                                                                                filename=photo.original_filename):
+        photo.title = _title_from_filename(os.path.splitext(photo.original_filename)[0])
+        photo.title_source = Photo.FieldSource.NONE
 
 
 EMBEDDED_FIELDS = ("title", "title_source", "description", "description_source", "place_city", "place_region",
@@ -2007,8 +2008,12 @@ def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
     its photos' names are read once for the run, not once a photo."""
     if not sidecar and not sidecar.keywords_complete:  # (nothing read: no sidecar can be told to say nothing)
         return EmbeddedChanges()
+    filename = Photo.objects.filter(pk=photo_id).values_list("original_filename", flat=True).first()
+    if filename is None:  # (deleted meanwhile)
+        return EmbeddedChanges()
     embedded, dates = _file_metadata(data, label=f"photo {photo_id}")
-    merged = embedded_merged(file=embedded, sidecar=sidecar)
+    merged = embedded_merged(file=without_file_name_title(embedded, filename=filename),
+                             sidecar=without_file_name_title(sidecar, filename=filename))
     if keywords_only:
         merged = Embedded(keywords=merged.keywords, keywords_complete=merged.keywords_complete)
     if also_given is None:

@@ -161,6 +161,40 @@ def test_a_title_that_is_only_the_files_name_is_no_title(family, alice, fields):
     assert Photo.objects.filter(pk=photo.pk).values_list("title", "title_source").get() == ("IMG 1234", "")
 
 
+@pytest.mark.parametrize("title, filename, made", [
+    ("C:\\Users\\Ann\\Pictures\\IMG_1234.jpg", "IMG_1234.jpg", "IMG 1234"),  # the path some exporters write
+    ("/home/ann/Pictures/IMG_1234.JPG", "IMG_1234.jpg", "IMG 1234"),
+    ("IMG_1234.jpg", "IMG_1234 (1).jpg", "IMG 1234 (1)"),  # a browser's name for a second download of it
+])
+def test_a_title_that_is_the_files_name_with_its_folders_or_before_a_browser_renamed_it_is_no_title(
+        family, alice, title, filename, made):
+    photo = upload(family, alice, images.with_metadata(picture(), xmp={"Xmp.dc.title": {'lang="x-default"': title}}),
+                   filename=filename)
+    assert (photo.title, photo.title_source) == (made, "")
+
+
+@pytest.mark.parametrize("typed", ["IMG_1234.jpg", "img 1234", "Grandma at the lake"])
+def test_a_title_a_member_typed_stays_when_the_file_says_only_its_name(family, alice, typed):
+    # Titles record who wrote them: one a member typed is theirs even when it is the file's name.
+    photo = upload(family, alice, images.with_metadata(
+        picture(), xmp={"Xmp.dc.title": {'lang="x-default"': "IMG_1234.jpg"}}), filename="IMG_1234.jpg")
+    photo_update(photo=photo, title=typed, user=alice)
+    photo_embedded_read(photo=Photo.objects.get(pk=photo.pk))
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    assert Photo.objects.filter(pk=photo.pk).values_list("title", "title_source").get() == (typed, "member")
+
+
+@pytest.mark.parametrize("title, filename", [
+    ("Anna.Maria", "Anna.jpg"),  # a dot before a word that names no image format: no file name's extension
+    ("Mother-in-law", "Mother in law.jpg"),  # punctuation is the person's (the title made from the name drops it)
+    ("Mum/Dad", "Dad.jpg"),  # a slash with no image file's name after it: no folder
+])
+def test_a_title_that_only_resembles_the_files_name_is_a_title(family, alice, title, filename):
+    photo = upload(family, alice, images.with_metadata(picture(), xmp={"Xmp.dc.title": {'lang="x-default"': title}}),
+                   filename=filename)
+    assert (photo.title, photo.title_source) == (title, "embedded")
+
+
 def alt(name: bytes, *entries: tuple[bytes, bytes]) -> bytes:
     """An XMP language alternative (dc:title, dc:description) of these (language, text) entries, in this order."""
     items = b"".join(b'<rdf:li xml:lang="%s">%s</rdf:li>' % entry for entry in entries)

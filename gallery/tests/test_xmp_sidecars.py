@@ -214,6 +214,49 @@ def test_a_sidecars_title_description_place_position_and_date_win_over_the_files
     assert photo_named("IMG_0002.jpg").place_city == "Sagres"
 
 
+def test_a_sidecars_title_that_is_only_the_files_name_hides_no_title_of_the_file(tmp_path, family, alice):
+    """A sidecar's title that is only its file's name is no title (gallery.embedded.names_the_file_only): it came
+    first in the merge and was thrown away after it, so the file's own real title was lost with it."""
+    beach = {"xmp": {"Xmp.dc.title": {'lang="x-default"': "Beach day"}}}
+    root = write(tmp_path / "Library", {
+        "IMG_0001.jpg": picture(**beach),
+        "IMG_0001.jpg.xmp": sidecar_xml(title="IMG_0001.jpg"),
+        "IMG_0002.jpg": picture(**beach),
+    })
+    _import(root)
+    assert (photo_named("IMG_0001.jpg").title, photo_named("IMG_0001.jpg").title_source) == ("Beach day", "embedded")
+
+    # A sidecar that appears later saying only the file's name leaves the file's title where it is.
+    write(root, {"IMG_0002.jpg.xmp": sidecar_xml(title="img_0002", subject=["sea"])})
+    out = _import(root)
+    later = photo_named("IMG_0002.jpg")
+    assert (later.title, later.title_source, sources(later)) == ("Beach day", "embedded", {"sea": "embedded"})
+    assert "title" not in out.split("changed by its sidecar:")[1].splitlines()[0]
+
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+    assert [photo_named(name).title for name in ("IMG_0001.jpg", "IMG_0002.jpg")] == ["Beach day", "Beach day"]
+
+
+def test_reading_the_files_again_takes_away_a_file_name_title_stored_before_also_on_a_photo_with_a_sidecar(
+        tmp_path, family, alice):
+    """Before names_the_file_only, a sidecar's (or a file's) title that was only the file's name was stored as the
+    photo's title. read_embedded --all takes it away, also on a photo whose sidecar was read (which fills only what
+    nothing wrote, so it never looked at the title): never a member's, even when it is the file's name."""
+    root = write(tmp_path / "Library", {
+        name: content for number in ("0001", "0002", "0003") for name, content in (
+            (f"IMG_{number}.jpg", picture()), (f"IMG_{number}.jpg.xmp", sidecar_xml(title=f"IMG_{number}.jpg")))})
+    _import(root)
+    Photo.objects.filter(original_filename="IMG_0001.jpg").update(
+        title="IMG_0001.jpg", title_source=Photo.FieldSource.EMBEDDED)  # as the version before stored it
+    photo_update(photo=photo_named("IMG_0002.jpg"), user=alice, title="IMG_0002.jpg")  # a member's, though the name
+    photo_update(photo=photo_named("IMG_0003.jpg"), user=alice, title="img_0003")
+
+    call_command("read_embedded", "--all", "--no-progress", stdout=io.StringIO())
+
+    titles = Photo.objects.order_by("original_filename").values_list("title", "title_source")
+    assert list(titles) == [("IMG 0001", ""), ("IMG_0002.jpg", "member"), ("img_0003", "member")]
+
+
 def test_a_title_edited_in_digikam_after_the_import_replaces_the_one_read_before(tmp_path, family, alice):
     """A sidecar that changed since its photo was imported is read again (Photo.xmp_sidecar_sha256): what it says now
     replaces what was read from the file and the sidecar before, never a member's edit; reading the stored file again
