@@ -117,14 +117,31 @@ def _lock(album: Album) -> Album:
 @transaction.atomic
 def album_create(*, user: AbstractBaseUser, family: Family, name: str, description: str = "",
                  search: dict | None = None) -> Album:
-    """A new album of `family` (any member). With `search`: a smart album of that saved search (its parameters are
-    checked by the search app; the owner's weights are kept when it says so)."""
+    """A new album of `family` (any member), even where the family has an album of that name (names are not unique:
+    the API's POST makes one each time it is sent). With `search`: a smart album of that saved search (its
+    parameters are checked by the search app; the owner's weights are kept when it says so). Made under the album
+    name lock, so that a find-or-create of the same name meanwhile waits for it and finds it."""
     _require_member(user, family)
     name, description = album_text_clean(name, description)
-    kind = Album.Kind.MANUAL
     if search is not None:
         search = _clean_search(search=search, family=family, owner=user)
-        kind = Album.Kind.SMART
+    _album_name_lock(family=family, name=name)
+    return _album_make(user=user, family=family, name=name, description=description, search=search)
+
+
+def _album_name_lock(*, family: Family, name: str) -> None:
+    """Held to the end of the transaction (re-entrant within it): every write that makes an album, or finds one by
+    its name, takes it first, so that two of them naming one album in one family (in any case, as the lookups'
+    iexact compares: PostgreSQL's upper()) take turns, and the second sees what the first made."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s || upper(%s)))",
+                       [f"mediasearch-album-name:{family.pk}:", name])
+
+
+def _album_make(*, user: AbstractBaseUser, family: Family, name: str, description: str,
+                search: dict | None) -> Album:
+    """The album row, from a name, description and search already checked (and the name lock already taken)."""
+    kind = Album.Kind.SMART if search is not None else Album.Kind.MANUAL
     return Album.objects.create(family=family, name=name, description=description, kind=kind, search=search or {},
                                 created_by=user)
 
@@ -276,18 +293,18 @@ class NewAlbum(NamedTuple):
 
 
 @transaction.atomic
-@transaction.atomic  # (the name lock lasts as long as the transaction: the albums page calls it outside one)
 def album_find_or_create(*, user: AbstractBaseUser, family: Family, name: str,
                          description: str = "") -> tuple[Album, bool]:
-    """The family's plain album named `name` (album_text_clean's rules; in any case), else one made now with
-    `description` (True: made). Named under a lock held to the end of the transaction, so two naming the same new
-    album at once (a double click, two members, an import) make one: the second waits, then finds the first's. A
-    smart album of that name is named and refused (ValidationError), rather than a plain one made beside it."""
+    """"New album…" of a selection, a photo page or an import: the family's plain album named `name`
+    (album_text_clean's rules; in any case), else one made now with `description` (True: made). Named under the
+    album name lock, so two naming the same new album at once (a double click, two members, an import) make one: the
+    second waits, then finds the first's. A smart album of that name is named and refused (ValidationError): photos
+    are added to the album found by its name, and a smart album's come from its search. (Where no photos go in by
+    name, a plain and a smart album may share a name: album_create, album_create_unless_repeated,
+    smart_album_find_or_create.)"""
     _require_member(user, family)
-    name, _ = album_text_clean(name, "")  # (the description is album_create's to check, when it makes one)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s || upper(%s)))",
-                       [f"mediasearch-album-name:{family.pk}:", name])
+    name, _ = album_text_clean(name, "")  # (the description is checked when an album is made of it)
+    _album_name_lock(family=family, name=name)
     named = list(Album.objects.filter(family=family, name__iexact=name).order_by("pk"))
     album = next((album for album in named if not album.is_smart), None)
     if album is not None:
@@ -296,25 +313,48 @@ def album_find_or_create(*, user: AbstractBaseUser, family: Family, name: str,
         raise ValidationError({"name": f"{text_isolated(family_labelled(user=user, family=family).label)} has a "
                                        f"smart album named “{text_isolated(named[0])}” (its photos come from its "
                                        "search): choose another name."})
-    return album_create(user=user, family=family, name=name, description=description), True
+    _, description = album_text_clean(name, description)
+    return _album_make(user=user, family=family, name=name, description=description, search=None), True
+
+
+ALBUM_REPEAT_WITHIN = timedelta(minutes=10)
+
+
+@transaction.atomic
+def album_create_unless_repeated(*, user: AbstractBaseUser, family: Family, name: str,
+                                 description: str = "") -> tuple[Album, bool]:
+    """The albums page's "Create album": a new plain album (True: made), unless this is the same form sent again (a
+    double click, Back and Create again): the plain album `user` made in `family` within ALBUM_REPEAT_WITHIN, of
+    this name (in any case) and this description, is returned instead (False). Anything else is a new album, even
+    of a name the family has (another member's, another description, a smart album's), as the API makes one: what
+    was typed is never dropped into someone else's album."""
+    _require_member(user, family)
+    name, description = album_text_clean(name, description)
+    _album_name_lock(family=family, name=name)
+    repeated = (Album.objects.filter(family=family, name__iexact=name, description=description,
+                                     kind=Album.Kind.MANUAL, created_by=user,
+                                     created_at__gte=timezone.now() - ALBUM_REPEAT_WITHIN)
+                .order_by("-pk").first())
+    if repeated is not None:
+        return repeated, False
+    return _album_make(user=user, family=family, name=name, description=description, search=None), True
 
 
 @transaction.atomic
 def smart_album_find_or_create(*, user: AbstractBaseUser, family: Family, name: str,
                                search: dict) -> tuple[Album, bool]:
-    """"Save as smart album": the family's smart album of this name and this search (the same form sent twice: a
-    double click, Back and Save again), else one made now (True: made). Named under album_find_or_create's lock, so
-    two saves at once make one album. Another search under the same name is another album, as album_create makes."""
+    """"Save as smart album": the family's smart album of this name (in any case) and this search (the same form
+    sent twice: a double click, Back and Save again), else one made now (True: made). Named under the album name
+    lock, so two saves at once make one album. Another search under the same name is another album, and so is a
+    smart album beside a plain one of that name, as album_create makes them."""
     _require_member(user, family)
     name, _ = album_text_clean(name, "")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s || upper(%s)))",
-                       [f"mediasearch-album-name:{family.pk}:", name])
     cleaned = _clean_search(search=search, family=family, owner=user)
+    _album_name_lock(family=family, name=name)
     for album in Album.objects.filter(family=family, name__iexact=name, kind=Album.Kind.SMART).order_by("pk"):
         if album.search == cleaned:
             return album, False
-    return album_create(user=user, family=family, name=name, search=search), True
+    return _album_make(user=user, family=family, name=name, description="", search=cleaned), True
 
 
 @transaction.atomic

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from gallery.album_selectors import album_photo_ids
 from gallery.album_services import album_add_photos, album_create, album_delete
 from gallery.models import Album
 from gallery.trash_services import photos_trash
-from tests.factories import photo_factory
+from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -686,17 +688,52 @@ def test_a_photo_page_opened_from_a_list_keeps_it_through_new_album(client_for, 
 
 
 def test_the_new_album_form_sent_twice_makes_one_album(client_for, family, alice):
-    """A double click on "Create album" (or Back and Create again) made two albums of one name (QA), where "New
-    album…" of a selection or a photo page makes one: the second opens the first, saying so. A smart album of that
-    name is said at the form, as "New album…" says it."""
+    """A double click on "Create album" (or Back and Create again) made two albums of one name (QA): the same form
+    sent again by its sender (the name in any case, the same description) opens the album it made, saying so."""
     client = client_for(alice)
-    form = {"name": "Picnic", "family": family.pk}
+    form = {"name": "Picnic", "family": family.pk, "description": "By the river"}
     first = client.post(reverse("gallery:albums"), form)
     second = client.post(reverse("gallery:albums"), {**form, "name": "picnic "}, follow=True)
     album = Album.objects.get(family=family)  # raised MultipleObjectsReturned: two albums
     assert first.url == album.get_absolute_url() and second.redirect_chain[-1][0] == album.get_absolute_url()
-    assert "already has an album named “Picnic”" in _text(second)
+    assert "You made the album “Picnic” a moment ago: here it is." in _text(second)
+
+
+def test_a_description_typed_for_a_new_album_of_an_existing_name_is_not_lost(client_for, family, alice, bob):
+    """Bob's new "Picnic" with a description landed in alice's "Picnic" of months ago ("here it is, as it was"), his
+    words dropped, in an album he can't even rename (review). Only the same form sent again by its sender is a
+    repeat: another member, another description or an album made long ago make a new album, as the API does."""
+    album_create(user=alice, family=family, name="Picnic")
+    form = {"name": "Picnic", "family": family.pk, "description": "Lunch by the river, June 2024"}
+    response = client_for(bob).post(reverse("gallery:albums"), form, follow=True)
+    bobs = Album.objects.get(family=family, created_by=bob)  # raised DoesNotExist: sent to alice's
+    assert bobs.name == "Picnic" and bobs.description == "Lunch by the river, June 2024"
+    assert response.redirect_chain[-1][0] == bobs.get_absolute_url() and "Created the album" in _text(response)
+    client = client_for(alice)
+    client.post(reverse("gallery:albums"), form)  # alice's own "Picnic" had no description
+    Album.objects.filter(created_by=alice).update(created_at=timezone.now() - timedelta(hours=1))
+    client.post(reverse("gallery:albums"), form)  # the same form as her second, an hour later: not a repeat
+    assert Album.objects.filter(family=family, name="Picnic").count() == 4
     album_create(user=alice, family=family, name="Dogs", search={"q": "dog"})
-    refused = client.post(reverse("gallery:albums"), {**form, "name": "Dogs"})
-    assert refused.status_code == 200 and "has a smart album named “Dogs”" in _text(refused)
-    assert Album.objects.filter(family=family).count() == 2
+    beside = client.post(reverse("gallery:albums"), {**form, "name": "Dogs"})  # beside a smart one: as the API
+    assert beside.status_code == 302 and Album.objects.filter(family=family, name="Dogs").count() == 2
+
+
+def test_the_same_form_sent_to_another_family_makes_that_familys_album(client_for, family, alice):
+    """A member of two families: "Picnic" sent to the Smiths, then the same form to the Joneses, is no repeat (the
+    repeat is looked for in the family chosen only); a family they are not in is refused, nothing found or made."""
+    joneses = FamilyFactory(name="Joneses")
+    MembershipFactory(family=joneses, user=alice)
+    strangers = FamilyFactory(name="Strangers")
+    carol = UserFactory(username="carol")
+    MembershipFactory(family=strangers, user=carol)
+    album_create(user=carol, family=strangers, name="Picnic", description="By the river")
+    client = client_for(alice)
+    form = {"name": "Picnic", "description": "By the river"}
+    smiths = client.post(reverse("gallery:albums"), {**form, "family": family.pk})
+    jones = client.post(reverse("gallery:albums"), {**form, "family": joneses.pk}, follow=True)
+    assert "Created the album" in _text(jones)
+    mine = Album.objects.get(family=joneses)
+    assert smiths.url != mine.get_absolute_url() and Album.objects.filter(family=family).count() == 1
+    refused = client.post(reverse("gallery:albums"), {**form, "family": strangers.pk})
+    assert refused.status_code == 200 and Album.objects.filter(family=strangers).count() == 1

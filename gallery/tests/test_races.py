@@ -16,8 +16,8 @@ from django.db import connection, transaction
 from gallery.admin import TagAdmin
 from gallery.album_selectors import album_photo_ids
 from gallery.album_services import (
-    album_add_photos, album_create, album_create_with_photos, album_delete, album_move_photo, album_remove_photos,
-    album_reorder, album_set_cover, share_create,
+    album_add_photos, album_create, album_create_unless_repeated, album_create_with_photos, album_delete,
+    album_move_photo, album_remove_photos, album_reorder, album_set_cover, share_create, smart_album_find_or_create,
 )
 from gallery.bulk import photos_bulk_apply
 from gallery.models import (
@@ -184,6 +184,50 @@ def test_two_new_albums_of_one_name_at_once_make_one_album_holding_both_photos(s
     assert run.second_waited and (run.first.made, run.second.made) == (True, False)
     album = Album.objects.get(family=family)
     assert album_photo_ids(album=album) == [photos[0].pk, photos[1].pk]
+
+
+def test_a_new_album_named_while_the_api_makes_one_of_that_name_goes_into_the_apis(smiths):
+    """The API's POST (album_create) took no name lock: "New album…" of the same name meanwhile did not wait for it,
+    found nothing and made a second album (review). album_create now takes the name lock too; the API's POST itself
+    stays a create (two POSTs make two albums, as README says)."""
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+
+    run = first_holds_then_second(
+        lambda: album_create(user=alice, family=family, name="Picnic"),
+        lambda: album_create_with_photos(user=bob, family=family, name="picnic", photo_ids=[photo.pk]))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited and run.second.made is False and run.second.album.pk == run.first.pk
+    assert Album.objects.filter(family=family).count() == 1  # was 2
+
+
+def test_the_same_search_saved_as_a_smart_album_twice_at_once_makes_one_album(smiths):
+    """"Save as smart album" sent twice at once (a double click): the second waits for the first's name lock, then
+    finds its album rather than making another."""
+    family, alice, bob = smiths
+    search = {"q": "orange", "weights": "live"}
+
+    run = first_holds_then_second(
+        lambda: smart_album_find_or_create(user=alice, family=family, name="Orange", search=dict(search)),
+        lambda: smart_album_find_or_create(user=alice, family=family, name="ORANGE", search=dict(search)))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited and run.first[1] is True and run.second == (run.first[0], False)
+    assert Album.objects.filter(family=family).count() == 1
+
+
+def test_the_albums_page_form_sent_twice_at_once_makes_one_album(smiths):
+    """"Create album" sent twice at once (a double click that got through): the second waits, then opens the first's."""
+    family, alice, bob = smiths
+
+    run = first_holds_then_second(
+        lambda: album_create_unless_repeated(user=alice, family=family, name="Picnic", description="River"),
+        lambda: album_create_unless_repeated(user=alice, family=family, name="picnic", description="River"))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited and run.second == (run.first[0], False)
+    assert Album.objects.filter(family=family).count() == 1
 
 # --- family membership --------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from gallery.album_selectors import (
     albums_with_family_labels, share_get, share_list,
 )
 from gallery.album_services import (
-    IN_TRASH, album_add_photos, album_can_manage, album_create_with_photos, album_delete, album_find_or_create,
+    IN_TRASH, album_add_photos, album_can_manage, album_create_unless_repeated, album_create_with_photos, album_delete,
     album_move_photo, album_remove_photos, album_edit_version, album_reorder, album_set_cover, album_update,
     share_create, share_revoke,
 )
@@ -53,19 +53,16 @@ def album_index(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         family = family_get(user=request.user, family_id=form.cleaned_data["family"])
         try:
-            # The family's plain album of that name when it has one: the form sent twice (a double click, Back and
-            # Create again) makes one album, as "New album…" of a selection does.
-            album, made = album_find_or_create(user=request.user, family=family, name=form.cleaned_data["name"],
-                                               description=form.cleaned_data["description"])
+            album, made = album_create_unless_repeated(user=request.user, family=family,
+                                                       name=form.cleaned_data["name"],
+                                                       description=form.cleaned_data["description"])
         except (ValidationError, PermissionDenied) as exc:
             form.add_error(None, _problem(exc))
         else:
             if made:
                 messages.success(request, f"Created the album “{text_isolated(album)}”. Add photos to it below.")
             else:
-                label = family_labelled(user=request.user, family=family).label
-                messages.info(request, f"{text_isolated(label)} already has an album named "
-                                       f"“{text_isolated(album)}”: here it is, as it was.")
+                messages.info(request, f"You made the album “{text_isolated(album)}” a moment ago: here it is.")
             return redirect(album)
     albums = albums_with_family_labels(user=request.user, albums=list(album_list(user=request.user)),
                                        families=families)

@@ -564,7 +564,7 @@ def test_create_album_or_save_as_smart_album_sent_again_makes_no_second_album(li
         page.fill("input[name=name]", name)
         page.get_by_role("button", name="Create album").click()
         page.wait_for_url(re.compile(r"/albums/\d+/$"))
-    assert "already has an album named “Garden party”: here it is" in page.inner_text("main")
+    assert "You made the album “Garden party” a moment ago: here it is." in page.inner_text("main")
     page.screenshot(path=artifacts / f"albums-created-again-{width}.png", full_page=True)
     for _ in range(2):
         page.goto(live_server.url + "/search/?q=red", wait_until="domcontentloaded", timeout=60_000)
