@@ -2008,14 +2008,16 @@ def photo_xmp_sidecar_read(*, photo_id: int, data: bytes, sidecar: Embedded,
     its photos' names are read once for the run, not once a photo."""
     if not sidecar and not sidecar.keywords_complete:  # (nothing read: no sidecar can be told to say nothing)
         return EmbeddedChanges()
-    filename = Photo.objects.filter(pk=photo_id).values_list("original_filename", flat=True).first()
-    if filename is None:  # (deleted meanwhile)
-        return EmbeddedChanges()
     embedded, dates = _file_metadata(data, label=f"photo {photo_id}")
-    merged = embedded_merged(file=without_file_name_title(embedded, filename=filename),
-                             sidecar=without_file_name_title(sidecar, filename=filename))
-    if keywords_only:
+    if keywords_only:  # (no title is taken: the photo's name is not read)
+        merged = embedded_merged(file=embedded, sidecar=sidecar)
         merged = Embedded(keywords=merged.keywords, keywords_complete=merged.keywords_complete)
+    else:  # a title that is only the photo's name is no title, in either (one read of the name a changed sidecar)
+        filename = Photo.objects.filter(pk=photo_id).values_list("original_filename", flat=True).first()
+        if filename is None:  # (deleted meanwhile)
+            return EmbeddedChanges()
+        merged = embedded_merged(file=without_file_name_title(embedded, filename=filename),
+                                 sidecar=without_file_name_title(sidecar, filename=filename))
     if also_given is None:
         merged = replace(merged, keywords_complete=False)
     with transaction.atomic():
