@@ -9,9 +9,14 @@ Two signals, each said on the review page:
   and small edits the hash misses.
 
 Finding pairs is the worker's job, after each photo is embedded (`duplicates_find`: one statement over the family's
-hashes, one HNSW walk per photo for its DUPLICATE_NEIGHBOURS nearest), and is stored as `DuplicatePair` rows, so
-a page view reads the family's pairs (a few hundred at most) and joins them into groups: nothing quadratic, nothing
-over the whole family. `duplicates_scan` finds them for photos stored before (command `find_duplicates`).
+hashes, one HNSW walk per photo), and is stored as `DuplicatePair` rows: each photo is paired with at most its
+DUPLICATE_NEIGHBOURS nearest by each signal, so the pairs grow with the photos, however many share one hash (600
+copies of a blank scan are a few thousand pairs, not 179,700). A page view reads the family's pairs and joins them
+into groups (a group is a connected set: every photo linked by a chain of pairs), nothing quadratic, nothing over
+the whole family; of each group it draws the first few photos and moves the rest with them. What is ticked for the
+trash is measured against the suggested keeper itself (a pair with it, or a hash near its hash), not only the pairs
+stored. `duplicates_scan` finds them for photos stored before (command `find_duplicates`); migration search 0030
+shrank the pairs stored before they were bounded.
 """
 
 from __future__ import annotations
@@ -62,17 +67,27 @@ def duplicates_find(*, photo_ids: Iterable[int]) -> int:
 
 
 def _hash_candidates(ids: list[int]) -> set[tuple[int, int]]:
-    """Pairs (smaller id first) of these photos with any photo of their family whose hash is near enough: one
-    statement, each hash turned into bits once (a sequential read of the family's hashes, by the worker)."""
+    """Pairs (smaller id first) of each of these photos with its DUPLICATE_NEIGHBOURS nearest photos of its family
+    (out of the trash) whose hash is near enough: one statement, each hash turned into bits once (a sequential read
+    of the family's hashes, by the worker). Bounded as the embedding walk is: 600 photos of one hash (a blank scan,
+    pocket shots) were each paired with every other, 179,700 pairs. Ties (photos of one hash) go to the photo the
+    review page would keep (more pixels, then bytes, then the earliest taken, then the smallest id): every copy is
+    paired with the likely keeper, so trashing the others leaves the group joined."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH batch AS (SELECT id, family_id, {_BITS} AS h FROM {PHOTOS} "
             "                WHERE id = ANY(%s::bigint[]) AND length(phash) = 16), "
-            f"family AS MATERIALIZED (SELECT id, family_id, {_BITS} AS h FROM {PHOTOS} "
-            "                WHERE family_id IN (SELECT family_id FROM batch) AND length(phash) = 16) "
-            "SELECT batch.id, family.id FROM batch JOIN family ON family.family_id = batch.family_id "
-            "AND family.id <> batch.id WHERE bit_count(batch.h # family.h) <= %s",
-            [id_array(ids), settings.DUPLICATE_HASH_DISTANCE])
+            f"family AS MATERIALIZED (SELECT id, family_id, {_BITS} AS h, width::bigint * height AS pixels, "
+            f"                file_size, taken_at FROM {PHOTOS} "
+            "                WHERE family_id IN (SELECT family_id FROM batch) AND length(phash) = 16 "
+            "                AND trashed_at IS NULL), "
+            "near AS (SELECT batch.id AS a, family.id AS b, row_number() OVER (PARTITION BY batch.id "
+            "                ORDER BY bit_count(batch.h # family.h), family.pixels DESC, family.file_size DESC, "
+            "                family.taken_at, family.id) AS nearness "
+            "         FROM batch JOIN family ON family.family_id = batch.family_id AND family.id <> batch.id "
+            "         WHERE bit_count(batch.h # family.h) <= %s) "
+            "SELECT a, b FROM near WHERE nearness <= %s",
+            [id_array(ids), settings.DUPLICATE_HASH_DISTANCE, settings.DUPLICATE_NEIGHBOURS])
         return {(min(a, b), max(a, b)) for a, b in cursor.fetchall()}
 
 
@@ -152,17 +167,22 @@ class DuplicateMember:
     photo: Photo
     keep: bool  # the suggestion: the largest (pixels, then bytes), then the earliest taken
     reason: str  # why it is in the group: its closest match in it, by the signal that found it
-    # Suggested for the trash: a near-duplicate of the keeper itself. A group is every photo linked by a chain of
-    # near-duplicate pairs (a burst drifts, A~B~C); one that only resembles another member may be another picture
-    # altogether, so it is never ticked for the trash unasked.
+    # Suggested for the trash: a near-duplicate of the keeper itself (paired with it, or its hash near the keeper's).
+    # A group is every photo linked by a chain of near-duplicate pairs (a burst drifts, A~B~C); one that only
+    # resembles another member may be another picture altogether, so it is never ticked for the trash unasked.
     trash: bool = False
 
 
 @dataclass
 class DuplicateGroup:
-    members: list[DuplicateMember]
+    members: list[DuplicateMember]  # the keeper first; on the review page only the first few (`shown`)
     signals: list[str] = field(default_factory=list)  # "hash", "embedding"
-    key: str = ""  # group_key of its members: what "Not duplicates: keep all" posts
+    key: str = ""  # group_key of its members, shown or not: what "Not duplicates: keep all" posts
+    # The members past those shown (a group of 600 blank scans), as ids, and of them those suggested for the trash
+    # as unsaved Photo rows carrying what photo_may_manage reads (id, family, uploader): the page offers to move them
+    # with the ticked ones without drawing them.
+    more: list[int] = field(default_factory=list)
+    more_trash: list[Photo] = field(default_factory=list)
 
     @property
     def keep(self) -> Photo:
@@ -171,6 +191,10 @@ class DuplicateGroup:
     @property
     def rest(self) -> list[Photo]:
         return [member.photo for member in self.members[1:]]
+
+    @property
+    def size(self) -> int:
+        return len(self.members) + len(self.more)
 
 
 def _why(pair: DuplicatePair | _Pair) -> tuple[str, str]:
@@ -192,13 +216,24 @@ class _Pair(NamedTuple):
     cosine: float | None
 
 
+class _Row(NamedTuple):
+    """What the groups read of a paired photo besides its order: whether it is the keeper's copy, whether its
+    original, and who may trash it, for members not shown too."""
+
+    name: str
+    phash: str
+    uploaded_by_id: int | None
+
+
 class DuplicateGroups(Sequence):
     """A family's groups, in order, as photo ids: their DuplicateGroups (Photo rows, reasons) are built for the groups
-    asked for only, so a page of groups reads a page of photos (Paginator and DRF's pagination slice it)."""
+    asked for only, and of each group its first `shown` members only (all when None), so a page of groups reads a
+    page of photos whatever the groups' sizes (Paginator and DRF's pagination slice it)."""
 
     def __init__(self, family: Family, groups: list[list[int]], best: dict[int, _Pair],
-                 paired: set[tuple[int, int]]) -> None:
-        self.family, self.groups, self.best, self.paired = family, groups, best, paired
+                 paired: set[tuple[int, int]], rows: dict[int, _Row], shown: int | None = None) -> None:
+        self.family, self.groups, self.best, self.paired, self.rows = family, groups, best, paired, rows
+        self.shown = shown
 
     def __len__(self) -> int:
         return len(self.groups)
@@ -212,12 +247,19 @@ class DuplicateGroups(Sequence):
         return list(self) == list(other) if isinstance(other, (list, DuplicateGroups)) else NotImplemented
 
     def _build(self, groups: list[list[int]]) -> list[DuplicateGroup]:
-        photos = Photo.objects.filter(family=self.family).in_bulk([pk for group in groups for pk in group])
+        shown = [group[:self.shown] if self.shown else group for group in groups]
+        photos = Photo.objects.filter(family=self.family).select_related("uploaded_by").in_bulk(
+            [pk for group in shown for pk in group])
+        apart = _dismissed_with(self.family, [group[0] for group in groups])
         built = []
-        for group in groups:
+        for group, visible in zip(groups, shown):
             # A photo trashed since the groups were read is left out of its group.
-            whys = [(photos[pk], _why(self.best[pk])) for pk in group if pk in photos]
-            keeper = whys[0][0] if whys else None
+            whys = [(photos[pk], _why(self.best[pk])) for pk in visible if pk in photos]
+            if not whys:
+                built.append(DuplicateGroup(members=[]))
+                continue
+            keeper = whys[0][0]
+            copy_of_keeper = _copy_test(keeper.pk, self.rows, self.paired, apart)
             members = []
             for index, (photo, (_, reason)) in enumerate(whys):
                 # The keeper's own original, when the keeper is an edit of it: another version, not a copy.
@@ -225,15 +267,54 @@ class DuplicateGroups(Sequence):
                 if version:
                     reason = (f"The original of the edited copy {keeper.original_filename}: kept unless you tick "
                               f"it. {reason}")
-                members.append(DuplicateMember(photo, index == 0, reason, trash=index > 0 and not version and (
-                    min(keeper.pk, photo.pk), max(keeper.pk, photo.pk)) in self.paired))
+                members.append(DuplicateMember(photo, index == 0, reason,
+                                               trash=index > 0 and not version and copy_of_keeper(photo.pk)))
+            more = group[len(visible):]
+            more_trash = [Photo(pk=pk, family_id=self.family.pk, uploaded_by_id=self.rows[pk].uploaded_by_id)
+                          for pk in more if copy_of_keeper(pk) and
+                          _stem(self.rows[pk].name) != _edit_of(keeper.original_filename)]
             built.append(DuplicateGroup(members=members, signals=sorted({why[0] for _, why in whys}),
-                                        key=group_key(photo.pk for photo, _ in whys) if whys else ""))
+                                        key=group_key([photo.pk for photo, _ in whys] + more),
+                                        more=more, more_trash=more_trash))
         return built
 
     def with_photo(self, photo_id: int) -> list[int] | None:
         """The ids of the group this photo is in, if any."""
         return next((group for group in self.groups if photo_id in group), None)
+
+
+def _copy_test(keeper_id: int, rows: dict[int, _Row], paired: set[tuple[int, int]],
+               apart: set[tuple[int, int]]):
+    """Whether a member is the keeper's own near-duplicate: paired with it, or its hash within
+    DUPLICATE_HASH_DISTANCE of the keeper's. Pairs are each photo's few nearest, so of 600 copies of one blank scan
+    most are paired with a few others only; their hash says they are the keeper's copies all the same. Never one a
+    member said is not a duplicate of the keeper."""
+    keeper_hash = _hash_bits(rows[keeper_id].phash)
+
+    def test(pk: int) -> bool:
+        pair = (min(keeper_id, pk), max(keeper_id, pk))
+        if pair in apart:
+            return False
+        if pair in paired:
+            return True
+        bits = _hash_bits(rows[pk].phash)
+        return keeper_hash is not None and bits is not None and \
+            (keeper_hash ^ bits).bit_count() <= settings.DUPLICATE_HASH_DISTANCE
+
+    return test
+
+
+def _hash_bits(phash: str) -> int | None:
+    try:
+        return int(phash, 16) if len(phash) == 16 else None
+    except ValueError:
+        return None
+
+
+def _dismissed_with(family: Family, photo_ids: list[int]) -> set[tuple[int, int]]:
+    """The pairs of these photos a member said are not duplicates."""
+    return set(DuplicateDismissal.objects.filter(family=family).filter(
+        Q(photo_a_id__in=photo_ids) | Q(photo_b_id__in=photo_ids)).values_list("photo_a_id", "photo_b_id"))
 
 
 def group_key(photo_ids: Iterable[int]) -> str:
@@ -268,11 +349,12 @@ class GroupChanged(Exception):
                 "changed.")
 
 
-def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGroups:
-    """The family's near-duplicate groups among photos not in the trash, largest group first. `family` must come
-    from a selector that checked the user's membership (gallery.selectors.family_get). The grouping reads the pairs
-    and the few columns that order a group (no Photo rows: thousands of groups took a second a page); the photos of
-    the groups looked at are read when they are (DuplicateGroups)."""
+def duplicate_groups(*, user: AbstractBaseUser, family: Family, shown: int | None = None) -> DuplicateGroups:
+    """The family's near-duplicate groups among photos not in the trash, largest group first, each built with its
+    first `shown` members (all when None). `family` must come from a selector that checked the user's membership
+    (gallery.selectors.family_get). The grouping reads the pairs and the few columns that order a group (no Photo
+    rows: thousands of groups took a second a page); the photos of the groups looked at are read when they are
+    (DuplicateGroups)."""
     pairs = [_Pair(*row) for row in _grouped_pairs(family).order_by("pk").values_list(
         "photo_a_id", "photo_b_id", "hash_distance", "cosine")]
     paired = DuplicatePair.objects.filter(family=family)
@@ -280,13 +362,15 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGrou
     # .jpg": the edit is the version the family chose, often re-encoded smaller), then larger, then earlier taken (as
     # seconds: parsing thousands of timestamps took longer than the statement), then the id. Out of the trash: the
     # live manager.
+    photos = list(Photo.objects.filter(Q(pk__in=paired.values("photo_a_id")) | Q(pk__in=paired.values("photo_b_id")),
+                                       family=family)
+                  .annotate(taken=Func(F("taken_at"), template="EXTRACT(EPOCH FROM %(expressions)s)::float8",
+                                       output_field=FloatField()))
+                  .values_list("pk", "original_filename", "width", "height", "file_size", "taken", "phash",
+                               "uploaded_by_id"))
     keys = {pk: (_edit_of(name) is None, -(width * height), -size, taken, pk)
-            for pk, name, width, height, size, taken in
-            Photo.objects.filter(Q(pk__in=paired.values("photo_a_id")) | Q(pk__in=paired.values("photo_b_id")),
-                                 family=family)
-            .annotate(taken=Func(F("taken_at"), template="EXTRACT(EPOCH FROM %(expressions)s)::float8",
-                                 output_field=FloatField()))
-            .values_list("pk", "original_filename", "width", "height", "file_size", "taken")}
+            for pk, name, width, height, size, taken, _, _ in photos}
+    rows = {pk: _Row(name, phash, uploader) for pk, name, _, _, _, _, phash, uploader in photos}
     pairs = [pair for pair in pairs if pair.photo_a_id in keys and pair.photo_b_id in keys]
     parent: dict[int, int] = {}
 
@@ -308,7 +392,8 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family) -> DuplicateGrou
     groups = [sorted(group, key=keys.__getitem__) for group in members.values() if len(group) >= 2]
     groups.sort(key=lambda group: (-len(group), keys[group[0]][3], group[0]))  # stable, for pages
     return DuplicateGroups(family, groups, best,
-                           {(min(p.photo_a_id, p.photo_b_id), max(p.photo_a_id, p.photo_b_id)) for p in pairs})
+                           {(min(p.photo_a_id, p.photo_b_id), max(p.photo_a_id, p.photo_b_id)) for p in pairs},
+                           rows, shown)
 
 
 def duplicates_dismiss_group(*, user: AbstractBaseUser, family: Family, key: str) -> tuple[int, int]:
@@ -316,11 +401,25 @@ def duplicates_dismiss_group(*, user: AbstractBaseUser, family: Family, key: str
     GroupChanged, changing nothing, when the family has no such group now (its photos changed since, or the key is
     another family's). `family` must come from a selector that checked the user's membership. Returns how many photos
     the group holds and how many pairs were dismissed."""
+    group = _group_ids(duplicate_groups(user=user, family=family), key)
+    return len(group), _dismiss(user, family, group)
+
+
+def duplicate_group_get(*, user: AbstractBaseUser, family: Family, key: str, shown: int | None = None
+                        ) -> DuplicateGroup:
+    """The family's group that `key` (group_key) names, as it was shown, built with its first `shown` members:
+    raises GroupChanged when the family has no such group now. `family` must come from a selector that checked the
+    user's membership."""
+    groups = duplicate_groups(user=user, family=family, shown=shown)
+    return groups[groups.groups.index(_group_ids(groups, key))]
+
+
+def _group_ids(groups: DuplicateGroups, key: str) -> list[int]:
     match = _KEY.fullmatch(key)
-    group = duplicate_groups(user=user, family=family).with_photo(int(match.group(1))) if match else None
+    group = groups.with_photo(int(match.group(1))) if match else None
     if group is None or group_key(group) != key:
         raise GroupChanged(len(group or []))
-    return len(group), _dismiss(user, family, group)
+    return group
 
 
 def duplicates_dismiss(*, user: AbstractBaseUser, family: Family, photo_ids: Iterable[int]) -> int:

@@ -31,7 +31,7 @@ from gallery.trash_services import admin_family_ids, photo_may_manage, photos_tr
 from gallery.views import removed_meanwhile, wants_partial
 from gallery.views.bulk import bar_refused_take, selection_context
 from gallery.views.trash import results_message
-from search.duplicates import GroupChanged, duplicate_groups, duplicates_dismiss_group
+from search.duplicates import GroupChanged, duplicate_group_get, duplicate_groups, duplicates_dismiss_group
 from search.engine import (
     MAX_LIMIT, MAX_QUERY_CHARS, MAX_REFINE, PAGE_SIZE, LeftOut, SearchParams, SearchResponse, preferences_for,
     refine_read, search_photos, similar_photos,
@@ -634,13 +634,19 @@ def duplicates(request: HttpRequest, family_id: int) -> HttpResponse:
     groups a page, the following pages loaded as the timeline's are (HTMX partials, or whole pages by the link)."""
     family = family_get(user=request.user, family_id=family_id)
     admin_of = admin_family_ids(request.user) & {family.pk}
-    all_groups = duplicate_groups(user=request.user, family=family)
+    all_groups = duplicate_groups(user=request.user, family=family, shown=DUPLICATES_SHOWN)
     twice = given_twice(request.GET, ("page",))  # `page=1&page=2`: said, and the first page shown (not the last's)
     page = Paginator(all_groups, settings.DUPLICATE_GROUPS_PAGE_SIZE).get_page(
         None if twice else request.GET.get("page"))
     may_trash = {member.photo.pk for group in page.object_list for member in group.members
                  if photo_may_manage(photo=member.photo, user=request.user, admin_of=admin_of)}
-    groups = [(group, any(member.photo.pk in may_trash for member in group.members[1:])) for group in page]
+    groups = []
+    for group in page:
+        more_to_trash = sum(photo_may_manage(photo=photo, user=request.user, admin_of=admin_of)
+                            for photo in group.more_trash)
+        can_trash = more_to_trash > 0 or any(member.photo.pk in may_trash for member in group.members[1:])
+        groups.append((group, can_trash, {"to_trash": more_to_trash, "theirs": len(group.more_trash) - more_to_trash,
+                                          "unlike": len(group.more) - len(group.more_trash)}))
     # Who else may trash a photo: its uploader only while in the family (not after leaving, nor a deleted account).
     member_ids = set(family_members(family=family).values_list("user_id", flat=True))
     context = {"family": family, "groups": groups, "page": page, "total": len(all_groups), "may_trash": may_trash,
@@ -862,6 +868,9 @@ def duplicates_dismiss_view(request: HttpRequest, family_id: int) -> HttpRespons
 
 # Ticked photos one "Move ticked to trash" moves (the trash service checks each): the rest are said, still ticked.
 DUPLICATES_TRASH_MAX = 500
+# Photos of a group the review page draws: the rest ("and 588 more like these", 600 copies of a blank scan were 480 KB
+# and seconds of HTML) are moved with the ticked ones by one box, named by the group's key.
+DUPLICATES_SHOWN = 12
 # Fields its form may post. A group is as large as the burst or time-lapse that chained into it, all but the keeper
 # ticked: past Django's 1000 the whole form was refused with a bare 400 (the CSRF check could not read its token).
 # 10,000 short fields (about 120 kB) read in milliseconds; past that the page says so (gallery.middleware).
@@ -875,7 +884,18 @@ def duplicates_trash(request: HttpRequest, family_id: int) -> HttpResponse:
     """Move the ticked photos of a group to the trash (the trash service checks each against the user's rights), at
     most DUPLICATES_TRASH_MAX a click."""
     family = family_get(user=request.user, family_id=family_id)
-    ticked = list(dict.fromkeys(request.POST.getlist("photo")))
+    ticked = request.POST.getlist("photo")
+    if request.POST.get("more"):  # "and the N more like these", not drawn: the group as it was shown, or nothing
+        try:
+            group = duplicate_group_get(user=request.user, family=family, key=request.POST.get("group", ""),
+                                        shown=DUPLICATES_SHOWN)
+        except GroupChanged as changed:
+            messages.error(request, changed.message)
+            return _back_to_duplicates(request, family)
+        admin_of = admin_family_ids(request.user) & {family.pk}
+        ticked += [str(photo.pk) for photo in group.more_trash
+                   if photo_may_manage(photo=photo, user=request.user, admin_of=admin_of)]
+    ticked = list(dict.fromkeys(ticked))
     try:
         results = photos_trash(user=request.user, photo_ids=ticked[:DUPLICATES_TRASH_MAX])
     except PermissionDenied as exc:

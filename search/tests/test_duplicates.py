@@ -470,8 +470,11 @@ def test_a_chain_of_look_alikes_ticks_for_the_trash_only_what_matches_the_keeper
 
     a, b, c = (photo_factory(family=family, user=alice, data=images.jpeg(colour=(9 * n, 40, 90), size=(90 - n, 60)))
                for n in range(3))
-    DuplicatePair.objects.create(family=family, photo_a=a, photo_b=b, hash_distance=2)
-    DuplicatePair.objects.create(family=family, photo_a=b, photo_b=c, hash_distance=3)
+    # Hashes as the pairs say (flat pictures all hash alike): a~b 4 bits, b~c 4 bits, a and c 8 bits apart.
+    for photo, phash in ((a, "0000000000000000"), (b, "000000000000000f"), (c, "00000000000000ff")):
+        Photo.objects.filter(pk=photo.pk).update(phash=phash)
+    DuplicatePair.objects.create(family=family, photo_a=a, photo_b=b, hash_distance=4)
+    DuplicatePair.objects.create(family=family, photo_a=b, photo_b=c, hash_distance=4)
     [group] = duplicate_groups(user=alice, family=family)
     assert [(m.photo.pk, m.keep, m.trash) for m in group.members] == [(a.pk, True, False), (b.pk, False, True),
                                                                      (c.pk, False, False)]
@@ -571,7 +574,10 @@ def test_keep_all_and_move_to_trash_work_on_a_group_of_six_hundred(family, alice
     """A burst chains into a group of hundreds. The group's form posted every member's id, and a group of about
     500 posted more fields than Django takes (DATA_UPLOAD_MAX_NUMBER_FIELDS): both buttons answered a bare 400, and
     the group could not be kept or trashed at all. "Keep all" posts the group's key (one field, whatever its size),
-    and the trash moves at most DUPLICATES_TRASH_MAX ticked photos a click, saying so for the rest."""
+    and the trash moves at most DUPLICATES_TRASH_MAX ticked photos a click, saying so for the rest. (The page draws
+    the first DUPLICATES_SHOWN of the group, ticked, and one box for the rest.)"""
+    from search.views import DUPLICATES_SHOWN
+
     burst = _burst(family, alice, 600, star=True)  # every photo pairs with the keeper: all 599 ticked
     client = client_for(alice)
     url = reverse("search:duplicates", args=[family.pk])
@@ -579,7 +585,8 @@ def test_keep_all_and_move_to_trash_work_on_a_group_of_six_hundred(family, alice
     [keep] = re.findall(r'data-group="(\d+)"', body)
     fields = _form_of(body, int(keep))
     assert len(fields) < settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-    assert sum(name == "photo" for name, _ in fields) == 599
+    assert sum(name == "photo" for name, _ in fields) == DUPLICATES_SHOWN - 1 and ("more", "on") in fields
+    assert "Move these 588 to the trash too" in body
 
     response = _post_form(client, reverse("search:duplicates_trash", args=[family.pk]), fields)
     assert response.status_code == 200
@@ -588,7 +595,8 @@ def test_keep_all_and_move_to_trash_work_on_a_group_of_six_hundred(family, alice
     assert "99 more ticked photos were not moved: at most 500 go to the trash at once." in page
     assert Photo.objects.filter(pk__in=[p.pk for p in burst]).count() == 100
     fields = _form_of(page, int(keep))
-    assert sum(name == "photo" for name, _ in fields) == 99  # the rest, still ticked, a click away
+    assert sum(name == "photo" for name, _ in fields) == DUPLICATES_SHOWN - 1 and ("more", "on") in fields
+    assert f"Move these {99 - DUPLICATES_SHOWN + 1} to the trash too" in page  # the rest, still ticked, a click away
     assert "Moved 99 photos" in _post_form(client, reverse("search:duplicates_trash", args=[family.pk]),
                                            fields).content.decode()
     assert list(Photo.objects.filter(pk__in=[p.pk for p in burst])) == [burst[0]]
@@ -633,7 +641,14 @@ def test_move_to_trash_works_on_a_thousand_ticked_photos(family, alice, settings
     client = Client(enforce_csrf_checks=True)  # as a browser: the token is read from the posted form
     client.force_login(alice)
     body = client.get(reverse("search:duplicates", args=[family.pk])).content.decode()
-    fields = _form_of(body, burst[0].pk)
+    page = _post_form(client, reverse("search:duplicates_trash", args=[family.pk]),
+                      _form_of(body, burst[0].pk)).content.decode()
+    assert "Moved 500 photos to the trash." in page
+    assert "599 more ticked photos were not moved: at most 500 go to the trash at once." in page
+    photos_restore(user=alice, photo_ids=[p.pk for p in burst])
+    # A form of every id (a page drawn before the page drew a few of a group) is read all the same.
+    fields = [(name, value) for name, value in _form_of(body, burst[0].pk) if name not in ("photo", "more")]
+    fields += [("photo", str(photo.pk)) for photo in burst[1:]]
     assert sum(name == "photo" for name, _ in fields) == 1099 > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
 
     response = _post_form(client, reverse("search:duplicates_trash", args=[family.pk]), fields)
@@ -770,3 +785,151 @@ def test_a_page_given_twice_is_said_and_the_groups_shown_from_the_first(family, 
     assert [int(pk) for pk in re.findall(r'data-group="(\d+)"', body)] == order[:2]
     if not headers:
         assert "Give “page” once: it takes one value." in unescape(body)
+
+
+def _lookalikes(family, user, count: int) -> list[Photo]:
+    """`count` photos of one perceptual hash (the same blank scan, pocket shots), no pair stored yet: rows only, as
+    the page reads no file."""
+    burst = _burst(family, user, count)
+    DuplicatePair.objects.all().delete()
+    assert len({photo.phash for photo in Photo.objects.filter(pk__in=[p.pk for p in burst])}) == 1
+    return burst
+
+
+def test_photos_of_one_hash_keep_a_bounded_number_of_pairs_and_stay_one_group(family, alice, settings):
+    """QA: 600 flat-colour photos share one perceptual hash, and each was paired with every other: 179,700 pairs for
+    one group. Each photo keeps its DUPLICATE_NEIGHBOURS nearest by hash (as the embedding side does), so the pairs
+    grow with the photos; the group is still one, and "keep one, trash the rest" still ticks all the others (each is
+    the keeper's own copy by its hash, paired with it or not)."""
+    photos = _lookalikes(family, alice, 600)
+    largest = photos[300]
+    Photo.objects.filter(pk=largest.pk).update(width=largest.width * 2)
+
+    duplicates_scan(family_id=family.pk)
+
+    assert DuplicatePair.objects.count() <= 600 * settings.DUPLICATE_NEIGHBOURS
+    [group] = duplicate_groups(user=alice, family=family)
+    assert len(group.members) == 600 and group.keep.pk == largest.pk
+    assert sum(member.trash for member in group.members) == 599
+
+
+def test_a_larger_copy_found_later_is_kept_and_every_photo_of_its_hash_ticked(family, alice, settings):
+    """Pairs are each photo's few nearest: a larger copy arriving after ten others is paired with a few of them
+    only, yet it is the keeper. The photos of its hash are its copies all the same: ticked, paired with it or not;
+    one a member said is no duplicate of it is not."""
+    from search.models import DuplicateDismissal
+
+    settings.DUPLICATE_NEIGHBOURS = 3
+    photos = _lookalikes(family, alice, 11)
+    late = photos[-1]
+    Photo.objects.filter(pk=late.pk).update(phash="ffffffffffffffff")  # (not there yet)
+    duplicates_scan(family_id=family.pk)
+    Photo.objects.filter(pk=late.pk).update(phash=photos[0].phash, width=photos[0].width * 2)
+    duplicates_find(photo_ids=[late.pk])
+    paired = {a if b == late.pk else b for a, b in DuplicatePair.objects.filter(
+        photo_a_id__in=[late.pk] + [p.pk for p in photos], photo_b_id=late.pk).values_list("photo_a_id", "photo_b_id")}
+    assert len(paired) == 3
+    not_paired = next(p.pk for p in photos[:-1] if p.pk not in paired)
+    DuplicatePair.objects.create(family=family, photo_a_id=min(not_paired, late.pk),
+                                 photo_b_id=max(not_paired, late.pk), hash_distance=0)
+    DuplicateDismissal.objects.create(family=family, photo_a_id=min(not_paired, late.pk),
+                                      photo_b_id=max(not_paired, late.pk), dismissed_by=alice)
+
+    [group] = duplicate_groups(user=alice, family=family)
+
+    assert group.keep.pk == late.pk and len(group.members) == 11
+    assert {m.photo.pk for m in group.members if m.trash} == {p.pk for p in photos[:-1]} - {not_paired}
+
+
+def test_the_page_of_a_group_of_six_hundred_shows_a_few_and_acts_on_all(family, alice, bob, client_for, settings,
+                                                                       django_assert_max_num_queries):
+    """A group of 600 was one page of 600 photos (480 KB of HTML, 8 s to draw). The page shows the first
+    DUPLICATES_SHOWN with "and 588 more like these", which the trash button moves too; its statements do not grow
+    with the group, nor with the photos a plain member can't trash (their uploaders were read one by one)."""
+    from search.views import DUPLICATES_SHOWN
+
+    photos = _lookalikes(family, alice, 600)
+    duplicates_scan(family_id=family.pk)
+    url = reverse("search:duplicates", args=[family.pk])
+    for user in (alice, bob):
+        client = client_for(user)  # (one client, signed in again)
+        client.get(url)
+        with django_assert_max_num_queries(12):
+            body = client.get(url).content.decode()
+        assert body.count("data-photo=") == DUPLICATES_SHOWN
+        assert len(body) < 100_000
+        assert f"and {600 - DUPLICATES_SHOWN} more like these" in body
+
+    client = client_for(alice)
+    body = client.get(url).content.decode()
+    fields = _form_of(body, photos[0].pk)
+    assert sum(name == "photo" for name, _ in fields) == DUPLICATES_SHOWN - 1 and ("more", "on") in fields
+    page = _post_form(client, reverse("search:duplicates_trash", args=[family.pk]), fields).content.decode()
+    assert "Moved 500 photos to the trash." in page
+    assert "99 more ticked photos were not moved: at most 500 go to the trash at once." in page
+    assert f"and {100 - DUPLICATES_SHOWN} more like these" in page
+    page = _post_form(client, reverse("search:duplicates_trash", args=[family.pk]),
+                      _form_of(page, photos[0].pk)).content.decode()
+    assert "Moved 99 photos to the trash." in page and "No near-duplicates found" in page
+    assert list(Photo.objects.filter(pk__in=[p.pk for p in photos])) == [photos[0]]
+
+
+def test_the_rest_of_a_group_not_shown_is_not_moved_when_the_group_changed(family, alice, bob, client_for):
+    """The unshown photos are named by the group's key: a group that changed since the page was drawn moves
+    nothing, as "keep all" does."""
+    from search.views import DUPLICATES_SHOWN
+    from tests.factories import photo_factory
+
+    photos = _lookalikes(family, alice, DUPLICATES_SHOWN + 5)
+    duplicates_scan(family_id=family.pk)
+    client = client_for(alice)
+    url = reverse("search:duplicates", args=[family.pk])
+    fields = _form_of(client.get(url).content.decode(), photos[0].pk)
+    late = photo_factory(family=family, user=bob, filename="late.jpg")
+    Photo.objects.filter(pk=late.pk).update(phash=photos[0].phash)
+    duplicates_find(photo_ids=[late.pk])
+
+    page = _post_form(client, reverse("search:duplicates_trash", args=[family.pk]), fields).content.decode()
+
+    assert "This group changed since the page was shown (it now holds" in page
+    assert Photo.objects.filter(pk__in=[p.pk for p in photos]).count() == len(photos)
+
+
+def test_pairs_stored_every_with_every_are_pruned_to_each_photos_nearest(family, alice, settings):
+    """Families found before pairs were bounded keep every pair of a hash (179,700 for 600 blank scans): migration
+    search 0030 keeps each photo's DUPLICATE_NEIGHBOURS nearest by each signal, what a scan stores now, and the
+    group stays the same group with the same keeper and the same photos ticked."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from tests.factories import photo_factory
+
+    photos = _lookalikes(family, alice, 300)
+    small = [photo_factory(family=family, user=alice) for _ in range(4)]  # (a burst of 4: all its pairs stay)
+    ids = [p.pk for p in photos]
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO search_duplicatepair (family_id, photo_a_id, photo_b_id, hash_distance, cosine, "
+                       "model_name, found_at) SELECT %s, a, b, 0, 0.99, 'm', now() FROM unnest(%s::bigint[]) a, "
+                       "unnest(%s::bigint[]) b WHERE a < b", [family.pk, ids, ids])
+    DuplicatePair.objects.bulk_create([DuplicatePair(family=family, photo_a=a, photo_b=b, hash_distance=1)
+                                       for n, a in enumerate(small) for b in small[n + 1:]])
+    assert DuplicatePair.objects.count() == 300 * 299 // 2 + 6
+    before = [(len(g.members), g.keep.pk, sum(m.trash for m in g.members))
+              for g in duplicate_groups(user=alice, family=family)]
+
+    executor = MigrationExecutor(connection)
+    migration = executor.loader.get_migration("search", "0030_duplicate_pairs_bounded")
+    [operation] = migration.operations
+    apps = executor.loader.project_state(("search", migration.name), at_end=False).apps
+    module = importlib.import_module(migration.__module__)
+    module.duplicate_pairs_bounded(apps, None)
+    pruned = DuplicatePair.objects.count()
+    module.duplicate_pairs_bounded(apps, None)  # (twice: nothing more)
+
+    assert DuplicatePair.objects.count() == pruned <= 2 * 300 * settings.DUPLICATE_NEIGHBOURS + 6
+    assert DuplicatePair.objects.filter(photo_a__in=small).count() == 6
+    assert [(len(g.members), g.keep.pk, sum(m.trash for m in g.members))
+            for g in duplicate_groups(user=alice, family=family)] == before
+    assert before[0] == (300, photos[0].pk, 299) and before[1][0] == 4
