@@ -10,6 +10,12 @@ Everything happens in a throwaway database on the same PostgreSQL server (droppe
 only (no files): random 64-bit perceptual hashes and 768-dimensional unit vectors in topic clusters (same-topic
 cosine ~0.55), plus `--planted` (2 %) near-duplicates of random photos: the hash with 0-4 bits flipped and the
 vector with small noise (cosine ~0.97). Recall is the share of planted pairs found.
+
+`--lookalikes` (600) photos of one more family share one perceptual hash and nearly one embedding (the same blank
+scan, pocket shots: flat pictures): the pairs the scan stores for them and what their review page costs, first with
+every photo paired with every other (what the finder stored before pairs were bounded, and what a family keeps until
+migration search 0030 runs), then after that migration's pruning and after a scan, as ratios.
+`--only-lookalikes` skips the large family.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ def corpus(n: int, planted: int, rng: np.random.Generator):
     return [f"{int(h):016x}" for h in hashes], vectors, pairs
 
 
-def load(family_id: int, user_id: int, hashes: list[str], vectors: np.ndarray) -> list[int]:
+def load(family_id: int, user_id: int, hashes: list[str], vectors: np.ndarray, prefix: str = "") -> list[int]:
     import psycopg
     from pgvector.psycopg import register_vector
 
@@ -76,8 +82,8 @@ def load(family_id: int, user_id: int, hashes: list[str], vectors: np.ndarray) -
     with conn, conn.cursor() as cur:
         with cur.copy(f"COPY gallery_photo ({', '.join(columns + [f.column for f in rest])}) FROM STDIN") as copy:
             for i, phash in enumerate(hashes):
-                copy.write_row((family_id, user_id, f"originals/{i}.jpg", f"thumbnails/{i}.jpg", f"IMG_{i}.jpg",
-                                f"IMG {i}", "image/jpeg", 1_000_000 + i, 4000, 3000,
+                copy.write_row((family_id, user_id, f"originals/{prefix}{i}.jpg", f"thumbnails/{prefix}{i}.jpg",
+                                f"IMG_{i}.jpg", f"IMG {i}", "image/jpeg", 1_000_000 + i, 4000, 3000,
                                 now - timedelta(minutes=i), "exif", f"{i:064x}", phash, now, "ready",
                                 local(now - timedelta(minutes=i), "").date()) + rest_values)
         cur.execute("SELECT id FROM gallery_photo WHERE family_id = %s ORDER BY id", [family_id])
@@ -94,16 +100,99 @@ def load(family_id: int, user_id: int, hashes: list[str], vectors: np.ndarray) -
     return ids
 
 
+def _page_p50(client, url: str, runs: int = 3) -> tuple[float, int]:
+    """The review page's median time (seconds) and its size (bytes)."""
+    times, size = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 200
+        size = len(response.content)
+    return sorted(times)[len(times) // 2], size
+
+
+def lookalikes(user, count: int, rng: np.random.Generator) -> None:
+    """`count` photos of one hash and nearly one embedding: pairs stored and page time with every photo paired with
+    every other (as stored before pairs were bounded), after migration search 0030's pruning, after a scan."""
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django.db import connection as db
+    from gallery.services import family_create
+    from search import vector_index
+    from search.duplicates import duplicates_scan
+    from search.models import DuplicatePair
+
+    family = family_create(name="Blank scans", admin=user)
+    vectors = _unit(np.ones((count, DIM), dtype=np.float32) + rng.standard_normal((count, DIM)).astype(np.float32)
+                    * 0.01)
+    ids = load(family.pk, user.pk, ["8000000000000000"] * count, vectors, prefix="blank-")
+    with transaction.atomic():
+        vector_index.ensure_index(model_name=MODEL, dim=DIM, family_id=family.pk)
+    client = Client()
+    client.force_login(user)
+    url = f"/families/{family.pk}/duplicates/"
+
+    with db.cursor() as cursor:  # every photo with every other, as the finder before bounded pairs stored them
+        cursor.execute(
+            "INSERT INTO search_duplicatepair (family_id, photo_a_id, photo_b_id, hash_distance, cosine, model_name, "
+            "found_at) SELECT %s, a, b, 0, 0.99, %s, now() FROM unnest(%s::bigint[]) a, unnest(%s::bigint[]) b "
+            "WHERE a < b", [family.pk, MODEL, ids, ids])
+        cursor.execute("VACUUM ANALYZE search_duplicatepair")
+    quadratic = DuplicatePair.objects.filter(family=family).count()
+    log(f"{count} look-alikes: {quadratic} pairs stored as before; drawing the page")
+    before, before_size = _page_p50(client, url)
+    log(f"page with every pair: {before * 1000:.0f} ms, {before_size // 1024} KB")
+
+    pruned = prune_seconds = None
+    try:
+        migration = importlib.import_module("search.migrations.0030_duplicate_pairs_bounded")
+    except ImportError:
+        log("no migration search 0030 in this checkout: no pruning measured")
+    else:
+        start = time.perf_counter()
+        with transaction.atomic():
+            migration.duplicate_pairs_bounded(django_apps, None)
+        prune_seconds = time.perf_counter() - start
+        pruned = DuplicatePair.objects.filter(family=family).count()
+        log(f"migration 0030 pruned {quadratic} pairs to {pruned} in {prune_seconds:.2f} s")
+    DuplicatePair.objects.filter(family=family).delete()
+    start = time.perf_counter()
+    duplicates_scan(family_id=family.pk)
+    scan_seconds = time.perf_counter() - start
+    scanned = DuplicatePair.objects.filter(family=family).count()
+    after, after_size = _page_p50(client, url)
+
+    print()
+    print(f"look-alikes (one hash)        {count} photos")
+    print(f"pairs stored                  every pair {quadratic}; after a scan {scanned} "
+          f"({quadratic / max(scanned, 1):.0f}x fewer)"
+          + (f"; migration 0030 leaves {pruned} in {prune_seconds:.2f} s" if pruned is not None else ""))
+    print(f"find_duplicates (the family)  {scan_seconds:.2f} s")
+    print(f"GET review page               every pair {before * 1000:.0f} ms, {before_size // 1024} KB; after a scan "
+          f"{after * 1000:.0f} ms, {after_size // 1024} KB ({before / after:.1f}x faster, "
+          f"{before_size / after_size:.1f}x smaller)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--photos", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=64, help="photos per embedding task (EMBED_TASK_SIZE)")
     parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--lookalikes", type=int, default=600, help="photos of one hash (0: none)")
+    parser.add_argument("--only-lookalikes", action="store_true", help="skip the large family")
     args = parser.parse_args()
     planted = max(1, args.photos // 50)
     rng = np.random.default_rng(0)
     hashes, vectors, pairs = corpus(args.photos, planted, rng)
-    with throwaway_database("bench_duplicates"), override_settings(SEARCH_MODEL=MODEL, ALLOWED_HOSTS=["testserver"]):
+    from django.conf import settings
+
+    # (static files as the tests serve them: the pages are drawn without a `collectstatic`)
+    storages = {**settings.STORAGES,
+                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with throwaway_database("bench_duplicates"), override_settings(SEARCH_MODEL=MODEL, ALLOWED_HOSTS=["testserver"],
+                                                                   STORAGES=storages):
         from gallery.models import Family
         from gallery.services import family_create, user_create
         from search import vector_index
@@ -111,6 +200,10 @@ def main() -> int:
         from search.models import DuplicatePair
 
         user = user_create(username="bench", password="bench-password-123")
+        if args.lookalikes:
+            lookalikes(user, args.lookalikes, rng)
+        if args.only_lookalikes:
+            return 0
         family = family_create(name="Bench", admin=user)
         log(f"loading {args.photos} photos, {planted} planted near-duplicates")
         ids = load(family.pk, user.pk, hashes, vectors)

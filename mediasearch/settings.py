@@ -454,8 +454,8 @@ MODEL_SWITCH_KEEP_DAYS = env_int("MODEL_SWITCH_KEEP_DAYS", 30)
 
 # Near-duplicates (search.duplicates): two photos of a family are grouped when their 64-bit perceptual hashes differ
 # by at most DUPLICATE_HASH_DISTANCE bits (a re-encoded or resized copy: 0-6; different pictures: 18+), or when their
-# image embeddings' cosine is at least DUPLICATE_COSINE (bursts, crops, edits); each photo's DUPLICATE_NEIGHBOURS
-# nearest neighbours (HNSW) are the candidates for the latter.
+# image embeddings' cosine is at least DUPLICATE_COSINE (bursts, crops, edits); each photo is paired with at most its
+# DUPLICATE_NEIGHBOURS nearest by each signal (by hash distance; by the HNSW walk), so pairs grow with the photos.
 DUPLICATE_HASH_DISTANCE = env_int("DUPLICATE_HASH_DISTANCE", 6)
 DUPLICATE_COSINE = env_float("DUPLICATE_COSINE", 0.95)
 DUPLICATE_NEIGHBOURS = env_int("DUPLICATE_NEIGHBOURS", 8)

@@ -9,7 +9,7 @@ from gallery.models import Membership, Photo
 from search.duplicates import duplicates_find
 from search.tests.conftest import shape_png
 from search.tests.test_duplicates import _jpeg_copy
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in, width_options
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
 
 pytestmark = [
@@ -75,5 +75,47 @@ def test_review_duplicates_on_a_phone(live_server, browser, artifacts, smiths):
         assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
         phone.screenshot(path=artifacts / "duplicates-390.png", full_page=True)
         assert phone.js_errors == []
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def blank_scans(transactional_db):
+    """40 copies of one blank scan (one perceptual hash), paired as the worker pairs them."""
+    from search.duplicates import duplicates_scan
+    from search.tests.test_duplicates import _lookalikes
+
+    family = FamilyFactory(name="Smiths")
+    alice = UserFactory(username="alice")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    scans = _lookalikes(family, alice, 40)
+    duplicates_scan(family_id=family.pk)
+    return family, scans
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_group_of_forty_look_alikes_shows_twelve_and_moves_all(live_server, browser, artifacts, blank_scans, width):
+    from search.views import DUPLICATES_SHOWN
+
+    family, scans = blank_scans
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/families/{family.pk}/duplicates/")
+        assert page.locator(".duplicate-item").count() == DUPLICATES_SHOWN
+        more = 40 - DUPLICATES_SHOWN
+        assert page.get_by_text(f"…and {more} more like these, not shown (40 photos in this group).").is_visible()
+        box = page.get_by_label(f"Move these {more} to the trash too")
+        assert box.is_checked()
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        page.evaluate("() => document.querySelectorAll('.duplicate-thumb').forEach((i) => i.scrollIntoView())")
+        page.wait_for_function("() => Array.from(document.querySelectorAll('.duplicate-thumb'))"
+                               ".every((i) => i.complete && i.naturalWidth > 0)")
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.screenshot(path=artifacts / f"duplicates-forty-{width}.png", full_page=True)
+        page.get_by_role("button", name="Move ticked to trash").click()
+        assert page.get_by_text("Moved 39 photos to the trash.").is_visible()
+        assert list(Photo.objects.filter(pk__in=[p.pk for p in scans])) == [scans[0]]
+        assert page.js_errors == []
     finally:
         context.close()
