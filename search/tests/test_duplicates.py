@@ -933,3 +933,21 @@ def test_pairs_stored_every_with_every_are_pruned_to_each_photos_nearest(family,
     assert [(len(g.members), g.keep.pk, sum(m.trash for m in g.members))
             for g in duplicate_groups(user=alice, family=family)] == before
     assert before[0] == (300, photos[0].pk, 299) and before[1][0] == 4
+
+
+def test_another_family_can_not_move_the_rest_of_our_group(family, other_family, alice, mallory, client_for):
+    """"The N more like these" are named by the group's key: posted to our family by another family's member, 404;
+    posted to their own family, no such group; nothing moves either way."""
+    from search.views import DUPLICATES_SHOWN
+
+    photos = _lookalikes(family, alice, DUPLICATES_SHOWN + 3)
+    duplicates_scan(family_id=family.pk)
+    fields = _form_of(client_for(alice).get(reverse("search:duplicates", args=[family.pk])).content.decode(),
+                      photos[0].pk)
+    theirs = client_for(mallory)
+    assert theirs.post(reverse("search:duplicates_trash", args=[family.pk]),
+                       urlencode(fields), content_type="application/x-www-form-urlencoded").status_code == 404
+    page = _post_form(theirs, reverse("search:duplicates_trash", args=[other_family.pk]),
+                      [(name, value) for name, value in fields if name != "photo"]).content.decode()
+    assert GONE in page
+    assert Photo.objects.filter(pk__in=[p.pk for p in photos]).count() == len(photos)
