@@ -38,3 +38,5 @@ class SearchConfig(AppConfig):
         from search.smart_albums import SmartAlbumSearch
 
         smart_albums.register(SmartAlbumSearch())  # smart albums' photos are a saved search's results
+
+        import search.ocr_requests  # noqa: F401  (registers the selection bar's "read_text" with gallery.bulk)
