@@ -181,6 +181,13 @@ class MetadataProgress:
         return not settings.OCR_ENABLED
 
     @property
+    def skipped_read(self):
+        """What reading the skipped photos would cost the worker (the Index page's "Read the N skipped photos")."""
+        from search.ocr_requests import ReadEstimate  # (ocr_requests registers a bulk action: loaded by the app)
+
+        return ReadEstimate(self.text_skipped)
+
+    @property
     def suggestions_off(self) -> bool:
         """TAG_SUGGESTIONS_ENABLED is off: photos not scored yet wait for nothing that runs."""
         return not settings.TAG_SUGGESTIONS_ENABLED
@@ -367,6 +374,13 @@ def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = No
     if family_id is not None:
         qs = qs.filter(family_id=family_id)
     return list(qs.values_list("pk", flat=True))
+
+
+def skipped_text_photo_ids(*, user: AbstractBaseUser, family_id: int) -> list[int]:
+    """Ids of the embedded photos of one of the user's families whose text the OCR gate skipped (none for a family
+    that isn't the user's): what the Index page's "Read the N skipped photos" reads."""
+    return list(Photo.objects.filter(family_id=family_id, family__memberships__user=user, status=Photo.Status.READY,
+                                     ocr_status=Photo.OcrStatus.SKIPPED).order_by("pk").values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)
