@@ -182,6 +182,7 @@ def test_the_api_reads_selected_photos_and_a_familys_skipped_ones_within_the_use
     assert response.json()["results"] == [{"id": skipped[0].pk, "ok": True, "reason": ""},
                                           {"id": theirs.pk, "ok": False, "reason": NOT_FOUND},
                                           {"id": done.pk, "ok": True, "reason": READ_ALREADY}]
+    assert response.json()["note"] == "That is under a minute of the worker’s time."
     assert queued(ocr_on) == [skipped[0].pk]
 
     estimate = client.get(f"/api/v1/photos/read-text/?family={family.pk}", headers=headers)
