@@ -39,4 +39,6 @@ class SearchConfig(AppConfig):
 
         smart_albums.register(SmartAlbumSearch())  # smart albums' photos are a saved search's results
 
-        import search.ocr_requests  # noqa: F401  (registers the selection bar's "read_text" with gallery.bulk)
+        from search.ocr_requests import read_text_action_register
+
+        read_text_action_register()  # the selection bar's and bulk API's "Read text"

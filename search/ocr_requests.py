@@ -69,9 +69,11 @@ def reading_switched_on() -> None:
         raise ValidationError(OCR_OFF)
 
 
-@bulk_action("read_text", label="Text of {photos} queued to be read.",
-             note=lambda queued: f"That is {worker_time_words(worker_seconds(queued))} of the worker’s time."
-             if queued else "")
+def _worker_time_note(queued: int) -> str:
+    """What the bar's summary adds after "Text of 3 photos queued to be read."."""
+    return f"That is {worker_time_words(worker_seconds(queued))} of the worker’s time." if queued else ""
+
+
 def _read_text(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     """The selection bar's "Read text": the ticked photos of the user's families (another family's id answers
     NOT_FOUND, as a missing one) are queued to have their text read whatever the gate said; one read already is
@@ -82,6 +84,11 @@ def _read_text(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     return ([BulkResult(pk, True) for pk in asked.queued]
             + [BulkResult(pk, True, WAITING_ALREADY) for pk in asked.waiting]
             + [BulkResult(pk, True, READ_ALREADY) for pk in asked.read_already])
+
+
+def read_text_action_register() -> None:
+    """Offer "read_text" to gallery.bulk's selection bar and API (search.apps calls it at start-up)."""
+    bulk_action("read_text", label="Text of {photos} queued to be read.", note=_worker_time_note)(_read_text)
 
 
 def family_skipped_read(*, photo_ids: list[int]) -> int:

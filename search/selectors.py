@@ -18,6 +18,7 @@ from gallery.trash_services import admin_family_ids
 from search.expansion import SYNONYMS_VERSION_SQL
 from search.judgment_selectors import family_judgments
 from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchCalibration, SearchPreferences
+from search.ocr_requests import ReadEstimate
 
 
 def active_model_state() -> EmbeddingModel | None:
@@ -181,10 +182,8 @@ class MetadataProgress:
         return not settings.OCR_ENABLED
 
     @property
-    def skipped_read(self):
+    def skipped_read(self) -> ReadEstimate:
         """What reading the skipped photos would cost the worker (the Index page's "Read the N skipped photos")."""
-        from search.ocr_requests import ReadEstimate  # (ocr_requests registers a bulk action: loaded by the app)
-
         return ReadEstimate(self.text_skipped)
 
     @property
