@@ -4,6 +4,8 @@ photo twice, and saying so when reading text is switched off."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -211,9 +213,12 @@ def test_with_reading_switched_off_every_bulk_way_says_so_and_queues_nothing(
     page = client.get(reverse("search:indexing")).content.decode()
     assert "Read the 2 skipped photos" not in page and "reading text is switched off" in page
     with django_capture_on_commit_callbacks(execute=True):
-        page = client.post(reverse("gallery:photos_bulk"), {"action": "read_text", "photos": ids, "next": "/"},
-                           follow=True).content.decode()
+        page = client.post(reverse("gallery:photos_bulk"), {"action": "read_text", "photos": ids, "read_again": "on",
+                                                            "next": "/"}, follow=True).content.decode()
         assert OCR_OFF in page and "queued to be read" not in page
+        # (without JavaScript: the bar comes back as it was sent, the photos ticked and "read ones too" too)
+        assert re.search(r'name="read_again" value="on" checked', page)
+        assert all(re.search(rf'value="{pk}"[^>]* checked', page) for pk in ids)
         page = client.post(reverse("search:indexing_read_skipped"), {"family": family.pk},
                            follow=True).content.decode()
         assert "switched off" in page and "Reading the text in" not in page
