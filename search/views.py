@@ -24,7 +24,8 @@ from gallery.forms import given_twice
 from gallery.middleware import many_fields
 from gallery.places import country_name
 from gallery.selectors import (
-    family_get, family_is_admin, family_labelled, family_list, family_members, favourite_ids, photo_get, tag_key, tag_list,
+    family_get, family_is_admin, family_labelled, family_list, family_members, favourite_ids, photo_get, tag_key,
+    tag_list,
 )
 from gallery.text import NUL, id_from_text, text_isolated
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
