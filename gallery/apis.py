@@ -27,7 +27,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from gallery.album_services import album_add_uploaded, upload_album
 from gallery.api_fields import ClearableTextField, NumberField, ParamsSerializer, TextField, TextRegexField
-from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, photos_bulk_apply
+from gallery.bulk import BULK_ACTIONS, BULK_MAX_PHOTOS, bulk_note, photos_bulk_apply
 from gallery.models import Membership, Photo, PhotoTag
 from gallery.forms import DESCRIPTION_MAX_CHARS, AcceptAboveForm
 from gallery.selectors import (
@@ -899,7 +899,8 @@ class PhotoBulkApi(APIView):
             choices=list(BULK_ACTIONS),
             help_text="add_tags and remove_tags need `tags`, add_to_album and remove_from_album need `album` (a plain "
                       "album of the photo's family), shift_dates needs `seconds`; favourite and unfavourite are the "
-                      "user's own; trash and restore are for the photo's uploader or a family admin")
+                      "user's own; trash and restore are for the photo's uploader or a family admin; read_text "
+                      "(any member) queues the photos' text to be read, those read already only with `again`")
         photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
                                        min_length=1, max_length=BULK_MAX_PHOTOS,
                                        help_text=f"Photo ids, at most {BULK_MAX_PHOTOS}")
@@ -911,6 +912,8 @@ class PhotoBulkApi(APIView):
                                                      "earlier; each whole 86,400 seconds a day of the calendar where "
                                                      "each photo was taken, the rest time gone by")
         taken_at_seen = taken_at_seen_field()
+        again = serializers.BooleanField(required=False, default=False,
+                                         help_text="For read_text: read the text of photos read already too")
 
     class BulkResultSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -920,7 +923,9 @@ class PhotoBulkApi(APIView):
                                                  'tags already.", "It had none of these tags.")')
 
     @extend_schema(request=BulkInputSerializer, responses={200: inline_serializer(
-        "PhotoBulkOutput", {"results": BulkResultSerializer(many=True)}), 409: SHIFT_CONFLICT})
+        "PhotoBulkOutput", {"results": BulkResultSerializer(many=True), "note": serializers.CharField(
+            required=False, help_text='Only for read_text: the OCR worker\'s time the photos queued take ("That is '
+                                      'about 2 minutes of the worker’s time.")')}), 409: SHIFT_CONFLICT})
     def post(self, request):
         data = self.BulkInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -930,9 +935,13 @@ class PhotoBulkApi(APIView):
                                         tags=data.validated_data.get("tags", ()),
                                         album_id=data.validated_data.get("album"),
                                         seconds=data.validated_data.get("seconds"),
-                                        seen=taken_at_seen(data.validated_data))
+                                        seen=taken_at_seen(data.validated_data),
+                                        again=data.validated_data["again"])
         body = [{"id": r.id, "ok": r.ok, "reason": r.reason} for r in results]
-        return Response({"results": self.BulkResultSerializer(body, many=True).data})
+        answer = {"results": self.BulkResultSerializer(body, many=True).data}
+        if BULK_ACTIONS[data.validated_data["action"]].note is not None:
+            answer["note"] = bulk_note(data.validated_data["action"], results)
+        return Response(answer)
 
 
 MIN_PROBABILITY_HELP = "A probability from 0 to 1 (default 0.9: what the model is 90% sure of)"

@@ -58,6 +58,7 @@ class BulkInput:
     seconds: int | None = None  # shift_dates: the offset, negative for earlier
     # shift_dates: photo id → its date taken as the member saw it (a date changed since refuses the whole shift)
     seen: dict[int, datetime] = field(default_factory=dict)
+    again: bool = False  # read_text (registered by search): read the text of photos read already too
 
 
 @dataclass(frozen=True)
@@ -68,18 +69,21 @@ class BulkAction:
     needs_tags: bool = False
     needs_album: bool = False
     needs_seconds: bool = False
+    # What the summary adds after saying what was done, from how many photos were done (read_text: the worker's time
+    # they take); "" for nothing.
+    note: Callable[[int], str] | None = None
 
 
 BULK_ACTIONS: dict[str, BulkAction] = {}
 
 
 def bulk_action(name: str, *, label: str, needs_tags: bool = False, needs_album: bool = False,
-                needs_seconds: bool = False):
-    """Register `run` as the bulk action `name`."""
+                needs_seconds: bool = False, note: Callable[[int], str] | None = None):
+    """Register `run` as the bulk action `name` (another app registers its own at start-up: search's "read_text")."""
 
     def register(run: Callable[..., list[BulkResult]]) -> Callable[..., list[BulkResult]]:
         BULK_ACTIONS[name] = BulkAction(name=name, label=label, run=run, needs_tags=needs_tags,
-                                        needs_album=needs_album, needs_seconds=needs_seconds)
+                                        needs_album=needs_album, needs_seconds=needs_seconds, note=note)
         return run
 
     return register
@@ -87,7 +91,7 @@ def bulk_action(name: str, *, label: str, needs_tags: bool = False, needs_album:
 
 def bulk_input_clean(*, action: str, photo_ids: Iterable, tags: Iterable[str] = (),
                      album_id: int | None = None, seconds: int | None = None,
-                     seen: Mapping[int, datetime] | None = None) -> tuple[BulkAction, BulkInput]:
+                     seen: Mapping[int, datetime] | None = None, again: bool = False) -> tuple[BulkAction, BulkInput]:
     """The action and its input, or ValidationError with a plain sentence (unknown action, no photos, too many,
     tags, album or offset missing for an action that needs them, an offset of nothing or over 100 years)."""
     entry = BULK_ACTIONS.get(action)
@@ -110,7 +114,7 @@ def bulk_input_clean(*, action: str, photo_ids: Iterable, tags: Iterable[str] = 
             raise ValidationError("A shift is at most 100 years.", code="shift_amount")
     return entry, BulkInput(photo_ids=ids, tags=cleaned_tags, album_id=album_id if entry.needs_album else None,
                             seconds=seconds if entry.needs_seconds else None,
-                            seen={pk: (seen or {})[pk] for pk in ids if pk in (seen or {})})
+                            seen={pk: (seen or {})[pk] for pk in ids if pk in (seen or {})}, again=again)
 
 
 def _selection(photo_ids: Iterable) -> list[int]:
@@ -139,16 +143,23 @@ def _photo_ids(values: Iterable) -> list[int]:
 @transaction.atomic
 def photos_bulk_apply(*, user: AbstractBaseUser, action: str, photo_ids: Iterable, tags: Iterable[str] = (),
                       album_id: int | None = None, seconds: int | None = None,
-                      seen: Mapping[int, datetime] | None = None) -> list[BulkResult]:
+                      seen: Mapping[int, datetime] | None = None, again: bool = False) -> list[BulkResult]:
     """Do `action` to each photo the user may do it to; one result per distinct id, in the order given.
 
     Raises ValidationError for a request that can't be done at all (see bulk_input_clean; a shift over dates changed
     since `seen`, code "shift_conflict"); a photo that can't be done is a result with ok=False, never an error, so one
     photo never costs the others."""
     entry, data = bulk_input_clean(action=action, photo_ids=photo_ids, tags=tags, album_id=album_id,
-                                   seconds=seconds, seen=seen)
+                                   seconds=seconds, seen=seen, again=again)
     results = {result.id: result for result in entry.run(user=user, data=data)}
     return [results.get(photo_id, BulkResult(photo_id, False, NOT_FOUND)) for photo_id in data.photo_ids]
+
+
+def bulk_note(action: str, results: Sequence[BulkResult]) -> str:
+    """What the action adds about what it did (BulkAction.note, from the photos done: ok with no reason), or ""."""
+    entry = BULK_ACTIONS.get(action)
+    done = sum(result.ok and not result.reason for result in results)
+    return entry.note(done) if entry is not None and entry.note is not None else ""
 
 
 def _visible(*, user: AbstractBaseUser, photo_ids: Sequence[int]) -> dict[int, Photo]:

@@ -480,6 +480,9 @@ OCR_GATE_THRESHOLD = env_float("OCR_GATE_THRESHOLD", 0.1)
 OCR_MAX_ATTEMPTS = env_int("OCR_MAX_ATTEMPTS", 3)
 OCR_TASK_SIZE = env_int("OCR_TASK_SIZE", 8)  # photos per OCR task: ~2-4 s each on a CPU
 OCR_MAX_SIDE = env_int("OCR_MAX_SIDE", 1600)  # photos are read from their display rendition, at most this size
+# What reading one photo costs the OCR worker, for the estimate a member sees before asking for many photos to be
+# read (bench/ocr_throughput.py measures it: 2-3.5 s a photo on 2 cores).
+OCR_SECONDS_PER_PHOTO = env_float("OCR_SECONDS_PER_PHOTO", 3.0)
 OCR_CLUSTER = "mediasearch-ocr"
 
 # Tag suggestions: each photo's stored embedding is scored against the tag vocabulary (admin: suggested-tag concepts)

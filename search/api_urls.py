@@ -12,6 +12,7 @@ urlpatterns = [
     path("duplicates/dismiss/", apis.DuplicatesDismissApi.as_view(), name="api_duplicates_dismiss"),
     path("photos/retry/", apis.PhotosRetryApi.as_view(), name="api_photos_retry"),
     path("photos/<int:photo_id>/retry/", apis.PhotoRetryApi.as_view(), name="api_photo_retry"),
+    path("photos/read-text/", apis.PhotosReadTextApi.as_view(), name="api_photos_read_text"),
     path("photos/<int:photo_id>/read-text/", apis.PhotoReadTextApi.as_view(), name="api_photo_read_text"),
     path("photos/<int:photo_id>/similar/", apis.SimilarApi.as_view(), name="api_photo_similar"),
 ]

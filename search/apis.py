@@ -29,8 +29,9 @@ from search.judgment_services import judgment_delete, judgment_record
 from search.models import SearchPreferences
 from search.quality import family_quality
 from search.ocr import OCR_OFF, photos_text_request
+from search.ocr_requests import ReadEstimate, family_skipped_read
 from mediasearch.parsers import MergePatchParser
-from search.selectors import failed_photo_ids
+from search.selectors import failed_photo_ids, skipped_text_photo_ids
 from search.services import photos_retry, preferences_lock, preferences_reset, preferences_update
 from search.text_embeddings import EncodeBudget
 from search.query_parser import normalise
@@ -654,3 +655,51 @@ class PhotoReadTextApi(APIView):
             raise ValidationError({"detail": [OCR_OFF]})
         photos_text_request(photo_ids=[photo.pk])
         return photo_response(request, photo.pk)
+
+
+class ReadSkippedSerializer(ParamsSerializer):
+    family = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="One of your families")
+
+
+def _worker_time(photos: int) -> dict:
+    estimate = ReadEstimate(photos)
+    return {"worker_seconds": estimate.seconds, "worker_time": estimate.words}
+
+
+WORKER_TIME_FIELDS = {
+    "worker_seconds": serializers.IntegerField(help_text="What reading them costs the OCR worker, in seconds "
+                                                         "(photos × OCR_SECONDS_PER_PHOTO)"),
+    "worker_time": serializers.CharField(help_text='The same in words: "under a minute", "about 2 hours"'),
+}
+
+
+class PhotosReadTextApi(APIView):
+    """The photos of one of your families whose text the OCR gate skipped (the Index page's "Read the N skipped
+    photos"; any member): GET says how many and what reading them costs the worker, POST queues them (those waiting
+    already are not queued again, so a POST sent twice queues each once). The ticked photos of a page are read with
+    `POST /api/v1/photos/bulk/`, action `read_text`."""
+
+    def _skipped(self, request, data) -> list[int]:
+        serializer = ReadSkippedSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        family = family_get(user=request.user, family_id=serializer.validated_data["family"])
+        if not settings.OCR_ENABLED:
+            raise ValidationError({"detail": [OCR_OFF]})
+        return skipped_text_photo_ids(user=request.user, family_id=family.pk)
+
+    @extend_schema(parameters=[ReadSkippedSerializer], operation_id="photos_read_text_estimate",
+                   responses=inline_serializer("ReadSkippedEstimate", {
+                       "photos": serializers.IntegerField(help_text="The family's photos the gate skipped"),
+                       **WORKER_TIME_FIELDS}))
+    def get(self, request):
+        ids = self._skipped(request, request.query_params)
+        return Response({"photos": len(ids), **_worker_time(len(ids))})
+
+    @extend_schema(request=ReadSkippedSerializer, operation_id="photos_read_text_skipped",
+                   responses=inline_serializer("ReadSkippedQueued", {
+                       "queued": serializers.IntegerField(help_text="How many photos were queued to be read"),
+                       **WORKER_TIME_FIELDS}))
+    def post(self, request):
+        ids = self._skipped(request, request.data)
+        queued = family_skipped_read(photo_ids=ids) if ids else 0
+        return Response({"queued": queued, **_worker_time(queued)})

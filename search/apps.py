@@ -38,3 +38,7 @@ class SearchConfig(AppConfig):
         from search.smart_albums import SmartAlbumSearch
 
         smart_albums.register(SmartAlbumSearch())  # smart albums' photos are a saved search's results
+
+        from search.ocr_requests import read_text_action_register
+
+        read_text_action_register()  # the selection bar's and bulk API's "Read text"

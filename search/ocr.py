@@ -132,16 +132,40 @@ def ocr_queue_size() -> int:
     return get_broker(settings.OCR_CLUSTER).queue_size()
 
 
+@dataclass(frozen=True)
+class TextAsked:
+    """What a request to read photos' text did with each photo (photos_text_ask)."""
+
+    queued: list[int]  # queued now (OCR_TASK_SIZE photos a task, on the OCR queue)
+    waiting: list[int]  # waiting to be read already, or being read now: not queued a second time
+    read_already: list[int]  # their text was read, and reading it again was not asked for
+
+
 @transaction.atomic
-def photos_text_request(*, photo_ids: Sequence[int]) -> int:
-    """Read these photos' text whatever the gate said (the photo page's "Read text", `manage.py read_text`).
-    Photos being read now are left alone; returns how many were queued."""
-    ids = list(Photo.objects.filter(pk__in=list(photo_ids)).exclude(ocr_status=Photo.OcrStatus.PROCESSING)
-               .values_list("pk", flat=True))
+def photos_text_ask(*, photo_ids: Sequence[int], again: bool) -> TextAsked:
+    """Read these photos' text whatever the gate said (skipped, failed; `again`: read ones too). A photo waiting to be
+    read already (pending) or being read is not queued again, so a request sent twice (two tabs, a double click,
+    a script retried) queues each photo once; a pending one the gate has not looked at yet is marked as asked for,
+    so the gate won't skip it, and is queued where it waits (after its embedding, or by the sweep)."""
+    rows = dict(Photo.objects.select_for_update().filter(pk__in=list(photo_ids)).order_by("pk")
+                .values_list("pk", "ocr_status"))
+    waiting = [pk for pk, state in rows.items()
+               if state in (Photo.OcrStatus.PENDING, Photo.OcrStatus.PROCESSING)]
+    read_already = [] if again else [pk for pk, state in rows.items() if state == Photo.OcrStatus.DONE]
+    ids = [pk for pk in rows if pk not in waiting and pk not in read_already]
+    Photo.objects.filter(pk__in=waiting, ocr_status=Photo.OcrStatus.PENDING, ocr_reason="").update(
+        ocr_reason=OCR_REQUESTED)
     Photo.objects.filter(pk__in=ids).update(ocr_status=Photo.OcrStatus.PENDING, ocr_attempts=0,
                                             ocr_reason=OCR_REQUESTED)
-    transaction.on_commit(lambda: ocr_enqueue(ids))
-    return len(ids)
+    if ids:
+        transaction.on_commit(lambda: ocr_enqueue(ids))
+    return TextAsked(queued=ids, waiting=waiting, read_already=read_already)
+
+
+def photos_text_request(*, photo_ids: Sequence[int]) -> int:
+    """Read these photos' text whatever the gate said, read ones too (the photo page's "Read text",
+    `manage.py read_text`); returns how many were queued (photos_text_ask)."""
+    return len(photos_text_ask(photo_ids=photo_ids, again=True).queued)
 
 
 # --- reading -------------------------------------------------------------------------------------

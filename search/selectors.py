@@ -18,6 +18,7 @@ from gallery.trash_services import admin_family_ids
 from search.expansion import SYNONYMS_VERSION_SQL
 from search.judgment_selectors import family_judgments
 from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchCalibration, SearchPreferences
+from search.ocr_requests import ReadEstimate
 
 
 def active_model_state() -> EmbeddingModel | None:
@@ -179,6 +180,11 @@ class MetadataProgress:
     def text_reading_off(self) -> bool:
         """OCR_ENABLED is off: the photos waiting for their text wait for nothing that runs."""
         return not settings.OCR_ENABLED
+
+    @property
+    def skipped_read(self) -> ReadEstimate:
+        """What reading the skipped photos would cost the worker (the Index page's "Read the N skipped photos")."""
+        return ReadEstimate(self.text_skipped)
 
     @property
     def suggestions_off(self) -> bool:
@@ -367,6 +373,13 @@ def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = No
     if family_id is not None:
         qs = qs.filter(family_id=family_id)
     return list(qs.values_list("pk", flat=True))
+
+
+def skipped_text_photo_ids(*, user: AbstractBaseUser, family_id: int) -> list[int]:
+    """Ids of the embedded photos of one of the user's families whose text the OCR gate skipped (none for a family
+    that isn't the user's): what the Index page's "Read the N skipped photos" reads."""
+    return list(Photo.objects.filter(family_id=family_id, family__memberships__user=user, status=Photo.Status.READY,
+                                     ocr_status=Photo.OcrStatus.SKIPPED).order_by("pk").values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)

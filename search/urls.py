@@ -26,6 +26,7 @@ urlpatterns = [
     path("indexing/", views.indexing_status, name="indexing"),
     path("indexing/retry/", views.indexing_retry, name="indexing_retry"),
     path("indexing/read-text/", views.indexing_read_text, name="indexing_read_text"),
+    path("indexing/read-skipped/", views.indexing_read_skipped, name="indexing_read_skipped"),
     path("indexing/confirm-switch/", views.model_switch_confirm_view, name="model_switch_confirm"),
     path("indexing/compare/<int:family_id>/", views.model_comparison_view, name="model_comparison"),
 ]

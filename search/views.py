@@ -24,7 +24,8 @@ from gallery.forms import given_twice
 from gallery.middleware import many_fields
 from gallery.places import country_name
 from gallery.selectors import (
-    family_get, family_is_admin, family_list, family_members, favourite_ids, photo_get, tag_key, tag_list,
+    family_get, family_is_admin, family_labelled, family_list, family_members, favourite_ids, photo_get, tag_key,
+    tag_list,
 )
 from gallery.text import NUL, id_from_text, text_isolated
 from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
@@ -44,6 +45,7 @@ from search.forms import (
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import OCR_OFF, photos_text_request
+from search.ocr_requests import ReadEstimate, family_skipped_read
 from search.model_comparison import PRECISION_KS, family_model_comparison, previous_model
 from search.query_dates import note_reason, phrase_for_day, phrase_for_range
 from search.query_notes import DateWordNote, notes_merged
@@ -52,7 +54,7 @@ from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
 from search.selectors import (
     INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, family_most_judged, family_search_model,
-    families_have_photos, index_status, kept_models, photos_indexing_count,
+    families_have_photos, index_status, kept_models, photos_indexing_count, skipped_text_photo_ids,
 )
 from search.plots import quality_plots
 from search.quality import (
@@ -566,6 +568,34 @@ def indexing_read_text(request: HttpRequest) -> HttpResponse:
     ids = failed_photo_ids(user=request.user, photo_ids=[id_from_text(photo_id)] if photo_id else None, text=True)
     count = photos_text_request(photo_ids=ids) if ids else 0
     messages.success(request, f"Reading the text in {count} photo{'s' if count != 1 else ''} again.")
+    return redirect("search:indexing")
+
+
+@require_POST
+@login_required
+def indexing_read_skipped(request: HttpRequest) -> HttpResponse:
+    """Read the text in every photo of one of the user's families the OCR gate skipped (family=<id>; any member, as
+    a photo's "Read text"). Past CONFIRM_SECONDS of the worker's time it first answers a page saying so, whose
+    button sends `confirm` (the number of photos confirmed: more skipped since asks again)."""
+    family = family_labelled(user=request.user, family=family_get(
+        user=request.user, family_id=id_from_text(request.POST.get("family") or "")))
+    if not settings.OCR_ENABLED:
+        messages.error(request, OCR_OFF)
+        return redirect("search:indexing")
+    ids = skipped_text_photo_ids(user=request.user, family_id=family.pk)
+    estimate = ReadEstimate(len(ids))
+    if not ids:
+        messages.info(request, f"No skipped photo of {text_isolated(family.label)} is left to read: they are "
+                               "read, or waiting to be.")
+        return redirect("search:indexing")
+    confirmed = id_from_text(request.POST.get("confirm") or "") or 0
+    if estimate.needs_confirming and confirmed < len(ids):
+        return render(request, "search/read_skipped_confirm.html", {
+            "family": family, "estimate": estimate, "seconds_per_photo": settings.OCR_SECONDS_PER_PHOTO})
+    count = family_skipped_read(photo_ids=ids)
+    messages.success(request, f"Reading the text in {count} photo{pluralize(count)} of "
+                              f"{text_isolated(family.label)}: {ReadEstimate(count).words} of the worker’s time. "
+                              "Each photo's text is searchable as soon as it is read.")
     return redirect("search:indexing")
 
 

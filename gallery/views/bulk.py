@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from gallery.album_services import NewAlbum, PhotoOutcome
 from gallery.bulk import (
-    BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, photos_add_to_new_album, photos_bulk_apply,
+    BULK_ACTIONS, BULK_MAX_PHOTOS, BulkResult, bulk_albums, bulk_note, photos_add_to_new_album, photos_bulk_apply,
 )
 from gallery.correction_services import date_seen, photo_date_version
 from gallery.downloads import GONE_SINCE, photos_for_download, zip_response
@@ -34,8 +34,9 @@ from gallery.views.refusals import refusal_keep, refusal_take
 
 
 # What the bar offers on a list of photos (timeline, search results, an album); the trash page offers "restore".
-LIST_ACTIONS = ("add_tags", "remove_tags", "add_to_album", "favourite", "unfavourite", "shift_dates", "download",
-                "trash")
+# ("read_text" is search's: offered where search registered it.)
+LIST_ACTIONS = ("add_tags", "remove_tags", "add_to_album", "favourite", "unfavourite", "shift_dates", "read_text",
+                "download", "trash")
 # A plain album's page also takes the ticked photos out of that album (`from_album`: the page's album).
 ALBUM_ACTIONS = (*LIST_ACTIONS[:3], "remove_from_album", *LIST_ACTIONS[3:])
 TRASH_ACTIONS = ("restore",)
@@ -77,7 +78,7 @@ def _back(request: HttpRequest) -> HttpResponse:
 BAR_REFUSED_KEY = "select_bar_refused"
 # What the bar's fields were sent with (each cut at 2,000 characters: the longest field's maxlength), and at most as
 # many ticks as a page can draw and more (a refusal of too many keeps them, to untick some).
-BAR_FIELDS = ("tags", "album", "new_album_name", "new_album_family", "shift_amount", "shift_unit")
+BAR_FIELDS = ("tags", "album", "new_album_name", "new_album_family", "shift_amount", "shift_unit", "read_again")
 BAR_TICKS_KEPT = 5000
 
 
@@ -183,7 +184,8 @@ def photos_bulk(request: HttpRequest) -> HttpResponse:
                                         album_id=_album_id(album),
                                         seconds=_shift_seconds(request.POST.get("shift_amount"),
                                                                request.POST.get("shift_unit")),
-                                        seen=_dates_seen(request.POST.getlist("taken_at_seen")))
+                                        seen=_dates_seen(request.POST.getlist("taken_at_seen")),
+                                        again=bool(request.POST.get("read_again")))
     except PermissionDenied as exc:  # removed from a family of the ticked photos since the page was drawn
         return removed_meanwhile(request, exc)
     except ValidationError as exc:
@@ -247,6 +249,8 @@ def bulk_summary(action: str, results: list[BulkResult]) -> str:
     photos = f"{done} photo{'' if done == 1 else 's'}"
     text = BULK_ACTIONS[action].label.format(photos=photos) if done else "Nothing was done."
     text = text[0].upper() + text[1:]
+    if note := bulk_note(action, results):
+        text += f" {note}"
     for reason, count in Counter(result.reason for result in results if result.ok and result.reason).items():
         text += f" {count} unchanged: {reason}"
     reasons = Counter(result.reason for result in results if not result.ok)

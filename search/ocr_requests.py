@@ -1,0 +1,98 @@
+"""Members asking for text to be read in many photos at once: the selection bar's "Read text" (gallery.bulk's action
+"read_text", which search registers here: gallery can't import search), the Index page's "Read the N skipped photos",
+and their API. Reading costs the OCR worker seconds a photo (OCR_SECONDS_PER_PHOTO), so every one of them says what
+it costs, in words, and the Index page asks to confirm a request past CONFIRM_SECONDS before it queues anything.
+
+Any member may ask, as on the photo page: the bar lets any member queue BULK_MAX_PHOTOS at a time anyway, so keeping
+the family's "all of them" to its admins would only make members press the bar again and again. What keeps the cost
+in check: reading runs on its own queue and gives way to embedding (search.ocr), a photo waiting already is never
+queued twice, and a large request is confirmed with its cost in front of the member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+
+from gallery.bulk import BulkInput, BulkResult, bulk_action
+from gallery.selectors import photo_list
+from search.ocr import OCR_OFF, photos_text_ask
+
+# Past this much of the worker's time (200 photos at 3 s), the Index page asks "are you sure?" with the figure first.
+CONFIRM_SECONDS = 10 * 60
+# The bar's answers for photos it had nothing to do with (ok: counted apart from the photos queued).
+READ_ALREADY = "Its text was read already (tick “read ones too” to read it again)."
+WAITING_ALREADY = "It is waiting to be read already."
+
+
+def worker_seconds(photos: int) -> int:
+    """What reading this many photos costs the OCR worker, in whole seconds (OCR_SECONDS_PER_PHOTO a photo)."""
+    return round(photos * settings.OCR_SECONDS_PER_PHOTO)
+
+
+def worker_time_words(seconds: float) -> str:
+    """A duration as a member reads an estimate: "under a minute", "about 2 minutes", "about an hour", "about 2
+    hours", "about 3 days" (rounded to the nearest unit; an estimate has no more precision than that)."""
+    for unit, length, one in (("day", 86400, "a day"), ("hour", 3600, "an hour"), ("minute", 60, "a minute")):
+        if seconds >= (1.5 if unit == "minute" else 0.95) * length:
+            n = round(seconds / length)
+            return f"about {one}" if n == 1 else f"about {n} {unit}s"
+    return "under a minute" if seconds < 45 else "about a minute"
+
+
+@dataclass(frozen=True)
+class ReadEstimate:
+    """What asking for these photos' text costs the worker."""
+
+    photos: int
+
+    @property
+    def seconds(self) -> int:
+        return worker_seconds(self.photos)
+
+    @property
+    def words(self) -> str:
+        return worker_time_words(self.seconds)
+
+    @property
+    def needs_confirming(self) -> bool:
+        return self.seconds > CONFIRM_SECONDS
+
+
+def reading_switched_on() -> None:
+    """ValidationError(OCR_OFF) with OCR_ENABLED off: no OCR worker runs, so queueing would promise what never
+    happens (every way of asking says so instead)."""
+    if not settings.OCR_ENABLED:
+        raise ValidationError(OCR_OFF)
+
+
+def _worker_time_note(queued: int) -> str:
+    """What the bar's summary adds after "Text of 3 photos queued to be read."."""
+    return f"That is {worker_time_words(worker_seconds(queued))} of the worker’s time." if queued else ""
+
+
+def _read_text(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
+    """The selection bar's "Read text": the ticked photos of the user's families (another family's id answers
+    NOT_FOUND, as a missing one) are queued to have their text read whatever the gate said; one read already is
+    left alone unless `again` was ticked, one waiting already is not queued twice."""
+    reading_switched_on()
+    ids = list(photo_list(user=user).filter(pk__in=data.photo_ids).values_list("pk", flat=True))
+    asked = photos_text_ask(photo_ids=ids, again=data.again)
+    return ([BulkResult(pk, True) for pk in asked.queued]
+            + [BulkResult(pk, True, WAITING_ALREADY) for pk in asked.waiting]
+            + [BulkResult(pk, True, READ_ALREADY) for pk in asked.read_already])
+
+
+def read_text_action_register() -> None:
+    """Offer "read_text" to gallery.bulk's selection bar and API (search.apps calls it at start-up)."""
+    bulk_action("read_text", label="Text of {photos} queued to be read.", note=_worker_time_note)(_read_text)
+
+
+def family_skipped_read(*, photo_ids: list[int]) -> int:
+    """The Index page's "Read the N skipped photos" (and its API): queue the photos the gate skipped (the caller
+    took them from skipped_text_photo_ids, so of the user's family); returns how many were queued."""
+    reading_switched_on()
+    return len(photos_text_ask(photo_ids=photo_ids, again=False).queued)

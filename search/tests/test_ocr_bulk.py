@@ -1,0 +1,233 @@
+"""Reading text in photos in bulk, for members: the selection bar's "Read text", the Index page's "Read the N skipped
+photos" and their API, each saying what it costs the worker, only ever of the member's families, never queueing a
+photo twice, and saying so when reading text is switched off."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from gallery.bulk import NOT_FOUND, BulkResult, photos_bulk_apply
+from gallery.models import Photo
+from search.ocr import OCR_OFF, photos_read_text
+from search.ocr_requests import READ_ALREADY, WAITING_ALREADY, worker_time_words
+from tests.factories import api_token_key, photo_factory
+from tests.queue import queued_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ocr_on(settings):
+    settings.OCR_ENABLED = True
+    settings.OCR_SECONDS_PER_PHOTO = 3.0
+    settings.OCR_TASK_SIZE = 2
+    return settings
+
+
+def embedded(family, user, ocr_status: str, n: int = 1) -> list[Photo]:
+    """Photos as the worker leaves them: embedded (ready) and their text in `ocr_status`."""
+    photos = [photo_factory(family=family, user=user) for _ in range(n)]
+    Photo.objects.filter(pk__in=[p.pk for p in photos]).update(status=Photo.Status.READY, ocr_status=ocr_status)
+    return photos
+
+
+def ocr_tasks(settings) -> list[list[int]]:
+    """The OCR queue's tasks (taken off it), each the ids it reads."""
+    return [task["args"][0] for task in queued_tasks(settings.OCR_CLUSTER)]
+
+
+def queued(settings) -> list[int]:
+    return sorted(pk for task in ocr_tasks(settings) for pk in task)
+
+
+def status_of(photo: Photo) -> str:
+    return Photo.objects.values_list("ocr_status", flat=True).get(pk=photo.pk)
+
+
+def test_worker_time_is_said_in_words():
+    assert worker_time_words(20) == "under a minute"
+    assert worker_time_words(100) == "about 2 minutes"
+    assert worker_time_words(45 * 60) == "about 45 minutes"
+    assert worker_time_words(3600) == "about an hour"
+    assert worker_time_words(2 * 3600 + 600) == "about 2 hours"
+    assert worker_time_words(3 * 86400) == "about 3 days"
+
+
+# --- the selection bar (gallery.bulk's action "read_text") ----------------------------------------------------
+
+
+def test_the_bar_reads_the_selected_photos_of_the_users_families_only(ocr_on, family, alice, other_family, mallory,
+                                                                    client_for, django_capture_on_commit_callbacks):
+    skipped = embedded(family, alice, Photo.OcrStatus.SKIPPED)[0]
+    failed = embedded(family, alice, Photo.OcrStatus.FAILED)[0]
+    done = embedded(family, alice, Photo.OcrStatus.DONE)[0]
+    theirs = embedded(other_family, mallory, Photo.OcrStatus.SKIPPED)[0]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client_for(alice).post(reverse("gallery:photos_bulk"), {
+            "action": "read_text", "photos": [skipped.pk, theirs.pk, failed.pk, done.pk], "next": "/"},
+            follow=True).content.decode()
+
+    assert "Text of 2 photos queued to be read" in page
+    assert "under a minute of the worker’s time" in page
+    assert queued(ocr_on) == sorted([skipped.pk, failed.pk])
+    assert status_of(theirs) == Photo.OcrStatus.SKIPPED  # another family's photo: never read
+    assert status_of(done) == Photo.OcrStatus.DONE  # read already: left alone unless asked to read again
+
+
+def test_the_service_answers_each_photo_and_pressing_twice_queues_nothing_twice(
+        ocr_on, family, alice, other_family, mallory, django_capture_on_commit_callbacks):
+    skipped = embedded(family, alice, Photo.OcrStatus.SKIPPED, n=3)
+    done = embedded(family, alice, Photo.OcrStatus.DONE)[0]
+    theirs = embedded(other_family, mallory, Photo.OcrStatus.SKIPPED)[0]
+    ids = [p.pk for p in skipped]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = photos_bulk_apply(user=alice, action="read_text", photo_ids=[*ids, done.pk, theirs.pk])
+    assert first == [*(BulkResult(pk, True) for pk in ids), BulkResult(done.pk, True, READ_ALREADY),
+                     BulkResult(theirs.pk, False, NOT_FOUND)]
+    assert ocr_tasks(ocr_on) == [ids[:2], ids[2:]]  # OCR_TASK_SIZE photos a task, on the OCR queue
+
+    with django_capture_on_commit_callbacks(execute=True):
+        again = photos_bulk_apply(user=alice, action="read_text", photo_ids=ids)
+    assert again == [BulkResult(pk, True, WAITING_ALREADY) for pk in ids]
+    assert queued(ocr_on) == []
+
+
+def test_read_again_reads_photos_whose_text_was_read(ocr_on, family, alice, client_for,
+                                                     django_capture_on_commit_callbacks):
+    done = embedded(family, alice, Photo.OcrStatus.DONE)[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client_for(alice).post(reverse("gallery:photos_bulk"), {
+            "action": "read_text", "read_again": "on", "photos": [done.pk], "next": "/"}, follow=True).content.decode()
+    assert "Text of 1 photo queued to be read" in page
+    assert queued(ocr_on) == [done.pk] and status_of(done) == Photo.OcrStatus.PENDING
+
+
+def test_the_bar_offers_read_text_on_the_timeline(ocr_on, family, alice, client_for):
+    embedded(family, alice, Photo.OcrStatus.SKIPPED)
+    page = client_for(alice).get(reverse("gallery:timeline")).content.decode()
+    assert 'value="read_text"' in page and 'name="read_again"' in page
+
+
+# --- the Index page: "Read the N skipped photos" ----------------------------------------------------------------
+
+
+def test_the_index_page_reads_a_familys_skipped_photos_in_chunks_once(ocr_on, family, alice, bob, other_family,
+                                                                       mallory, client_for,
+                                                                       django_capture_on_commit_callbacks):
+    skipped = embedded(family, alice, Photo.OcrStatus.SKIPPED, n=3)
+    embedded(family, alice, Photo.OcrStatus.DONE)
+    theirs = embedded(other_family, mallory, Photo.OcrStatus.SKIPPED)[0]
+    client = client_for(bob)  # any member, as the photo page's "Read text"
+
+    page = client.get(reverse("search:indexing")).content.decode()
+    assert "Read the 3 skipped photos" in page and "under a minute of the worker’s time" in page
+
+    url = reverse("search:indexing_read_skipped")
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(url, {"family": family.pk}, follow=True).content.decode()
+    assert "Reading the text in 3 photos" in page
+    assert ocr_tasks(ocr_on) == [[skipped[0].pk, skipped[1].pk], [skipped[2].pk]]
+    assert status_of(theirs) == Photo.OcrStatus.SKIPPED
+
+    with django_capture_on_commit_callbacks(execute=True):  # pressed twice (two tabs): nothing is queued again
+        page = client.post(url, {"family": family.pk}, follow=True).content.decode()
+    assert "No skipped photo" in page and queued(ocr_on) == []
+
+    assert client.post(url, {"family": other_family.pk}).status_code == 404  # not yours: as missing
+    assert client.post(url, {"family": 10**9}).status_code == 404
+    assert status_of(theirs) == Photo.OcrStatus.SKIPPED and queued(ocr_on) == []
+
+
+def test_many_skipped_photos_ask_to_confirm_the_workers_time_first(ocr_on, family, alice, client_for,
+                                                                   django_capture_on_commit_callbacks):
+    ocr_on.OCR_SECONDS_PER_PHOTO = 1500.0  # 3 photos: about 75 minutes, past the confirmation's threshold
+    skipped = embedded(family, alice, Photo.OcrStatus.SKIPPED, n=3)
+    client = client_for(alice)
+    url = reverse("search:indexing_read_skipped")
+
+    page = client.get(reverse("search:indexing")).content.decode()
+    assert "Read the 3 skipped photos" in page and "about an hour of the worker’s time" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"family": family.pk})
+    assert response.status_code == 200  # the confirmation, nothing queued
+    page = response.content.decode()
+    assert "about an hour" in page and 'name="confirm"' in page and "Cancel" in page
+    assert queued(ocr_on) == [] and {status_of(p) for p in skipped} == {Photo.OcrStatus.SKIPPED}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(url, {"family": family.pk, "confirm": "3"}, follow=True).content.decode()
+    assert "Reading the text in 3 photos" in page
+    assert queued(ocr_on) == sorted(p.pk for p in skipped)
+
+
+# --- the API ---------------------------------------------------------------------------------------------------
+
+
+def test_the_api_reads_selected_photos_and_a_familys_skipped_ones_within_the_users_families(
+        ocr_on, family, alice, other_family, mallory, client, django_capture_on_commit_callbacks):
+    headers = {"Authorization": f"Token {api_token_key(alice)}"}
+    skipped = embedded(family, alice, Photo.OcrStatus.SKIPPED, n=2)
+    done = embedded(family, alice, Photo.OcrStatus.DONE)[0]
+    theirs = embedded(other_family, mallory, Photo.OcrStatus.SKIPPED)[0]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/photos/bulk/", {"action": "read_text", "photos": [skipped[0].pk, theirs.pk,
+                                                                                          done.pk]},
+                               content_type="application/json", headers=headers)
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] == [{"id": skipped[0].pk, "ok": True, "reason": ""},
+                                          {"id": theirs.pk, "ok": False, "reason": NOT_FOUND},
+                                          {"id": done.pk, "ok": True, "reason": READ_ALREADY}]
+    assert response.json()["note"] == "That is under a minute of the worker’s time."
+    assert queued(ocr_on) == [skipped[0].pk]
+
+    estimate = client.get(f"/api/v1/photos/read-text/?family={family.pk}", headers=headers)
+    assert estimate.json() == {"photos": 1, "worker_seconds": 3, "worker_time": "under a minute"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/photos/read-text/", {"family": family.pk}, content_type="application/json",
+                               headers=headers)
+    assert response.json() == {"queued": 1, "worker_seconds": 3, "worker_time": "under a minute"}
+    assert queued(ocr_on) == [skipped[1].pk]
+    for bad in (other_family.pk, 10**9):
+        assert client.post("/api/v1/photos/read-text/", {"family": bad}, content_type="application/json",
+                           headers=headers).status_code == 404
+    assert status_of(theirs) == Photo.OcrStatus.SKIPPED and queued(ocr_on) == []
+
+
+# --- OCR_ENABLED off ---------------------------------------------------------------------------------------------
+
+
+def test_with_reading_switched_off_every_bulk_way_says_so_and_queues_nothing(
+        ocr_on, family, alice, client_for, django_capture_on_commit_callbacks):
+    skipped = embedded(family, alice, Photo.OcrStatus.SKIPPED, n=2)
+    ocr_on.OCR_ENABLED = False
+    client = client_for(alice)
+    ids = [p.pk for p in skipped]
+
+    page = client.get(reverse("search:indexing")).content.decode()
+    assert "Read the 2 skipped photos" not in page and "reading text is switched off" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(reverse("gallery:photos_bulk"), {"action": "read_text", "photos": ids, "read_again": "on",
+                                                            "next": "/"}, follow=True).content.decode()
+        assert OCR_OFF in page and "queued to be read" not in page
+        # (without JavaScript: the bar comes back as it was sent, the photos ticked and "read ones too" too)
+        assert re.search(r'name="read_again" value="on" checked', page)
+        assert all(re.search(rf'value="{pk}"[^>]* checked', page) for pk in ids)
+        page = client.post(reverse("search:indexing_read_skipped"), {"family": family.pk},
+                           follow=True).content.decode()
+        assert "switched off" in page and "Reading the text in" not in page
+        headers = {"Authorization": f"Token {api_token_key(alice)}"}
+        response = client.post("/api/v1/photos/read-text/", {"family": family.pk}, content_type="application/json",
+                               headers=headers)
+        assert response.status_code == 400 and OCR_OFF in response.content.decode()
+        response = client.post("/api/v1/photos/bulk/", {"action": "read_text", "photos": ids},
+                               content_type="application/json", headers=headers)
+        assert response.status_code == 400 and OCR_OFF in response.content.decode()
+    assert queued(ocr_on) == [] and {status_of(p) for p in skipped} == {Photo.OcrStatus.SKIPPED}
+    assert photos_read_text(photo_ids=ids).done == 0
