@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.test import Client
 
+from gallery.account_selectors import invite_of_token
 from gallery.account_services import (
     InviteUnusable, invite_accept_existing, invite_accept_new_account, invite_create, invite_problem,
     invite_token_hash, member_password_set, user_active_set,
@@ -182,7 +183,7 @@ def _alice_makes_a_link(family, alice, made: dict):
 
 def _link_lets_no_one_in(token: str) -> None:
     """The link reads as withdrawn, naming no one, and accepting it is refused."""
-    invite = Invite.objects.select_related("family", "created_by").get(token_hash=invite_token_hash(token))
+    invite = invite_of_token(token).get()
     problem = invite_problem(invite, token=token)
     assert problem is not None and problem.state == Invite.State.REVOKED, problem
     assert problem.messages == ["This invitation link was withdrawn. Ask the family's admin for a new one."]
