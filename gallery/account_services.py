@@ -23,7 +23,7 @@ from gallery.account_selectors import invite_of_token, invite_token_hash, member
 from gallery.models import DeletedFamilyInvite, Family, Invite, Membership
 from gallery.services import (
     families_of, families_of_lock, family_lock, family_lookalike, invites_withdraw_made_by, membership_add,
-    shares_withdraw_made_by, user_create, users_activate_problems, users_deactivate_problems,
+    membership_hold, shares_withdraw_made_by, user_create, users_activate_problems, users_deactivate_problems,
 )
 
 User = get_user_model()
@@ -50,8 +50,19 @@ FAMILY_DELETED = "family_deleted"
 @transaction.atomic
 def invite_create(*, family: Family, created_by: AbstractBaseUser, role: str = Membership.Role.MEMBER,
                   note: str = "") -> NewInvite:
+    """A link to `family` made by `created_by`, an admin of it who can sign in.
+
+    Their membership is held first, as share_create holds it: a removal, a step-down, their account made inactive or
+    the family's deletion meanwhile waits for the new link, then withdraws it with their others; one that came first
+    is seen, and no link is made (else the link outlived it, read withdrawn only while they were no admin, and let
+    people in again once they were one)."""
     if role not in Membership.Role.values:
         raise ValidationError(f"Unknown role “{role}”.")
+    held = membership_hold(family_id=family.pk, user=created_by)
+    # Read after the hold: a step-down or a deactivation that came first is committed.
+    if not held or not Membership.objects.filter(family_id=family.pk, user_id=created_by.pk, role=Membership.Role.ADMIN,
+                                                 user__is_active=True).exists():
+        raise PermissionDenied("You are no longer an admin of this family who can sign in: no link was made.")
     token = secrets.token_urlsafe(32)
     invite = Invite.objects.create(
         family=family, role=role, note=note.strip(), token_hash=invite_token_hash(token), created_by=created_by,
