@@ -120,7 +120,8 @@ class AlbumAdmin(FamilyScopedAdmin):
                                    description=form.cleaned_data["description"], seen=form.cleaned_data["seen"])
 
     def get_deleted_objects(self, objs, request):
-        """The delete pages' list: each album, saying its photos stay in the family, and how many share links stop.
+        """The delete pages' list: each album, saying its photos stay in the family, and how many of its share links
+        stop working and how many had ended already.
         Django's listed every photo's entry of each album ("Album photo: photo 17 in album 3 at 1"), read as the photos
         going. A selection holding an album the user may not delete (another member's, in a family they don't
         administer) is refused whole ("protected"), as Django's was."""
@@ -131,7 +132,7 @@ class AlbumAdmin(FamilyScopedAdmin):
         listed = [format_html('<a href="{}">{}</a> ({}; {})', reverse("admin:gallery_album_change", args=[album.pk]),
                               album, album.family, self._photos_stay(counted.get(album.pk, album)))
                   for album in albums]
-        shares = AlbumShare.objects.filter(album__in=albums).count()
+        shares = self._share_links_counted(albums)
         model_count = {"albums": len(albums), **({"share links": shares} if shares else {})}
         protected = []
         if not request.user.is_superuser:
@@ -140,6 +141,16 @@ class AlbumAdmin(FamilyScopedAdmin):
             protected = [format_html("{} ({}): only its creator or an admin of its family deletes it", album,
                                      album.family) for album in albums if album.pk not in allowed]
         return listed, model_count, set(), protected
+
+    @staticmethod
+    def _share_links_counted(albums: list[Album]) -> str:
+        """ "2 working, 3 ended" ("" for none): the links that stop working apart from those over already (withdrawn,
+        expired, ended with their maker), which a bare count read as working."""
+        states = [share.state() for share in AlbumShare.objects.with_maker_vouching().filter(album__in=albums)]
+        working = states.count(AlbumShare.State.ACTIVE)
+        ended = len(states) - working
+        return ", ".join(part for part in (f"{working} working" if working else "", f"{ended} ended" if ended else "")
+                         if part)
 
     @staticmethod
     def _photos_stay(album: Album) -> str:
