@@ -747,6 +747,7 @@ class AlbumShare(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "album share link"  # (the pages' words, the Django admin's too)
 
     def __str__(self) -> str:
         return f"Share of {self.album}{f' for {self.note}' if self.note else ''}"

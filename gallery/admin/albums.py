@@ -15,6 +15,7 @@ from django.http import HttpResponseRedirect
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.html import format_html
 
 from gallery import smart_albums
@@ -216,13 +217,15 @@ class AlbumShareAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
     a password's, so nothing here opens a link."""
 
     family_path = "album__family"
-    list_display = ["album_name", "family", "note", "maker", "created_at", "expires_at", "state_shown",
+    # The state beside the album (the one a person looks for), the rest after it: at 1280 px the list's last columns
+    # scroll out of sight.
+    list_display = ["album_name", "state_shown", "note", "maker", "expires_at", "created_at", "family",
                     "password_shown", "allow_download"]
     list_filter = [ShareStateFilter, ("album__family", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["album__family", "created_by"]
     search_fields = ["album__name", "note"]
     fields = readonly_fields = ["album_link", "family", "note", "maker", "created_at", "expires_at", "state_shown",
-                                "revoked_at", "password_shown", "allow_download"]
+                                "withdrawn_at", "password_shown", "allow_download"]
     actions = ["withdraw_selected"]
 
     def scope_q(self, request, *, changing: bool = False) -> Q:
@@ -244,7 +247,8 @@ class AlbumShareAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
 
     @admin.display(description="album")
     def album_link(self, share: AlbumShare):
-        return format_html('<a href="{}">{}</a> (its share page: <a href="{}">links of this album</a>)',
+        return format_html('<a href="{}">{}</a> (its links on <a href="{}">its share page</a>, for its family\'s '
+                           "members)",
                            reverse("admin:gallery_album_change", args=[share.album_id]), share.album,
                            reverse("gallery:album_shares", args=[share.album_id]))
 
@@ -261,6 +265,11 @@ class AlbumShareAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
         if share.ended_by_its_maker:
             return "Ended with its maker (no longer in the family, or can't sign in)"
         return share.state_label
+
+    @admin.display(description="withdrawn at")
+    def withdrawn_at(self, share: AlbumShare) -> str:
+        # (the pages' word, "Withdraw", for revoked_at; a method's None read "None", its datetime unlocalised)
+        return localize(timezone.localtime(share.revoked_at)) if share.revoked_at else "-"
 
     @admin.display(description="password", boolean=True)
     def password_shown(self, share: AlbumShare) -> bool:

@@ -359,6 +359,9 @@ def test_album_share_admin(world, staff, root):
     assert AlbumShare.objects.get(pk=ours.pk).revoked_at is not None
     assert AlbumShare.objects.get(pk=theirs.pk).revoked_at is None
     assert "Withdrawn" in html.unescape(staff.get(url(AlbumShare)).content.decode())
+    withdrawn = staff.get(url(AlbumShare, "change", ours.pk))
+    when = re.search(r'field-withdrawn_at.*?<div class="readonly">([^<]*)<', withdrawn.content.decode(), re.S).group(1)
+    assert re.search(r"\d{4}", when) and "None" not in when, when  # (a date, localised as the others)
 
     root.post(url(AlbumShare), {"action": "withdraw_selected", ACTION_CHECKBOX_NAME: [theirs.pk]})
     assert AlbumShare.objects.get(pk=theirs.pk).revoked_at is not None  # a superuser need not be in the family
