@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -28,6 +30,19 @@ def family_invites(*, family: Family) -> QuerySet[Invite]:
     maker still vouches for it (invites_with_maker_vouching), so an open link they no longer do reads withdrawn."""
     return invites_with_maker_vouching(family.invites.select_related("created_by", "used_by")
                                        .order_by("-created_at", "-id"))
+
+
+def invite_token_hash(token: str) -> str:
+    """What is stored of a link's token. The token carries 256 random bits, so a plain SHA-256 suffices:
+    there is nothing to guess, only a database copy that must not give working links away."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite_of_token(token: str) -> QuerySet[Invite]:
+    """The link of `token` (one row or none), with its family and maker, knowing whether its maker vouches for it:
+    what its page and its use read (invite_problem, through Invite.state)."""
+    return invites_with_maker_vouching(Invite.objects.select_related("family", "created_by")
+                                       .filter(token_hash=invite_token_hash(token)))
 
 
 def invites_with_maker_vouching(invites: QuerySet[Invite]) -> QuerySet[Invite]:

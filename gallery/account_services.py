@@ -6,7 +6,6 @@ person's password, and no one is put in a family without opening its link."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,21 +19,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from gallery.account_selectors import member_password_problem
+from gallery.account_selectors import invite_of_token, invite_token_hash, member_password_problem
 from gallery.models import DeletedFamilyInvite, Family, Invite, Membership
-from gallery.selectors import family_is_admin
 from gallery.services import (
     families_of, families_of_lock, family_lock, family_lookalike, invites_withdraw_made_by, membership_add,
-    shares_withdraw_made_by, user_create, users_activate_problems, users_deactivate_problems,
+    membership_hold, shares_withdraw_made_by, user_create, users_activate_problems, users_deactivate_problems,
 )
 
 User = get_user_model()
-
-
-def invite_token_hash(token: str) -> str:
-    """What is stored of a link's token. The token carries 256 random bits, so a plain SHA-256 suffices:
-    there is nothing to guess, only a database copy that must not give working links away."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -58,8 +50,19 @@ FAMILY_DELETED = "family_deleted"
 @transaction.atomic
 def invite_create(*, family: Family, created_by: AbstractBaseUser, role: str = Membership.Role.MEMBER,
                   note: str = "") -> NewInvite:
+    """A link to `family` made by `created_by`, an admin of it who can sign in.
+
+    Their membership is held first, as share_create holds it: a removal, a step-down, their account made inactive or
+    the family's deletion meanwhile waits for the new link, then withdraws it with their others; one that came first
+    is seen, and no link is made (else the link outlived it, read withdrawn only while they were no admin, and let
+    people in again once they were one)."""
     if role not in Membership.Role.values:
         raise ValidationError(f"Unknown role “{role}”.")
+    held = membership_hold(family_id=family.pk, user=created_by)
+    # Read after the hold: a step-down or a deactivation that came first is committed.
+    if not held or not Membership.objects.filter(family_id=family.pk, user_id=created_by.pk, role=Membership.Role.ADMIN,
+                                                 user__is_active=True).exists():
+        raise PermissionDenied("You are no longer an admin of this family who can sign in: no link was made.")
     token = secrets.token_urlsafe(32)
     invite = Invite.objects.create(
         family=family, role=role, note=note.strip(), token_hash=invite_token_hash(token), created_by=created_by,
@@ -80,8 +83,8 @@ def invite_revoke(*, invite: Invite) -> Invite:
 
 
 def invite_problem(invite: Invite | None, *, token: str) -> InviteUnusable | None:
-    """Why the link of `token` (whose row is `invite`, None when there is none) can't be used, in words its holder
-    understands (None when it can)."""
+    """Why the link of `token` (whose row is `invite`, read with invite_of_token: None when there is none) can't be
+    used, in words its holder understands (None when it can)."""
     # A family being deleted (its row kept while its photos go) says so of every link of it, used, withdrawn or expired
     # too (only open links' hashes are kept): it has no admin to ask, nor anyone to sign in as.
     if (invite.family.deleting_since if invite is not None else DeletedFamilyInvite.objects.filter(
@@ -89,19 +92,15 @@ def invite_problem(invite: Invite | None, *, token: str) -> InviteUnusable | Non
         return InviteUnusable("The family this invitation was for was deleted.", state=FAMILY_DELETED)
     if invite is None:
         return InviteUnusable("This invitation link is not valid. Check that it was copied whole.", state=UNKNOWN)
-    # Named only while they may make another: one who left the family, was removed, stepped down or can no longer
-    # sign in (made inactive) makes no links.
-    maker = invite.created_by
-    still_admin = maker is not None and maker.is_active and family_is_admin(user=maker, family=invite.family)
+    # Its maker named only while they may make another: one who left the family, was removed, stepped down or can no
+    # longer sign in (made inactive) makes no links. Nor does what they made let anyone in (Invite.state reads it
+    # withdrawn): the withdrawals as they stop being one do not run from a shell. Read in the query that locks the
+    # link when it is used (_invite_lock), after its family's lock, so ordered against removals and step-downs.
     state = invite.state()
     if state == Invite.State.PENDING:
-        if still_admin:
-            return None
-        # Nor does what they made let anyone in: the withdrawals as they stop being one can miss a link made meanwhile
-        # (its row committed after they looked) or not run (made inactive in a shell). Asked here, under the family's
-        # lock when the link is used (_invite_lock), so ordered against removals and step-downs.
-        state = Invite.State.REVOKED
-    inviter = f" Ask {invite.created_by} for a new one." if still_admin else " Ask the family's admin for a new one."
+        return None
+    inviter = (f" Ask {invite.created_by} for a new one." if invite.maker_vouches
+               else " Ask the family's admin for a new one.")
     if state == Invite.State.USED:
         return InviteUnusable("This invitation link has already been used." + inviter, state=state)
     if state == Invite.State.REVOKED:
@@ -132,8 +131,7 @@ def _invite_lock(token: str) -> Invite:
     family_id = Invite.objects.filter(token_hash=invite_token_hash(token)).values_list("family_id", flat=True).first()
     if family_id is not None:
         family_lock(family_id=family_id)
-    invite = (Invite.objects.select_for_update(of=("self",)).select_related("family", "created_by")
-              .filter(token_hash=invite_token_hash(token)).first())
+    invite = invite_of_token(token).select_for_update(of=("self",)).first()
     if problem := invite_problem(invite, token=token):
         raise problem
     return invite

@@ -560,9 +560,11 @@ def share_create(*, user: AbstractBaseUser, album: Album, days: int, password: s
 
 
 @transaction.atomic
-def share_revoke(*, user: AbstractBaseUser, share: AlbumShare) -> AlbumShare:
-    """The link stops working at once (every request checks it)."""
-    _require_manager(user, share.album)
+def share_revoke(*, user: AbstractBaseUser, share: AlbumShare, site_admin: bool = False) -> AlbumShare:
+    """The link stops working at once (every request checks it). `site_admin`: the Django admin's withdrawal, where a
+    superuser withdraws any family's link (as they delete any album there); anyone else, there too, as the album's
+    share page allows (its creator or a family admin)."""
+    _require_manager(user, share.album, site_admin=site_admin)
     if share.revoked_at is None:
         share.revoked_at = timezone.now()
         share.save(update_fields=["revoked_at"])

@@ -624,13 +624,16 @@ class Invite(models.Model):
         return f"Invite to {self.family} ({self.get_role_display().lower()}){f' for {self.note}' if self.note else ''}"
 
     def state(self, now=None) -> str:
-        """Withdrawn also when read with `maker_vouches` false (gallery.account_selectors.invites_with_maker_vouching):
-        a link whose maker is no longer an admin of its family who can sign in lets no one in (invite_problem)."""
-        from django.utils import timezone
-
+        """Withdrawn also when its maker no longer vouches for it (gallery.account_selectors.invites_with_maker_vouching):
+        a link whose maker is no longer an admin of its family who can sign in lets no one in (invite_problem). A link
+        read without that annotation is a mistake said at once, rather than one read as vouched for (as
+        AlbumShare.state)."""
+        if not hasattr(self, "maker_vouches"):
+            raise AttributeError("Invite.state() needs the link read with "
+                                 "gallery.account_selectors.invites_with_maker_vouching().")
         if self.used_at:
             return self.State.USED
-        if self.revoked_at or getattr(self, "maker_vouches", True) is False:
+        if self.revoked_at or not self.maker_vouches:
             return self.State.REVOKED
         if self.expires_at <= (now or timezone.now()):
             return self.State.EXPIRED
@@ -744,6 +747,7 @@ class AlbumShare(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "album share link"  # (the pages' words, the Django admin's too)
 
     def __str__(self) -> str:
         return f"Share of {self.album}{f' for {self.note}' if self.note else ''}"

@@ -1,24 +1,29 @@
 """Albums: renamed, described and deleted as on the gallery's pages (gallery.album_services), their photos shown and
-never changed here (a photo goes into an album on the gallery's pages, which keep another family's out)."""
+never changed here (a photo goes into an album on the gallery's pages, which keep another family's out); their share
+links listed with their state and withdrawn as on the album's share page."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.db.models.functions import Lower
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.html import format_html
 
 from gallery import smart_albums
+from gallery.admin.records import ReadOnlyModelAdmin
 from gallery.admin_scope import FamilyScopedAdmin
 from gallery.album_selectors import albums_manageable
 from gallery.album_services import (
-    album_delete_by_site_admin, album_edit_check, album_edit_version, album_update_by_site_admin,
+    album_delete_by_site_admin, album_edit_check, album_edit_version, album_update_by_site_admin, share_revoke,
 )
 from gallery.models import Album, AlbumShare
 
@@ -120,7 +125,8 @@ class AlbumAdmin(FamilyScopedAdmin):
                                    description=form.cleaned_data["description"], seen=form.cleaned_data["seen"])
 
     def get_deleted_objects(self, objs, request):
-        """The delete pages' list: each album, saying its photos stay in the family, and how many share links stop.
+        """The delete pages' list: each album, saying its photos stay in the family, and how many of its share links
+        stop working and how many had ended already.
         Django's listed every photo's entry of each album ("Album photo: photo 17 in album 3 at 1"), read as the photos
         going. A selection holding an album the user may not delete (another member's, in a family they don't
         administer) is refused whole ("protected"), as Django's was."""
@@ -131,7 +137,7 @@ class AlbumAdmin(FamilyScopedAdmin):
         listed = [format_html('<a href="{}">{}</a> ({}; {})', reverse("admin:gallery_album_change", args=[album.pk]),
                               album, album.family, self._photos_stay(counted.get(album.pk, album)))
                   for album in albums]
-        shares = AlbumShare.objects.filter(album__in=albums).count()
+        shares = self._share_links_counted(albums)
         model_count = {"albums": len(albums), **({"share links": shares} if shares else {})}
         protected = []
         if not request.user.is_superuser:
@@ -140,6 +146,16 @@ class AlbumAdmin(FamilyScopedAdmin):
             protected = [format_html("{} ({}): only its creator or an admin of its family deletes it", album,
                                      album.family) for album in albums if album.pk not in allowed]
         return listed, model_count, set(), protected
+
+    @staticmethod
+    def _share_links_counted(albums: list[Album]) -> str:
+        """ "2 working, 3 ended" ("" for none): the links that stop working apart from those over already (withdrawn,
+        expired, ended with their maker), which a bare count read as working."""
+        states = [share.state() for share in AlbumShare.objects.with_maker_vouching().filter(album__in=albums)]
+        working = states.count(AlbumShare.State.ACTIVE)
+        ended = len(states) - working
+        return ", ".join(part for part in (f"{working} working" if working else "", f"{ended} ended" if ended else "")
+                         if part)
 
     @staticmethod
     def _photos_stay(album: Album) -> str:
@@ -172,3 +188,109 @@ class AlbumAdmin(FamilyScopedAdmin):
                 album_delete_by_site_admin(user=request.user, album=album)
             except ValidationError as exc:  # deleted meanwhile, by someone else
                 self.message_user(request, f"“{album}”: {' '.join(exc.messages)}", messages.WARNING)
+
+
+class ShareStateFilter(admin.SimpleListFilter):
+    """Working links apart from those over (withdrawn, expired, ended with their maker), as AlbumShare.state reads
+    them (the list's rows carry with_maker_vouching's annotation)."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("working", "Working"), ("ended", "Ended")]
+
+    def queryset(self, request, queryset):
+        working = Q(revoked_at__isnull=True, expires_at__gt=timezone.now(), maker_vouches=True)
+        if self.value() == "working":
+            return queryset.filter(working)
+        if self.value() == "ended":
+            return queryset.exclude(working)
+        return queryset
+
+
+@admin.register(AlbumShare)
+class AlbumShareAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
+    """Album share links, seen by whoever manages the album on the gallery's pages (its creator while in the family, an
+    admin of its family: albums_manageable; superusers, every one), with their state, and withdrawn by the action
+    (share_revoke, as the album's share page does). Made on that page; only the hash of a link's token is stored, and
+    a password's, so nothing here opens a link."""
+
+    family_path = "album__family"
+    # The state beside the album (the one a person looks for), the rest after it: at 1280 px the list's last columns
+    # scroll out of sight.
+    list_display = ["album_name", "state_shown", "note", "maker", "expires_at", "created_at", "family",
+                    "password_shown", "allow_download"]
+    list_filter = [ShareStateFilter, ("album__family", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["album__family", "created_by"]
+    search_fields = ["album__name", "note"]
+    fields = readonly_fields = ["album_link", "family", "note", "maker", "created_at", "expires_at", "state_shown",
+                                "withdrawn_at", "password_shown", "allow_download"]
+    actions = ["withdraw_selected"]
+
+    def scope_q(self, request, *, changing: bool = False) -> Q:
+        # Who sees the links is who makes and withdraws them (the notes say who each is for): the album's managers.
+        return super().scope_q(request) & Q(album__in=albums_manageable(user=request.user).values("pk"))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_maker_vouching()  # the state, as on the album's share page
+
+    def has_withdraw_permission(self, request) -> bool:
+        """The action's right: the model's change permission, and a family where the user manages albums."""
+        codename = get_permission_codename("change", self.opts)
+        return (request.user.has_perm(f"{self.opts.app_label}.{codename}")
+                and self._in_scope(request, None, changing=True))
+
+    @admin.display(description="album", ordering=Lower("album__name"))
+    def album_name(self, share: AlbumShare) -> str:
+        return share.album.name
+
+    @admin.display(description="album")
+    def album_link(self, share: AlbumShare):
+        return format_html('<a href="{}">{}</a> (its links on <a href="{}">its share page</a>, for its family\'s '
+                           "members)",
+                           reverse("admin:gallery_album_change", args=[share.album_id]), share.album,
+                           reverse("gallery:album_shares", args=[share.album_id]))
+
+    @admin.display(description="family", ordering="album__family__name")
+    def family(self, share: AlbumShare):
+        return share.album.family
+
+    @admin.display(description="made by", ordering="created_by__username")
+    def maker(self, share: AlbumShare) -> str:
+        return share.created_by.username if share.created_by else "(deleted user)"
+
+    @admin.display(description="state")
+    def state_shown(self, share: AlbumShare) -> str:
+        if share.ended_by_its_maker:
+            return "Ended with its maker (no longer in the family, or can't sign in)"
+        return share.state_label
+
+    @admin.display(description="withdrawn at")
+    def withdrawn_at(self, share: AlbumShare) -> str:
+        # (the pages' word, "Withdraw", for revoked_at; a method's None read "None", its datetime unlocalised)
+        return localize(timezone.localtime(share.revoked_at)) if share.revoked_at else "-"
+
+    @admin.display(description="password", boolean=True)
+    def password_shown(self, share: AlbumShare) -> bool:
+        return share.has_password
+
+    @admin.action(description="Withdraw the selected links (they stop working at once)", permissions=["withdraw"])
+    def withdraw_selected(self, request, queryset):
+        """Each link of the selection in reach (the list's scope), withdrawn through the service; one over already
+        (withdrawn, expired) is left as it is, and said."""
+        withdrawn = over = 0
+        for share in queryset.select_related("album__family"):
+            if share.state() != AlbumShare.State.ACTIVE and not share.ended_by_its_maker:
+                over += 1
+                continue
+            try:
+                share_revoke(user=request.user, share=share, site_admin=True)
+            except PermissionDenied as exc:  # no longer theirs to manage since the list was drawn
+                self.message_user(request, f"“{share.album}”: {exc}", messages.WARNING)
+                continue
+            withdrawn += 1
+        self.message_user(request, f"Withdrew {withdrawn} link{pluralize(withdrawn)}.", messages.SUCCESS)
+        if over:
+            self.message_user(request, f"{over} link{pluralize(over)} had ended already (withdrawn or expired): left "
+                              f"as {pluralize(over, 'it was,they were')}.", messages.INFO)

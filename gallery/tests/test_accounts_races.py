@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.test import Client
 
+from gallery.account_selectors import invite_of_token
 from gallery.account_services import (
     InviteUnusable, invite_accept_existing, invite_accept_new_account, invite_create, invite_problem,
     invite_token_hash, member_password_set, user_active_set,
@@ -182,7 +183,7 @@ def _alice_makes_a_link(family, alice, made: dict):
 
 def _link_lets_no_one_in(token: str) -> None:
     """The link reads as withdrawn, naming no one, and accepting it is refused."""
-    invite = Invite.objects.select_related("family", "created_by").get(token_hash=invite_token_hash(token))
+    invite = invite_of_token(token).get()
     problem = invite_problem(invite, token=token)
     assert problem is not None and problem.state == Invite.State.REVOKED, problem
     assert problem.messages == ["This invitation link was withdrawn. Ask the family's admin for a new one."]
@@ -212,24 +213,6 @@ def test_a_link_made_while_its_admin_is_made_inactive_lets_no_one_in():
 
     assert not isinstance(run.first, Exception) and not isinstance(run.second, Exception), run
     assert not User.objects.get(pk=alice.pk).is_active
-    _link_lets_no_one_in(made["token"])
-
-
-@pytest.mark.parametrize("change", ["removed", "stepped down"])
-def test_a_link_made_while_its_admin_is_removed_or_steps_down_lets_no_one_in(change):
-    """The same window for a removal or a step-down (each takes family_lock; making a link takes nothing)."""
-    family = FamilyFactory(name="Smiths")
-    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
-    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
-    MembershipFactory(family=family, user=bob, role=Membership.Role.ADMIN)
-    made = {}
-    change_alice = ((lambda: membership_remove(family=family, user=alice)) if change == "removed" else
-                    (lambda: membership_add(family=family, user=alice, role=Membership.Role.MEMBER)))
-
-    run = first_holds_then_second(change_alice, _alice_makes_a_link(family, alice, made))
-
-    assert not isinstance(run.first, Exception) and not isinstance(run.second, Exception), run
-    assert not Membership.objects.filter(family=family, user=alice, role=Membership.Role.ADMIN).exists()
     _link_lets_no_one_in(made["token"])
 
 
@@ -335,3 +318,55 @@ def test_a_password_set_while_the_member_leaves_one_of_their_families_goes_throu
     assert run.second_waited and not isinstance(run.first, Exception), run
     assert run.second is None, run.second
     assert User.objects.get(pk=bob.pk).check_password(PASSWORD)
+
+
+# --- making a link takes its maker's membership first, as share_create does ------------------------
+
+
+@pytest.mark.parametrize("change", ["removed", "stepped down", "made inactive"])
+def test_no_link_is_made_while_its_admin_is_removed_and_none_works_when_they_are_back(change):
+    """alice makes a link while bob removes her (or she steps down, or the site administrator makes her inactive).
+    invite_create took no lock: its row waited for the removal's lock on the family (its foreign key), then committed
+    after the removal had withdrawn her links, so it stayed open, withdrawn only while she was no admin: made an admin
+    again, her link let people in once more, where every link she made before was withdrawn for good. The link is
+    now made under her membership held (membership_hold): it waits for the change, then is refused."""
+    family = FamilyFactory(name="Smiths")
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=bob, role=Membership.Role.ADMIN)
+    made = {}
+    change_alice = {"removed": lambda: membership_remove(family=family, user=alice),
+                    "stepped down": lambda: membership_add(family=family, user=alice, role=Membership.Role.MEMBER),
+                    "made inactive": lambda: user_active_set(user=User.objects.get(pk=alice.pk), active=False),
+                    }[change]
+
+    run = first_holds_then_second(change_alice, _alice_makes_a_link(family, alice, made))
+
+    assert run.second_waited and not isinstance(run.first, Exception), run
+    assert isinstance(run.second, PermissionDenied), run
+    assert not Invite.objects.filter(created_by=alice, revoked_at__isnull=True).exists()
+    # Back as an admin who can sign in: nothing she handed out before works again.
+    User.objects.filter(pk=alice.pk).update(is_active=True)
+    membership_add(family=family, user=User.objects.get(pk=alice.pk), role=Membership.Role.ADMIN)
+    for token in made.values():
+        assert invite_problem(invite_of_token(token).first(), token=token) is not None
+
+
+def test_no_link_is_made_for_a_family_while_it_is_deleted():
+    """alice, the Smiths' only member, deletes the family while her other tab makes a link: the link's row waited for
+    the deletion's lock, then committed open, in a family being deleted, its hash not among those kept to say so
+    (DeletedFamilyInvite). It now waits, then is refused."""
+    from gallery.models import DeletedFamilyInvite
+    from gallery.services import family_delete_start
+
+    family = FamilyFactory(name="Smiths")
+    alice = UserFactory(username="alice")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    made = {}
+
+    run = first_holds_then_second(lambda: family_delete_start(family=family), _alice_makes_a_link(family, alice, made))
+
+    assert run.second_waited and not isinstance(run.first, Exception), run
+    assert isinstance(run.second, PermissionDenied), run
+    assert not Invite.objects.filter(family=family, revoked_at__isnull=True).exists()
+    assert not made or DeletedFamilyInvite.objects.filter(token_hash=invite_token_hash(made["token"])).exists()

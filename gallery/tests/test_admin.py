@@ -1397,7 +1397,7 @@ def test_deleting_an_album_in_the_admin_keeps_its_photos_and_lists_the_album_alo
     url = reverse("admin:gallery_album_delete", args=[album.pk])
     text = _text(admin.get(url))
     assert "Beach (Smiths; its 2 photos stay in the family)" in text
-    assert "Album photo" not in text and "Share links: 1" in text
+    assert "Album photo" not in text and "Share links: 1 working" in text
     bulk = _text(admin.post(reverse("admin:gallery_album_changelist"),
                             {"action": "delete_selected", ACTION_CHECKBOX_NAME: [album.pk]}))
     assert "Beach (Smiths; its 2 photos stay in the family)" in bulk and "Album photo" not in bulk
@@ -1405,6 +1405,33 @@ def test_deleting_an_album_in_the_admin_keeps_its_photos_and_lists_the_album_alo
     assert admin.post(url, {"post": "yes"}).status_code == 302
     assert not Album.objects.filter(pk=album.pk).exists() and not AlbumShare.objects.exists()
     assert Photo.objects.filter(pk__in=[photo.pk for photo in photos]).count() == 2
+
+
+def test_deleting_an_album_in_the_admin_counts_its_working_share_links_apart_from_the_ended(admin, family, alice,
+                                                                                          bob):
+    """The delete page said "Share links: 4" of an album whose links had mostly ended (withdrawn, expired, made by
+    someone who left): as many links as stop working, read as four that work now. It says which are which."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gallery.album_services import album_create, share_create, share_revoke
+    from gallery.models import AlbumShare, Membership
+
+    album = album_create(user=alice, family=family, name="Beach")
+    share_create(user=alice, album=album, days=7)
+    share_revoke(user=alice, share=share_create(user=alice, album=album, days=7).share)
+    expired = share_create(user=alice, album=album, days=7).share
+    AlbumShare.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    share_create(user=bob, album=album, days=7)
+    Membership.objects.filter(family=family, user=bob).delete()  # (a shell: his link not withdrawn, ended with him)
+
+    text = _text(admin.get(reverse("admin:gallery_album_delete", args=[album.pk])))
+    assert "Share links: 1 working, 3 ended" in text
+    only_ended = album_create(user=alice, family=family, name="Old")
+    share_revoke(user=alice, share=share_create(user=alice, album=only_ended, days=7).share)
+    assert "Share links: 1 ended" in _text(admin.get(reverse("admin:gallery_album_delete", args=[only_ended.pk])))
 
 
 def test_an_album_renamed_in_the_admin_over_someone_elses_change_meanwhile_is_said_not_done(admin, family, alice):

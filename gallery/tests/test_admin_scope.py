@@ -314,6 +314,119 @@ def test_a_staff_member_who_is_no_family_admin_sees_none_of_its_invitations(worl
     assert "for Gran" not in client.get(url(Invite)).content.decode()
 
 
+def _shares(world):
+    """A link of alice's Smiths album (with a note and a password), and one of mallory's Jones album."""
+    from gallery.album_services import album_create, share_create
+
+    ours = share_create(user=world.alice, album=album_create(user=world.alice, family=world.smiths, name="Beach"),
+                        days=7, note="for Gran", password="sandcastle-9").share
+    theirs = share_create(user=world.mallory, album=album_create(user=world.mallory, family=world.joneses,
+                                                                 name="Jones beach"), days=7, note="for Aunt Jo").share
+    return ours, theirs
+
+
+def test_album_share_admin(world, staff, root):
+    """The album share links of the albums staff manage (sam administers the Smiths), with their maker, dates and
+    state; another family's link is out of the list, its page "doesn't exist", and the action leaves it working. A
+    superuser sees and withdraws every one. Only hashes are stored: no token, no password hash, nothing that opens a
+    link is on any page."""
+    from gallery.models import AlbumShare
+
+    ours, theirs = _shares(world)
+    assert listed(root.get(url(AlbumShare))) == {ours.pk, theirs.pk}
+    page = staff.get(url(AlbumShare))
+    assert listed(page) == {ours.pk}
+    body = html.unescape(page.content.decode())
+    assert "Jones beach" not in body and "Joneses" not in body and "for Aunt Jo" not in body  # filters too
+    assert "Beach" in body and "for Gran" in body and "alice" in body and "Active" in body
+    assert listed(staff.get(url(AlbumShare), {"q": "jones"})) == set()
+    assert listed(staff.get(url(AlbumShare), {"album__family__id__exact": world.joneses.pk})) <= {ours.pk}
+    assert refused(staff.get(url(AlbumShare, "change", theirs.pk)))
+    assert refused(staff.get(url(AlbumShare, "history", theirs.pk)))
+    assert staff.get(url(AlbumShare, "add")).status_code == 403
+    for response in (staff.get(url(AlbumShare, "change", ours.pk)), root.get(url(AlbumShare))):
+        assert response.status_code == 200
+        for secret in (ours.token_hash, ours.password_hash, theirs.token_hash, "token_hash", "password_hash"):
+            assert secret not in response.content.decode()
+    change = html.unescape(staff.get(url(AlbumShare, "change", ours.pk)).content.decode())
+    assert "for Gran" in change and "Active" in change and 'name="_save"' not in change  # read-only
+
+    staff.post(url(AlbumShare), {"action": "withdraw_selected", ACTION_CHECKBOX_NAME: [theirs.pk]})
+    assert AlbumShare.objects.get(pk=theirs.pk).revoked_at is None  # another family's: not in reach
+    done = staff.post(url(AlbumShare), {"action": "withdraw_selected", ACTION_CHECKBOX_NAME: [ours.pk, theirs.pk]},
+                      follow=True)
+    assert "Withdrew 1 link." in html.unescape(done.content.decode())
+    assert AlbumShare.objects.get(pk=ours.pk).revoked_at is not None
+    assert AlbumShare.objects.get(pk=theirs.pk).revoked_at is None
+    assert "Withdrawn" in html.unescape(staff.get(url(AlbumShare)).content.decode())
+    withdrawn = staff.get(url(AlbumShare, "change", ours.pk))
+    when = re.search(r'field-withdrawn_at.*?<div class="readonly">([^<]*)<', withdrawn.content.decode(), re.S).group(1)
+    assert re.search(r"\d{4}", when) and "None" not in when, when  # (a date, localised as the others)
+
+    root.post(url(AlbumShare), {"action": "withdraw_selected", ACTION_CHECKBOX_NAME: [theirs.pk]})
+    assert AlbumShare.objects.get(pk=theirs.pk).revoked_at is not None  # a superuser need not be in the family
+
+
+def test_album_share_admin_says_each_links_state_and_withdraws_only_what_still_works(world, root):
+    """Active, expired, withdrawn, and ended with its maker (alice left without the services that withdraw her links:
+    a shell), as the album's share page reads them; the action withdraws the working link and, for good, the one
+    ended with its maker (should she come back), and leaves those over as they were, saying so."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gallery.album_services import album_create, share_create, share_revoke
+    from gallery.models import AlbumShare
+
+    album = album_create(user=world.sam, family=world.smiths, name="Garden")
+    links = {state: share_create(user=world.sam, album=album, days=7, note=state).share
+             for state in ("active", "expired", "withdrawn")}
+    AlbumShare.objects.filter(pk=links["expired"].pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    share_revoke(user=world.sam, share=links["withdrawn"])
+    links["hers"] = share_create(user=world.alice, album=album_create(user=world.alice, family=world.smiths,
+                                                                      name="Alice's"), days=7, note="hers").share
+    Membership.objects.filter(family=world.smiths, user=world.alice).delete()
+
+    cells = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", root.get(url(AlbumShare)).content.decode(), flags=re.S):
+        if match := re.search(r'class="field-note">([^<]*)<', row):
+            cells[match.group(1)] = html.unescape(re.search(r'class="field-state_shown">([^<]*)<', row).group(1))
+    assert cells == {"active": "Active", "expired": "Expired", "withdrawn": "Withdrawn",
+                     "hers": "Ended with its maker (no longer in the family, or can't sign in)"}
+    working = root.get(url(AlbumShare), {"state": "working"})
+    assert listed(working) == {links["active"].pk}
+    assert listed(root.get(url(AlbumShare), {"state": "ended"})) == {links[s].pk for s in ("expired", "withdrawn",
+                                                                                           "hers")}
+
+    before = {pk: revoked for pk, revoked in AlbumShare.objects.values_list("pk", "revoked_at")}
+    done = root.post(url(AlbumShare), {"action": "withdraw_selected",
+                                       ACTION_CHECKBOX_NAME: [link.pk for link in links.values()]}, follow=True)
+    text = html.unescape(done.content.decode())
+    assert "Withdrew 2 links." in text and "2 links had ended already (withdrawn or expired): left as they were." in text
+    after = dict(AlbumShare.objects.values_list("pk", "revoked_at"))
+    assert after[links["active"].pk] and after[links["hers"].pk]
+    assert after[links["expired"].pk] is None and after[links["withdrawn"].pk] == before[links["withdrawn"].pk]
+
+
+def test_a_staff_member_who_is_no_family_admin_sees_only_the_links_of_the_albums_they_made(world):
+    """As the album's share page: the links of an album are its creator's and its family admins' to see (who each is
+    for) and withdraw; stan, a plain member on staff, sees none of alice's, and withdraws none."""
+    from gallery.album_services import share_create
+    from gallery.models import AlbumShare
+
+    alices, stans, client = _staff_member_with_an_album_beside_alices(world)
+    hers = share_create(user=world.alice, album=alices, days=7, note="for Gran").share
+    his = share_create(user=Membership.objects.get(family=world.smiths, user__username="stan").user, album=stans,
+                       days=7).share
+    page = client.get(url(AlbumShare))
+    assert listed(page) == {his.pk} and "for Gran" not in page.content.decode()
+    assert refused(client.get(url(AlbumShare, "change", hers.pk)))
+    client.post(url(AlbumShare), {"action": "withdraw_selected", ACTION_CHECKBOX_NAME: [hers.pk]})
+    assert AlbumShare.objects.get(pk=hers.pk).revoked_at is None
+    client.post(url(AlbumShare), {"action": "withdraw_selected", ACTION_CHECKBOX_NAME: [his.pk]})
+    assert AlbumShare.objects.get(pk=his.pk).revoked_at is not None
+
+
 def test_user_admin(world, staff, root):
     assert listed(root.get(url(User))) == set(User.objects.values_list("pk", flat=True))
     assert listed(staff.get(url(User))) == {world.sam.pk, world.alice.pk}  # people of one's families

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gallery.account_selectors import member_password_problem, username_taken, username_taken_error
+from gallery.account_selectors import invite_of_token, member_password_problem, username_taken, username_taken_error
 from gallery.account_services import (
     FAMILY_DELETED,
     UNKNOWN,
@@ -26,7 +26,6 @@ from gallery.account_services import (
     invite_create,
     invite_problem,
     invite_revoke,
-    invite_token_hash,
     member_password_set,
 )
 from gallery.forms import CheckedPasswordChangeForm, InviteForm, InviteSignupForm
@@ -72,7 +71,7 @@ def invite_withdraw(request: HttpRequest, family_id: int, invite_id: int) -> Htt
 @never_cache
 def invite_open(request: HttpRequest, token: str) -> HttpResponse:
     """The invitee's page: sign up (or, signed in, join with this account) into the family of the link."""
-    invite = Invite.objects.select_related("family", "created_by").filter(token_hash=invite_token_hash(token)).first()
+    invite = invite_of_token(token).first()
     signed_in = request.user.is_authenticated
     if problem := invite_problem(invite, token=token):
         if signed_in and invite and Membership.objects.filter(family=invite.family, user=request.user).exists():

@@ -138,6 +138,67 @@ def test_a_plain_member_on_staff_sorts_the_albums_by_name_and_sees_anothers_albu
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [1280, 390])
+def test_a_family_admin_on_staff_sees_and_withdraws_the_share_links_of_their_familys_albums(
+        live_server, browser, artifacts, width):
+    """sam administers the Smiths (on staff with the gallery's permissions): the share links of their albums, each with
+    its maker and state, never another family's; one opened read-only, then withdrawn with the list's action; the
+    album's delete page counts the working links apart from the ended ones."""
+    from django.contrib.auth.models import Permission
+
+    from gallery.album_services import share_create, share_revoke
+    from gallery.models import AlbumShare
+
+    smiths, joneses = FamilyFactory(name="Smiths"), FamilyFactory(name="Joneses")
+    sam, alice, mallory = UserFactory(username="sam", is_staff=True), UserFactory(username="alice"), \
+        UserFactory(username="mallory")
+    sam.user_permissions.set(Permission.objects.filter(content_type__app_label="gallery"))
+    MembershipFactory(family=smiths, user=sam, role=Membership.Role.ADMIN)
+    MembershipFactory(family=smiths, user=alice)
+    MembershipFactory(family=joneses, user=mallory, role=Membership.Role.ADMIN)
+    beach = album_create(user=alice, family=smiths, name="Beach days at Whitby, summer 2026")
+    gran = share_create(user=alice, album=beach, days=30, note="Gran", password="sandcastle-9").share
+    share_revoke(user=sam, share=share_create(user=sam, album=beach, days=7, note="the neighbours").share)
+    share_create(user=mallory, album=album_create(user=mallory, family=joneses, name="Jones trip"), days=7,
+                 note="for Aunt Jo")
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "sam")
+        page.goto(live_server.url + "/admin/gallery/albumshare/")
+        rows = page.locator("#result_list tbody tr")
+        assert rows.count() == 2
+        text = page.locator("#content").inner_text()
+        assert "Jones trip" not in text and "Aunt Jo" not in text
+        assert "Active" in rows.filter(has_text="Gran").inner_text()
+        assert "Withdrawn" in rows.filter(has_text="the neighbours").inner_text()
+        page.screenshot(path=artifacts / f"admin-share-links-{width}.png", full_page=True)
+
+        page.goto(live_server.url + f"/admin/gallery/albumshare/{gran.pk}/change/")
+        text = page.locator("#content").inner_text()
+        assert "Gran" in text and "alice" in text and page.locator("input[name=_save]").count() == 0
+        assert page.locator(".field-withdrawn_at .readonly").inner_text() == "-"
+        assert gran.token_hash not in page.content() and gran.password_hash not in page.content()
+        assert _no_sideways_scroll(page)
+        page.screenshot(path=artifacts / f"admin-share-link-{width}.png", full_page=True)
+
+        page.goto(live_server.url + f"/admin/gallery/album/{beach.pk}/delete/")
+        assert "Share links: 1 working, 1 ended" in page.locator("#content").inner_text()
+        page.screenshot(path=artifacts / f"admin-album-delete-share-links-{width}.png", full_page=True)
+
+        page.goto(live_server.url + "/admin/gallery/albumshare/")
+        page.locator("#result_list tbody tr", has_text="Gran").locator("input.action-select").check()
+        page.select_option("select[name=action]", "withdraw_selected")
+        page.locator("button[name=index]").click()
+        assert "Withdrew 1 link." in page.locator(".messagelist").inner_text()
+        assert "Withdrawn" in page.locator("#result_list tbody tr", has_text="Gran").inner_text()
+        page.screenshot(path=artifacts / f"admin-share-links-withdrawn-{width}.png", full_page=True)
+        assert AlbumShare.objects.get(pk=gran.pk).revoked_at is not None
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
 def test_an_accounts_change_refused_at_its_save_says_the_refusal_alone(live_server, browser, artifacts, width):
     """The site administrator ticks bob's "Active" box and changes his email; bob, inactive, joins the Joneses, whose
     only admin can't sign in, after the form's check and before the save's (committed on another connection, at the
