@@ -20,8 +20,8 @@ from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicate_groups, duplicates_dismiss,
                                duplicates_dismiss_group, group_key_valid)
 from search.engine import (
-    MAX_LIMIT, MAX_QUERY_CHARS, MAX_REFINE, PAGE_SIZE, SORTS, SearchParams, preferences_for, search_photos,
-    similar_photos,
+    MAX_LIMIT, MAX_QUERY_CHARS, MAX_REFINE, PAGE_SIZE, SORTS, SearchParams, preferences_for, refine_both_ways,
+    search_photos, similar_photos,
 )
 from search.forms import MAX_PLAIN, PreferencesForm, photo_ids, refine_text
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
@@ -251,12 +251,18 @@ class SearchApi(APIView):
                              help_text="refine: ids of results that are right (\"12,15\"); the query moves towards "
                                        "them (ids you can't see are ignored)")
         unlike = PhotoIdsField(required=False, allow_blank=True, max_length=2000,
-                               help_text="refine: ids of results that are wrong; the query moves away from them")
+                               help_text="refine: ids of results that are wrong; the query moves away from them (an id "
+                                         "in like too is refused: 400)")
 
         def validate(self, data):  # as GET /api/v1/photos/: no photo is taken in a range that ends before it starts
             if data.get("taken_after") and data.get("taken_before") and data["taken_before"] < data["taken_after"]:
                 raise serializers.ValidationError(
                     {"taken_before": ["The last day comes before the first (taken_after)."]})
+            # A photo both right and wrong is a contradiction the client settles (the page leaves it out and says so).
+            if both := refine_both_ways(data.get("like") or (), data.get("unlike") or ()):
+                named = f"Photo {both[0]} is" if len(both) == 1 else f"Photos {', '.join(map(str, both))} are"
+                raise serializers.ValidationError(
+                    {"unlike": [f"{named} in like too: a photo is right or wrong, not both."]})
             return data
 
     class OutputSerializer(serializers.Serializer):

@@ -181,8 +181,9 @@ def _left_out_text(left_out: LeftOut, form: SearchForm, *, marked: LeftOut | Non
     """What the refine bar (and a refined search's report) says of the photos a link names that the search left out,
     by why: not indexed yet, could not be indexed (with the way to Retry it), smart search off, in another of the
     user's families than the one searched (named: they are the user's), or not theirs to see, in the trash or
-    deleted (how many, never which: another family's ids are not theirs to learn about). `marked`: the user's marks
-    the link does not name (all of them, with no link), left out by the refine the bar offers before its link is
+    deleted (how many, never which: another family's ids are not theirs to learn about), or named both right and
+    wrong (refine_both_ways: the link's alone, a mark is one or the other). `marked`: the user's marks the link does
+    not name (all of them, with no link), left out by the refine the bar offers before its link is
     followed: said with the link's of the same why, so that each photo is said once ("1 photo in the link and 1 you
     marked could not be indexed")."""
     marked = marked or LeftOut()
@@ -192,6 +193,10 @@ def _left_out_text(left_out: LeftOut, form: SearchForm, *, marked: LeftOut | Non
         if count and mine:
             return f"{count} photo{pluralize(count)} in the link and {mine} you marked"
         return f"{count} photo{pluralize(count)} in the link" if count else f"{mine} photo{pluralize(mine)} you marked"
+
+    if count := len(left_out.both_ways):  # (a hand-made link's: a mark is right or wrong, never both)
+        said.append(f"{count} photo{pluralize(count)} in the link {pluralize(count, 'is,are')} marked both right and "
+                    f"wrong: left out (a photo is more like it or fewer like it).")
 
     if count := len(left_out.not_indexed) + len(marked.not_indexed):
         said.append(f"{photos(len(left_out.not_indexed), len(marked.not_indexed))} {pluralize(count, 'is,are')} not "
