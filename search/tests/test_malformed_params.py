@@ -29,6 +29,9 @@ PAGES = {
     "preferences-preview": ("/search/preferences/preview/?preview_q=beach&",
                             "preview_q semantic_weight metadata_weight min_score expansion_enabled".split()),
     "similar": ("/photos/{photo}/similar/?", ["limit", "family"]),
+    "preferences": ("/search/preferences/?", ["preview_q"]),
+    "duplicates": ("/families/{family}/duplicates/?", ["page"]),
+    "indexing-partial": ("/indexing/?", ["family", "page"]),
     "family-suggestions": ("/families/{family}/suggestions/?", ["min_probability", "page"]),
     # The API refuses a malformed value (400, naming it): never a 404 either.
     "api-search": ("/api/v1/search/?q=beach&", ("q family uploader tag country place taken_after taken_before sort "
@@ -42,6 +45,10 @@ MALFORMED = {
     "nul": "a%00b",
     "repeated": None,  # the parameter twice: {name}=1&{name}=2
     "long": "7" * 5000 + "x" * 5000,
+    "zero": "0",
+    "not-a-number": "nan",
+    "past-float": "1e309",
+    "impossible-date": "2023-02-30",
 }
 
 
@@ -70,4 +77,39 @@ def test_a_malformed_parameter_is_never_a_500_nor_a_404(page, kind, family, alic
             continue
         if status >= 500 or status == 404:
             problems.append((name, status))
+    assert problems == []
+
+
+CHIP_PARAMS = "chip_place chip_after chip_before chip_day chip_month chip_year".split()
+
+
+@pytest.mark.parametrize("kind", MALFORMED)
+def test_a_malformed_chip_change_or_refine_with_the_model_loaded_is_never_a_500_nor_a_404(
+        kind, toy_model, add_shape, alice, family, settings, django_capture_on_commit_callbacks):
+    """The same values where they reach their readers: a chip's change of a search that has the chip (a date, a
+    place), and a refine of a search the model runs (its photos read, its vector moved)."""
+    from tests.queue import run_queued_tasks
+
+    settings.DEBUG = False
+    with django_capture_on_commit_callbacks(execute=True):
+        photo = add_shape("red", "square", tags=["beach"])
+    run_queued_tasks()
+    client = Client(raise_request_exception=True)
+    client.force_login(alice)
+    value = MALFORMED[kind]
+    problems = []
+    requests = [(f"/search/?q=red+square+2023&chip=2023&", name) for name in CHIP_PARAMS]
+    requests += [(f"/search/?q=red+square+christmas&chip=christmas&", name) for name in CHIP_PARAMS]
+    requests += [(f"{base}?q=red+square&like={photo.pk}&unlike={photo.pk}&", name)
+                 for base in ("/search/", "/search/report/") for name in ("like", "unlike", "limit", "family")]
+    for base, name in requests:
+        query = f"{name}=1&{name}=2" if value is None else f"{name}={quote(value, safe='%')}"
+        for headers in ({}, {"HX-Request": "true"}):
+            try:
+                status = client.get(base + query, headers=headers).status_code
+            except Exception as exc:  # noqa: BLE001 - collected: one run names every parameter that fails
+                problems.append((base, name, f"{type(exc).__name__}: {exc}"[:300]))
+                continue
+            if status >= 500 or status == 404:
+                problems.append((base, name, status))
     assert problems == []
