@@ -196,7 +196,7 @@ def _left_out_text(left_out: LeftOut, form: SearchForm, *, marked: LeftOut | Non
 
     if count := len(left_out.both_ways):  # (a hand-made link's: a mark is right or wrong, never both)
         said.append(f"{count} photo{pluralize(count)} in the link {pluralize(count, 'is,are')} marked both right and "
-                    f"wrong: left out (a photo is more like it or fewer like it).")
+                    f"wrong: left out (a photo is right or wrong, not both).")
 
     if count := len(left_out.not_indexed) + len(marked.not_indexed):
         said.append(f"{photos(len(left_out.not_indexed), len(marked.not_indexed))} {pluralize(count, 'is,are')} not "

@@ -734,7 +734,7 @@ def test_a_link_marking_a_photo_both_right_and_wrong_says_so_and_refines_by_the_
     both, right = shapes["red square"].pk, shapes["red circle"].pk
     client = client_for(alice)
     page = client.get(f"/search/?q=red+shape&like={both},{right}&unlike={both}").content.decode()
-    said = "1 photo in the link is marked both right and wrong: left out (a photo is more like it or fewer like it)."
+    said = "1 photo in the link is marked both right and wrong: left out (a photo is right or wrong, not both)."
     assert "Refined: more like 1 photo." in page and said in page
     only = client.get(f"/search/?q=red+shape&like={both}&unlike={both}").content.decode()
     assert "Refined" not in only and said in only
