@@ -20,8 +20,8 @@ from gallery.selectors import family_filter, family_get, photo_get
 from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicate_groups, duplicates_dismiss,
                                duplicates_dismiss_group, group_key_valid)
 from search.engine import (
-    MAX_LIMIT, MAX_QUERY_CHARS, MAX_REFINE, PAGE_SIZE, SORTS, SearchParams, preferences_for, search_photos,
-    similar_photos,
+    MAX_LIMIT, MAX_QUERY_CHARS, MAX_REFINE, PAGE_SIZE, SORTS, SearchParams, preferences_for, refine_both_ways,
+    search_photos, similar_photos,
 )
 from search.forms import MAX_PLAIN, PreferencesForm, photo_ids, refine_text
 from search.judgment_selectors import judgment_get, judgment_list, judgment_verdicts
@@ -214,6 +214,10 @@ class InterpretedSerializer(serializers.Serializer):
                   "order (a word q names twice, once); [] otherwise")
 
 
+# The ids an id parameter takes (a bigint primary key's): "-5" or a number past bigint names no missing family, it is
+# no id, refused (400, naming it) as "abc" is, not looked up and answered 404.
+MAX_ID = 2**63 - 1
+
 # A sort that is none of them says which there are (DRF's own message names none).
 SORT_ERRORS = {"invalid_choice": "“{input}” is no order of results: " + " or ".join(SORTS) + "."}
 
@@ -226,8 +230,8 @@ def _ids(help_text: str) -> serializers.ListField:
 class SearchApi(APIView):
     class InputSerializer(ParamsSerializer):
         q = TextField(required=False, allow_blank=True, default="", trim_whitespace=True)
-        family = serializers.IntegerField(required=False)
-        uploader = serializers.IntegerField(required=False)
+        family = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+        uploader = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
         tag = TextField(required=False, max_length=64)
         country = TextRegexField(r"^[A-Za-z]{2}$", required=False, help_text="ISO 3166 code of the photo's place",
                                  error_messages={"invalid": "A country is a two-letter code, like PT."})
@@ -248,12 +252,18 @@ class SearchApi(APIView):
                              help_text="refine: ids of results that are right (\"12,15\"); the query moves towards "
                                        "them (ids you can't see are ignored)")
         unlike = PhotoIdsField(required=False, allow_blank=True, max_length=2000,
-                               help_text="refine: ids of results that are wrong; the query moves away from them")
+                               help_text="refine: ids of results that are wrong; the query moves away from them (an id "
+                                         "in like too is refused: 400)")
 
         def validate(self, data):  # as GET /api/v1/photos/: no photo is taken in a range that ends before it starts
             if data.get("taken_after") and data.get("taken_before") and data["taken_before"] < data["taken_after"]:
                 raise serializers.ValidationError(
                     {"taken_before": ["The last day comes before the first (taken_after)."]})
+            # A photo both right and wrong is a contradiction the client settles (the page leaves it out and says so).
+            if both := refine_both_ways(data.get("like") or (), data.get("unlike") or ()):
+                named = f"Photo {both[0]} is" if len(both) == 1 else f"Photos {', '.join(map(str, both))} are"
+                raise serializers.ValidationError(
+                    {"unlike": [f"{named} in like too: a photo is right or wrong, not both."]})
             return data
 
     class OutputSerializer(serializers.Serializer):
@@ -361,7 +371,7 @@ class JudgmentListApi(APIView):
     pagination_class = PageNumberPagination
 
     class FilterSerializer(ParamsSerializer):
-        family = serializers.IntegerField(required=False)
+        family = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
         query = TextField(required=False, max_length=MAX_QUERY_CHARS * 2)
 
     class InputSerializer(ParamsSerializer):
@@ -450,7 +460,7 @@ class QualityApi(APIView):
     """A family's search quality on its judged queries (the quality page's figures)."""
 
     class InputSerializer(ParamsSerializer):
-        family = serializers.IntegerField(help_text="the family's id (one of yours)")
+        family = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="the family's id (one of yours)")
 
     @extend_schema(parameters=[InputSerializer], responses=QualitySerializer)
     def get(self, request):
@@ -499,7 +509,7 @@ class DuplicateGroupSerializer(serializers.Serializer):
 
 
 class DuplicatesQuerySerializer(ParamsSerializer):
-    family = serializers.IntegerField(help_text="family id")
+    family = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="family id")
 
 
 class DuplicatesApi(APIView):
@@ -525,7 +535,7 @@ class DuplicatesDismissApi(APIView):
     member; ids of other families' photos are ignored; another family is 404)."""
 
     class DismissInputSerializer(ParamsSerializer):
-        family = serializers.IntegerField(help_text="family id")
+        family = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="family id")
         group = TextField(required=False, max_length=64,
                           help_text="a group's key (GET /api/v1/duplicates/): all of it, whatever its size")
         photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),

@@ -139,9 +139,12 @@ class LeftOut:
     # photo id → its family: one of the user's that the search does not look in (its family filter)
     other_families: dict[int, int] = field(default_factory=dict)
     unseen: int = 0  # how many the user may not see (another family's, in the trash, deleted): never which
+    # named in both like and unlike (a hand-made link: a verdict is one or the other): a contradiction, moving nothing
+    both_ways: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.not_indexed or self.failed or self.model_off or self.other_families or self.unseen)
+        return bool(self.not_indexed or self.failed or self.model_off or self.other_families or self.unseen
+                    or self.both_ways)
 
 
 @dataclass
@@ -427,6 +430,14 @@ def _refine_ids(ids) -> tuple[int, ...]:
     return tuple(kept)[:MAX_REFINE]
 
 
+def refine_both_ways(like, unlike) -> list[int]:
+    """The photos a refine names both right (`like`) and wrong (`unlike`), in `like`'s order. Such a photo says
+    nothing of what is wanted: the search leaves it out (LeftOut.both_ways) and the page says so; the API refuses it.
+    (It counted as wrong alone, pushing the search away from a photo the same link called right.)"""
+    wrong = set(unlike)
+    return [i for i in dict.fromkeys(like) if i in wrong]
+
+
 def _search_models(plan: Plan) -> dict[int, str]:
     """Each family searched → the model its photos are searched with (mid-switch, maybe the previous one)."""
     return {f: family_search_model(family_id=f, other_models=plan.other_models) for f in plan.scope.family_ids}
@@ -442,7 +453,8 @@ def _refine_read(plan: Plan, models: dict[int, str], *, vectors: bool,
     search, which loads its models anyway) a model not loaded yet is loaded to tell; without (the refine bar, which a
     verdict redraws, and a verdict's components: neither may wait for a load), one this process failed to load is
     off and any other is taken to load."""
-    named = list(dict.fromkeys(plan.like + plan.unlike))
+    both = refine_both_ways(plan.like, plan.unlike)
+    named = [i for i in dict.fromkeys(plan.like + plan.unlike) if i not in both]
     photos = refine_photos(photo_ids=named, family_ids=list(plan.families), search_models=models, vectors=vectors)
     seen = [i for i in named if i in photos]
     searched = [i for i in seen if photos[i].family_id in models]
@@ -453,7 +465,7 @@ def _refine_read(plan: Plan, models: dict[int, str], *, vectors: bool,
         not_indexed=[i for i in waiting if not photos[i].failed], failed=[i for i in waiting if photos[i].failed],
         model_off=[i for i in searched if photos[i].indexed and models[photos[i].family_id] in off],
         other_families={i: photos[i].family_id for i in seen if photos[i].family_id not in models},
-        unseen=len(named) - len(seen))
+        unseen=len(named) - len(seen), both_ways=both)
 
 
 def _refining(photos: dict[int, RefinePhoto], left_out: LeftOut) -> set[int]:
@@ -465,8 +477,8 @@ def _refining(photos: dict[int, RefinePhoto], left_out: LeftOut) -> set[int]:
 
 def _moving(like, unlike, used: set[int]) -> tuple[list[int], list[int]]:
     """The photos of a refine's `like` and `unlike` that move its query (`used`: _refining's), in their order: a
-    photo marked both ways counts as wrong."""
-    return [i for i in like if i in used and i not in unlike], [i for i in unlike if i in used]
+    photo marked both ways moves it neither way (refine_both_ways)."""
+    return [i for i in like if i in used and i not in unlike], [i for i in unlike if i in used and i not in like]
 
 
 def _model_known(model_name: str) -> Embedder | StoredModel:
@@ -505,12 +517,13 @@ class RefineRead:
         like, unlike = _refine_ids(like), _refine_ids(unlike)
         if not self.searched or not (like or unlike):
             return [], [], LeftOut()
-        named, out = set(like) | set(unlike), self.left_out
+        both = refine_both_ways(like, unlike)
+        named, out = (set(like) | set(unlike)) - set(both), self.left_out
         return (*_moving(like, unlike, _refining(self.photos, out)), LeftOut(
             not_indexed=[i for i in out.not_indexed if i in named], failed=[i for i in out.failed if i in named],
             model_off=[i for i in out.model_off if i in named],
             other_families={i: f for i, f in out.other_families.items() if i in named},
-            unseen=sum(1 for i in named if i not in self.photos)))
+            unseen=sum(1 for i in named if i not in self.photos), both_ways=both))
 
 
 def refine_read(*, user: AbstractBaseUser, params: SearchParams,

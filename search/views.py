@@ -183,8 +183,9 @@ def _left_out_text(left_out: LeftOut, form: SearchForm, *, marked: LeftOut | Non
     """What the refine bar (and a refined search's report) says of the photos a link names that the search left out,
     by why: not indexed yet, could not be indexed (with the way to Retry it), smart search off, in another of the
     user's families than the one searched (named: they are the user's), or not theirs to see, in the trash or
-    deleted (how many, never which: another family's ids are not theirs to learn about). `marked`: the user's marks
-    the link does not name (all of them, with no link), left out by the refine the bar offers before its link is
+    deleted (how many, never which: another family's ids are not theirs to learn about), or named both right and
+    wrong (refine_both_ways: the link's alone, a mark is one or the other). `marked`: the user's marks the link does
+    not name (all of them, with no link), left out by the refine the bar offers before its link is
     followed: said with the link's of the same why, so that each photo is said once ("1 photo in the link and 1 you
     marked could not be indexed")."""
     marked = marked or LeftOut()
@@ -194,6 +195,10 @@ def _left_out_text(left_out: LeftOut, form: SearchForm, *, marked: LeftOut | Non
         if count and mine:
             return f"{count} photo{pluralize(count)} in the link and {mine} you marked"
         return f"{count} photo{pluralize(count)} in the link" if count else f"{mine} photo{pluralize(mine)} you marked"
+
+    if count := len(left_out.both_ways):  # (a hand-made link's: a mark is right or wrong, never both)
+        said.append(f"{count} photo{pluralize(count)} in the link {pluralize(count, 'is,are')} marked both right and "
+                    f"wrong: left out (a photo is right or wrong, not both).")
 
     if count := len(left_out.not_indexed) + len(marked.not_indexed):
         said.append(f"{photos(len(left_out.not_indexed), len(marked.not_indexed))} {pluralize(count, 'is,are')} not "
@@ -772,9 +777,7 @@ def quality_apply_weights(request: HttpRequest, family_id: int) -> HttpResponse:
 def search_report_view(request: HttpRequest) -> HttpResponse:
     """What the search does with a query in one of the user's families (the page of `manage.py search_report`)."""
     families = list(family_list(user=request.user))
-    data = request.GET.copy()
-    if families and not data.get("family"):
-        data["family"] = str(families[0].pk)
+    data, family_note = _report_family(request.GET, families)
     form = search_form(user=request.user, data=data, form_class=SearchReportForm, families=families)
     form.is_valid()
     report, filters = None, []
@@ -785,7 +788,7 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
         report = search_report(user=request.user, query=params.query, family_id=params.family_id,
                                removed=form.removed(), like=params.like, unlike=params.unlike, filters=params,
                                all_families=bool(form.cleaned_data.get("all_families")) and len(families) > 1)
-    elif "family" in form.errors and request.GET.get("family") and "family" not in form.given_twice():
+    elif "family" in form.errors and data.get("family") and "family" not in form.given_twice():
         raise Http404("No such family.")  # not one of theirs: the same answer as a missing one
     refined = _refined_text((report.response.liked, report.response.unliked)) if report and report.response else ""
     left_out = _left_out_text(report.response.left_out, form) if report and report.response else []
@@ -799,8 +802,25 @@ def search_report_view(request: HttpRequest) -> HttpResponse:
                                                          "searched": _report_searched(request, report),
                                                          "truncated": bool(report and report.truncated),
                                                          "max_query_chars": MAX_QUERY_CHARS,
+                                                         "family_note": family_note,
                                                          "refused_notice": form.refused_labels()},
                   status=400 if form.given_twice() else 200)
+
+
+def _report_family(query: QueryDict, families: list) -> tuple[QueryDict, str]:
+    """The report's parameters with the family it reports: the one asked for, else the first of the user's. One that
+    is no id ("abc", "-5", past bigint) names no family, missing or not: it is dropped as the search page drops a
+    filter it can't read, and said (returned), never a 404. One given twice is left for the form to refuse."""
+    data, note = query.copy(), ""
+    given = query.getlist("family")
+    if len(given) == 1 and given[0] and id_from_text(given[0]) is None:
+        data.pop("family")
+        if families:
+            note = ("The family in the address could not be read (a family is given by its number): this is the "
+                    f"report of {text_isolated(families[0].label)}.")
+    if families and not data.get("family"):
+        data["family"] = str(families[0].pk)
+    return data, note
 
 
 def _report_searched(request: HttpRequest, report) -> dict | None:

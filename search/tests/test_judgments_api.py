@@ -187,3 +187,13 @@ def test_openapi_schema_has_the_judgments(api):
     text = schema.content.decode()
     assert "/api/v1/search/judgments/" in text and "/api/v1/search/judgments/{judgment_id}/" in text
     assert "unlike" in text
+
+
+def test_a_photo_both_liked_and_unliked_is_a_400_naming_unlike(api, shapes):
+    """`like=5&unlike=5` refined the search as if the photo were wrong only. A contradiction the client must settle:
+    refused, naming `unlike` and the photo, as the page says it left the photo out."""
+    both, right = shapes["red square"].pk, shapes["red circle"].pk
+    for query in (f"like={both}&unlike={both}", f"like={right},{both}&unlike=,{both}", f"like={both}&like={right}&unlike={both}"):
+        answer = api.get(f"/api/v1/search/?q=red+shape&{query}")
+        assert answer.status_code == 400
+        assert answer.json()["unlike"] == [f"Photo {both} is in like too: a photo is right or wrong, not both."]

@@ -726,3 +726,17 @@ def test_a_verdict_does_not_score_with_a_model_whose_latest_load_failed(client_f
     assert loads == []
     judgment = Judgment.objects.get()
     assert judgment.model_name == "" and judgment.components["cosine"] is None
+
+
+def test_a_link_marking_a_photo_both_right_and_wrong_says_so_and_refines_by_the_others(client_for, alice, shapes):
+    """`like=5&unlike=5` counted the photo as wrong only, without a word. A photo is right or wrong: the page refines
+    by the link's other photos, and its bar (and the search's report) says the contradicted one was left out."""
+    both, right = shapes["red square"].pk, shapes["red circle"].pk
+    client = client_for(alice)
+    page = client.get(f"/search/?q=red+shape&like={both},{right}&unlike={both}").content.decode()
+    said = "1 photo in the link is marked both right and wrong: left out (a photo is right or wrong, not both)."
+    assert "Refined: more like 1 photo." in page and said in page
+    only = client.get(f"/search/?q=red+shape&like={both}&unlike={both}").content.decode()
+    assert "Refined" not in only and said in only
+    report = client.get(f"/search/report/?q=red+shape&like={both},{right}&unlike={both}").content.decode()
+    assert "Refined: more like 1 photo" in report and said in report

@@ -124,3 +124,21 @@ def test_a_photo_marked_right_in_one_family_moves_the_search_of_every_family_sea
     assert fitted == pytest.approx(unfitted)  # the Smiths' photos are scored with the moved query, as before the fit
     plain, _ = cosines()
     assert fitted != pytest.approx(plain)
+
+
+def test_a_photo_marked_both_right_and_wrong_refines_nothing_and_is_said_left_out(shapes, alice):
+    """`like=5&unlike=5` (a hand-edited or made-up link: a verdict is one or the other) counted the photo as wrong only,
+    pushing the search away from a photo the link also calls right. It is a contradiction: the photo moves the query
+    neither way, and the response says it left it out (the API refuses such a request, naming `unlike`)."""
+    both, right = ids_of(shapes, "red square")[0], ids_of(shapes, "blue circle")[0]
+    params = dict(query="shape", min_score=0, show_hidden=True, limit=100)
+    plain = search_photos(user=alice, params=SearchParams(**params))
+    contradicted = search_photos(user=alice, params=SearchParams(**params, like=(both,), unlike=(both,)))
+    assert contradicted.liked == [] and contradicted.unliked == []
+    assert contradicted.left_out.both_ways == [both] and contradicted.left_out.unseen == 0
+    assert [(r.photo.pk, r.score) for r in contradicted.results] == [(r.photo.pk, r.score) for r in plain.results]
+    # The others of the link still refine: the photo named both ways alone is left out.
+    mixed = search_photos(user=alice, params=SearchParams(**params, like=(both, right), unlike=(both,)))
+    alone = search_photos(user=alice, params=SearchParams(**params, like=(right,)))
+    assert mixed.liked == [right] and mixed.unliked == [] and mixed.left_out.both_ways == [both]
+    assert [(r.photo.pk, r.score) for r in mixed.results] == [(r.photo.pk, r.score) for r in alone.results]

@@ -131,7 +131,8 @@ def test_report_pages_for_members_only(shapes, client_for, alice, mallory, famil
     assert intruder.get(f"/photos/{photo.pk}/profile/").status_code == 404
     assert intruder.get(f"/photos/{10**9}/profile/").status_code == 404
     assert intruder.get("/search/report/", {"q": "red", "family": family.pk}).status_code == 404
-    assert intruder.get("/search/report/", {"q": "red", "family": "x"}).status_code == 404
+    # (a family that is no id is none missing: the report of her own, as the search page ignores it)
+    assert "in Joneses" in intruder.get("/search/report/", {"q": "red", "family": "x"}).content.decode()
     own = intruder.get("/search/report/", {"q": "red square"})
     assert own.status_code == 200 and "in Joneses" in own.content.decode()
     assert "IMG" not in own.content.decode()  # none of the Smiths' photos
@@ -744,3 +745,31 @@ def test_a_report_of_all_families_isolates_the_family_names_it_says(
         assert hebrew.name not in said.replace(isolated, "")
         top = html[html.index("Top results"):]
         assert f"/photos/{theirs.pk}/" in top and f"({isolated})" in top and f"({hebrew.name})" not in top
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "99999999999999999999", "1" * 10_000, "a\x00b"])
+def test_a_report_whose_family_is_no_id_reports_the_first_family_and_says_so(
+        alice, bob, family, other_family, client_for, value):
+    """`/search/report/?family=abc` was a 404, where the search page ignores a family filter it can't read: a
+    malformed value names no missing family. The report is of the first of the user's families, as with no family
+    given, and says why. A family that is an id but not one of the user's stays a 404 (missing and not yours alike)."""
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(family=other_family, user=alice)  # two families: the form has a select
+    client = client_for(alice)
+    page = client.get("/search/report/", {"q": "beach", "family": value})
+    html = page.content.decode()
+    assert page.status_code == 200
+    first = min((family, other_family), key=lambda f: (f.name, f.pk))
+    assert f"“beach” in {first.name}" in html
+    assert f"The family in the address could not be read (a family is given by its number): this is the report of " \
+           f"{first.name}." in html
+    assert client.get("/search/report/", {"q": "beach", "family": 10**9}).status_code == 404
+    assert client_for(bob).get("/search/report/", {"q": "beach", "family": other_family.pk}).status_code == 404
+
+
+def test_a_report_of_someone_in_no_family_with_a_malformed_family_is_the_page_not_a_404(db, client_for):
+    from tests.factories import UserFactory
+
+    page = client_for(UserFactory(username="loner")).get("/search/report/", {"q": "beach", "family": "abc"})
+    assert page.status_code == 200 and "You are not in any family yet" in page.content.decode()

@@ -11,7 +11,7 @@ import pytest
 from gallery.models import Membership, Photo
 from search.models import Judgment
 from search.tests.conftest import toy_model  # noqa: F401 - toy_model is a fixture
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in, width_options
 from tests.browser.test_search_browser import _add_shape
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
 from tests.queue import run_queued_tasks
@@ -200,3 +200,32 @@ def test_an_explanation_opens_under_its_own_button_whatever_its_neighbour_shows(
         sheet = (lambda place: {key: round(place[key]) for key in ("top", "bottom", "left", "right")})
         assert beside_undo["position"] == "fixed" and sheet(beside_undo) == sheet(alone), (alone, beside_undo)
         assert 0 <= beside_undo["left"] and beside_undo["right"] <= width and beside_undo["bottom"] <= beside_undo["screen"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_link_marking_a_photo_both_right_and_wrong_says_so_in_the_refine_bar(live_server, browser, artifacts,
+                                                                               toy_model, width):
+    """`like=A,B&unlike=A`: the bar says the search is refined by B and that A, named both ways, was left out, and
+    the sentence fits the screen on a phone too."""
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    both, right = (_add_shape(smiths, alice, "red", shape, seed=n) for n, shape in enumerate(("square", "circle")))
+    _add_shape(smiths, alice, "blue", "triangle", seed=2)
+    run_queued_tasks()
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/search/?q=red+shape&like={both.pk},{right.pk}&unlike={both.pk}",
+                  timeout=60_000)  # (loads the model)
+        note = page.locator("#refine .refine-left-out")
+        assert note.inner_text() == ("1 photo in the link is marked both right and wrong: left out (a photo is right or "
+                                     "wrong, not both).")
+        assert "Refined: more like 1 photo" in page.locator("#refine").inner_text()
+        assert note.bounding_box()["x"] + note.bounding_box()["width"] <= width
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+        page.locator("#refine").screenshot(path=artifacts / f"refine-both-ways-{width}.png")
+        page.screenshot(path=artifacts / f"refine-both-ways-page-{width}.png")
+        assert not page.js_errors, page.js_errors
+    finally:
+        context.close()

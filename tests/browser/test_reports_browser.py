@@ -75,3 +75,40 @@ def test_report_pages_render_their_histograms(live_server, browser, artifacts, t
         assert not page.js_errors, page.js_errors
     finally:
         context.close()
+
+
+# Each label of the report's form and the control it names: the label's box and the control's, as drawn.
+LABEL_BOXES = """() => Array.from(document.querySelectorAll('.report-form label[for]')).map((label) => {
+  const control = document.getElementById(label.htmlFor);
+  const a = label.getBoundingClientRect(), b = control.getBoundingClientRect();
+  return {label: label.textContent.trim(), gap: b.left - a.right, rowGap: Math.abs((a.top + a.bottom) / 2 - (b.top + b.bottom) / 2),
+          below: b.top >= a.bottom - 1, leftAligned: Math.abs(a.left - b.left) < 2, right: Math.max(a.right, b.right)};
+})"""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_report_form_keeps_each_label_beside_or_above_its_field(live_server, browser, artifacts, toy_model, width):
+    """At 1280 px the "Family" label ended the query's row, its select alone at the start of the next one (the query
+    box grows to fill each row, so the row broke between the two). Each label stays with its field: beside it, or on
+    a phone just above it, and nothing runs off the screen."""
+    smiths, greens, alice = FamilyFactory(name="Smiths"), FamilyFactory(name="Greens"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=greens, user=alice)
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/search/report/?q=red+square&family={smiths.pk}", timeout=60_000)  # (loads the model)
+        page.wait_for_selector(".report-summary")
+        boxes = page.evaluate(LABEL_BOXES)
+        assert [box["label"] for box in boxes] == ["Query", "Family"]
+        for box in boxes:
+            beside = box["rowGap"] < 4 and 0 <= box["gap"] < 24
+            above = box["below"] and box["leftAligned"]
+            assert beside or above, box
+            assert box["right"] <= width, box
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+        page.screenshot(path=artifacts / f"report-form-{'mobile' if width < 500 else 'desktop'}.png")
+        assert not page.js_errors, page.js_errors
+    finally:
+        context.close()
