@@ -40,9 +40,10 @@ _CELL_OPENING = re.compile(r"^(\s*<t[dh]\b)")
 
 @register.filter
 def admin_cells_labelled(result, headers) -> list[SafeString]:
-    """The cells of a change list's row (templates/admin/change_list_results.html), each with its column's name in
-    `data-label`: a list laid out on a phone as one block a row (static/css/admin.css) shows each value under it,
-    the header row no longer beside it. The action checkbox's column has no name, its cell no label."""
+    """The cells of a change list's row (templates/admin/change_list_results.html, for a model admin with
+    `list_cells_labelled`), each with its column's name in `data-label`: a list laid out on a phone as one block a
+    row (static/css/admin.css) shows each value under it, the header row no longer beside it. The action checkbox's
+    column has no name, its cell no label."""
     labelled = []
     for cell, header in zip(result, headers):
         name = " ".join(strip_tags(str(header["text"])).split())
