@@ -300,3 +300,35 @@ def test_the_concepts_list_reads_on_a_phone_without_scrolling_sideways(live_serv
         assert _no_sideways_scroll(page)
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_staff_member_merges_only_the_tags_of_a_family_they_administer(live_server, browser, artifacts, width):
+    """Stan administers the Browns and is a plain member of the Smiths: "Merge the selected tags" is offered him (for
+    the Browns' tags), and a selection of the Smiths' tags is refused, saying whose, nothing merged."""
+    from django.contrib.auth.models import Permission
+
+    from gallery.models import Tag
+
+    smiths, browns = FamilyFactory(name="Smiths"), FamilyFactory(name="Browns")
+    stan = UserFactory(username="stan", is_staff=True)
+    stan.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["gallery", "search"]))
+    MembershipFactory(family=smiths, user=stan, role=Membership.Role.MEMBER)
+    MembershipFactory(family=browns, user=stan, role=Membership.Role.ADMIN)
+    photo_factory(family=smiths, user=stan, filename="s.jpg", tags=["Oma", "Grandma"])
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "stan")
+        page.goto(live_server.url + "/admin/gallery/tag/")
+        for name in ("Grandma", "Oma"):
+            page.locator("#result_list tbody tr", has_text=name).locator("input.action-select").check()
+        page.select_option("select[name=action]", "merge_selected")
+        page.locator("button[name=index]").click()
+        message = page.locator(".messagelist .error").inner_text()
+        assert "Only a family’s admins merge its tags" in message and "not Smiths" in message
+        page.screenshot(path=artifacts / f"admin-tags-merge-refused-{width}.png", full_page=True)
+        assert Tag.objects.filter(family=smiths).count() == 2
+        assert _no_sideways_scroll(page)
+    finally:
+        context.close()
