@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag
@@ -1361,16 +1361,27 @@ def _tag_names_merged(*, into: Tag, names: list[str]) -> None:
 
 
 def _suggestions_merged(*, into: Tag, names: list[str]) -> None:
-    """The family's open suggestions of `names` suggest `into` instead (suggestions are kept by name: accepted after
-    the merge, an "Oma" one made "Oma" again). A photo suggests a name once (one_suggestion_per_photo_tag_ci): one
-    that has a suggestion of `into` already, or of two merged names, keeps the first (the likeliest)."""
+    """The family's suggestions of `names` are suggestions of `into` now (they are kept by name): an open "Oma" one,
+    accepted after the merge, made "Oma" again, and a "puppy" dismissed on a photo stayed dismissed under that name
+    while the concept, suggesting "dog" since the merge, suggested "dog" on that photo again. What a member decided
+    was of the concept: a decided one carries its decision to the name kept. A photo suggests a name once
+    (one_suggestion_per_photo_tag_ci): one with a suggestion of `into` already, whatever its state (a member judged
+    it apart), keeps that one, its merged open ones go and its decided ones stay as they are (a record, should the
+    merge be undone); of two merged names the decided one comes first (accepted, then dismissed), then the
+    likeliest."""
     family = TagSuggestion.objects.filter(photo__family_id=into.family_id)
     taken = set(family.filter(same_name("name", into.name)).values_list("photo_id", flat=True))
-    merged = family.filter(state=TagSuggestion.State.OPEN).annotate(lowered=Lower("name")).filter(
-        lowered__in=names_lower(names)).order_by("photo_id", "-probability", "pk").values_list("pk", "photo_id")
+    decided_first = Case(When(state=TagSuggestion.State.ACCEPTED, then=Value(0)),
+                         When(state=TagSuggestion.State.DISMISSED, then=Value(1)), default=Value(2))
+    merged = family.annotate(lowered=Lower("name"), decided_first=decided_first).filter(
+        lowered__in=names_lower(names)).order_by("photo_id", "decided_first", "-probability", "pk").values_list(
+        "pk", "photo_id", "state")
     renamed, dropped = [], []
-    for pk, photo_id in merged:
-        (dropped if photo_id in taken else renamed).append(pk)
+    for pk, photo_id, state in merged:
+        if photo_id not in taken:
+            renamed.append(pk)
+        elif state == TagSuggestion.State.OPEN:
+            dropped.append(pk)
         taken.add(photo_id)
     TagSuggestion.objects.filter(pk__in=dropped).delete()
     TagSuggestion.objects.filter(pk__in=renamed).update(name=into.name)

@@ -7,7 +7,7 @@ again; nor does it offer a tag the photo already carries."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -16,12 +16,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from gallery.models import Family, Photo, PhotoTag, TagSuggestion
+from gallery.selectors import names_lower
 from gallery.services import MAX_TAGS, member_hold, photo_tags_add
 from gallery.signals import photos_changed
-
-
-def _key(name: str) -> str:
-    return " ".join(name.split()).lower()
 
 
 @transaction.atomic
@@ -37,12 +34,20 @@ def photos_suggestions_replace(*, found: Mapping[int, Mapping[str, float]], mode
         return []
     # Locks the photos' rows, so two scorings of the same photos (a batch and a recompute) take turns.
     ids = list(Photo.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-    decided, open_ = _current(ids)
-    tagged = _tag_keys(ids)
+    rows, tags = _current(ids), _tags(ids)
+    # Names told apart as the unique indexes of tags and of a photo's suggestions tell them apart (names_lower; one
+    # query for all): Python's lower() read "İstanbul" and "istanbul" as two, "ΟΔΟΣ" and "οδος" as one.
+    spaced = [*(row.name for row in rows), *(name for _, name in tags),
+              *(name for photo_id in ids for name in found[photo_id])]
+    key_of = dict(zip(spaced, names_lower(" ".join(name.split()) for name in spaced))).__getitem__
+    decided, open_ = _current_by_key(rows, key_of)
+    tagged: dict[int, set[str]] = defaultdict(set)
+    for photo_id, name in tags:
+        tagged[photo_id].add(key_of(name))
     create, update, delete, changed = [], [], [], set()
     for photo_id in ids:
-        wanted = {_key(name): (name, p) for name, p in found[photo_id].items()
-                  if _key(name) not in decided[photo_id] and _key(name) not in tagged[photo_id]}
+        wanted = {key_of(name): (name, p) for name, p in found[photo_id].items()
+                  if key_of(name) not in decided[photo_id] and key_of(name) not in tagged[photo_id]}
         for key, row in open_[photo_id].items():
             if key not in wanted:
                 delete.append(row.pk)
@@ -65,24 +70,26 @@ def photos_suggestions_replace(*, found: Mapping[int, Mapping[str, float]], mode
     return sorted(changed)
 
 
-def _current(photo_ids: list[int]) -> tuple[dict[int, set[str]], dict[int, dict[str, TagSuggestion]]]:
+def _current(photo_ids: list[int]) -> list[TagSuggestion]:
+    return list(TagSuggestion.objects.filter(photo_id__in=photo_ids).only("pk", "photo_id", "name", "state",
+                                                                          "probability", "model_name"))
+
+
+def _current_by_key(rows: list[TagSuggestion], key: Callable[[str], str]) -> tuple[
+        dict[int, set[str]], dict[int, dict[str, TagSuggestion]]]:
     decided: dict[int, set[str]] = defaultdict(set)
     open_: dict[int, dict[str, TagSuggestion]] = defaultdict(dict)
-    for row in TagSuggestion.objects.filter(photo_id__in=photo_ids).only("pk", "photo_id", "name", "state",
-                                                                          "probability", "model_name"):
+    for row in rows:
         if row.state == TagSuggestion.State.OPEN:
-            open_[row.photo_id][_key(row.name)] = row
+            open_[row.photo_id][key(row.name)] = row
         else:
-            decided[row.photo_id].add(_key(row.name))
+            decided[row.photo_id].add(key(row.name))
     return decided, open_
 
 
-def _tag_keys(photo_ids: list[int]) -> dict[int, set[str]]:
-    keys: dict[int, set[str]] = defaultdict(set)
-    through = Photo.tags.through
-    for photo_id, name in through.objects.filter(photo_id__in=photo_ids).values_list("photo_id", "tag__name"):
-        keys[photo_id].add(_key(name))
-    return keys
+def _tags(photo_ids: list[int]) -> list[tuple[int, str]]:
+    """(photo id, tag name) of each tag the photos carry."""
+    return list(Photo.tags.through.objects.filter(photo_id__in=photo_ids).values_list("photo_id", "tag__name"))
 
 
 # --- members' decisions --------------------------------------------------------------------------
@@ -136,8 +143,10 @@ def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool,
 
 
 def _photo_tags_add(photo: Photo, names: list[str], user: AbstractBaseUser | None) -> None:
-    have = {name.lower() for name in photo.tags.values_list("name", flat=True)}
-    if len(have | {_key(name) for name in names}) > MAX_TAGS:
+    carried = list(photo.tags.values_list("name", flat=True))
+    keys = names_lower([*carried, *(" ".join(name.split()) for name in names)])  # (as the index tells tags apart)
+    have = set(keys[:len(carried)])
+    if len(have | set(keys[len(carried):])) > MAX_TAGS:
         raise ValidationError(f"“{photo}” already has {len(have)} tags: at most {MAX_TAGS} per photo. "
                               "Remove a tag before accepting more.")
     photo_tags_add(photo=photo, names=names, source=PhotoTag.Source.SUGGESTION, user=user)

@@ -295,6 +295,9 @@ class TagConceptAdmin(FamilyScopedAdmin):
     search_fields = ["name", "prompt"]
     list_select_related = ["family"]
     actions = ["rescore"]
+    # Six columns, a prompt a sentence: on a phone each concept is a block, each value under its column's name
+    # (templates/admin/change_list_results.html, static/css/admin.css), not a table scrolling sideways.
+    list_cells_labelled = True
 
     @admin.display(description="used by", ordering="family__name")
     def scope(self, concept: TagConcept) -> str:

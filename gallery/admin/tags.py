@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from gallery.admin_scope import FamilyScopedAdmin
-from gallery.models import Photo, PhotoTag, Tag
+from gallery.models import Membership, Photo, PhotoTag, Tag
 from gallery.services import tag_renamed, tags_delete, tags_merge
 from gallery.text import tag_name_clean, text_isolated
 
@@ -96,10 +96,29 @@ class TagAdmin(FamilyScopedAdmin):
         if change:  # a renamed tag changes every photo that carries it, and is the member's on each
             tag_renamed(tag=obj, before=form.initial.get("name") or "", user=request.user)
 
-    @admin.action(description="Merge the selected tags (one name kept)", permissions=["change", "delete"])
+    def has_merge_permission(self, request) -> bool:
+        """A merge moves the family's suggestion vocabulary too (tags_merged), which the concepts admin leaves to the
+        family's admins: offered to who administers a family (a superuser: any), with the rights to change and
+        delete tags. Which of the selected tags they may merge, merge_selected checks."""
+        return (self.has_change_permission(request) and self.has_delete_permission(request)
+                and (request.user.is_superuser or self._families_administered(request).exists()))
+
+    @staticmethod
+    def _families_administered(request):
+        return Membership.objects.filter(user=request.user, role=Membership.Role.ADMIN).values("family_id")
+
+    @admin.action(description="Merge the selected tags (one name kept)", permissions=["merge"])
     def merge_selected(self, request, queryset):
         """Tags that mean the same ("Grandma", "Oma"): an intermediate page asks which name stays (tags_merge)."""
         tags = list(queryset.select_related("family").order_by(Lower("name"), "pk"))
+        if not request.user.is_superuser:
+            # Refused whole, saying why: a selection merged in part (or quietly narrowed) reads as done.
+            administered = set(self._families_administered(request).values_list("family_id", flat=True))
+            not_theirs = sorted({text_isolated(str(tag.family)) for tag in tags if tag.family_id not in administered})
+            if not_theirs:
+                self.message_user(request, "Only a family’s admins merge its tags (a merge moves its suggestion "
+                                           f"vocabulary too): not {', '.join(not_theirs)}.", messages.ERROR)
+                return None
         if len({tag.family_id for tag in tags}) > 1:
             self.message_user(request, "Tags of different families can't be merged: a photo carries only its family's "
                                        "tags. Select tags of one family.", messages.ERROR)

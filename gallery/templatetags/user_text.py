@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from django import template
+from django.utils.html import escape, strip_tags
+from django.utils.safestring import SafeString, mark_safe
 
 from gallery.text import text_isolated, without_loose_direction_codes
 
@@ -31,3 +33,20 @@ def admin_cell_isolated(cell) -> str:
     to edit (list_editable) is left as it is: a field holds the text as stored."""
     html = str(cell)
     return cell if _EDITABLE_FIELD.search(html) else without_loose_direction_codes(html)
+
+
+_CELL_OPENING = re.compile(r"^(\s*<t[dh]\b)")
+
+
+@register.filter
+def admin_cells_labelled(result, headers) -> list[SafeString]:
+    """The cells of a change list's row (templates/admin/change_list_results.html, for a model admin with
+    `list_cells_labelled`), each with its column's name in `data-label`: a list laid out on a phone as one block a
+    row (static/css/admin.css) shows each value under it, the header row no longer beside it. The action checkbox's
+    column has no name, its cell no label."""
+    labelled = []
+    for cell, header in zip(result, headers):
+        name = " ".join(strip_tags(str(header["text"])).split())
+        label = f' data-label="{escape(name[:1].upper() + name[1:])}"' if name else ""
+        labelled.append(mark_safe(_CELL_OPENING.sub(lambda opening: opening[1] + label, str(cell), count=1)))
+    return labelled

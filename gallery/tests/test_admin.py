@@ -1003,7 +1003,9 @@ _DJANGO_SELECTED_REFUSALS = (
 # by its name, an overridden block by "name#block"; a block that adds to Django's ({{ block.super }}) copies nothing.
 ADMIN_TEMPLATE_CHANGES = {
     "change_list_results.html": [("{% for item in result %}{{ item }}{% endfor %}",
-                                  "{% for item in result %}{{ item|admin_cell_isolated }}{% endfor %}")],
+                                  "{% if cl.model_admin.list_cells_labelled %}{% for item in result|admin_cells_"
+                                  "labelled:result_headers %}{{ item|admin_cell_isolated }}{% endfor %}{% else %}"
+                                  "{% for item in result %}{{ item|admin_cell_isolated }}{% endfor %}{% endif %}")],
     "edit_inline/tabular.html": [("{{ inline_admin_form.original }}", "{{ inline_admin_form.original|isolated }}"),
                                  ("<p>{{ field.contents }}</p>", "<p>{{ field.contents|admin_cell_isolated }}</p>")],
     "includes/fieldset.html": [('<div class="readonly">{{ field.contents }}</div>',

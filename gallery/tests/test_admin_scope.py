@@ -524,3 +524,44 @@ def test_a_family_being_deleted_is_no_choice_and_no_filter_for_a_superuser_eithe
         page = root.get(url(model)).content.decode()
         assert f"family__id__exact={world.smiths.pk}" in page, model
         assert f"family__id__exact={world.joneses.pk}" not in page, model
+
+
+def test_only_a_family_admin_merges_its_tags_in_the_admin(world, root):
+    """A merge moves the family's suggestion vocabulary (its concepts) too, which the concepts admin leaves to the
+    family's admins; yet any staff member of the family could run "Merge the selected tags". Offered now only to
+    who administers a family (a superuser: any), and a selection holding a tag of a family where they are a plain
+    member is refused, saying which, nothing merged; renaming and deleting a tag stay any member's."""
+    browns = FamilyFactory(name="Browns")
+    stan = UserFactory(username="stan", is_staff=True)
+    stan.user_permissions.set(Permission.objects.all())
+    MembershipFactory(family=world.smiths, user=stan, role=Membership.Role.MEMBER)
+    photo_factory(family=world.smiths, user=world.alice, filename="oma.jpg", tags=["Oma", "Grandma"])
+    smiths = {tag.name: tag.pk for tag in Tag.objects.filter(family=world.smiths)}
+    client = Client()
+    client.force_login(stan)
+
+    page = client.get(url(Tag))
+    assert listed(page) == set(smiths.values()) and "merge_selected" not in page.content.decode()
+    client.post(url(Tag), {"action": "merge_selected", "apply": "1", "keep": smiths["Grandma"],
+                           ACTION_CHECKBOX_NAME: [smiths["Grandma"], smiths["Oma"]]})
+    assert Tag.objects.filter(pk=smiths["Oma"]).exists()
+    # Rename and delete stay as they were: a member changes tags photo by photo anyway.
+    assert client.post(url(Tag, "change", smiths["smithtag"]), {"name": "smith tag"}).status_code == 302
+    assert Tag.objects.get(pk=smiths["smithtag"]).name == "smith tag"
+
+    MembershipFactory(family=browns, user=stan, role=Membership.Role.ADMIN)
+    photo_factory(family=browns, user=stan, filename="brown.jpg", tags=["Opa", "Grandpa"])
+    browns_tags = {tag.name: tag.pk for tag in Tag.objects.filter(family=browns)}
+    assert "merge_selected" in client.get(url(Tag)).content.decode()
+    refused_page = client.post(url(Tag), {"action": "merge_selected", "apply": "1", "keep": smiths["Grandma"],
+                                          ACTION_CHECKBOX_NAME: [smiths["Grandma"], smiths["Oma"]]}, follow=True)
+    said = html.unescape(refused_page.content.decode())
+    assert "Only a family’s admins merge its tags (a merge moves its suggestion vocabulary too): not Smiths." in said
+    assert Tag.objects.filter(pk=smiths["Oma"]).exists()
+    done = client.post(url(Tag), {"action": "merge_selected", "apply": "1", "keep": browns_tags["Grandpa"],
+                                  ACTION_CHECKBOX_NAME: [browns_tags["Grandpa"], browns_tags["Opa"]]}, follow=True)
+    assert "Merged “Opa” into “Grandpa”" in html.unescape(done.content.decode())
+
+    root.post(url(Tag), {"action": "merge_selected", "apply": "1", "keep": smiths["Grandma"],
+                         ACTION_CHECKBOX_NAME: [smiths["Grandma"], smiths["Oma"]]})
+    assert not Tag.objects.filter(pk=smiths["Oma"]).exists()

@@ -341,3 +341,45 @@ def test_names_added_are_read_by_the_database_once(family, alice):
                                 tags=["Beach", "Sun"])
     assert {what: name_key_reads(run.captured_queries) for what, run in counted.items()} == dict.fromkeys(counted, 1)
     assert sources(photo) == {"Lisbon": "embedded", "İstanbul": "embedded", "Beach": "member", "Tram": "member"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("carried, found", ONE_NAME)
+def test_a_photo_is_not_suggested_a_tag_it_carries_in_another_case(family, alice, carried, found):
+    """The scoring's writer (photos_suggestions_replace) told the photo's tags from the names found by Python's
+    lower(): a photo tagged "istanbul" was suggested "İstanbul", the very tag to the index, and accepting it added
+    nothing. It reads names as the index does now."""
+    from gallery.models import TagSuggestion
+    from gallery.suggestions import photos_suggestions_replace
+
+    photo = photo_factory(family=family, user=alice, tags=[carried])
+    photos_suggestions_replace(found={photo.pk: {found: 0.9}}, model_name="toy")
+    assert not TagSuggestion.objects.filter(photo=photo).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("carried, found", TWO_NAMES)
+def test_a_photo_is_suggested_a_name_the_index_tells_from_its_tags(family, alice, carried, found):
+    """"οδος" is a tag of its own beside "ΟΔΟΣ" to the index: Python's lower() read it as the photo's tag and never
+    suggested it."""
+    from gallery.models import TagSuggestion
+    from gallery.suggestions import photos_suggestions_replace
+
+    photo = photo_factory(family=family, user=alice, tags=[carried])
+    photos_suggestions_replace(found={photo.pk: {found: 0.9}}, model_name="toy")
+    assert list(TagSuggestion.objects.filter(photo=photo).values_list("name", flat=True)) == [found]
+
+
+@pytest.mark.django_db
+def test_a_name_the_index_tells_from_a_dismissed_one_is_suggested(family, alice):
+    """A dismissed "ΟΔΟΣ" kept "οδος" off too: the scoring's writer compared decided names by Python's lower(), while
+    to the index (of tags, and of a photo's suggestions) they are two names."""
+    from gallery.models import TagSuggestion
+    from gallery.suggestions import photos_suggestions_replace
+
+    photo = photo_factory(family=family, user=alice)
+    TagSuggestion.objects.create(photo=photo, name="ΟΔΟΣ", probability=0.9, model_name="toy",
+                                 state=TagSuggestion.State.DISMISSED)
+    photos_suggestions_replace(found={photo.pk: {"οδος": 0.9}}, model_name="toy")
+    assert set(TagSuggestion.objects.filter(photo=photo).values_list("name", "state")) == {
+        ("ΟΔΟΣ", TagSuggestion.State.DISMISSED), ("οδος", TagSuggestion.State.OPEN)}

@@ -484,6 +484,34 @@ def test_a_merged_tags_own_concept_suggests_the_name_kept(embedded, family, alic
     assert open_suggestions(embedded("red", "circle")).get("crimson", 0) >= 0.5
 
 
+def test_a_suggestion_dismissed_before_its_name_was_merged_stays_dismissed_under_the_name_kept(
+        embedded, family, alice, django_capture_on_commit_callbacks):
+    """A member dismissed "Scarlet" on a photo, then "scarlet" was merged into "crimson": the dismissal stayed under
+    the name "Scarlet" while the family's concept, now "crimson", suggested "crimson" on that very photo again. What
+    was dismissed is the concept, so the dismissal carries over to the name kept; other photos are suggested it."""
+    from gallery.models import Tag
+    from gallery.services import tags_merge
+    from gallery.suggestions import suggestion_dismiss
+
+    TagConcept.objects.filter(family=None, name="red").delete()  # (the global "red" would suggest itself beside it)
+    TagConcept.objects.create(family=family, name="Scarlet", prompt="red")
+    embedded("red", "circle", tags=["scarlet"])
+    embedded("red", "square", tags=["crimson"])
+    dismissed, untouched = embedded("red", "triangle"), embedded("red", "circle")
+    suggestion_dismiss(suggestion=TagSuggestion.objects.get(photo=dismissed, name="Scarlet"), user=alice)
+    queued_tasks()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tags_merge(into=Tag.objects.get(family=family, name="crimson"), tags=Tag.objects.filter(family=family),
+                   user=alice)
+    assert run_queued_tasks() == 1  # the family's photos scored again with its vocabulary as it is now
+
+    assert open_suggestions(dismissed) == {}
+    assert list(TagSuggestion.objects.filter(photo=dismissed).values_list("name", "state")) == [
+        ("crimson", TagSuggestion.State.DISMISSED)]
+    assert open_suggestions(untouched).get("crimson", 0) >= 0.5
+
+
 def test_a_merge_changes_only_the_familys_own_concepts_of_the_merged_names(family, alice, other_family, mallory):
     """Who keeps suggesting what after a merge, by the vocabulary each family's photos are scored with: the family's
     own concept of a merged name becomes its concept of the name kept (as it asked the model), unless the family's

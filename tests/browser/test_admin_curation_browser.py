@@ -322,3 +322,74 @@ def test_a_family_admin_merges_a_tag_and_ticks_its_concept_on_again_as_the_name_
         assert _no_sideways_scroll(page)
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_concepts_list_reads_on_a_phone_without_scrolling_sideways(live_server, browser, artifacts, width):
+    """The suggested-tag concepts list has six columns (a prompt may be long): on a phone it scrolled sideways inside
+    Django's results box, the prompt, the family using it and the merge off screen. On a phone each concept is a
+    block of its own now, each value under its column's name; on a desktop it is the table it was."""
+    from search.models import TagConcept
+
+    smiths = FamilyFactory(name="Smiths")
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    MembershipFactory(family=smiths, user=root, role=Membership.Role.ADMIN)
+    TagConcept.objects.create(family=smiths, name="Grandma’s garden",
+                              prompt="a garden with roses, a greenhouse and an old wooden bench in summer")
+    TagConcept.objects.create(family=smiths, name="puppy", prompt="a young dog", enabled=False, merged_into="dog")
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "root")
+        page.goto(live_server.url + "/admin/search/tagconcept/?q=garden")
+        page.screenshot(path=artifacts / f"admin-concepts-list-{width}.png", full_page=True)
+        results = page.locator("#changelist .results")
+        assert results.evaluate("box => box.scrollWidth <= box.clientWidth + 1")
+        assert _no_sideways_scroll(page)
+        row = page.locator("#result_list tbody tr").first
+        prompt = row.locator("td.field-prompt")
+        assert "old wooden bench in summer" in prompt.inner_text()
+        box = prompt.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+        assert row.locator("td.field-scope").bounding_box()["x"] + 10 <= width
+        if width < 500:  # each value said with its column's name, as the header row above it is no longer beside it
+            assert page.evaluate("() => getComputedStyle(document.querySelector("
+                                 "'#result_list td.field-prompt'), '::before').content") == '"Prompt"'
+        page.goto(live_server.url + "/admin/search/tagconcept/?q=puppy")
+        page.screenshot(path=artifacts / f"admin-concepts-list-merged-{width}.png", full_page=True)
+        assert "dog" in page.locator("#result_list td.field-merged_into").inner_text()
+        assert _no_sideways_scroll(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_staff_member_merges_only_the_tags_of_a_family_they_administer(live_server, browser, artifacts, width):
+    """Stan administers the Browns and is a plain member of the Smiths: "Merge the selected tags" is offered him (for
+    the Browns' tags), and a selection of the Smiths' tags is refused, saying whose, nothing merged."""
+    from django.contrib.auth.models import Permission
+
+    from gallery.models import Tag
+
+    smiths, browns = FamilyFactory(name="Smiths"), FamilyFactory(name="Browns")
+    stan = UserFactory(username="stan", is_staff=True)
+    stan.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["gallery", "search"]))
+    MembershipFactory(family=smiths, user=stan, role=Membership.Role.MEMBER)
+    MembershipFactory(family=browns, user=stan, role=Membership.Role.ADMIN)
+    photo_factory(family=smiths, user=stan, filename="s.jpg", tags=["Oma", "Grandma"])
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "stan")
+        page.goto(live_server.url + "/admin/gallery/tag/")
+        for name in ("Grandma", "Oma"):
+            page.locator("#result_list tbody tr", has_text=name).locator("input.action-select").check()
+        page.select_option("select[name=action]", "merge_selected")
+        page.locator("button[name=index]").click()
+        message = page.locator(".messagelist .error").inner_text()
+        assert "Only a family’s admins merge its tags" in message and "not Smiths" in message
+        page.screenshot(path=artifacts / f"admin-tags-merge-refused-{width}.png", full_page=True)
+        assert Tag.objects.filter(family=smiths).count() == 2
+        assert _no_sideways_scroll(page)
+    finally:
+        context.close()
