@@ -33,7 +33,8 @@ PAGES = {
     "duplicates": ("/families/{family}/duplicates/?", ["page"]),
     "indexing-partial": ("/indexing/?", ["family", "page"]),
     "family-suggestions": ("/families/{family}/suggestions/?", ["min_probability", "page"]),
-    # The API refuses a malformed value (400, naming it): never a 404 either.
+    # The API refuses a malformed value (400, naming it). (An id that is a number, "-5" or past bigint, is looked up
+    # and answered 404 on every list of the API: search/tests/test_odd_queries.py.)
     "api-search": ("/api/v1/search/?q=beach&", ("q family uploader tag country place taken_after taken_before sort "
                                                 "limit min_score favourite plain like unlike").split()),
     "api-quality": ("/api/v1/search/quality/?", ["family"]),
@@ -75,7 +76,7 @@ def test_a_malformed_parameter_is_never_a_500_nor_a_404(page, kind, family, alic
         except Exception as exc:  # noqa: BLE001 - collected: one run names every parameter that fails
             problems.append((name, f"{type(exc).__name__}: {exc}"[:300]))
             continue
-        if status >= 500 or status == 404:
+        if status >= 500 or (status == 404 and not (page.startswith("api") and name == "family")):
             problems.append((name, status))
     assert problems == []
 

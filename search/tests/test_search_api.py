@@ -278,13 +278,3 @@ def test_both_endpoints_are_in_the_schema_with_their_parameters(client, alice):
     explanation = next(s for name, s in components.items() if name.startswith("Explanation"))
     assert EXPLANATION_FIELDS <= set(explanation["properties"])
 
-
-@pytest.mark.parametrize("value", ["-5", "0", "99999999999999999999"])
-@pytest.mark.parametrize("url", ["/api/v1/search/?q=beach&", "/api/v1/search/quality/?",
-                                 "/api/v1/search/judgments/?", "/api/v1/duplicates/?"])
-def test_a_family_that_is_no_id_is_a_400_naming_it_not_a_404(api, alice, family, url, value):
-    """`family=-5` or a number past bigint was read as an id and answered 404, "no such family": a malformed value
-    names no missing family. Refused as `family=abc` is, by name; an id of no family of theirs stays a 404."""
-    answer = api.get(f"{url}family={value}")
-    assert answer.status_code == 400 and "family" in answer.json()
-    assert api.get(f"{url}family={10**9}").status_code == 404
