@@ -524,3 +524,24 @@ def test_a_family_being_deleted_is_no_choice_and_no_filter_for_a_superuser_eithe
         page = root.get(url(model)).content.decode()
         assert f"family__id__exact={world.smiths.pk}" in page, model
         assert f"family__id__exact={world.joneses.pk}" not in page, model
+
+
+def test_no_hash_is_read_through_the_lists_lookups(world, staff, root):
+    """A link's password or token hash, and an invitation's token hash, can't be rebuilt a character at a time with
+    ?password_hash__startswith=… (as Django's UserAdmin refuses lookups on passwords): any lookup on a *_hash field
+    is refused (400), whatever its first characters, so the answer says nothing about the hash."""
+    from gallery.models import AlbumShare
+
+    ours, _ = _shares(world)
+    invite = invite_create(family=world.smiths, created_by=world.sam).invite
+    probes = [(AlbumShare, "password_hash__startswith", ours.password_hash[:8]),
+              (AlbumShare, "token_hash__startswith", ours.token_hash[:4]),
+              (AlbumShare, "token_hash", ours.token_hash),
+              (Invite, "token_hash__startswith", invite.token_hash[:4]),
+              (Album, "shares__password_hash__startswith", ours.password_hash[:8])]
+    for client in (staff, root):
+        for model, lookup, known in probes:
+            right, wrong = client.get(url(model), {lookup: known}), client.get(url(model), {lookup: "~" + known})
+            assert (right.status_code, wrong.status_code) == (400, 400), (model, lookup)
+            assert right.content == wrong.content, (model, lookup)
+    assert listed(staff.get(url(AlbumShare), {"note__startswith": "for"})) == {ours.pk}  # other lookups still work
