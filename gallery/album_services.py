@@ -565,7 +565,18 @@ def share_revoke(*, user: AbstractBaseUser, share: AlbumShare, site_admin: bool 
     superuser withdraws any family's link (as they delete any album there); anyone else, there too, as the album's
     share page allows (its creator or a family admin)."""
     _require_manager(user, share.album, site_admin=site_admin)
+    return _share_withdraw(share)
+
+
+def _share_withdraw(share: AlbumShare) -> AlbumShare:
+    """The link's row locked and withdrawn, `share` brought up to date with it. Locked first: a withdrawal meanwhile
+    keeps its (earlier) time, and a link gone with its album meanwhile is said so (the caller's copy, saved, was a
+    DatabaseError)."""
+    revoked_at = list(AlbumShare.objects.select_for_update().filter(pk=share.pk).values_list("revoked_at", flat=True))
+    if not revoked_at:
+        raise ValidationError("This link no longer exists.")
+    share.revoked_at = revoked_at[0]
     if share.revoked_at is None:
         share.revoked_at = timezone.now()
-        share.save(update_fields=["revoked_at"])
+        AlbumShare.objects.filter(pk=share.pk).update(revoked_at=share.revoked_at)
     return share

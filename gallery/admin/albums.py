@@ -289,6 +289,9 @@ class AlbumShareAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
             except PermissionDenied as exc:  # no longer theirs to manage since the list was drawn
                 self.message_user(request, f"“{share.album}”: {exc}", messages.WARNING)
                 continue
+            except ValidationError as exc:  # gone with its album, deleted meanwhile
+                self.message_user(request, f"“{share.album}”: {' '.join(exc.messages)}", messages.WARNING)
+                continue
             withdrawn += 1
         self.message_user(request, f"Withdrew {withdrawn} link{pluralize(withdrawn)}.", messages.SUCCESS)
         if over:
