@@ -292,6 +292,7 @@ class AlbumShareAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
             except ValidationError as exc:  # gone with its album, deleted meanwhile
                 self.message_user(request, f"“{share.album}”: {' '.join(exc.messages)}", messages.WARNING)
                 continue
+            self.log_change(request, share, "Withdrawn.")  # (its History page: who withdrew it, and when)
             withdrawn += 1
         self.message_user(request, f"Withdrew {withdrawn} link{pluralize(withdrawn)}.", messages.SUCCESS)
         if over:

@@ -545,3 +545,23 @@ def test_no_hash_is_read_through_the_lists_lookups(world, staff, root):
             assert (right.status_code, wrong.status_code) == (400, 400), (model, lookup)
             assert right.content == wrong.content, (model, lookup)
     assert listed(staff.get(url(AlbumShare), {"note__startswith": "for"})) == {ours.pk}  # other lookups still work
+
+
+def test_the_withdraw_action_writes_each_withdrawn_links_history(world, staff):
+    """Who withdrew a link, and when, is on its History page, as the photo and tag actions write theirs: one entry
+    per link the action withdrew, none for a link it left as it was (withdrawn already)."""
+    from django.contrib.admin.models import LogEntry
+
+    from gallery.models import AlbumShare
+
+    ours, _ = _shares(world)
+
+    def history(share) -> list[tuple[str, str]]:
+        return list(LogEntry.objects.filter(content_type__model="albumshare", object_id=str(share.pk))
+                    .values_list("user__username", "change_message"))
+
+    staff.post(url(AlbumShare), {"action": "withdraw_selected", ACTION_CHECKBOX_NAME: [ours.pk]})
+    assert history(ours) == [("sam", "Withdrawn.")]
+    staff.post(url(AlbumShare), {"action": "withdraw_selected", ACTION_CHECKBOX_NAME: [ours.pk]})
+    assert history(ours) == [("sam", "Withdrawn.")]  # over already: nothing done, nothing written
+    assert "Withdrawn." in html.unescape(staff.get(url(AlbumShare, "history", ours.pk)).content.decode())
