@@ -392,7 +392,19 @@ def test_album_share_admin_says_each_links_state_and_withdraws_only_what_still_w
         if match := re.search(r'class="field-note">([^<]*)<', row):
             cells[match.group(1)] = html.unescape(re.search(r'class="field-state_shown">([^<]*)<', row).group(1))
     assert cells == {"active": "Active", "expired": "Expired", "withdrawn": "Withdrawn",
-                     "hers": "Ended with its maker (no longer in the family, or can't sign in)"}
+                     "hers": "Withdrawn (its maker is no longer in the family, or can't sign in)"}
+    # The words of the album's share page, for each link (one label, the model's).
+    sams = Client()
+    sams.force_login(world.sam)
+    shown = set()
+    for shown_album in (album, links["hers"].album):
+        page = sams.get(reverse("gallery:album_shares", args=[shown_album.pk])).content.decode()
+        for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S):
+            if match := re.search(r'data-label="For">(.*?)<br>.*data-label="State">([^<]*)<', row, flags=re.S):
+                note = match.group(1).strip("\u2066\u2067\u2068\u2069")
+                assert html.unescape(match.group(2)) == cells[note], note
+                shown.add(note)
+    assert shown == set(cells)
     working = root.get(url(AlbumShare), {"state": "working"})
     assert listed(working) == {links["active"].pk}
     assert listed(root.get(url(AlbumShare), {"state": "ended"})) == {links[s].pk for s in ("expired", "withdrawn",
