@@ -23,7 +23,8 @@ from gallery.admin.records import ReadOnlyModelAdmin
 from gallery.admin_scope import FamilyScopedAdmin
 from gallery.album_selectors import albums_manageable, share_counts
 from gallery.album_services import (
-    album_delete_by_site_admin, album_edit_check, album_edit_version, album_update_by_site_admin, share_revoke,
+    album_delete_by_site_admin, album_edit_check, album_edit_version, album_update_by_site_admin,
+    share_revoke_by_site_admin,
 )
 from gallery.models import Album, AlbumShare
 
@@ -210,7 +211,7 @@ class ShareStateFilter(admin.SimpleListFilter):
 class AlbumShareAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
     """Album share links, seen by whoever manages the album on the gallery's pages (its creator while in the family, an
     admin of its family: albums_manageable; superusers, every one), with their state, and withdrawn by the action
-    (share_revoke, as the album's share page does). Made on that page; only the hash of a link's token is stored, and
+    (share_revoke_by_site_admin, as the album's share page withdraws them). Made on that page; only the hash of a link's token is stored, and
     a password's, so nothing here opens a link."""
 
     family_path = "album__family"
@@ -280,7 +281,7 @@ class AlbumShareAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
                 over += 1
                 continue
             try:
-                share_revoke(user=request.user, share=share, site_admin=True)
+                share_revoke_by_site_admin(user=request.user, share=share)
             except PermissionDenied as exc:  # no longer theirs to manage since the list was drawn
                 self.message_user(request, f"“{share.album}”: {exc}", messages.WARNING)
                 continue
