@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -236,6 +238,19 @@ def share_list(*, album: Album) -> QuerySet[AlbumShare]:
     """The album's links, newest first, each knowing whether its maker still vouches for it (a link they no longer
     do reads withdrawn: AlbumShare.objects.with_maker_vouching)."""
     return album.shares.with_maker_vouching().select_related("created_by").order_by("-created_at", "-id")
+
+
+class ShareCounts(NamedTuple):
+    working: int
+    ended: int  # withdrawn, expired, or ended with its maker
+
+
+def share_counts(*, albums: Iterable[Album]) -> ShareCounts:
+    """How many links of these albums (which the caller already got) work now, and how many have ended
+    (AlbumShareQuerySet.working's rule)."""
+    shares = AlbumShare.objects.filter(album__in=albums)
+    working = shares.working().count()
+    return ShareCounts(working=working, ended=shares.count() - working)
 
 
 def share_token_hash(token: str) -> str:

@@ -2,7 +2,7 @@
 
 Rights: any member of an album's family creates albums, adds photos and arranges them (remove, reorder, cover);
 the album's creator or a family admin renames, deletes and shares it (in the Django admin, a superuser renames and
-deletes any: the *_by_site_admin services). A smart album's photos come from its search:
+deletes any, and withdraws any share link: the *_by_site_admin services). A smart album's photos come from its search:
 they are never added or removed by hand.
 """
 
@@ -560,12 +560,30 @@ def share_create(*, user: AbstractBaseUser, album: Album, days: int, password: s
 
 
 @transaction.atomic
-def share_revoke(*, user: AbstractBaseUser, share: AlbumShare, site_admin: bool = False) -> AlbumShare:
-    """The link stops working at once (every request checks it). `site_admin`: the Django admin's withdrawal, where a
-    superuser withdraws any family's link (as they delete any album there); anyone else, there too, as the album's
-    share page allows (its creator or a family admin)."""
-    _require_manager(user, share.album, site_admin=site_admin)
+def share_revoke(*, user: AbstractBaseUser, share: AlbumShare) -> AlbumShare:
+    """The link stops working at once (every request checks it): by the album's creator or a family admin. A link
+    gone meanwhile (with its album) is a ValidationError saying so."""
+    _require_manager(user, share.album)
+    return _share_withdraw(share)
+
+
+@transaction.atomic
+def share_revoke_by_site_admin(*, user: AbstractBaseUser, share: AlbumShare) -> AlbumShare:
+    """The Django admin's withdrawal: share_revoke's, by a superuser of any family's link (as they delete any album
+    there), by anyone else as share_revoke allows."""
+    _require_manager(user, share.album, site_admin=True)
+    return _share_withdraw(share)
+
+
+def _share_withdraw(share: AlbumShare) -> AlbumShare:
+    """The link's row locked and withdrawn, `share` brought up to date with it. Locked first: a withdrawal meanwhile
+    keeps its (earlier) time, and a link gone with its album meanwhile is said so (the caller's copy, saved, was a
+    DatabaseError)."""
+    revoked_at = list(AlbumShare.objects.select_for_update().filter(pk=share.pk).values_list("revoked_at", flat=True))
+    if not revoked_at:
+        raise ValidationError("This link no longer exists.")
+    share.revoked_at = revoked_at[0]
     if share.revoked_at is None:
         share.revoked_at = timezone.now()
-        share.save(update_fields=["revoked_at"])
+        AlbumShare.objects.filter(pk=share.pk).update(revoked_at=share.revoked_at)
     return share

@@ -722,6 +722,23 @@ class AlbumShareQuerySet(models.QuerySet):
             family_id=OuterRef("album__family_id"), user_id=OuterRef("created_by_id"), user__is_active=True,
             joined_at__lte=OuterRef("created_at"))))
 
+    def working(self, now=None) -> AlbumShareQuerySet:
+        """The links that work now, by AlbumShare.state's rule (not withdrawn, not expired, their maker vouching): the
+        one rule of the admin's "working" filter and of the counts of working links."""
+        return self._vouching().filter(self._working_q(now))
+
+    def ended(self, now=None) -> AlbumShareQuerySet:
+        """Every other link: withdrawn, expired, or ended with its maker."""
+        return self._vouching().exclude(self._working_q(now))
+
+    def _vouching(self) -> AlbumShareQuerySet:
+        # (annotated once: the admin's list carries it already)
+        return self if "maker_vouches" in self.query.annotations else self.with_maker_vouching()
+
+    @staticmethod
+    def _working_q(now) -> models.Q:
+        return models.Q(revoked_at__isnull=True, expires_at__gt=now or timezone.now(), maker_vouches=True)
+
 
 class AlbumShare(models.Model):
     """A link that shows one album to people outside the family: read-only, expiring, revocable, optionally behind
@@ -768,9 +785,13 @@ class AlbumShare(models.Model):
             return self.State.EXPIRED
         return self.State.ACTIVE
 
+    # A link ended only because its maker no longer vouches for it, on every page that lists links (the album's
+    # share page, the Django admin): "Withdrawn" as the rest, saying why, since "Withdraw for good" is still offered.
+    ENDED_WITH_ITS_MAKER_LABEL = "Withdrawn (its maker is no longer in the family, or can't sign in)"
+
     @property
     def state_label(self) -> str:
-        return self.State(self.state()).label
+        return self.ENDED_WITH_ITS_MAKER_LABEL if self.ended_by_its_maker else self.State(self.state()).label
 
     @property
     def ended_by_its_maker(self) -> bool:

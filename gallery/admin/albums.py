@@ -21,9 +21,10 @@ from django.utils.html import format_html
 from gallery import smart_albums
 from gallery.admin.records import ReadOnlyModelAdmin
 from gallery.admin_scope import FamilyScopedAdmin
-from gallery.album_selectors import albums_manageable
+from gallery.album_selectors import albums_manageable, share_counts
 from gallery.album_services import (
-    album_delete_by_site_admin, album_edit_check, album_edit_version, album_update_by_site_admin, share_revoke,
+    album_delete_by_site_admin, album_edit_check, album_edit_version, album_update_by_site_admin,
+    share_revoke_by_site_admin,
 )
 from gallery.models import Album, AlbumShare
 
@@ -151,9 +152,7 @@ class AlbumAdmin(FamilyScopedAdmin):
     def _share_links_counted(albums: list[Album]) -> str:
         """ "2 working, 3 ended" ("" for none): the links that stop working apart from those over already (withdrawn,
         expired, ended with their maker), which a bare count read as working."""
-        states = [share.state() for share in AlbumShare.objects.with_maker_vouching().filter(album__in=albums)]
-        working = states.count(AlbumShare.State.ACTIVE)
-        ended = len(states) - working
+        working, ended = share_counts(albums=albums)
         return ", ".join(part for part in (f"{working} working" if working else "", f"{ended} ended" if ended else "")
                          if part)
 
@@ -191,8 +190,8 @@ class AlbumAdmin(FamilyScopedAdmin):
 
 
 class ShareStateFilter(admin.SimpleListFilter):
-    """Working links apart from those over (withdrawn, expired, ended with their maker), as AlbumShare.state reads
-    them (the list's rows carry with_maker_vouching's annotation)."""
+    """Working links apart from those over (withdrawn, expired, ended with their maker): AlbumShareQuerySet.working,
+    the rule of AlbumShare.state and of the album delete page's count."""
 
     title = "state"
     parameter_name = "state"
@@ -201,11 +200,10 @@ class ShareStateFilter(admin.SimpleListFilter):
         return [("working", "Working"), ("ended", "Ended")]
 
     def queryset(self, request, queryset):
-        working = Q(revoked_at__isnull=True, expires_at__gt=timezone.now(), maker_vouches=True)
         if self.value() == "working":
-            return queryset.filter(working)
+            return queryset.working()
         if self.value() == "ended":
-            return queryset.exclude(working)
+            return queryset.ended()
         return queryset
 
 
@@ -213,7 +211,7 @@ class ShareStateFilter(admin.SimpleListFilter):
 class AlbumShareAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
     """Album share links, seen by whoever manages the album on the gallery's pages (its creator while in the family, an
     admin of its family: albums_manageable; superusers, every one), with their state, and withdrawn by the action
-    (share_revoke, as the album's share page does). Made on that page; only the hash of a link's token is stored, and
+    (share_revoke_by_site_admin, as the album's share page withdraws them). Made on that page; only the hash of a link's token is stored, and
     a password's, so nothing here opens a link."""
 
     family_path = "album__family"
@@ -262,9 +260,7 @@ class AlbumShareAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
 
     @admin.display(description="state")
     def state_shown(self, share: AlbumShare) -> str:
-        if share.ended_by_its_maker:
-            return "Ended with its maker (no longer in the family, or can't sign in)"
-        return share.state_label
+        return share.state_label  # (the album's share page's words)
 
     @admin.display(description="withdrawn at")
     def withdrawn_at(self, share: AlbumShare) -> str:
@@ -285,10 +281,14 @@ class AlbumShareAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
                 over += 1
                 continue
             try:
-                share_revoke(user=request.user, share=share, site_admin=True)
+                share_revoke_by_site_admin(user=request.user, share=share)
             except PermissionDenied as exc:  # no longer theirs to manage since the list was drawn
                 self.message_user(request, f"“{share.album}”: {exc}", messages.WARNING)
                 continue
+            except ValidationError as exc:  # gone with its album, deleted meanwhile
+                self.message_user(request, f"“{share.album}”: {' '.join(exc.messages)}", messages.WARNING)
+                continue
+            self.log_change(request, share, "Withdrawn.")  # (its History page: who withdrew it, and when)
             withdrawn += 1
         self.message_user(request, f"Withdrew {withdrawn} link{pluralize(withdrawn)}.", messages.SUCCESS)
         if over:

@@ -392,7 +392,19 @@ def test_album_share_admin_says_each_links_state_and_withdraws_only_what_still_w
         if match := re.search(r'class="field-note">([^<]*)<', row):
             cells[match.group(1)] = html.unescape(re.search(r'class="field-state_shown">([^<]*)<', row).group(1))
     assert cells == {"active": "Active", "expired": "Expired", "withdrawn": "Withdrawn",
-                     "hers": "Ended with its maker (no longer in the family, or can't sign in)"}
+                     "hers": "Withdrawn (its maker is no longer in the family, or can't sign in)"}
+    # The words of the album's share page, for each link (one label, the model's).
+    sams = Client()
+    sams.force_login(world.sam)
+    shown = set()
+    for shown_album in (album, links["hers"].album):
+        page = sams.get(reverse("gallery:album_shares", args=[shown_album.pk])).content.decode()
+        for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S):
+            if match := re.search(r'data-label="For">(.*?)<br>.*data-label="State">([^<]*)<', row, flags=re.S):
+                note = match.group(1).strip("\u2066\u2067\u2068\u2069")
+                assert html.unescape(match.group(2)) == cells[note], note
+                shown.add(note)
+    assert shown == set(cells)
     working = root.get(url(AlbumShare), {"state": "working"})
     assert listed(working) == {links["active"].pk}
     assert listed(root.get(url(AlbumShare), {"state": "ended"})) == {links[s].pk for s in ("expired", "withdrawn",
@@ -565,3 +577,44 @@ def test_only_a_family_admin_merges_its_tags_in_the_admin(world, root):
     root.post(url(Tag), {"action": "merge_selected", "apply": "1", "keep": smiths["Grandma"],
                          ACTION_CHECKBOX_NAME: [smiths["Grandma"], smiths["Oma"]]})
     assert not Tag.objects.filter(pk=smiths["Oma"]).exists()
+
+
+def test_no_hash_is_read_through_the_lists_lookups(world, staff, root):
+    """A link's password or token hash, and an invitation's token hash, can't be rebuilt a character at a time with
+    ?password_hash__startswith=… (as Django's UserAdmin refuses lookups on passwords): any lookup on a *_hash field
+    is refused (400), whatever its first characters, so the answer says nothing about the hash."""
+    from gallery.models import AlbumShare
+
+    ours, _ = _shares(world)
+    invite = invite_create(family=world.smiths, created_by=world.sam).invite
+    probes = [(AlbumShare, "password_hash__startswith", ours.password_hash[:8]),
+              (AlbumShare, "token_hash__startswith", ours.token_hash[:4]),
+              (AlbumShare, "token_hash", ours.token_hash),
+              (Invite, "token_hash__startswith", invite.token_hash[:4]),
+              (Album, "shares__password_hash__startswith", ours.password_hash[:8])]
+    for client in (staff, root):
+        for model, lookup, known in probes:
+            right, wrong = client.get(url(model), {lookup: known}), client.get(url(model), {lookup: "~" + known})
+            assert (right.status_code, wrong.status_code) == (400, 400), (model, lookup)
+            assert right.content == wrong.content, (model, lookup)
+    assert listed(staff.get(url(AlbumShare), {"note__startswith": "for"})) == {ours.pk}  # other lookups still work
+
+
+def test_the_withdraw_action_writes_each_withdrawn_links_history(world, staff):
+    """Who withdrew a link, and when, is on its History page, as the photo and tag actions write theirs: one entry
+    per link the action withdrew, none for a link it left as it was (withdrawn already)."""
+    from django.contrib.admin.models import LogEntry
+
+    from gallery.models import AlbumShare
+
+    ours, _ = _shares(world)
+
+    def history(share) -> list[tuple[str, str]]:
+        return list(LogEntry.objects.filter(content_type__model="albumshare", object_id=str(share.pk))
+                    .values_list("user__username", "change_message"))
+
+    staff.post(url(AlbumShare), {"action": "withdraw_selected", ACTION_CHECKBOX_NAME: [ours.pk]})
+    assert history(ours) == [("sam", "Withdrawn.")]
+    staff.post(url(AlbumShare), {"action": "withdraw_selected", ACTION_CHECKBOX_NAME: [ours.pk]})
+    assert history(ours) == [("sam", "Withdrawn.")]  # over already: nothing done, nothing written
+    assert "Withdrawn." in html.unescape(staff.get(url(AlbumShare, "history", ours.pk)).content.decode())

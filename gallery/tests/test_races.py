@@ -635,6 +635,77 @@ def test_a_share_link_asked_for_as_its_maker_leaves_is_refused(smiths, maker_lea
     assert not AlbumShare.objects.exists()
 
 
+def test_a_link_withdrawn_in_the_admin_while_its_album_is_deleted_is_said_gone_not_a_500(smiths):
+    """The admin's "Withdraw" action on a link whose album a superuser deletes meanwhile: share_revoke saved the copy
+    the list had read (update_fields, no row left: DatabaseError, a 500). It now waits for the delete, finds the link
+    gone and says so."""
+    import html
+
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+
+    from gallery.album_services import album_delete_by_site_admin
+
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Beach")
+    share = share_create(user=alice, album=album, days=7).share
+    root = get_user_model().objects.create_superuser("root", "", "root-password-123")
+
+    def withdraw():
+        client = Client()
+        client.force_login(root)
+        return client.post(reverse("admin:gallery_albumshare_changelist"),
+                           {"action": "withdraw_selected", ACTION_CHECKBOX_NAME: [share.pk]}, follow=True)
+
+    run = first_holds_then_second(lambda: album_delete_by_site_admin(user=root, album=album), withdraw)
+
+    assert run.second_waited and not _fails(run.first) and not _fails(run.second), run
+    assert run.second.status_code == 200
+    text = html.unescape(run.second.content.decode())
+    assert "“Beach”: This link no longer exists." in text and "Withdrew 0 links." in text
+    assert not AlbumShare.objects.exists()
+
+
+def test_a_link_withdrawn_on_its_share_page_while_its_album_is_deleted_is_said_gone(smiths):
+    """The same on the album's share page: its "Withdraw" waits for the delete, then says the link is gone, on the
+    albums page (the album's pages are gone with it)."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Beach")
+    share = share_create(user=alice, album=album, days=7).share
+
+    def withdraw():
+        client = Client()
+        client.force_login(alice)
+        return client.post(reverse("gallery:album_share_revoke", args=[album.pk, share.pk]), follow=True)
+
+    run = first_holds_then_second(lambda: album_delete(user=alice, album=Album.objects.get(pk=album.pk)), withdraw)
+
+    assert run.second_waited and not _fails(run.first) and not _fails(run.second), run
+    assert run.second.status_code == 200 and run.second.redirect_chain[-1][0] == reverse("gallery:albums")
+    assert "This link no longer exists." in run.second.content.decode()
+
+
+def test_a_link_withdrawn_twice_at_once_keeps_the_first_withdrawals_time(smiths):
+    """Two withdrawals at once (two admins, or the page sent twice): the second waits for the first and leaves its
+    time (it wrote its own later one over it from the copy it had read)."""
+    from gallery.album_services import share_revoke
+
+    family, alice, bob = smiths
+    share = share_create(user=alice, album=album_create(user=alice, family=family, name="Beach"), days=7).share
+    read_before = AlbumShare.objects.get(pk=share.pk)
+
+    run = first_holds_then_second(lambda: share_revoke(user=alice, share=AlbumShare.objects.get(pk=share.pk)),
+                                  lambda: share_revoke(user=alice, share=read_before))
+
+    assert run.second_waited and not _fails(run.first) and not _fails(run.second), run
+    assert AlbumShare.objects.get(pk=share.pk).revoked_at == run.first.revoked_at == run.second.revoked_at
+
+
 def test_a_suggestion_accepted_while_its_photo_is_deleted_for_good_goes_with_the_photo(smiths):
     family, alice, bob = smiths
     photo = photo_factory(family=family, user=bob)

@@ -419,6 +419,9 @@ def album_share_revoke(request: HttpRequest, album_id: int, share_id: int) -> Ht
     except PermissionDenied as exc:
         messages.error(request, str(exc))
         return redirect(album)  # the share page is not theirs (any more): it would be a "Not allowed" page
+    except ValidationError as exc:  # gone with its album, deleted meanwhile: the album's pages are gone too
+        messages.error(request, " ".join(exc.messages))
+        return redirect("gallery:albums")
     else:
         messages.success(request, "The link no longer works.")
     return redirect("gallery:album_shares", album.pk)

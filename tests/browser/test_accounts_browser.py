@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gallery.models import Invite, Membership
+from gallery.models import Family, Invite, Membership
 from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in
 from tests.browser.test_mobile import DESKTOP, OVERFLOW, PHONE, SMALL_TARGETS
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory
@@ -358,9 +358,13 @@ def test_every_state_of_an_invitation_links_page(browser, live_server, artifacts
     DeletedFamilyInvite.objects.create(token_hash=invite_token_hash("gone-family-token"))
     links |= {"deleted-family": "/invite/gone-family-token/", "made-up": "/invite/made-up-token/"}
     # A used link of a family whose deletion is under way (its row kept while its photos go): deleted, as the others.
-    going = FamilyFactory(name="The Joneses", deleting_since=now)
+    # (made by its admin before: no link is made for a family being deleted)
+    going = FamilyFactory(name="The Joneses")
+    MembershipFactory(family=going, user=grandma, role=Membership.Role.ADMIN)
     used = invite_create(family=going, created_by=grandma)
     Invite.objects.filter(pk=used.invite.pk).update(used_at=now, used_by=grandma)
+    Family.objects.filter(pk=going.pk).update(deleting_since=now)
+    Membership.objects.filter(family=going).delete()  # (as family_delete_start does)
     links["used-family-being-deleted"] = f"/invite/{used.token}/"
     signing_in_helps = {"valid", "withdrawn", "expired", "used"}  # (valid: to join with an account one has)
 

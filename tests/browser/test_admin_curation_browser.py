@@ -160,16 +160,21 @@ def test_a_family_admin_on_staff_sees_and_withdraws_the_share_links_of_their_fam
     share_revoke(user=sam, share=share_create(user=sam, album=beach, days=7, note="the neighbours").share)
     share_create(user=mallory, album=album_create(user=mallory, family=joneses, name="Jones trip"), days=7,
                  note="for Aunt Jo")
+    ann = UserFactory(username="ann")
+    MembershipFactory(family=smiths, user=ann)
+    share_create(user=ann, album=album_create(user=ann, family=smiths, name="Ann's garden"), days=7, note="Uncle Tom")
+    Membership.objects.filter(family=smiths, user=ann).delete()  # (from a shell: her link ends with her)
     context, page = new_page(browser, **width_options(width))
     try:
         sign_in(page, live_server, "sam")
         page.goto(live_server.url + "/admin/gallery/albumshare/")
         rows = page.locator("#result_list tbody tr")
-        assert rows.count() == 2
+        assert rows.count() == 3
         text = page.locator("#content").inner_text()
         assert "Jones trip" not in text and "Aunt Jo" not in text
         assert "Active" in rows.filter(has_text="Gran").inner_text()
         assert "Withdrawn" in rows.filter(has_text="the neighbours").inner_text()
+        assert AlbumShare.ENDED_WITH_ITS_MAKER_LABEL in rows.filter(has_text="Uncle Tom").inner_text()
         page.screenshot(path=artifacts / f"admin-share-links-{width}.png", full_page=True)
 
         page.goto(live_server.url + f"/admin/gallery/albumshare/{gran.pk}/change/")
@@ -192,6 +197,13 @@ def test_a_family_admin_on_staff_sees_and_withdraws_the_share_links_of_their_fam
         assert "Withdrawn" in page.locator("#result_list tbody tr", has_text="Gran").inner_text()
         page.screenshot(path=artifacts / f"admin-share-links-withdrawn-{width}.png", full_page=True)
         assert AlbumShare.objects.get(pk=gran.pk).revoked_at is not None
+
+        page.goto(live_server.url + f"/admin/gallery/albumshare/{gran.pk}/history/")
+        assert "Withdrawn." in page.locator("#content").inner_text() and "sam" in page.locator("#content").inner_text()
+        assert _no_sideways_scroll(page)
+        page.screenshot(path=artifacts / f"admin-share-link-history-{width}.png", full_page=True)
+        refused = page.goto(live_server.url + "/admin/gallery/albumshare/?password_hash__startswith=pbkdf2")
+        assert refused.status == 400
         assert page.js_errors == []
     finally:
         context.close()
