@@ -142,30 +142,35 @@ class TextAsked:
 
 
 @transaction.atomic
-def photos_text_ask(*, photo_ids: Sequence[int], again: bool) -> TextAsked:
-    """Read these photos' text whatever the gate said (skipped, failed; `again`: read ones too). A photo waiting to be
-    read already (pending) or being read is not queued again, so a request sent twice (two tabs, a double click,
-    a script retried) queues each photo once; a pending one the gate has not looked at yet is marked as asked for,
-    so the gate won't skip it, and is queued where it waits (after its embedding, or by the sweep)."""
-    rows = dict(Photo.objects.select_for_update().filter(pk__in=list(photo_ids)).order_by("pk")
-                .values_list("pk", "ocr_status"))
-    waiting = [pk for pk, state in rows.items()
-               if state in (Photo.OcrStatus.PENDING, Photo.OcrStatus.PROCESSING)]
-    read_already = [] if again else [pk for pk, state in rows.items() if state == Photo.OcrStatus.DONE]
+def photos_text_ask(*, photo_ids: Sequence[int], again: bool, waiting_again: bool = False) -> TextAsked:
+    """Read these photos' text whatever the gate said (skipped, failed; `again`: read ones too). A photo being read
+    now is never queued again, nor, unless `waiting_again`, one waiting to be read already (pending), so a request
+    sent twice (two tabs, a double click, a script retried) queues each photo once; a pending one the gate has not
+    looked at yet is marked as asked for, so the gate won't skip it. `waiting_again` (a member's ask on one photo:
+    its task may be lost, or it waits for a retry) queues a pending photo again, its attempts back to 0. A photo not
+    embedded (a model switch, a failed embedding) is marked and queued once embedded (ocr_after_embedding): the
+    worker reads only embedded photos."""
+    rows = {pk: (state, status) for pk, state, status in Photo.objects.select_for_update().filter(
+        pk__in=list(photo_ids)).order_by("pk").values_list("pk", "ocr_status", "status")}
+    busy = [Photo.OcrStatus.PROCESSING] if waiting_again else [Photo.OcrStatus.PENDING, Photo.OcrStatus.PROCESSING]
+    waiting = [pk for pk, (state, _) in rows.items() if state in busy]
+    read_already = [] if again else [pk for pk, (state, _) in rows.items() if state == Photo.OcrStatus.DONE]
     ids = [pk for pk in rows if pk not in waiting and pk not in read_already]
     Photo.objects.filter(pk__in=waiting, ocr_status=Photo.OcrStatus.PENDING, ocr_reason="").update(
         ocr_reason=OCR_REQUESTED)
     Photo.objects.filter(pk__in=ids).update(ocr_status=Photo.OcrStatus.PENDING, ocr_attempts=0,
                                             ocr_reason=OCR_REQUESTED)
-    if ids:
-        transaction.on_commit(lambda: ocr_enqueue(ids))
+    embedded = [pk for pk in ids if rows[pk][1] == Photo.Status.READY]
+    if embedded:
+        transaction.on_commit(lambda: ocr_enqueue(embedded))
     return TextAsked(queued=ids, waiting=waiting, read_already=read_already)
 
 
 def photos_text_request(*, photo_ids: Sequence[int]) -> int:
-    """Read these photos' text whatever the gate said, read ones too (the photo page's "Read text",
-    `manage.py read_text`); returns how many were queued (photos_text_ask)."""
-    return len(photos_text_ask(photo_ids=photo_ids, again=True).queued)
+    """Read these photos' text whatever the gate said, read ones too and waiting ones again (the photo page's "Read
+    text", `manage.py read_text`: a member asking for one photo again, whose task may be lost); returns how many
+    were queued (photos_text_ask)."""
+    return len(photos_text_ask(photo_ids=photo_ids, again=True, waiting_again=True).queued)
 
 
 # --- reading -------------------------------------------------------------------------------------

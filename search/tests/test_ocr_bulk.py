@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from gallery.bulk import NOT_FOUND, BulkResult, photos_bulk_apply
 from gallery.models import Photo
-from search.ocr import OCR_OFF, photos_read_text
+from search.ocr import OCR_OFF, OCR_REQUESTED, ocr_after_embedding, photos_read_text, photos_text_request
 from search.ocr_requests import READ_ALREADY, WAITING_ALREADY, worker_time_words
 from tests.factories import api_token_key, photo_factory
 from tests.queue import queued_tasks
@@ -164,6 +164,48 @@ def test_many_skipped_photos_ask_to_confirm_the_workers_time_first(ocr_on, famil
         page = client.post(url, {"family": family.pk, "confirm": "3"}, follow=True).content.decode()
     assert "Reading the text in 3 photos" in page
     assert queued(ocr_on) == sorted(p.pk for p in skipped)
+
+
+@pytest.mark.parametrize("status", [Photo.Status.PENDING, Photo.Status.FAILED])
+def test_the_index_page_reads_the_skipped_photos_it_counts_embedded_or_not(ocr_on, family, alice, client_for, status,
+                                                                          django_capture_on_commit_callbacks):
+    """A model switch puts READY photos back to PENDING (embed_missing) with their text still skipped, and one the new
+    model fails to embed is FAILED: the page counts them, so the button reads them (once embedded: the task leaves a
+    photo not embedded alone, and ocr_after_embedding queues it as asked for)."""
+    skipped = [photo_factory(family=family, user=alice) for _ in range(3)]
+    Photo.objects.filter(pk__in=[p.pk for p in skipped]).update(status=status, ocr_status=Photo.OcrStatus.SKIPPED)
+    client = client_for(alice)
+    assert "Read the 3 skipped photos" in client.get(reverse("search:indexing")).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(reverse("search:indexing_read_skipped"), {"family": family.pk},
+                           follow=True).content.decode()
+    assert "Reading the text in 3 photos" in page and "Read the 3 skipped photos" not in page
+    assert {status_of(p) for p in skipped} == {Photo.OcrStatus.PENDING}
+    assert queued(ocr_on) == []  # not embedded: nothing for the worker to read yet
+
+    Photo.objects.filter(pk__in=[p.pk for p in skipped]).update(status=Photo.Status.READY)
+    ocr_after_embedding([p.pk for p in skipped])  # the photos embedded again
+    assert queued(ocr_on) == sorted(p.pk for p in skipped)
+
+
+def test_the_photo_page_queues_a_photo_waiting_for_a_retry_again(ocr_on, family, alice, client_for,
+                                                                 django_capture_on_commit_callbacks):
+    """A member's explicit ask on one photo queues a waiting photo again (its task may be lost) and resets its
+    attempts; `read_text --all` likewise."""
+    photo = embedded(family, alice, Photo.OcrStatus.PENDING)[0]
+    Photo.objects.filter(pk=photo.pk).update(ocr_attempts=2, ocr_reason="Reading the text failed, will retry: boom")
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client_for(alice).post(reverse("search:photo_read_text", args=[photo.pk]),
+                                      follow=True).content.decode()
+    assert "Reading the text in this photo" in page
+    assert queued(ocr_on) == [photo.pk]
+    assert Photo.objects.values_list("ocr_attempts", "ocr_reason").get(pk=photo.pk) == (0, OCR_REQUESTED)
+
+    Photo.objects.filter(pk=photo.pk).update(ocr_status=Photo.OcrStatus.PROCESSING)  # being read now: left alone
+    with django_capture_on_commit_callbacks(execute=True):
+        assert photos_text_request(photo_ids=[photo.pk]) == 0
+    assert queued(ocr_on) == []
 
 
 # --- the API ---------------------------------------------------------------------------------------------------
