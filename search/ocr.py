@@ -82,6 +82,10 @@ def photos_text_gate(photo_ids: Sequence[int]) -> tuple[list[int], list[int]]:
 # photo with a reason (this one, or a failed try's) is to be read whatever the gate says. Only a pending photo
 # without one was never looked at.
 OCR_REQUESTED = "Asked for by a member: waiting to be read."
+# The reason of a photo asked for with its family's skipped photos (the Index page's button) and not queued yet: the
+# one task that queues them (ocr_enqueue_asked) takes only these and sets OCR_REQUESTED on those it queued, so a
+# second press queues only what the first did not.
+OCR_REQUESTED_NOT_QUEUED = "Asked for by a member with the family's skipped photos: waiting to be read."
 # What every way of asking to read a photo's text (page, index page, API, `manage.py read_text`) answers with
 # OCR_ENABLED off: no OCR worker runs, so queueing would promise what never happens.
 OCR_OFF = "Reading text in photos is switched off on this server (OCR_ENABLED)."
@@ -98,6 +102,8 @@ def ocr_after_embedding(photo_ids: Sequence[int]) -> int:
     if not waiting:
         return 0
     decided = [pk for pk, reason in waiting if reason]
+    if any(reason == OCR_REQUESTED_NOT_QUEUED for _, reason in waiting):  # queued here, not by ocr_enqueue_asked
+        Photo.objects.filter(pk__in=decided, ocr_reason=OCR_REQUESTED_NOT_QUEUED).update(ocr_reason=OCR_REQUESTED)
     undecided = [pk for pk, reason in waiting if not reason]
     read, skip = [], []
     if undecided:
@@ -124,6 +130,48 @@ def ocr_enqueue(photo_ids: Sequence[int]) -> int:
         enqueue("search.tasks.read_text_task", ids[start:start + chunk],
                 q_options={"group": "ocr", "cluster": settings.OCR_CLUSTER, "timeout": settings.Q_CLUSTER["timeout"]})
     return (len(ids) + chunk - 1) // chunk
+
+
+# Ids read a page at a time by ocr_enqueue_asked (so many OCR_TASK_SIZE chunks; a family may have 100,000s).
+ASKED_PAGE = 2000
+
+
+def ocr_enqueue_asked(*, family_id: int) -> int:
+    """The worker's share of the Index page's "Read the N skipped photos" (read_asked_text_task): queue the family's
+    embedded photos asked for and not queued yet (OCR_REQUESTED_NOT_QUEUED), OCR_TASK_SIZE a task, a page of ids at a
+    time, each page marked queued (OCR_REQUESTED) as it is; returns how many tasks. Photos not embedded keep the mark
+    and are queued once embedded (ocr_after_embedding)."""
+    tasks = 0
+    while page := _asked_page_take(family_id=family_id):
+        tasks += ocr_enqueue(page)
+    return tasks
+
+
+@transaction.atomic
+def _asked_page_take(*, family_id: int) -> list[int]:
+    """ASKED_PAGE ids of the family's embedded photos asked for and not queued yet, marked queued (OCR_REQUESTED);
+    rows another task holds are skipped, so two such tasks at once queue each photo once."""
+    page = list(photos_worked_on().select_for_update(skip_locked=True).filter(
+        family_id=family_id, status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING,
+        ocr_reason=OCR_REQUESTED_NOT_QUEUED).order_by("pk").values_list("pk", flat=True)[:ASKED_PAGE])
+    Photo.objects.filter(pk__in=page).update(ocr_reason=OCR_REQUESTED)
+    return page
+
+
+def ocr_enqueue_asked_later(family_id: int) -> None:
+    """Queue one task on the OCR queue that queues the family's photos asked for (ocr_enqueue_asked): a web request
+    marks 100,000s of photos in one UPDATE but can't insert their task rows in time."""
+    from mediasearch.task_queue import enqueue
+
+    enqueue("search.tasks.read_asked_text_task", family_id,
+            q_options={"group": "ocr", "cluster": settings.OCR_CLUSTER, "timeout": settings.Q_CLUSTER["timeout"]})
+
+
+def text_skipped_q() -> Q:
+    """The photos whose text the OCR gate skipped: the one definition the Index page counts ("Read the N skipped
+    photos") and its button reads. Embedded or not: a model switch puts embedded photos back to pending with their
+    text still skipped, and one asked for is queued once embedded (ocr_after_embedding)."""
+    return Q(ocr_status=Photo.OcrStatus.SKIPPED)
 
 
 def ocr_queue_size() -> int:

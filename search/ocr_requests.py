@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from gallery.bulk import BulkInput, BulkResult, bulk_action
+from gallery.models import Photo
 from gallery.selectors import photo_list
-from search.ocr import OCR_OFF, photos_text_ask
+from search.ocr import (
+    OCR_OFF, OCR_REQUESTED_NOT_QUEUED, ocr_enqueue_asked_later, photos_text_ask, text_skipped_q,
+)
 
 # Past this much of the worker's time (200 photos at 3 s), the Index page asks "are you sure?" with the figure first.
 CONFIRM_SECONDS = 10 * 60
@@ -91,8 +95,15 @@ def read_text_action_register() -> None:
     bulk_action("read_text", label="Text of {photos} queued to be read.", note=_worker_time_note)(_read_text)
 
 
-def family_skipped_read(*, photo_ids: list[int]) -> int:
-    """The Index page's "Read the N skipped photos" (and its API): queue the photos the gate skipped (the caller
-    took them from skipped_text_photo_ids, so of the user's family); returns how many were queued."""
+@transaction.atomic
+def family_skipped_read(*, family_id: int) -> int:
+    """The Index page's "Read the N skipped photos" (and its API): mark the photos of the family (the caller checked
+    the user is a member) the gate skipped as asked for and not queued yet, in one UPDATE, and queue one task that
+    queues them in chunks (ocr_enqueue_asked: a family may have 100,000s, too many task rows for a web request). Returns how many were asked for; pressed twice, the
+    second finds none skipped (the UPDATE waits on the first's rows)."""
     reading_switched_on()
-    return len(photos_text_ask(photo_ids=photo_ids, again=False).queued)
+    asked = Photo.objects.filter(text_skipped_q(), family_id=family_id).update(
+        ocr_status=Photo.OcrStatus.PENDING, ocr_attempts=0, ocr_reason=OCR_REQUESTED_NOT_QUEUED)
+    if asked:
+        transaction.on_commit(lambda: ocr_enqueue_asked_later(family_id))
+    return asked

@@ -18,6 +18,7 @@ from gallery.trash_services import admin_family_ids
 from search.expansion import SYNONYMS_VERSION_SQL
 from search.judgment_selectors import family_judgments
 from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchCalibration, SearchPreferences
+from search.ocr import text_skipped_q
 from search.ocr_requests import ReadEstimate
 
 
@@ -375,18 +376,10 @@ def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = No
     return list(qs.values_list("pk", flat=True))
 
 
-def text_skipped_q() -> Q:
-    """The photos whose text the OCR gate skipped: the one definition the Index page counts ("Read the N skipped
-    photos") and its button reads. Embedded or not: a model switch puts embedded photos back to pending with their
-    text still skipped, and photos_text_ask queues a photo not embedded once it is (ocr_after_embedding)."""
-    return Q(ocr_status=Photo.OcrStatus.SKIPPED)
-
-
-def skipped_text_photo_ids(*, user: AbstractBaseUser, family_id: int) -> list[int]:
-    """Ids of the photos of one of the user's families whose text the OCR gate skipped (text_skipped_q; none for a
-    family that isn't the user's): what the Index page's "Read the N skipped photos" reads."""
-    return list(Photo.objects.filter(text_skipped_q(), family_id=family_id, family__memberships__user=user)
-                .order_by("pk").values_list("pk", flat=True))
+def skipped_text_count(*, user: AbstractBaseUser, family_id: int) -> int:
+    """How many photos of one of the user's families the OCR gate skipped (text_skipped_q; 0 for a family that isn't
+    the user's): what the Index page's "Read the N skipped photos" reads."""
+    return Photo.objects.filter(text_skipped_q(), family_id=family_id, family__memberships__user=user).count()
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
 from search.selectors import (
     INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, family_most_judged, family_search_model,
-    families_have_photos, index_status, kept_models, photos_indexing_count, skipped_text_photo_ids,
+    families_have_photos, index_status, kept_models, photos_indexing_count, skipped_text_count,
 )
 from search.plots import quality_plots
 from search.quality import (
@@ -582,17 +582,16 @@ def indexing_read_skipped(request: HttpRequest) -> HttpResponse:
     if not settings.OCR_ENABLED:
         messages.error(request, OCR_OFF)
         return redirect("search:indexing")
-    ids = skipped_text_photo_ids(user=request.user, family_id=family.pk)
-    estimate = ReadEstimate(len(ids))
-    if not ids:
+    estimate = ReadEstimate(skipped_text_count(user=request.user, family_id=family.pk))
+    confirmed = id_from_text(request.POST.get("confirm") or "") or 0
+    if estimate.needs_confirming and confirmed < estimate.photos:
+        return render(request, "search/read_skipped_confirm.html", {
+            "family": family, "estimate": estimate, "seconds_per_photo": settings.OCR_SECONDS_PER_PHOTO})
+    count = family_skipped_read(family_id=family.pk) if estimate.photos else 0
+    if not count:
         messages.info(request, f"No skipped photo of {text_isolated(family.label)} is left to read: they are "
                                "read, or waiting to be.")
         return redirect("search:indexing")
-    confirmed = id_from_text(request.POST.get("confirm") or "") or 0
-    if estimate.needs_confirming and confirmed < len(ids):
-        return render(request, "search/read_skipped_confirm.html", {
-            "family": family, "estimate": estimate, "seconds_per_photo": settings.OCR_SECONDS_PER_PHOTO})
-    count = family_skipped_read(photo_ids=ids)
     messages.success(request, f"Reading the text in {count} photo{pluralize(count)} of "
                               f"{text_isolated(family.label)}: {ReadEstimate(count).words} of the worker’s time. "
                               "Each photo's text is searchable as soon as it is read.")
