@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 
 from gallery.bulk import NOT_FOUND, BulkResult, photos_bulk_apply
 from gallery.models import Photo
-from search.ocr import OCR_OFF, OCR_REQUESTED, ocr_after_embedding, photos_read_text, photos_text_request
+from search.ocr import OCR_OFF, OCR_REQUESTED, ocr_after_embedding, photos_text_request
 from search.ocr_requests import READ_ALREADY, WAITING_ALREADY, worker_time_words
 from tests.factories import api_token_key, photo_factory
 from tests.queue import queued_tasks
@@ -320,4 +320,3 @@ def test_with_reading_switched_off_every_bulk_way_says_so_and_queues_nothing(
                                content_type="application/json", headers=headers)
         assert response.status_code == 400 and OCR_OFF in response.content.decode()
     assert queued(ocr_on) == [] and {status_of(p) for p in skipped} == {Photo.OcrStatus.SKIPPED}
-    assert photos_read_text(photo_ids=ids).done == 0
