@@ -21,6 +21,7 @@ from django.db import transaction
 from gallery.bulk import BulkInput, BulkResult, bulk_action
 from gallery.models import Photo
 from gallery.selectors import photo_list
+from gallery.services import member_family_ids_hold
 from search.ocr import (
     OCR_OFF, OCR_REQUESTED_NOT_QUEUED, ocr_enqueue_asked_later, photos_text_ask, text_skipped_q,
 )
@@ -81,9 +82,12 @@ def _worker_time_note(queued: int) -> str:
 def _read_text(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     """The selection bar's "Read text": the ticked photos of the user's families (another family's id answers
     NOT_FOUND, as a missing one) are queued to have their text read whatever the gate said; one read already is
-    left alone unless `again` was ticked, one waiting already is not queued twice."""
+    left alone unless `again` was ticked, one waiting already is not queued twice. The user's memberships are held
+    as by gallery.bulk's other actions (member_family_ids_hold): one removed meanwhile asks for nothing."""
     reading_switched_on()
-    ids = list(photo_list(user=user).filter(pk__in=data.photo_ids).values_list("pk", flat=True))
+    families = member_family_ids_hold(user=user, photo_ids=data.photo_ids)
+    ids = list(photo_list(user=user).filter(pk__in=data.photo_ids, family_id__in=families)
+               .values_list("pk", flat=True))
     asked = photos_text_ask(photo_ids=ids, again=data.again)
     return ([BulkResult(pk, True) for pk in asked.queued]
             + [BulkResult(pk, True, WAITING_ALREADY) for pk in asked.waiting]
