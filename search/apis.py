@@ -29,7 +29,8 @@ from search.judgment_services import judgment_delete, judgment_record
 from search.models import SearchPreferences
 from search.quality import family_quality
 from search.ocr import OCR_OFF, photos_text_request
-from search.ocr_requests import ReadEstimate, family_skipped_read
+from search.ocr_requests import family_skipped_read
+from search.read_estimates import ReadEstimate
 from mediasearch.parsers import MergePatchParser
 from search.selectors import failed_photo_ids, skipped_text_count
 from search.services import photos_retry, preferences_lock, preferences_reset, preferences_update

@@ -167,13 +167,6 @@ def ocr_enqueue_asked_later(family_id: int) -> None:
             q_options={"group": "ocr", "cluster": settings.OCR_CLUSTER, "timeout": settings.Q_CLUSTER["timeout"]})
 
 
-def text_skipped_q() -> Q:
-    """The photos whose text the OCR gate skipped: the one definition the Index page counts ("Read the N skipped
-    photos") and its button reads. Embedded or not: a model switch puts embedded photos back to pending with their
-    text still skipped, and one asked for is queued once embedded (ocr_after_embedding)."""
-    return Q(ocr_status=Photo.OcrStatus.SKIPPED)
-
-
 def ocr_queue_size() -> int:
     from django_q.brokers import get_broker
 

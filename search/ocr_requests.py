@@ -1,7 +1,8 @@
 """Members asking for text to be read in many photos at once: the selection bar's "Read text" (gallery.bulk's action
 "read_text", which search registers here: gallery can't import search), the Index page's "Read the N skipped photos",
 and their API. Reading costs the OCR worker seconds a photo (OCR_SECONDS_PER_PHOTO), so every one of them says what
-it costs, in words, and the Index page asks to confirm a request past CONFIRM_SECONDS before it queues anything.
+it costs, in words (search.read_estimates), and the Index page asks to confirm a request past CONFIRM_SECONDS before
+it queues anything.
 
 Any member may ask, as on the photo page: the bar lets any member queue BULK_MAX_PHOTOS at a time anyway, so keeping
 the family's "all of them" to its admins would only make members press the bar again and again. What keeps the cost
@@ -10,8 +11,6 @@ queued twice, and a large request is confirmed with its cost in front of the mem
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,49 +21,13 @@ from gallery.bulk import BulkInput, BulkResult, bulk_action
 from gallery.models import Photo
 from gallery.selectors import photo_list
 from gallery.services import member_family_ids_hold
-from search.ocr import (
-    OCR_OFF, OCR_REQUESTED_NOT_QUEUED, ocr_enqueue_asked_later, photos_text_ask, text_skipped_q,
-)
+from search.ocr import OCR_OFF, OCR_REQUESTED_NOT_QUEUED, ocr_enqueue_asked_later, photos_text_ask
+from search.read_estimates import worker_seconds, worker_time_words
+from search.selectors import text_skipped_q
 
-# Past this much of the worker's time (200 photos at 3 s), the Index page asks "are you sure?" with the figure first.
-CONFIRM_SECONDS = 10 * 60
 # The bar's answers for photos it had nothing to do with (ok: counted apart from the photos queued).
 READ_ALREADY = "Its text was read already (tick “read ones too” to read it again)."
 WAITING_ALREADY = "It is waiting to be read already."
-
-
-def worker_seconds(photos: int) -> int:
-    """What reading this many photos costs the OCR worker, in whole seconds (OCR_SECONDS_PER_PHOTO a photo)."""
-    return round(photos * settings.OCR_SECONDS_PER_PHOTO)
-
-
-def worker_time_words(seconds: float) -> str:
-    """A duration as a member reads an estimate: "under a minute", "about 2 minutes", "about an hour", "about 2
-    hours", "about 3 days" (rounded to the nearest unit; an estimate has no more precision than that)."""
-    for unit, length, one in (("day", 86400, "a day"), ("hour", 3600, "an hour"), ("minute", 60, "a minute")):
-        if seconds >= (1.5 if unit == "minute" else 0.95) * length:
-            n = round(seconds / length)
-            return f"about {one}" if n == 1 else f"about {n} {unit}s"
-    return "under a minute" if seconds < 45 else "about a minute"
-
-
-@dataclass(frozen=True)
-class ReadEstimate:
-    """What asking for these photos' text costs the worker."""
-
-    photos: int
-
-    @property
-    def seconds(self) -> int:
-        return worker_seconds(self.photos)
-
-    @property
-    def words(self) -> str:
-        return worker_time_words(self.seconds)
-
-    @property
-    def needs_confirming(self) -> bool:
-        return self.seconds > CONFIRM_SECONDS
 
 
 def reading_switched_on() -> None:
@@ -103,8 +66,9 @@ def read_text_action_register() -> None:
 def family_skipped_read(*, family_id: int) -> int:
     """The Index page's "Read the N skipped photos" (and its API): mark the photos of the family (the caller checked
     the user is a member) the gate skipped as asked for and not queued yet, in one UPDATE, and queue one task that
-    queues them in chunks (ocr_enqueue_asked: a family may have 100,000s, too many task rows for a web request). Returns how many were asked for; pressed twice, the
-    second finds none skipped (the UPDATE waits on the first's rows)."""
+    queues them in chunks (ocr_enqueue_asked: a family may have 100,000s, too many task rows for a web request).
+    Returns how many were asked for; pressed twice, the second finds none skipped (its UPDATE waits on the first's
+    rows)."""
     reading_switched_on()
     asked = Photo.objects.filter(text_skipped_q(), family_id=family_id).update(
         ocr_status=Photo.OcrStatus.PENDING, ocr_attempts=0, ocr_reason=OCR_REQUESTED_NOT_QUEUED)

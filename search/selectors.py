@@ -18,8 +18,7 @@ from gallery.trash_services import admin_family_ids
 from search.expansion import SYNONYMS_VERSION_SQL
 from search.judgment_selectors import family_judgments
 from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchCalibration, SearchPreferences
-from search.ocr import text_skipped_q
-from search.ocr_requests import ReadEstimate
+from search.read_estimates import ReadEstimate
 
 
 def active_model_state() -> EmbeddingModel | None:
@@ -374,6 +373,14 @@ def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = No
     if family_id is not None:
         qs = qs.filter(family_id=family_id)
     return list(qs.values_list("pk", flat=True))
+
+
+def text_skipped_q() -> Q:
+    """The photos whose text the OCR gate skipped: the one definition the Index page counts ("Read the N skipped
+    photos") and its button reads (search.ocr_requests.family_skipped_read). Embedded or not: a model switch puts
+    embedded photos back to pending with their text still skipped, and one asked for is queued once embedded
+    (search.ocr.ocr_after_embedding)."""
+    return Q(ocr_status=Photo.OcrStatus.SKIPPED)
 
 
 def skipped_text_count(*, user: AbstractBaseUser, family_id: int) -> int:

@@ -45,7 +45,8 @@ from search.forms import (
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import OCR_OFF, photos_text_request
-from search.ocr_requests import ReadEstimate, family_skipped_read
+from search.ocr_requests import family_skipped_read
+from search.read_estimates import ReadEstimate
 from search.model_comparison import PRECISION_KS, family_model_comparison, previous_model
 from search.query_dates import note_reason, phrase_for_day, phrase_for_range
 from search.query_notes import DateWordNote, notes_merged
@@ -575,8 +576,8 @@ def indexing_read_text(request: HttpRequest) -> HttpResponse:
 @login_required
 def indexing_read_skipped(request: HttpRequest) -> HttpResponse:
     """Read the text in every photo of one of the user's families the OCR gate skipped (family=<id>; any member, as
-    a photo's "Read text"). Past CONFIRM_SECONDS of the worker's time it first answers a page saying so, whose
-    button sends `confirm` (the number of photos confirmed: more skipped since asks again)."""
+    a photo's "Read text"). Past CONFIRM_SECONDS (search.read_estimates) of the worker's time it first answers a page
+    saying so, whose button sends `confirm` (the number of photos confirmed: more skipped since asks again)."""
     family = family_labelled(user=request.user, family=family_get(
         user=request.user, family_id=id_from_text(request.POST.get("family") or "")))
     if not settings.OCR_ENABLED:

@@ -13,7 +13,8 @@ from django.utils.module_loading import import_string
 from gallery.bulk import NOT_FOUND, BulkResult, photos_bulk_apply
 from gallery.models import Photo
 from search.ocr import OCR_OFF, OCR_REQUESTED, ocr_after_embedding, photos_text_request
-from search.ocr_requests import READ_ALREADY, WAITING_ALREADY, worker_time_words
+from search.ocr_requests import READ_ALREADY, WAITING_ALREADY
+from search.read_estimates import worker_time_words
 from tests.factories import api_token_key, photo_factory
 from tests.queue import queued_tasks
 
