@@ -29,7 +29,7 @@ from search.judgment_services import judgment_delete, judgment_record
 from search.models import SearchPreferences
 from search.quality import family_quality
 from search.ocr import OCR_OFF, photos_text_request
-from search.ocr_requests import family_skipped_read
+from search.ocr_requests import family_skipped_read_ask
 from search.read_estimates import ReadEstimate
 from mediasearch.parsers import MergePatchParser
 from search.selectors import failed_photo_ids, skipped_text_count
@@ -701,5 +701,8 @@ class PhotosReadTextApi(APIView):
                        "queued": serializers.IntegerField(help_text="How many photos were queued to be read"),
                        **WORKER_TIME_FIELDS}))
     def post(self, request):
-        queued = family_skipped_read(family_id=self._family_id(request, request.data))
+        serializer = ReadSkippedSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        queued = family_skipped_read_ask(user=request.user, family_id=serializer.validated_data["family"],
+                                         confirmed=None).asked
         return Response({"queued": queued, **_worker_time(queued)})

@@ -12,18 +12,20 @@ queued twice, and a large request is confirmed with its cost in front of the mem
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from gallery.bulk import BulkInput, BulkResult, bulk_action
-from gallery.models import Photo
-from gallery.selectors import photo_list
+from gallery.models import Family, Photo
+from gallery.selectors import family_get, photo_list
 from gallery.services import member_family_ids_hold
 from search.ocr import OCR_OFF, OCR_REQUESTED_NOT_QUEUED, ocr_enqueue_asked_later, photos_text_ask
-from search.read_estimates import worker_seconds, worker_time_words
-from search.selectors import text_skipped_q
+from search.read_estimates import ReadEstimate, worker_seconds, worker_time_words
+from search.selectors import skipped_text_count, text_skipped_q
 
 # The bar's answers for photos it had nothing to do with (ok: counted apart from the photos queued).
 READ_ALREADY = "Its text was read already (tick “read ones too” to read it again)."
@@ -75,3 +77,27 @@ def family_skipped_read(*, family_id: int) -> int:
     if asked:
         transaction.on_commit(lambda: ocr_enqueue_asked_later(family_id))
     return asked
+
+
+@dataclass(frozen=True)
+class SkippedReadOutcome:
+    """What asking for a family's skipped photos to be read did (family_skipped_read_ask)."""
+
+    family: Family
+    estimate: ReadEstimate  # the photos skipped when asked, and what reading them costs the worker
+    asked: int  # photos asked for now: 0 when none is left, or when it waits to be confirmed
+    to_confirm: bool  # past CONFIRM_SECONDS and not confirmed for this many photos: nothing asked for yet
+
+
+def family_skipped_read_ask(*, user: AbstractBaseUser, family_id: int, confirmed: int | None) -> SkippedReadOutcome:
+    """The Index page's "Read the N skipped photos" (any member; another family's id is Http404 as a missing one;
+    ValidationError(OCR_OFF) with reading switched off). `confirmed`: the number of photos the member confirmed on
+    the confirmation page (0 none yet: past CONFIRM_SECONDS it asks first; more skipped since asks again); None asks
+    for no confirmation (the API, whose GET is the estimate)."""
+    family = family_get(user=user, family_id=family_id)
+    reading_switched_on()
+    estimate = ReadEstimate(skipped_text_count(user=user, family_id=family.pk))
+    if confirmed is not None and estimate.needs_confirming and confirmed < estimate.photos:
+        return SkippedReadOutcome(family=family, estimate=estimate, asked=0, to_confirm=True)
+    asked = family_skipped_read(family_id=family.pk) if estimate.photos else 0
+    return SkippedReadOutcome(family=family, estimate=estimate, asked=asked, to_confirm=False)
