@@ -896,7 +896,7 @@ class PhotoBulkApi(APIView):
 
     class BulkInputSerializer(ParamsSerializer):
         action = serializers.ChoiceField(
-            choices=list(BULK_ACTIONS),
+            choices=(),  # those registered when a request comes (__init__): search registers read_text at start-up
             help_text="add_tags and remove_tags need `tags`, add_to_album and remove_from_album need `album` (a plain "
                       "album of the photo's family), shift_dates needs `seconds`; favourite and unfavourite are the "
                       "user's own; trash and restore are for the photo's uploader or a family admin; read_text "
@@ -914,6 +914,10 @@ class PhotoBulkApi(APIView):
         taken_at_seen = taken_at_seen_field()
         again = serializers.BooleanField(required=False, default=False,
                                          help_text="For read_text: read the text of photos read already too")
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fields["action"].choices = list(BULK_ACTIONS)
 
     class BulkResultSerializer(serializers.Serializer):
         id = serializers.IntegerField()

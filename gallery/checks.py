@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -158,3 +159,15 @@ def probabilities_are_from_0_to_1(app_configs=None, **kwargs) -> list[checks.Che
                          hint=f"Set {name} between 0 and 1, or unset it for the default (README, Configuration).",
                          id="gallery.E009")
             for name in PROBABILITIES if not 0 <= getattr(settings, name) <= 1]
+
+
+@checks.register()
+def seconds_per_photo_read_is_a_time(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """OCR_SECONDS_PER_PHOTO: float() reads nan and inf, which made the Index page's estimate a 500 (round(nan)), and
+    0 or less an estimate of nothing before a member asks for hours of the worker's time."""
+    seconds = settings.OCR_SECONDS_PER_PHOTO
+    if math.isfinite(seconds) and seconds > 0:
+        return []
+    return [checks.Error(f"OCR_SECONDS_PER_PHOTO={seconds}: the seconds reading one photo's text takes, more than 0.",
+                         hint="Set OCR_SECONDS_PER_PHOTO to a number above 0 (bench/ocr_throughput.py measures it), "
+                              "or unset it for the default (README, Configuration).", id="gallery.E010")]

@@ -29,9 +29,10 @@ from search.judgment_services import judgment_delete, judgment_record
 from search.models import SearchPreferences
 from search.quality import family_quality
 from search.ocr import OCR_OFF, photos_text_request
-from search.ocr_requests import ReadEstimate, family_skipped_read
+from search.ocr_requests import family_skipped_read_ask
+from search.read_estimates import ReadEstimate
 from mediasearch.parsers import MergePatchParser
-from search.selectors import failed_photo_ids, skipped_text_photo_ids
+from search.selectors import failed_photo_ids, skipped_text_count
 from search.services import photos_retry, preferences_lock, preferences_reset, preferences_update
 from search.text_embeddings import EncodeBudget
 from search.query_parser import normalise
@@ -685,27 +686,29 @@ class PhotosReadTextApi(APIView):
     already are not queued again, so a POST sent twice queues each once). The ticked photos of a page are read with
     `POST /api/v1/photos/bulk/`, action `read_text`."""
 
-    def _skipped(self, request, data) -> list[int]:
+    def _family_id(self, request, data) -> int:
         serializer = ReadSkippedSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         family = family_get(user=request.user, family_id=serializer.validated_data["family"])
         if not settings.OCR_ENABLED:
             raise ValidationError({"detail": [OCR_OFF]})
-        return skipped_text_photo_ids(user=request.user, family_id=family.pk)
+        return family.pk
 
     @extend_schema(parameters=[ReadSkippedSerializer], operation_id="photos_read_text_estimate",
                    responses=inline_serializer("ReadSkippedEstimate", {
                        "photos": serializers.IntegerField(help_text="The family's photos the gate skipped"),
                        **WORKER_TIME_FIELDS}))
     def get(self, request):
-        ids = self._skipped(request, request.query_params)
-        return Response({"photos": len(ids), **_worker_time(len(ids))})
+        photos = skipped_text_count(user=request.user, family_id=self._family_id(request, request.query_params))
+        return Response({"photos": photos, **_worker_time(photos)})
 
     @extend_schema(request=ReadSkippedSerializer, operation_id="photos_read_text_skipped",
                    responses=inline_serializer("ReadSkippedQueued", {
                        "queued": serializers.IntegerField(help_text="How many photos were queued to be read"),
                        **WORKER_TIME_FIELDS}))
     def post(self, request):
-        ids = self._skipped(request, request.data)
-        queued = family_skipped_read(photo_ids=ids) if ids else 0
+        serializer = ReadSkippedSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        queued = family_skipped_read_ask(user=request.user, family_id=serializer.validated_data["family"],
+                                         confirmed=None).asked
         return Response({"queued": queued, **_worker_time(queued)})

@@ -82,6 +82,10 @@ def photos_text_gate(photo_ids: Sequence[int]) -> tuple[list[int], list[int]]:
 # photo with a reason (this one, or a failed try's) is to be read whatever the gate says. Only a pending photo
 # without one was never looked at.
 OCR_REQUESTED = "Asked for by a member: waiting to be read."
+# The reason of a photo asked for with its family's skipped photos (the Index page's button) and not queued yet: the
+# one task that queues them (ocr_enqueue_asked) takes only these and sets OCR_REQUESTED on those it queued, so a
+# second press queues only what the first did not.
+OCR_REQUESTED_NOT_QUEUED = "Asked for by a member with the family's skipped photos: waiting to be read."
 # What every way of asking to read a photo's text (page, index page, API, `manage.py read_text`) answers with
 # OCR_ENABLED off: no OCR worker runs, so queueing would promise what never happens.
 OCR_OFF = "Reading text in photos is switched off on this server (OCR_ENABLED)."
@@ -98,6 +102,8 @@ def ocr_after_embedding(photo_ids: Sequence[int]) -> int:
     if not waiting:
         return 0
     decided = [pk for pk, reason in waiting if reason]
+    if any(reason == OCR_REQUESTED_NOT_QUEUED for _, reason in waiting):  # queued here, not by ocr_enqueue_asked
+        Photo.objects.filter(pk__in=decided, ocr_reason=OCR_REQUESTED_NOT_QUEUED).update(ocr_reason=OCR_REQUESTED)
     undecided = [pk for pk, reason in waiting if not reason]
     read, skip = [], []
     if undecided:
@@ -126,6 +132,41 @@ def ocr_enqueue(photo_ids: Sequence[int]) -> int:
     return (len(ids) + chunk - 1) // chunk
 
 
+# Ids read a page at a time by ocr_enqueue_asked (so many OCR_TASK_SIZE chunks; a family may have 100,000s).
+ASKED_PAGE = 2000
+
+
+def ocr_enqueue_asked(*, family_id: int) -> int:
+    """The worker's share of the Index page's "Read the N skipped photos" (read_asked_text_task): queue the family's
+    embedded photos asked for and not queued yet (OCR_REQUESTED_NOT_QUEUED), OCR_TASK_SIZE a task, a page of ids at a
+    time, each page marked queued (OCR_REQUESTED) as it is; returns how many tasks. Photos not embedded keep the mark
+    and are queued once embedded (ocr_after_embedding)."""
+    tasks = 0
+    while page := _asked_page_take(family_id=family_id):
+        tasks += ocr_enqueue(page)
+    return tasks
+
+
+@transaction.atomic
+def _asked_page_take(*, family_id: int) -> list[int]:
+    """ASKED_PAGE ids of the family's embedded photos asked for and not queued yet, marked queued (OCR_REQUESTED);
+    rows another task holds are skipped, so two such tasks at once queue each photo once."""
+    page = list(photos_worked_on().select_for_update(skip_locked=True).filter(
+        family_id=family_id, status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING,
+        ocr_reason=OCR_REQUESTED_NOT_QUEUED).order_by("pk").values_list("pk", flat=True)[:ASKED_PAGE])
+    Photo.objects.filter(pk__in=page).update(ocr_reason=OCR_REQUESTED)
+    return page
+
+
+def ocr_enqueue_asked_later(family_id: int) -> None:
+    """Queue one task on the OCR queue that queues the family's photos asked for (ocr_enqueue_asked): a web request
+    marks 100,000s of photos in one UPDATE but can't insert their task rows in time."""
+    from mediasearch.task_queue import enqueue
+
+    enqueue("search.tasks.read_asked_text_task", family_id,
+            q_options={"group": "ocr", "cluster": settings.OCR_CLUSTER, "timeout": settings.Q_CLUSTER["timeout"]})
+
+
 def ocr_queue_size() -> int:
     from django_q.brokers import get_broker
 
@@ -142,30 +183,35 @@ class TextAsked:
 
 
 @transaction.atomic
-def photos_text_ask(*, photo_ids: Sequence[int], again: bool) -> TextAsked:
-    """Read these photos' text whatever the gate said (skipped, failed; `again`: read ones too). A photo waiting to be
-    read already (pending) or being read is not queued again, so a request sent twice (two tabs, a double click,
-    a script retried) queues each photo once; a pending one the gate has not looked at yet is marked as asked for,
-    so the gate won't skip it, and is queued where it waits (after its embedding, or by the sweep)."""
-    rows = dict(Photo.objects.select_for_update().filter(pk__in=list(photo_ids)).order_by("pk")
-                .values_list("pk", "ocr_status"))
-    waiting = [pk for pk, state in rows.items()
-               if state in (Photo.OcrStatus.PENDING, Photo.OcrStatus.PROCESSING)]
-    read_already = [] if again else [pk for pk, state in rows.items() if state == Photo.OcrStatus.DONE]
+def photos_text_ask(*, photo_ids: Sequence[int], again: bool, waiting_again: bool = False) -> TextAsked:
+    """Read these photos' text whatever the gate said (skipped, failed; `again`: read ones too). A photo being read
+    now is never queued again, nor, unless `waiting_again`, one waiting to be read already (pending), so a request
+    sent twice (two tabs, a double click, a script retried) queues each photo once; a pending one the gate has not
+    looked at yet is marked as asked for, so the gate won't skip it. `waiting_again` (a member's ask on one photo:
+    its task may be lost, or it waits for a retry) queues a pending photo again, its attempts back to 0. A photo not
+    embedded (a model switch, a failed embedding) is marked and queued once embedded (ocr_after_embedding): the
+    worker reads only embedded photos."""
+    rows = {pk: (state, status) for pk, state, status in Photo.objects.select_for_update().filter(
+        pk__in=list(photo_ids)).order_by("pk").values_list("pk", "ocr_status", "status")}
+    busy = [Photo.OcrStatus.PROCESSING] if waiting_again else [Photo.OcrStatus.PENDING, Photo.OcrStatus.PROCESSING]
+    waiting = [pk for pk, (state, _) in rows.items() if state in busy]
+    read_already = [] if again else [pk for pk, (state, _) in rows.items() if state == Photo.OcrStatus.DONE]
     ids = [pk for pk in rows if pk not in waiting and pk not in read_already]
     Photo.objects.filter(pk__in=waiting, ocr_status=Photo.OcrStatus.PENDING, ocr_reason="").update(
         ocr_reason=OCR_REQUESTED)
     Photo.objects.filter(pk__in=ids).update(ocr_status=Photo.OcrStatus.PENDING, ocr_attempts=0,
                                             ocr_reason=OCR_REQUESTED)
-    if ids:
-        transaction.on_commit(lambda: ocr_enqueue(ids))
+    embedded = [pk for pk in ids if rows[pk][1] == Photo.Status.READY]
+    if embedded:
+        transaction.on_commit(lambda: ocr_enqueue(embedded))
     return TextAsked(queued=ids, waiting=waiting, read_already=read_already)
 
 
 def photos_text_request(*, photo_ids: Sequence[int]) -> int:
-    """Read these photos' text whatever the gate said, read ones too (the photo page's "Read text",
-    `manage.py read_text`); returns how many were queued (photos_text_ask)."""
-    return len(photos_text_ask(photo_ids=photo_ids, again=True).queued)
+    """Read these photos' text whatever the gate said, read ones too and waiting ones again (the photo page's "Read
+    text", `manage.py read_text`: a member asking for one photo again, whose task may be lost); returns how many
+    were queued (photos_text_ask)."""
+    return len(photos_text_ask(photo_ids=photo_ids, again=True, waiting_again=True).queued)
 
 
 # --- reading -------------------------------------------------------------------------------------

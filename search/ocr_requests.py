@@ -1,7 +1,8 @@
 """Members asking for text to be read in many photos at once: the selection bar's "Read text" (gallery.bulk's action
 "read_text", which search registers here: gallery can't import search), the Index page's "Read the N skipped photos",
 and their API. Reading costs the OCR worker seconds a photo (OCR_SECONDS_PER_PHOTO), so every one of them says what
-it costs, in words, and the Index page asks to confirm a request past CONFIRM_SECONDS before it queues anything.
+it costs, in words (search.read_estimates), and the Index page asks to confirm a request past CONFIRM_SECONDS before
+it queues anything.
 
 Any member may ask, as on the photo page: the bar lets any member queue BULK_MAX_PHOTOS at a time anyway, so keeping
 the family's "all of them" to its admins would only make members press the bar again and again. What keeps the cost
@@ -16,50 +17,19 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from gallery.bulk import BulkInput, BulkResult, bulk_action
-from gallery.selectors import photo_list
-from search.ocr import OCR_OFF, photos_text_ask
+from gallery.models import Family, Photo
+from gallery.selectors import family_get, photo_list
+from gallery.services import member_family_ids_hold
+from search.ocr import OCR_OFF, OCR_REQUESTED_NOT_QUEUED, ocr_enqueue_asked_later, photos_text_ask
+from search.read_estimates import ReadEstimate, worker_seconds, worker_time_words
+from search.selectors import skipped_text_count, text_skipped_q
 
-# Past this much of the worker's time (200 photos at 3 s), the Index page asks "are you sure?" with the figure first.
-CONFIRM_SECONDS = 10 * 60
 # The bar's answers for photos it had nothing to do with (ok: counted apart from the photos queued).
 READ_ALREADY = "Its text was read already (tick “read ones too” to read it again)."
 WAITING_ALREADY = "It is waiting to be read already."
-
-
-def worker_seconds(photos: int) -> int:
-    """What reading this many photos costs the OCR worker, in whole seconds (OCR_SECONDS_PER_PHOTO a photo)."""
-    return round(photos * settings.OCR_SECONDS_PER_PHOTO)
-
-
-def worker_time_words(seconds: float) -> str:
-    """A duration as a member reads an estimate: "under a minute", "about 2 minutes", "about an hour", "about 2
-    hours", "about 3 days" (rounded to the nearest unit; an estimate has no more precision than that)."""
-    for unit, length, one in (("day", 86400, "a day"), ("hour", 3600, "an hour"), ("minute", 60, "a minute")):
-        if seconds >= (1.5 if unit == "minute" else 0.95) * length:
-            n = round(seconds / length)
-            return f"about {one}" if n == 1 else f"about {n} {unit}s"
-    return "under a minute" if seconds < 45 else "about a minute"
-
-
-@dataclass(frozen=True)
-class ReadEstimate:
-    """What asking for these photos' text costs the worker."""
-
-    photos: int
-
-    @property
-    def seconds(self) -> int:
-        return worker_seconds(self.photos)
-
-    @property
-    def words(self) -> str:
-        return worker_time_words(self.seconds)
-
-    @property
-    def needs_confirming(self) -> bool:
-        return self.seconds > CONFIRM_SECONDS
 
 
 def reading_switched_on() -> None:
@@ -77,9 +47,12 @@ def _worker_time_note(queued: int) -> str:
 def _read_text(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]:
     """The selection bar's "Read text": the ticked photos of the user's families (another family's id answers
     NOT_FOUND, as a missing one) are queued to have their text read whatever the gate said; one read already is
-    left alone unless `again` was ticked, one waiting already is not queued twice."""
+    left alone unless `again` was ticked, one waiting already is not queued twice. The user's memberships are held
+    as by gallery.bulk's other actions (member_family_ids_hold): one removed meanwhile asks for nothing."""
     reading_switched_on()
-    ids = list(photo_list(user=user).filter(pk__in=data.photo_ids).values_list("pk", flat=True))
+    families = member_family_ids_hold(user=user, photo_ids=data.photo_ids)
+    ids = list(photo_list(user=user).filter(pk__in=data.photo_ids, family_id__in=families)
+               .values_list("pk", flat=True))
     asked = photos_text_ask(photo_ids=ids, again=data.again)
     return ([BulkResult(pk, True) for pk in asked.queued]
             + [BulkResult(pk, True, WAITING_ALREADY) for pk in asked.waiting]
@@ -91,8 +64,40 @@ def read_text_action_register() -> None:
     bulk_action("read_text", label="Text of {photos} queued to be read.", note=_worker_time_note)(_read_text)
 
 
-def family_skipped_read(*, photo_ids: list[int]) -> int:
-    """The Index page's "Read the N skipped photos" (and its API): queue the photos the gate skipped (the caller
-    took them from skipped_text_photo_ids, so of the user's family); returns how many were queued."""
+@transaction.atomic
+def family_skipped_read(*, family_id: int) -> int:
+    """The Index page's "Read the N skipped photos" (and its API): mark the photos of the family (the caller checked
+    the user is a member) the gate skipped as asked for and not queued yet, in one UPDATE, and queue one task that
+    queues them in chunks (ocr_enqueue_asked: a family may have 100,000s, too many task rows for a web request).
+    Returns how many were asked for; pressed twice, the second finds none skipped (its UPDATE waits on the first's
+    rows)."""
     reading_switched_on()
-    return len(photos_text_ask(photo_ids=photo_ids, again=False).queued)
+    asked = Photo.objects.filter(text_skipped_q(), family_id=family_id).update(
+        ocr_status=Photo.OcrStatus.PENDING, ocr_attempts=0, ocr_reason=OCR_REQUESTED_NOT_QUEUED)
+    if asked:
+        transaction.on_commit(lambda: ocr_enqueue_asked_later(family_id))
+    return asked
+
+
+@dataclass(frozen=True)
+class SkippedReadOutcome:
+    """What asking for a family's skipped photos to be read did (family_skipped_read_ask)."""
+
+    family: Family
+    estimate: ReadEstimate  # the photos skipped when asked, and what reading them costs the worker
+    asked: int  # photos asked for now: 0 when none is left, or when it waits to be confirmed
+    to_confirm: bool  # past CONFIRM_SECONDS and not confirmed for this many photos: nothing asked for yet
+
+
+def family_skipped_read_ask(*, user: AbstractBaseUser, family_id: int, confirmed: int | None) -> SkippedReadOutcome:
+    """The Index page's "Read the N skipped photos" (any member; another family's id is Http404 as a missing one;
+    ValidationError(OCR_OFF) with reading switched off). `confirmed`: the number of photos the member confirmed on
+    the confirmation page (0 none yet: past CONFIRM_SECONDS it asks first; more skipped since asks again); None asks
+    for no confirmation (the API, whose GET is the estimate)."""
+    family = family_get(user=user, family_id=family_id)
+    reading_switched_on()
+    estimate = ReadEstimate(skipped_text_count(user=user, family_id=family.pk))
+    if confirmed is not None and estimate.needs_confirming and confirmed < estimate.photos:
+        return SkippedReadOutcome(family=family, estimate=estimate, asked=0, to_confirm=True)
+    asked = family_skipped_read(family_id=family.pk) if estimate.photos else 0
+    return SkippedReadOutcome(family=family, estimate=estimate, asked=asked, to_confirm=False)

@@ -18,7 +18,7 @@ from gallery.trash_services import admin_family_ids
 from search.expansion import SYNONYMS_VERSION_SQL
 from search.judgment_selectors import family_judgments
 from search.models import EmbeddingModel, ModelSwitch, PhotoEmbedding, SearchCalibration, SearchPreferences
-from search.ocr_requests import ReadEstimate
+from search.read_estimates import ReadEstimate
 
 
 def active_model_state() -> EmbeddingModel | None:
@@ -212,7 +212,7 @@ def families_metadata_progress(*, family_ids: list[int]) -> dict[int, MetadataPr
         placed=Count("pk", filter=Q(latitude__isnull=False, place_checked=True)
                      & (~Q(place_city="") | ~Q(place_region="") | ~Q(place_country=""))),
         text_read=Count("pk", filter=Q(ocr_status=Photo.OcrStatus.DONE)),
-        text_skipped=Count("pk", filter=Q(ocr_status=Photo.OcrStatus.SKIPPED)),
+        text_skipped=Count("pk", filter=text_skipped_q()),
         text_waiting=Count("pk", filter=ready & Q(ocr_status__in=[Photo.OcrStatus.PENDING,
                                                                    Photo.OcrStatus.PROCESSING])),
         text_failed=Count("pk", filter=Q(ocr_status=Photo.OcrStatus.FAILED)),
@@ -375,11 +375,18 @@ def failed_photo_ids(*, user: AbstractBaseUser, photo_ids: list[int] | None = No
     return list(qs.values_list("pk", flat=True))
 
 
-def skipped_text_photo_ids(*, user: AbstractBaseUser, family_id: int) -> list[int]:
-    """Ids of the embedded photos of one of the user's families whose text the OCR gate skipped (none for a family
-    that isn't the user's): what the Index page's "Read the N skipped photos" reads."""
-    return list(Photo.objects.filter(family_id=family_id, family__memberships__user=user, status=Photo.Status.READY,
-                                     ocr_status=Photo.OcrStatus.SKIPPED).order_by("pk").values_list("pk", flat=True))
+def text_skipped_q() -> Q:
+    """The photos whose text the OCR gate skipped: the one definition the Index page counts ("Read the N skipped
+    photos") and its button reads (search.ocr_requests.family_skipped_read). Embedded or not: a model switch puts
+    embedded photos back to pending with their text still skipped, and one asked for is queued once embedded
+    (search.ocr.ocr_after_embedding)."""
+    return Q(ocr_status=Photo.OcrStatus.SKIPPED)
+
+
+def skipped_text_count(*, user: AbstractBaseUser, family_id: int) -> int:
+    """How many photos of one of the user's families the OCR gate skipped (text_skipped_q; 0 for a family that isn't
+    the user's): what the Index page's "Read the N skipped photos" reads."""
+    return Photo.objects.filter(text_skipped_q(), family_id=family_id, family__memberships__user=user).count()
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,12 @@ def read_text_task(photo_ids: list[int]) -> dict:
     return {"done": report.done, "failed": report.failed, "retry": report.retry}
 
 
+def read_asked_text_task(family_id: int) -> int:
+    from search import ocr
+
+    return ocr.ocr_enqueue_asked(family_id=family_id)
+
+
 def suggestions_recompute_task(family_id: int | None = None) -> int:
     from search.suggestions import suggestions_recompute
 

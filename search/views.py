@@ -45,7 +45,8 @@ from search.forms import (
 from search.judgment_selectors import judgment_refine_ids, judgment_verdicts
 from search.judgment_services import judgment_record, judgment_withdraw
 from search.ocr import OCR_OFF, photos_text_request
-from search.ocr_requests import ReadEstimate, family_skipped_read
+from search.ocr_requests import family_skipped_read_ask
+from search.read_estimates import ReadEstimate
 from search.model_comparison import PRECISION_KS, family_model_comparison, previous_model
 from search.query_dates import note_reason, phrase_for_day, phrase_for_range
 from search.query_notes import DateWordNote, notes_merged
@@ -54,7 +55,7 @@ from search.reports import photo_report, search_report
 from search.text_embeddings import EncodeBudget
 from search.selectors import (
     INDEXING_SHOWN, active_model_state, failed_photo_ids, failed_photos, family_most_judged, family_search_model,
-    families_have_photos, index_status, kept_models, photos_indexing_count, skipped_text_photo_ids,
+    families_have_photos, index_status, kept_models, photos_indexing_count,
 )
 from search.plots import quality_plots
 from search.quality import (
@@ -580,24 +581,23 @@ def indexing_read_text(request: HttpRequest) -> HttpResponse:
 @login_required
 def indexing_read_skipped(request: HttpRequest) -> HttpResponse:
     """Read the text in every photo of one of the user's families the OCR gate skipped (family=<id>; any member, as
-    a photo's "Read text"). Past CONFIRM_SECONDS of the worker's time it first answers a page saying so, whose
-    button sends `confirm` (the number of photos confirmed: more skipped since asks again)."""
-    family = family_labelled(user=request.user, family=family_get(
-        user=request.user, family_id=id_from_text(request.POST.get("family") or "")))
-    if not settings.OCR_ENABLED:
-        messages.error(request, OCR_OFF)
+    a photo's "Read text"). Past CONFIRM_SECONDS (search.read_estimates) of the worker's time it first answers a page
+    saying so, whose button sends `confirm` (the number of photos confirmed: more skipped since asks again)."""
+    try:
+        outcome = family_skipped_read_ask(user=request.user, family_id=id_from_text(request.POST.get("family") or ""),
+                                          confirmed=id_from_text(request.POST.get("confirm") or "") or 0)
+    except ValidationError as error:  # reading switched off
+        messages.error(request, " ".join(error.messages))
         return redirect("search:indexing")
-    ids = skipped_text_photo_ids(user=request.user, family_id=family.pk)
-    estimate = ReadEstimate(len(ids))
-    if not ids:
+    family = family_labelled(user=request.user, family=outcome.family)
+    if outcome.to_confirm:
+        return render(request, "search/read_skipped_confirm.html", {
+            "family": family, "estimate": outcome.estimate, "seconds_per_photo": settings.OCR_SECONDS_PER_PHOTO})
+    count = outcome.asked
+    if not count:
         messages.info(request, f"No skipped photo of {text_isolated(family.label)} is left to read: they are "
                                "read, or waiting to be.")
         return redirect("search:indexing")
-    confirmed = id_from_text(request.POST.get("confirm") or "") or 0
-    if estimate.needs_confirming and confirmed < len(ids):
-        return render(request, "search/read_skipped_confirm.html", {
-            "family": family, "estimate": estimate, "seconds_per_photo": settings.OCR_SECONDS_PER_PHOTO})
-    count = family_skipped_read(photo_ids=ids)
     messages.success(request, f"Reading the text in {count} photo{pluralize(count)} of "
                               f"{text_isolated(family.label)}: {ReadEstimate(count).words} of the worker’s time. "
                               "Each photo's text is searchable as soon as it is read.")

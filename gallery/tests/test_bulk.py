@@ -1347,3 +1347,15 @@ def test_a_refusal_of_the_bar_is_taken_by_its_pages_full_draw_only(client_for, f
     client.post(reverse("gallery:photos_bulk"), refused)
     client.get(reverse("search:search"))
     assert _bar_reporting(client.get("/").content.decode()) == "" and _ticked(client.get("/").content.decode()) == []
+
+
+def test_the_api_takes_an_action_registered_after_gallery_apis_was_imported(monkeypatch):
+    """The bulk API's choices were read from BULK_ACTIONS when gallery.apis was imported: an action another app
+    registers later (search's read_text at start-up) was "not a valid choice" whenever the import came first."""
+    from gallery.apis import PhotoBulkApi
+    from gallery.bulk import BULK_ACTIONS, BulkAction
+
+    monkeypatch.setitem(BULK_ACTIONS, "registered_later", BulkAction(name="registered_later", label="{photos}",
+                                                                      run=lambda *, user, data: []))
+    data = PhotoBulkApi.BulkInputSerializer(data={"action": "registered_later", "photos": [1]})
+    assert data.is_valid(), data.errors

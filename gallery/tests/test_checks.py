@@ -177,3 +177,15 @@ def test_a_probability_outside_0_to_1_is_an_error_at_start_up(settings, name, va
 def test_probabilities_from_0_to_1_pass(settings, value):
     settings.TAG_SUGGESTION_THRESHOLD = settings.OCR_MIN_CONFIDENCE = value
     assert not [m for m in checks.run_checks() if m.id == "gallery.E009"]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 0.0, -3.0])
+def test_seconds_per_photo_read_is_a_finite_time_at_start_up(settings, value):
+    """OCR_SECONDS_PER_PHOTO=nan or inf started (float() reads both) and the Index page was a 500 for every family
+    with a skipped photo (round(nan) in its estimate); 0 or less made every bulk read "under a minute"."""
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E010"]
+    settings.OCR_SECONDS_PER_PHOTO = value
+    errors = [m for m in checks.run_checks() if m.id == "gallery.E010"]
+    assert len(errors) == 1 and errors[0].msg.startswith(f"OCR_SECONDS_PER_PHOTO={value}")
+    settings.OCR_SECONDS_PER_PHOTO = 0.5
+    assert not [m for m in checks.run_checks() if m.id == "gallery.E010"]

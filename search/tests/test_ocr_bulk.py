@@ -8,11 +8,13 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils.module_loading import import_string
 
 from gallery.bulk import NOT_FOUND, BulkResult, photos_bulk_apply
 from gallery.models import Photo
-from search.ocr import OCR_OFF, photos_read_text
-from search.ocr_requests import READ_ALREADY, WAITING_ALREADY, worker_time_words
+from search.ocr import OCR_OFF, OCR_REQUESTED, ocr_after_embedding, photos_text_request
+from search.ocr_requests import READ_ALREADY, WAITING_ALREADY
+from search.read_estimates import worker_time_words
 from tests.factories import api_token_key, photo_factory
 from tests.queue import queued_tasks
 
@@ -35,8 +37,16 @@ def embedded(family, user, ocr_status: str, n: int = 1) -> list[Photo]:
 
 
 def ocr_tasks(settings) -> list[list[int]]:
-    """The OCR queue's tasks (taken off it), each the ids it reads."""
-    return [task["args"][0] for task in queued_tasks(settings.OCR_CLUSTER)]
+    """The OCR queue's reading tasks (taken off it), each the ids it reads; the Index page's one task that queues a
+    family's photos asked for is run, as the worker runs it, and what it queues taken in its place."""
+    chunks = []
+    for task in queued_tasks(settings.OCR_CLUSTER):
+        if task["func"] == "search.tasks.read_asked_text_task":
+            import_string(task["func"])(*task["args"], **task["kwargs"])
+            chunks += ocr_tasks(settings)
+        else:
+            chunks.append(task["args"][0])
+    return chunks
 
 
 def queued(settings) -> list[int]:
@@ -166,6 +176,87 @@ def test_many_skipped_photos_ask_to_confirm_the_workers_time_first(ocr_on, famil
     assert queued(ocr_on) == sorted(p.pk for p in skipped)
 
 
+@pytest.mark.parametrize("status", [Photo.Status.PENDING, Photo.Status.FAILED])
+def test_the_index_page_reads_the_skipped_photos_it_counts_embedded_or_not(ocr_on, family, alice, client_for, status,
+                                                                          django_capture_on_commit_callbacks):
+    """A model switch puts READY photos back to PENDING (embed_missing) with their text still skipped, and one the new
+    model fails to embed is FAILED: the page counts them, so the button reads them (once embedded: the task leaves a
+    photo not embedded alone, and ocr_after_embedding queues it as asked for)."""
+    skipped = [photo_factory(family=family, user=alice) for _ in range(3)]
+    Photo.objects.filter(pk__in=[p.pk for p in skipped]).update(status=status, ocr_status=Photo.OcrStatus.SKIPPED)
+    client = client_for(alice)
+    assert "Read the 3 skipped photos" in client.get(reverse("search:indexing")).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(reverse("search:indexing_read_skipped"), {"family": family.pk},
+                           follow=True).content.decode()
+    assert "Reading the text in 3 photos" in page and "Read the 3 skipped photos" not in page
+    assert {status_of(p) for p in skipped} == {Photo.OcrStatus.PENDING}
+    assert queued(ocr_on) == []  # not embedded: nothing for the worker to read yet
+
+    Photo.objects.filter(pk__in=[p.pk for p in skipped]).update(status=Photo.Status.READY)
+    ocr_after_embedding([p.pk for p in skipped])  # the photos embedded again
+    assert queued(ocr_on) == sorted(p.pk for p in skipped)
+
+
+def test_the_photo_page_queues_a_photo_waiting_for_a_retry_again(ocr_on, family, alice, client_for,
+                                                                 django_capture_on_commit_callbacks):
+    """A member's explicit ask on one photo queues a waiting photo again (its task may be lost) and resets its
+    attempts; `read_text --all` likewise."""
+    photo = embedded(family, alice, Photo.OcrStatus.PENDING)[0]
+    Photo.objects.filter(pk=photo.pk).update(ocr_attempts=2, ocr_reason="Reading the text failed, will retry: boom")
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client_for(alice).post(reverse("search:photo_read_text", args=[photo.pk]),
+                                      follow=True).content.decode()
+    assert "Reading the text in this photo" in page
+    assert queued(ocr_on) == [photo.pk]
+    assert Photo.objects.values_list("ocr_attempts", "ocr_reason").get(pk=photo.pk) == (0, OCR_REQUESTED)
+
+    Photo.objects.filter(pk=photo.pk).update(ocr_status=Photo.OcrStatus.PROCESSING)  # being read now: left alone
+    with django_capture_on_commit_callbacks(execute=True):
+        assert photos_text_request(photo_ids=[photo.pk]) == 0
+    assert queued(ocr_on) == []
+
+
+def skipped_in_bulk(family, user, n: int) -> list[int]:
+    """n photos whose text the gate skipped, made in one INSERT (copies of one factory photo)."""
+    first = embedded(family, user, Photo.OcrStatus.SKIPPED)[0]
+    copies = []
+    for i in range(n - 1):
+        photo = Photo.objects.get(pk=first.pk)
+        photo.pk = photo.id = None
+        photo.sha256 = f"{i:064x}"
+        copies.append(photo)
+    Photo.objects.bulk_create(copies, batch_size=2000)
+    return sorted([first.pk, *(p.pk for p in copies)])
+
+
+def test_reading_many_skipped_photos_queues_one_task_that_queues_the_chunks(
+        ocr_on, family, alice, client_for, django_capture_on_commit_callbacks, django_assert_max_num_queries):
+    """The request marks the photos and queues one task (its queries do not grow with the photos: 17 s for 20,000
+    photos in a web request before, past a gunicorn timeout at ~140k); the worker's task queues the chunks."""
+    ids = skipped_in_bulk(family, alice, 400)  # 200 chunks of OCR_TASK_SIZE
+    client = client_for(alice)
+    client.get(reverse("search:indexing"))  # (the session and such read once)
+    with django_assert_max_num_queries(40), django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("search:indexing_read_skipped"), {"family": family.pk, "confirm": "400"})
+    assert response.status_code == 302
+    tasks = queued_tasks(ocr_on.OCR_CLUSTER)
+    assert len(tasks) == 1 and {status_of(Photo(pk=pk)) for pk in ids[:3]} == {Photo.OcrStatus.PENDING}
+
+    task = tasks[0]
+    import_string(task["func"])(*task["args"], **task["kwargs"])
+    chunks = ocr_tasks(ocr_on)
+    assert len(chunks) == 200 and sorted(pk for chunk in chunks for pk in chunk) == ids
+
+    headers = {"Authorization": f"Token {api_token_key(alice)}"}
+    Photo.objects.filter(pk__in=ids).update(ocr_status=Photo.OcrStatus.SKIPPED)
+    with django_assert_max_num_queries(40), django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/photos/read-text/", {"family": family.pk}, content_type="application/json",
+                               headers=headers)
+    assert response.json()["queued"] == 400 and len(queued_tasks(ocr_on.OCR_CLUSTER)) == 1
+
+
 # --- the API ---------------------------------------------------------------------------------------------------
 
 
@@ -230,4 +321,3 @@ def test_with_reading_switched_off_every_bulk_way_says_so_and_queues_nothing(
                                content_type="application/json", headers=headers)
         assert response.status_code == 400 and OCR_OFF in response.content.decode()
     assert queued(ocr_on) == [] and {status_of(p) for p in skipped} == {Photo.OcrStatus.SKIPPED}
-    assert photos_read_text(photo_ids=ids).done == 0
