@@ -1338,7 +1338,7 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
         raise ValidationError(f"The tag “{into.name}” was deleted meanwhile: nothing was merged.")
     into = held[into.pk]
     names = list(others.values_list("name", flat=True))
-    _tag_names_merged(into=into, names=names)
+    _tag_names_merged(into=into, names=names, user=user)
     photo_ids = _tags_deleted(tags=others)[1]  # (read under the delete's locks: a photo tagged meanwhile included)
     if not photo_ids:
         return 0
@@ -1348,16 +1348,17 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     return sum(1 for photo in room if photo.trashed_at is None)
 
 
-def _tag_names_merged(*, into: Tag, names: list[str]) -> None:
+def _tag_names_merged(*, into: Tag, names: list[str], user: AbstractBaseUser | None) -> None:
     """What the family keeps by a tag's name follows `names` merged into `into` (tags_merge), or a tag renamed
     (tag_renamed: one name merged into a new one): its open suggestions, its smart albums' filters, and (through the
     tags_merged signal) its tag-suggestion vocabulary, search's, which the gallery does not import. A name differing
-    from `into` in letter case alone is `into` already, for suggestions and the vocabulary as for tags."""
+    from `into` in letter case alone is `into` already, for suggestions and the vocabulary as for tags. The vocabulary
+    is the family admins' (the concepts admin): one it moves for a `user` who is not one raises VocabularyRefused."""
     gone = [name for name in names if name and names_lower([name]) != names_lower([into.name])]
     _suggestions_merged(into=into, names=gone)
     smart_albums_tag_renamed(family_id=into.family_id, names=names, into=into.name)
     if gone:
-        tags_merged.send(sender=Tag, family_id=into.family_id, names=gone, into=into.name)
+        tags_merged.send(sender=Tag, family_id=into.family_id, names=gone, into=into.name, user=user)
 
 
 def _suggestions_merged(*, into: Tag, names: list[str]) -> None:
@@ -1397,7 +1398,7 @@ def tag_renamed(*, tag: Tag, before: str, user: AbstractBaseUser | None = None) 
     if len(set(names_lower([before, tag.name]))) > 1:  # (as the file's keyword finds its tag: same_name)
         PhotoTag.objects.filter(tag=tag, source__in=PhotoTag.READ).update(
             source=PhotoTag.Source.MEMBER, added_by=user, added_at=timezone.now())
-    _tag_names_merged(into=tag, names=[before])
+    _tag_names_merged(into=tag, names=[before], user=user)
     photos_metadata_edited(photo_ids=tag.photos.values_list("pk", flat=True))
 
 
