@@ -1369,8 +1369,19 @@ def _suggestions_merged(*, into: Tag, names: list[str]) -> None:
     (one_suggestion_per_photo_tag_ci): one with a suggestion of `into` already, whatever its state (a member judged
     it apart), keeps that one, its merged open ones go and its decided ones stay as they are (a record, should the
     merge be undone); of two merged names the decided one comes first (accepted, then dismissed), then the
-    likeliest."""
+    likeliest.
+
+    The photos with a suggestion of any of these names are locked first (in pk order, as photos_suggestions_replace
+    takes them): the worker's scoring, a dismissal or an acceptance (each holding its photo) committed between the
+    reads below and the writes made the rename break one_suggestion_per_photo_tag_ci (IntegrityError, a 500), or
+    the delete of a merged open one take a member's decision along. FOR NO KEY UPDATE: it holds off those (FOR
+    UPDATE) but not the FOR KEY SHARE a tag's delete (_tags_held_with_their_photos) takes of its photos before the
+    tags, which waits for the tags this merge holds: FOR UPDATE here deadlocked with it. Only open ones are deleted,
+    whatever took them meanwhile."""
     family = TagSuggestion.objects.filter(photo__family_id=into.family_id)
+    keys = names_lower([*names, into.name])
+    list(Photo.all_objects.filter(pk__in=family.annotate(lowered=Lower("name")).filter(lowered__in=keys)
+                                  .values("photo_id")).order_by("pk").select_for_update(no_key=True).values_list("pk"))
     taken = set(family.filter(same_name("name", into.name)).values_list("photo_id", flat=True))
     decided_first = Case(When(state=TagSuggestion.State.ACCEPTED, then=Value(0)),
                          When(state=TagSuggestion.State.DISMISSED, then=Value(1)), default=Value(2))
@@ -1384,7 +1395,7 @@ def _suggestions_merged(*, into: Tag, names: list[str]) -> None:
         elif state == TagSuggestion.State.OPEN:
             dropped.append(pk)
         taken.add(photo_id)
-    TagSuggestion.objects.filter(pk__in=dropped).delete()
+    TagSuggestion.objects.filter(pk__in=dropped, state=TagSuggestion.State.OPEN).delete()
     TagSuggestion.objects.filter(pk__in=renamed).update(name=into.name)
 
 

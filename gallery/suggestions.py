@@ -117,6 +117,11 @@ def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool,
     # (Locked with their photos: one moved to the trash meanwhile has nothing accepted, as nothing else is edited.)
     # The photos in their own order, as tags_delete and every edit take them (in the suggestions' order, a bulk accept
     # and a tag's deletion deadlocked); not their family's row (FOR UPDATE, it held off every upload to it meanwhile).
+    # The photos first, then their suggestions, as the scoring (photos_suggestions_replace) and a tag merge
+    # (_suggestions_merged) take them: one statement locking each suggestion with its photo took the suggestion first,
+    # and deadlocked with a merge holding the photo and writing that suggestion.
+    list(Photo.objects.filter(pk__in=TagSuggestion.objects.filter(pk__in=pks).values("photo_id"))
+         .order_by("pk").select_for_update().values_list("pk"))
     rows = list(TagSuggestion.objects.select_for_update(of=("self", "photo"))
                 .filter(pk__in=pks, photo__trashed_at__isnull=True).exclude(state=TagSuggestion.State.ACCEPTED)
                 .select_related("photo__family").order_by("photo_id", "pk"))
@@ -162,6 +167,8 @@ def suggestion_dismiss(*, suggestion: TagSuggestion, user: AbstractBaseUser | No
     meanwhile is refused (the photo's row is locked with it: a trash or a delete under way is waited for), and so is
     one by a member removed from the family since (member_hold: PermissionDenied)."""
     member_hold(family=suggestion.photo.family, user=user)
+    # (its photo first, as _accept takes them: see there)
+    list(Photo.objects.filter(pk=suggestion.photo_id).select_for_update().values_list("pk"))
     row = TagSuggestion.objects.select_for_update().filter(pk=suggestion.pk, photo__trashed_at__isnull=True).first()
     if row is None:
         raise ValidationError(PHOTO_GONE)
