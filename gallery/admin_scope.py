@@ -77,10 +77,13 @@ class FamilyScopedAdmin(FamilyChoices, admin.ModelAdmin):
     def _families_q(self, families: QuerySet[Family]) -> Q:
         return Q(pk__in=families) if not self.family_path else Q(**{f"{self.family_path}__in": families})
 
+    def families_changing(self, request, *, roles: tuple[str, ...] | None = None) -> QuerySet[Family]:
+        """The families where the user's role may change rows here (`change_roles`, or the `roles` asked)."""
+        return families_of(request.user).filter(memberships__user=request.user,
+                                               memberships__role__in=self.change_roles if roles is None else roles)
+
     def scope_q(self, request, *, changing: bool = False) -> Q:
-        families = families_of(request.user)
-        if changing:
-            families = families.filter(memberships__user=request.user, memberships__role__in=self.change_roles)
+        families = self.families_changing(request) if changing else families_of(request.user)
         q = self._families_q(families)
         if self.shared_rows_visible and not changing:
             q |= Q(**{f"{self.family_path}__isnull": True})

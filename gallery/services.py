@@ -1338,7 +1338,7 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
         raise ValidationError(f"The tag “{into.name}” was deleted meanwhile: nothing was merged.")
     into = held[into.pk]
     names = list(others.values_list("name", flat=True))
-    _tag_names_merged(into=into, names=names)
+    _tag_names_merged(into=into, names=names, user=user)
     photo_ids = _tags_deleted(tags=others)[1]  # (read under the delete's locks: a photo tagged meanwhile included)
     if not photo_ids:
         return 0
@@ -1348,16 +1348,17 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
     return sum(1 for photo in room if photo.trashed_at is None)
 
 
-def _tag_names_merged(*, into: Tag, names: list[str]) -> None:
+def _tag_names_merged(*, into: Tag, names: list[str], user: AbstractBaseUser | None) -> None:
     """What the family keeps by a tag's name follows `names` merged into `into` (tags_merge), or a tag renamed
     (tag_renamed: one name merged into a new one): its open suggestions, its smart albums' filters, and (through the
     tags_merged signal) its tag-suggestion vocabulary, search's, which the gallery does not import. A name differing
-    from `into` in letter case alone is `into` already, for suggestions and the vocabulary as for tags."""
+    from `into` in letter case alone is `into` already, for suggestions and the vocabulary as for tags. The vocabulary
+    is the family admins' (the concepts admin): one it moves for a `user` who is not one raises VocabularyRefused."""
     gone = [name for name in names if name and names_lower([name]) != names_lower([into.name])]
     _suggestions_merged(into=into, names=gone)
     smart_albums_tag_renamed(family_id=into.family_id, names=names, into=into.name)
     if gone:
-        tags_merged.send(sender=Tag, family_id=into.family_id, names=gone, into=into.name)
+        tags_merged.send(sender=Tag, family_id=into.family_id, names=gone, into=into.name, user=user)
 
 
 def _suggestions_merged(*, into: Tag, names: list[str]) -> None:
@@ -1368,8 +1369,19 @@ def _suggestions_merged(*, into: Tag, names: list[str]) -> None:
     (one_suggestion_per_photo_tag_ci): one with a suggestion of `into` already, whatever its state (a member judged
     it apart), keeps that one, its merged open ones go and its decided ones stay as they are (a record, should the
     merge be undone); of two merged names the decided one comes first (accepted, then dismissed), then the
-    likeliest."""
+    likeliest.
+
+    The photos with a suggestion of any of these names are locked first (in pk order, as photos_suggestions_replace
+    takes them): the worker's scoring, a dismissal or an acceptance (each holding its photo) committed between the
+    reads below and the writes made the rename break one_suggestion_per_photo_tag_ci (IntegrityError, a 500), or
+    the delete of a merged open one take a member's decision along. FOR NO KEY UPDATE: it holds off those (FOR
+    UPDATE) but not the FOR KEY SHARE a tag's delete (_tags_held_with_their_photos) takes of its photos before the
+    tags, which waits for the tags this merge holds: FOR UPDATE here deadlocked with it. Only open ones are deleted,
+    whatever took them meanwhile."""
     family = TagSuggestion.objects.filter(photo__family_id=into.family_id)
+    keys = names_lower([*names, into.name])
+    list(Photo.all_objects.filter(pk__in=family.annotate(lowered=Lower("name")).filter(lowered__in=keys)
+                                  .values("photo_id")).order_by("pk").select_for_update(no_key=True).values_list("pk"))
     taken = set(family.filter(same_name("name", into.name)).values_list("photo_id", flat=True))
     decided_first = Case(When(state=TagSuggestion.State.ACCEPTED, then=Value(0)),
                          When(state=TagSuggestion.State.DISMISSED, then=Value(1)), default=Value(2))
@@ -1383,7 +1395,7 @@ def _suggestions_merged(*, into: Tag, names: list[str]) -> None:
         elif state == TagSuggestion.State.OPEN:
             dropped.append(pk)
         taken.add(photo_id)
-    TagSuggestion.objects.filter(pk__in=dropped).delete()
+    TagSuggestion.objects.filter(pk__in=dropped, state=TagSuggestion.State.OPEN).delete()
     TagSuggestion.objects.filter(pk__in=renamed).update(name=into.name)
 
 
@@ -1397,7 +1409,7 @@ def tag_renamed(*, tag: Tag, before: str, user: AbstractBaseUser | None = None) 
     if len(set(names_lower([before, tag.name]))) > 1:  # (as the file's keyword finds its tag: same_name)
         PhotoTag.objects.filter(tag=tag, source__in=PhotoTag.READ).update(
             source=PhotoTag.Source.MEMBER, added_by=user, added_at=timezone.now())
-    _tag_names_merged(into=tag, names=[before])
+    _tag_names_merged(into=tag, names=[before], user=user)
     photos_metadata_edited(photo_ids=tag.photos.values_list("pk", flat=True))
 
 

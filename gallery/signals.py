@@ -1,5 +1,6 @@
 """The gallery's one outward hook. The search app listens; the gallery never imports search."""
 
+from django.core.exceptions import ValidationError
 from django.dispatch import Signal
 
 # Sent by gallery services inside the transaction that created the photos, with `photo_ids`.
@@ -31,6 +32,12 @@ members_joined = Signal()
 
 # Sent inside the transaction of a tag merge (gallery.services.tags_merge) or rename (tag_renamed: one name merged into
 # a new one), with `family_id`, `names` (the family's tag names merged away, none of them `into` in another letter case)
-# and `into` (the name kept): what else the family keeps by a tag's name, outside the gallery (the tag-suggestion
-# vocabulary), follows the merge.
+# and `into` (the name kept), and `user` (who merges or renames; None for a script): what else the family keeps by a tag's
+# name, outside the gallery (the tag-suggestion vocabulary), follows the merge. A receiver refuses one `user` may not
+# make by raising VocabularyRefused (the whole merge or rename is rolled back).
 tags_merged = Signal()
+
+
+class VocabularyRefused(ValidationError):
+    """A tag merge or rename would move what only the family's admins change (its tag-suggestion vocabulary), and
+    the member making it is not one of them: nothing is merged or renamed."""

@@ -117,16 +117,22 @@ def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool,
     # (Locked with their photos: one moved to the trash meanwhile has nothing accepted, as nothing else is edited.)
     # The photos in their own order, as tags_delete and every edit take them (in the suggestions' order, a bulk accept
     # and a tag's deletion deadlocked); not their family's row (FOR UPDATE, it held off every upload to it meanwhile).
+    # The photos first, then their suggestions, as the scoring (photos_suggestions_replace) and a tag merge
+    # (_suggestions_merged) take them: one statement locking each suggestion with its photo took the suggestion first,
+    # and deadlocked with a merge holding the photo and writing that suggestion.
+    list(Photo.objects.filter(pk__in=TagSuggestion.objects.filter(pk__in=pks).values("photo_id"))
+         .order_by("pk").select_for_update().values_list("pk"))
     rows = list(TagSuggestion.objects.select_for_update(of=("self", "photo"))
                 .filter(pk__in=pks, photo__trashed_at__isnull=True).exclude(state=TagSuggestion.State.ACCEPTED)
                 .select_related("photo__family").order_by("photo_id", "pk"))
     by_photo: dict[int, list[TagSuggestion]] = defaultdict(list)
     for row in rows:
         by_photo[row.photo_id].append(row)
+    keys = _tag_keys_of(by_photo)
     accepted: list[int] = []
     for photo_id, rows_of_photo in by_photo.items():
         try:
-            _photo_tags_add(rows_of_photo[0].photo, [row.name for row in rows_of_photo], user)
+            _photo_tags_add(rows_of_photo[0].photo, [row.name for row in rows_of_photo], user, keys=keys[photo_id])
         except ValidationError as exc:
             if not skip_full:
                 raise
@@ -142,11 +148,27 @@ def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool,
     return len(accepted)
 
 
-def _photo_tags_add(photo: Photo, names: list[str], user: AbstractBaseUser | None) -> None:
-    carried = list(photo.tags.values_list("name", flat=True))
-    keys = names_lower([*carried, *(" ".join(name.split()) for name in names)])  # (as the index tells tags apart)
-    have = set(keys[:len(carried)])
-    if len(have | set(keys[len(carried):])) > MAX_TAGS:
+def _tag_keys_of(by_photo: Mapping[int, list[TagSuggestion]]) -> dict[int, tuple[set[str], set[str]]]:
+    """For each photo: the keys of the tags it carries and of the names suggested, as the index tells tags apart
+    (names_lower), read for all the photos at once (one query for the tags, one for the keys), not two per photo."""
+    carried: dict[int, list[str]] = defaultdict(list)
+    for photo_id, name in PhotoTag.objects.filter(photo_id__in=list(by_photo)).values_list("photo_id", "tag__name"):
+        carried[photo_id].append(name)
+    names = {photo_id: (carried[photo_id], [" ".join(row.name.split()) for row in rows])
+             for photo_id, rows in by_photo.items()}
+    flat = names_lower([name for have, suggested in names.values() for name in (*have, *suggested)])
+    out, at = {}, 0
+    for photo_id, (have, suggested) in names.items():
+        out[photo_id] = (set(flat[at:at + len(have)]), set(flat[at + len(have):at + len(have) + len(suggested)]))
+        at += len(have) + len(suggested)
+    return out
+
+
+def _photo_tags_add(photo: Photo, names: list[str], user: AbstractBaseUser | None, *,
+                    keys: tuple[set[str], set[str]]) -> None:
+    """`keys`: of the tags the photo carries and of `names` (_tag_keys_of)."""
+    have, adding = keys
+    if len(have | adding) > MAX_TAGS:
         raise ValidationError(f"“{photo}” already has {len(have)} tags: at most {MAX_TAGS} per photo. "
                               "Remove a tag before accepting more.")
     photo_tags_add(photo=photo, names=names, source=PhotoTag.Source.SUGGESTION, user=user)
@@ -162,6 +184,8 @@ def suggestion_dismiss(*, suggestion: TagSuggestion, user: AbstractBaseUser | No
     meanwhile is refused (the photo's row is locked with it: a trash or a delete under way is waited for), and so is
     one by a member removed from the family since (member_hold: PermissionDenied)."""
     member_hold(family=suggestion.photo.family, user=user)
+    # (its photo first, as _accept takes them: see there)
+    list(Photo.objects.filter(pk=suggestion.photo_id).select_for_update().values_list("pk"))
     row = TagSuggestion.objects.select_for_update().filter(pk=suggestion.pk, photo__trashed_at__isnull=True).first()
     if row is None:
         raise ValidationError(PHOTO_GONE)

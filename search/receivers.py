@@ -59,9 +59,10 @@ def on_members_joined(sender, family_id, user_ids, **kwargs) -> None:
     calibration_fit_for_joiners(family_id=family_id, user_ids=user_ids)
 
 
-def on_tags_merged(sender, family_id, names, into, **kwargs) -> None:
-    """A family merged or renamed tags (the admin): its tag-suggestion vocabulary suggests the name kept instead."""
-    vocabulary_tags_merged(family_id=family_id, names=names, into=into)
+def on_tags_merged(sender, family_id, names, into, user=None, **kwargs) -> None:
+    """A family merged or renamed tags (the admin): its tag-suggestion vocabulary suggests the name kept instead
+    (refused to a `user` who is not the family's admin: VocabularyRefused)."""
+    vocabulary_tags_merged(family_id=family_id, names=names, into=into, user=user)
 
 
 def on_photos_added(sender, photo_ids, **kwargs) -> None:

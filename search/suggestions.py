@@ -22,8 +22,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from gallery.models import Photo
+from gallery.models import Membership, Photo
 from gallery.selectors import names_lower, photos_worked_on, same_name
+from gallery.signals import VocabularyRefused
 from gallery.suggestions import photos_suggestions_replace
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.models import PhotoEmbedding, TagConcept
@@ -56,7 +57,7 @@ def vocabularies(family_ids: Sequence[int]) -> dict[int, list[Concept]]:
 
 
 @transaction.atomic
-def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str) -> int:
+def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str, user=None) -> int:
     """The family merged its tags `names` into `into` (gallery.services.tags_merge), or renamed one (tag_renamed: one
     name merged into a new one): no concept of its vocabulary suggests a merged name any more, so that neither a
     re-score nor a member accepting a suggestion brings one back, whether the concept is the family's own or global.
@@ -73,7 +74,12 @@ def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str) -
     merge (the merge undone, or the tag made again since) is that name's concept again, ticked on where that merge
     had unticked it, so that it neither keeps the family without a concept of `into` nor ticks on what the family
     admin had turned off.
-    Returns how many concepts of its vocabulary changed; the family's photos are scored again once it commits."""
+    Returns how many concepts of its vocabulary changed; the family's photos are scored again once it commits.
+
+    The vocabulary is the family admins' to change (the concepts admin): a merge or rename moving it (a merged name
+    has a concept, the family's or a global one, or an entry merged into it earlier, or the name kept has an entry an
+    earlier merge left) by a `user` who is neither an admin of the family nor a superuser is refused
+    (VocabularyRefused), before anything changed; one moving none of it is any member's. `user` None: a script."""
     into_key = names_lower([into])[0]
     keys = set(names_lower(names)) - {into_key}  # (a rename in letter case alone is the same concept)
     if not keys:
@@ -81,6 +87,13 @@ def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str) -
     concepts = TagConcept.objects.annotate(key=Lower("name")).filter(key__in=[*keys, into_key])
     shared = {concept.key: concept for concept in concepts.filter(family=None)}
     own = {concept.key: concept for concept in concepts.filter(family_id=family_id).select_for_update().order_by("pk")}
+    if user is not None and not user.is_superuser and not Membership.objects.filter(
+            user=user, family_id=family_id, role=Membership.Role.ADMIN).exists() and (
+            keys & (own.keys() | shared.keys()) or (into_key in own and own[into_key].merged_into)
+            or TagConcept.objects.filter(family_id=family_id).annotate(into_key=Lower("merged_into"))
+            .filter(into_key__in=keys).exists()):
+        raise VocabularyRefused("Only the family’s admins rename or merge a tag that has a suggestion concept: it "
+                                "moves the family’s suggestion vocabulary too. Nothing was changed.")
     changed = _merged_back(own.get(into_key)) + _merges_followed(family_id=family_id, keys=keys, into=into)
     has_into = into_key in own or (into_key in shared and shared[into_key].enabled)
     asking = sorted((concept for key in keys if (concept := own.get(key) or shared.get(key)) and concept.enabled),

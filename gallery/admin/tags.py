@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Lower
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -18,6 +19,7 @@ from django.utils.html import format_html
 from gallery.admin_scope import FamilyScopedAdmin
 from gallery.models import Membership, Photo, PhotoTag, Tag
 from gallery.services import tag_renamed, tags_delete, tags_merge
+from gallery.signals import VocabularyRefused
 from gallery.text import tag_name_clean, text_isolated
 
 
@@ -91,6 +93,18 @@ class TagAdmin(FamilyScopedAdmin):
         # A tag stays in its family: its photos are that family's, and never carry another family's tag.
         return ["family"] if obj is not None else []
 
+    # Who merges tags, and renames one that has a suggestion concept: as the concepts admin, the family's admins.
+    vocabulary_roles = (Membership.Role.ADMIN,)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A rename that would move the family's suggestion vocabulary, by a member who is not its admin, is refused by
+        tag_renamed (VocabularyRefused) inside the page's transaction: nothing saved, said on the page."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except VocabularyRefused as refused:
+            self.message_user(request, " ".join(refused.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change:  # a renamed tag changes every photo that carries it, and is the member's on each
@@ -103,9 +117,8 @@ class TagAdmin(FamilyScopedAdmin):
         return (self.has_change_permission(request) and self.has_delete_permission(request)
                 and (request.user.is_superuser or self._families_administered(request).exists()))
 
-    @staticmethod
-    def _families_administered(request):
-        return Membership.objects.filter(user=request.user, role=Membership.Role.ADMIN).values("family_id")
+    def _families_administered(self, request):
+        return self.families_changing(request, roles=self.vocabulary_roles)
 
     @admin.action(description="Merge the selected tags (one name kept)", permissions=["merge"])
     def merge_selected(self, request, queryset):
@@ -113,7 +126,7 @@ class TagAdmin(FamilyScopedAdmin):
         tags = list(queryset.select_related("family").order_by(Lower("name"), "pk"))
         if not request.user.is_superuser:
             # Refused whole, saying why: a selection merged in part (or quietly narrowed) reads as done.
-            administered = set(self._families_administered(request).values_list("family_id", flat=True))
+            administered = set(self._families_administered(request).values_list("pk", flat=True))
             not_theirs = sorted({text_isolated(str(tag.family)) for tag in tags if tag.family_id not in administered})
             if not_theirs:
                 self.message_user(request, "Only a family’s admins merge its tags (a merge moves its suggestion "

@@ -618,3 +618,50 @@ def test_the_withdraw_action_writes_each_withdrawn_links_history(world, staff):
     staff.post(url(AlbumShare), {"action": "withdraw_selected", ACTION_CHECKBOX_NAME: [ours.pk]})
     assert history(ours) == [("sam", "Withdrawn.")]  # over already: nothing done, nothing written
     assert "Withdrawn." in html.unescape(staff.get(url(AlbumShare, "history", ours.pk)).content.decode())
+
+
+def _staff_member(family, role):
+    stan = UserFactory(username="stan", is_staff=True)
+    stan.user_permissions.set(Permission.objects.all())
+    MembershipFactory(family=family, user=stan, role=role)
+    c = Client()
+    c.force_login(stan)
+    return c
+
+
+@pytest.mark.django_db
+def test_a_plain_member_moves_the_vocabulary_by_renaming_instead(family, alice):
+    """The merge is refused to a plain member because it moves the family's suggestion vocabulary; the rename,
+    left to any member, moved it just the same (tag_renamed -> _tag_names_merged -> tags_merged): refused too, the
+    tag keeping its name."""
+    from search.models import TagConcept
+
+    TagConcept.objects.create(family=family, name="puppy", prompt="a young dog")
+    photo_factory(family=family, user=alice, filename="p.jpg", tags=["puppy"])
+    before = sorted(TagConcept.objects.filter(family=family).values_list("name", "enabled", "merged_into"))
+    client = _staff_member(family, Membership.Role.MEMBER)
+    tag = Tag.objects.get(family=family, name="puppy")
+    assert "merge_selected" not in client.get(reverse("admin:gallery_tag_changelist")).content.decode()
+    assert client.post(reverse("admin:gallery_tag_change", args=[tag.pk]), {"name": "dog"}).status_code == 302
+    after = sorted(TagConcept.objects.filter(family=family).values_list("name", "enabled", "merged_into"))
+    assert after == before, f"a plain member changed the family's concepts: {before} -> {after}"
+    assert Tag.objects.get(pk=tag.pk).name == "puppy"
+
+
+@pytest.mark.django_db
+def test_a_rename_moving_no_concept_stays_any_members_and_a_family_admins_moves_the_concepts(family, alice):
+    from search.models import TagConcept
+
+    TagConcept.objects.create(family=family, name="puppy", prompt="a young dog")
+    photo_factory(family=family, user=alice, filename="p.jpg", tags=["puppy", "Kowalski"])
+    plain = _staff_member(family, Membership.Role.MEMBER)
+    kowalski, puppy = Tag.objects.get(family=family, name="Kowalski"), Tag.objects.get(family=family, name="puppy")
+    refused = plain.post(reverse("admin:gallery_tag_change", args=[puppy.pk]), {"name": "dog"}, follow=True)
+    assert "Only the family’s admins" in refused.content.decode()
+    assert plain.post(reverse("admin:gallery_tag_change", args=[kowalski.pk]), {"name": "Kowalscy"}).status_code == 302
+    assert Tag.objects.get(pk=kowalski.pk).name == "Kowalscy"
+
+    Membership.objects.filter(family=family, user__username="stan").update(role=Membership.Role.ADMIN)
+    assert plain.post(reverse("admin:gallery_tag_change", args=[puppy.pk]), {"name": "dog"}).status_code == 302
+    assert Tag.objects.get(pk=puppy.pk).name == "dog"
+    assert not TagConcept.objects.filter(family=family, name="puppy", enabled=True).exists()

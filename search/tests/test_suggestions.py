@@ -928,3 +928,26 @@ def test_a_concept_inserted_by_the_version_before_migration_0029_is_stored(famil
                        "VALUES (%s, 'hound', '', true, now())", [family.pk])
     hound = TagConcept.objects.get(family=family, name="hound")
     assert (hound.merged_into, hound.merge_unticked) == ("", False)
+
+
+@pytest.mark.parametrize("n", [1, 10])
+def test_accepting_reads_the_tag_keys_of_all_the_photos_at_once(family, alice, n):
+    """Accepting suggestions on many photos (the family page's "accept above") read each photo's tags and their keys
+    (names_lower) one photo at a time: two queries a photo more than needed. Read at once now; what is left per
+    photo is photo_tags_add's own (its names cleaned and keyed, the tags made and put on)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gallery.suggestions import suggestions_accept
+    from tests.factories import photo_factory
+
+    photos = [photo_factory(family=family, user=alice, filename=f"{i}.jpg", tags=["a", "b"]) for i in range(n)]
+    for photo in photos:
+        for name, p in (("dog", 0.9), ("cat", 0.8)):
+            TagSuggestion.objects.create(photo=photo, name=name, probability=p, model_name="toy")
+    with CaptureQueriesContext(connection) as accepting:
+        assert suggestions_accept(suggestions=TagSuggestion.objects.filter(photo__in=photos), user=alice) == 2 * n
+    keyed = sum("unnest" in query["sql"] for query in accepting.captured_queries)
+    assert keyed == 2 + n  # (the suggestions' keys for all, another once, and photo_tags_add's own of each photo)
+    assert len(accepting.captured_queries) <= 20 + 6 * n  # (21 + 8 a photo before)
+    assert all(set(photo.tags.values_list("name", flat=True)) == {"a", "b", "dog", "cat"} for photo in photos)

@@ -405,3 +405,40 @@ def test_a_staff_member_merges_only_the_tags_of_a_family_they_administer(live_se
         assert _no_sideways_scroll(page)
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_plain_members_rename_of_a_tag_with_a_concept_is_refused_on_its_page(live_server, browser, artifacts, width):
+    """Stan is a plain member of the Smiths: renaming their "puppy" (a concept of theirs) would move their suggestion
+    vocabulary, refused on the tag's page, the name kept; their "Kowalski" (no concept) he renames."""
+    from django.contrib.auth.models import Permission
+
+    from gallery.models import Tag
+    from search.models import TagConcept
+
+    smiths = FamilyFactory(name="Smiths")
+    stan = UserFactory(username="stan", is_staff=True)
+    stan.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["gallery", "search"]))
+    MembershipFactory(family=smiths, user=stan, role=Membership.Role.MEMBER)
+    TagConcept.objects.create(family=smiths, name="puppy", prompt="a young dog")
+    photo_factory(family=smiths, user=stan, filename="s.jpg", tags=["puppy", "Kowalski"])
+    puppy, kowalski = (Tag.objects.get(family=smiths, name=name) for name in ("puppy", "Kowalski"))
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "stan")
+        page.goto(live_server.url + f"/admin/gallery/tag/{puppy.pk}/change/")
+        page.fill("input[name=name]", "dog")
+        page.locator("input[name=_save]").click()
+        message = page.locator(".messagelist .error").inner_text()
+        assert "Only the family’s admins rename or merge a tag that has a suggestion concept" in message
+        assert page.locator("input[name=name]").input_value() == "puppy"
+        page.screenshot(path=artifacts / f"admin-tag-rename-refused-{width}.png", full_page=True)
+        assert _no_sideways_scroll(page)
+        page.goto(live_server.url + f"/admin/gallery/tag/{kowalski.pk}/change/")
+        page.fill("input[name=name]", "Kowalscy")
+        page.locator("input[name=_save]").click()
+        assert "was changed successfully" in page.locator(".messagelist").inner_text()
+        assert Tag.objects.get(pk=kowalski.pk).name == "Kowalscy" and Tag.objects.get(pk=puppy.pk).name == "puppy"
+    finally:
+        context.close()

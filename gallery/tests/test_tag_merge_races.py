@@ -1,0 +1,128 @@
+"""A tag merge beside what members and the worker commit meanwhile: scoring, a dismissal, an acceptance."""
+import itertools
+import threading
+from contextlib import contextmanager
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, connections, transaction
+
+from gallery.models import Tag, TagSuggestion
+from gallery.services import tags_merge
+from tests.factories import photo_factory
+
+S = TagSuggestion.State
+STATES = [None, S.OPEN, S.DISMISSED, S.ACCEPTED]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("keep, one, two", list(itertools.product(STATES, repeat=3)))
+def test_merge_carry_over_never_breaks_the_unique_index(family, alice, keep, one, two):
+    photo_factory(family=family, user=alice, filename="t.jpg", tags=["Grandma", "Oma", "granny"])
+    photo = photo_factory(family=family, user=alice, filename="p.jpg")
+    for name, state in (("Grandma", keep), ("Oma", one), ("granny", two)):
+        if state:
+            TagSuggestion.objects.create(photo=photo, name=name, probability=0.8, model_name="toy", state=state)
+    tags_merge(into=Tag.objects.get(family=family, name="Grandma"), tags=Tag.objects.filter(family=family), user=alice)
+    rows = list(TagSuggestion.objects.filter(photo=photo).values_list("name", "state"))
+    assert sum(1 for name, _ in rows if name == "Grandma") <= 1
+
+
+@contextmanager
+def _interleave(sql_marker: str, other):
+    """Start `other` (in another thread, own connection, own transaction) right before this connection first runs SQL
+    containing `sql_marker`, and let it run for a few seconds before that SQL: unhindered it commits then (the race);
+    waiting for a lock this transaction holds, it goes on once this one has committed. Yields the outcome: what
+    `other` returned ("returned") or the ValidationError it raised ("refused"); it is waited for on leaving. Any
+    other exception of it fails the test."""
+    outcome: dict = {}
+    threads: list[threading.Thread] = []
+
+    def run():
+        try:
+            with transaction.atomic():
+                outcome["returned"] = other()
+        except ValidationError as exc:
+            outcome["refused"] = exc
+        except Exception as exc:  # noqa: BLE001
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    def wrapper(execute, sql, params, many, context):
+        if not threads and sql_marker in sql:
+            threads.append(threading.Thread(target=run))
+            threads[0].start()
+            threads[0].join(3)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield outcome
+    assert threads, f"the merge ran no {sql_marker}"
+    threads[0].join(30)
+    assert not threads[0].is_alive(), "still waiting after the merge"
+    assert "error" not in outcome, outcome["error"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dismissal_committed_during_a_merge_is_deleted(family, alice):
+    """Merge reads "Oma" as open on a photo that has a "Grandma" suggestion already (so: dropped); a member dismissed
+    "Oma" meanwhile: the merge's DELETE (by pk only) removed the member's dismissal. Now the merge holds the photos of
+    the suggestions it moves from its first read: the dismissal, waiting, finds the open "Oma" gone and says so."""
+    from gallery.suggestions import suggestion_dismiss
+
+    photo_factory(family=family, user=alice, filename="t.jpg", tags=["Grandma", "Oma"])
+    photo = photo_factory(family=family, user=alice, filename="p.jpg")
+    TagSuggestion.objects.create(photo=photo, name="Grandma", probability=0.8, model_name="toy")
+    oma = TagSuggestion.objects.create(photo=photo, name="Oma", probability=0.7, model_name="toy")
+    with _interleave('DELETE FROM "gallery_tagsuggestion"',
+                     lambda: suggestion_dismiss(suggestion=TagSuggestion.objects.get(pk=oma.pk), user=alice)) as dismissal:
+        tags_merge(into=Tag.objects.get(family=family, name="Grandma"), tags=Tag.objects.filter(family=family),
+                   user=alice)
+    if "returned" in dismissal:
+        assert TagSuggestion.objects.filter(pk=oma.pk, state=S.DISMISSED).exists(), "the member's dismissal was deleted"
+    assert list(TagSuggestion.objects.filter(photo=photo, state=S.OPEN).values_list("name", flat=True)) == ["Grandma"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scoring_committed_during_a_merge_makes_it_fail(family, alice):
+    """Merge read that the photo had no "Grandma" suggestion (so: rename its "Oma"); the worker's scoring committed a
+    "Grandma" suggestion on it meanwhile; the merge's UPDATE broke one_suggestion_per_photo_tag_ci: IntegrityError
+    (the admin action catches only ValidationError: a 500). Now the scoring waits for the merge's lock of the photo."""
+    from gallery.suggestions import photos_suggestions_replace
+
+    photo_factory(family=family, user=alice, filename="t.jpg", tags=["Grandma", "Oma"])
+    photo = photo_factory(family=family, user=alice, filename="p.jpg")
+    TagSuggestion.objects.create(photo=photo, name="Oma", probability=0.7, model_name="toy")
+    with _interleave('UPDATE "gallery_tagsuggestion"',
+                     lambda: photos_suggestions_replace(found={photo.pk: {"Oma": 0.7, "Grandma": 0.9}},
+                                                        model_name="toy")):
+        try:
+            tags_merge(into=Tag.objects.get(family=family, name="Grandma"), tags=Tag.objects.filter(family=family),
+                       user=alice)
+        except IntegrityError as exc:
+            pytest.fail(f"merge failed: {exc}")
+    assert dict(TagSuggestion.objects.filter(photo=photo, state=S.OPEN).values_list("name", "probability")) == {
+        "Grandma": 0.9, "Oma": 0.7}  # (the scoring's, written after the merge)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("taken", [True, False])
+def test_an_accept_during_a_merge(family, alice, taken):
+    """A member accepting "Oma" while it is merged into "Grandma": an acceptance that says it accepted is never
+    deleted by the merge (it was, when the photo had a "Grandma" suggestion: the merge's DELETE by pk)."""
+    from gallery.suggestions import suggestions_accept
+
+    photo_factory(family=family, user=alice, filename="t.jpg", tags=["Grandma", "Oma"])
+    photo = photo_factory(family=family, user=alice, filename="p.jpg")
+    if taken:
+        TagSuggestion.objects.create(photo=photo, name="Grandma", probability=0.8, model_name="toy")
+    oma = TagSuggestion.objects.create(photo=photo, name="Oma", probability=0.7, model_name="toy")
+    marker = 'DELETE FROM "gallery_tagsuggestion"' if taken else 'UPDATE "gallery_tagsuggestion"'
+    with _interleave(marker, lambda: suggestions_accept(suggestions=TagSuggestion.objects.filter(pk=oma.pk),
+                                                        user=alice)) as accepting:
+        tags_merge(into=Tag.objects.get(family=family, name="Grandma"), tags=Tag.objects.filter(family=family),
+                   user=alice)
+    if accepting.get("returned"):
+        assert TagSuggestion.objects.filter(photo=photo, state=S.ACCEPTED).exists(), "the member's acceptance was deleted"
+        assert "Grandma" in set(photo.tags.values_list("name", flat=True))
