@@ -57,13 +57,23 @@ def duplicates_find(*, photo_ids: Iterable[int]) -> int:
     ids = sorted({int(pk) for pk in photo_ids})
     if not ids:
         return 0
-    candidates = _hash_candidates(ids) | _embedding_candidates(ids)
+    # A stored pair of one of these photos may be the other end's choice (a photo whose only near one is this one,
+    # which has closer ones): its partners choose again too, or deleting their pairs would lose them.
+    looked_at = sorted(set(ids) | _partners(ids))
+    candidates = _hash_candidates(looked_at) | _embedding_candidates(looked_at)
     with transaction.atomic():
         DuplicatePair.objects.filter(photo_a_id__in=ids).delete()
         DuplicatePair.objects.filter(photo_b_id__in=ids).delete()
         rows = _measured(candidates)
         DuplicatePair.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def _partners(ids: list[int]) -> set[int]:
+    """The photos paired with these now."""
+    pairs = DuplicatePair.objects.filter(Q(photo_a_id__in=ids) | Q(photo_b_id__in=ids)).values_list(
+        "photo_a_id", "photo_b_id")
+    return {pk for pair in pairs for pk in pair}
 
 
 def _hash_candidates(ids: list[int]) -> set[tuple[int, int]]:
