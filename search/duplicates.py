@@ -78,8 +78,10 @@ def _partners(ids: list[int]) -> set[int]:
 
 def _hash_candidates(ids: list[int]) -> set[tuple[int, int]]:
     """Pairs (smaller id first) of each of these photos with its DUPLICATE_NEIGHBOURS nearest photos of its family
-    (out of the trash) whose hash is near enough: one statement, each hash turned into bits once (a sequential read
-    of the family's hashes, by the worker). Bounded as the embedding walk is: 600 photos of one hash (a blank scan,
+    whose hash is near enough: one statement, each hash turned into bits once (a sequential read of the family's
+    hashes, by the worker). Photos in the trash come after every one out of it: a copy uploaded while its original
+    is in the trash is paired with it when nothing else is near, so restoring the original groups them (the pages
+    leave trashed photos out of groups; a restore does not look for pairs again). Bounded as the embedding walk is: 600 photos of one hash (a blank scan,
     pocket shots) were each paired with every other, 179,700 pairs. Ties (photos of one hash) go to the photo the
     review page would keep (more pixels, then bytes, then the earliest taken, then the smallest id): every copy is
     paired with the likely keeper, so trashing the others leaves the group joined."""
@@ -88,11 +90,11 @@ def _hash_candidates(ids: list[int]) -> set[tuple[int, int]]:
             f"WITH batch AS (SELECT id, family_id, {_BITS} AS h FROM {PHOTOS} "
             "                WHERE id = ANY(%s::bigint[]) AND length(phash) = 16), "
             f"family AS MATERIALIZED (SELECT id, family_id, {_BITS} AS h, width::bigint * height AS pixels, "
-            f"                file_size, taken_at FROM {PHOTOS} "
-            "                WHERE family_id IN (SELECT family_id FROM batch) AND length(phash) = 16 "
-            "                AND trashed_at IS NULL), "
+            f"                file_size, taken_at, trashed_at IS NOT NULL AS trashed FROM {PHOTOS} "
+            "                WHERE family_id IN (SELECT family_id FROM batch) AND length(phash) = 16), "
             "near AS (SELECT batch.id AS a, family.id AS b, row_number() OVER (PARTITION BY batch.id "
-            "                ORDER BY bit_count(batch.h # family.h), family.pixels DESC, family.file_size DESC, "
+            "                ORDER BY family.trashed, bit_count(batch.h # family.h), family.pixels DESC, "
+            "                family.file_size DESC, "
             "                family.taken_at, family.id) AS nearness "
             "         FROM batch JOIN family ON family.family_id = batch.family_id AND family.id <> batch.id "
             "         WHERE bit_count(batch.h # family.h) <= %s) "
