@@ -238,8 +238,8 @@ class DuplicateGroup:
     more_trash: list[Photo] = field(default_factory=list)
 
     @property
-    def keep(self) -> Photo:
-        return self.members[0].photo
+    def keep(self) -> Photo | None:
+        return self.members[0].photo if self.members else None
 
     @property
     def rest(self) -> list[Photo]:
@@ -294,22 +294,29 @@ class DuplicateGroups(Sequence):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return self._build(self.groups[index])
-        return self._build([self.groups[index]])[0]
+        built = self._build([self.groups[index]])
+        return built[0] if built else DuplicateGroup(members=[])  # all its photos went to the trash
 
     def __eq__(self, other) -> bool:
         return list(self) == list(other) if isinstance(other, (list, DuplicateGroups)) else NotImplemented
 
     def _build(self, groups: list[list[int]]) -> list[DuplicateGroup]:
+        """The groups' DuplicateGroups, of each its first `shown` photos still out of the trash (another member may
+        have trashed some since the groups were read: the next ones are shown instead); a group none of whose photos
+        are left is dropped."""
+        present = set(Photo.objects.filter(family=self.family, pk__in=[pk for group in groups for pk in group])
+                      .values_list("pk", flat=True))
+        groups = [[pk for pk in group if pk in present] for group in groups]
+        groups = [group for group in groups if group]
         shown = [group[:self.shown] if self.shown else group for group in groups]
         photos = Photo.objects.filter(family=self.family).select_related("uploaded_by").in_bulk(
             [pk for group in shown for pk in group])
         apart = _dismissed_with(self.family, [group[0] for group in groups])
         built = []
         for group, visible in zip(groups, shown):
-            # A photo trashed since the groups were read is left out of its group.
+            # A photo trashed between the two reads above is left out of its group.
             whys = [(photos[pk], _why(self.best[pk])) for pk in visible if pk in photos]
             if not whys:
-                built.append(DuplicateGroup(members=[]))
                 continue
             keeper = whys[0][0]
             copy_of_keeper = _copy_test(keeper.pk, self.rows, self.paired, apart)
