@@ -118,10 +118,11 @@ def _hash_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
     whose hash is near enough: one statement, each hash turned into bits once (a sequential read of the family's
     hashes, by the worker). Photos in the trash come after every one out of it: a copy uploaded while its original
     is in the trash is paired with it when nothing else is near, so restoring the original groups them (the pages
-    leave trashed photos out of groups; a restore does not look for pairs again). Bounded as the embedding walk is: 600 photos of one hash (a blank scan,
-    pocket shots) were each paired with every other, 179,700 pairs. Ties (photos of one hash) go to the photo the
-    review page would keep (more pixels, then bytes, then the earliest taken, then the smallest id): every copy is
-    paired with the likely keeper, so trashing the others leaves the group joined."""
+    leave trashed photos out of groups; a restore does not look for pairs again). Bounded as the embedding walk is:
+    600 photos of one hash (a blank scan, pocket shots) were each paired with every other, 179,700 pairs. Ties
+    (photos of one hash) go to the photo the review page would keep (more pixels, then bytes, then the earliest
+    taken, then the smallest id): every copy is paired with the likely keeper, so trashing the others leaves the
+    group joined."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH batch AS (SELECT id, family_id, {_BITS} AS h FROM {PHOTOS} "
@@ -138,7 +139,8 @@ def _hash_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
             "         WHERE bit_count(batch.h # family.h) <= %s "
             f"        AND NOT {_KEPT_APART.format(a='batch.id', b='family.id')}) "
             "SELECT a, b FROM near WHERE nearness <= %s",
-            [id_array(ids), apart.photo_ids, apart.labels, settings.DUPLICATE_HASH_DISTANCE, settings.DUPLICATE_NEIGHBOURS])
+            [id_array(ids), apart.photo_ids, apart.labels, settings.DUPLICATE_HASH_DISTANCE,
+             settings.DUPLICATE_NEIGHBOURS])
         return {(min(a, b), max(a, b)) for a, b in cursor.fetchall()}
 
 
