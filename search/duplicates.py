@@ -306,13 +306,14 @@ class DuplicateGroups(Sequence):
         """The groups' DuplicateGroups, of each its first `shown` photos still out of the trash (another member may
         have trashed some since the groups were read: the next ones are shown instead); a group none of whose photos
         are left is dropped."""
-        present = set(Photo.objects.filter(family=self.family, pk__in=[pk for group in groups for pk in group])
-                      .values_list("pk", flat=True))
-        groups = [[pk for pk in group if pk in present] for group in groups]
-        groups = [group for group in groups if group]
         shown = [group[:self.shown] if self.shown else group for group in groups]
-        photos = Photo.objects.filter(family=self.family).select_related("uploaded_by").in_bulk(
-            [pk for group in shown for pk in group])
+        photos = self._photos([pk for group in shown for pk in group])
+        if len(photos) < sum(map(len, shown)):  # (one more read only then)
+            present = set(Photo.objects.filter(family=self.family, pk__in=[pk for group in groups for pk in group])
+                          .values_list("pk", flat=True))
+            groups = [group for group in ([pk for pk in group if pk in present] for group in groups) if group]
+            shown = [group[:self.shown] if self.shown else group for group in groups]
+            photos |= self._photos([pk for group in shown for pk in group if pk not in photos])
         apart = _dismissed_with(self.family, [group[0] for group in groups])
         built = []
         for group, visible in zip(groups, shown):
@@ -339,6 +340,9 @@ class DuplicateGroups(Sequence):
                                         key=group_key([photo.pk for photo, _ in whys] + more),
                                         more=more, more_trash=more_trash))
         return built
+
+    def _photos(self, ids: list[int]) -> dict[int, Photo]:
+        return Photo.objects.filter(family=self.family).select_related("uploaded_by").in_bulk(ids) if ids else {}
 
     def with_photo(self, photo_id: int) -> list[int] | None:
         """The ids of the group this photo is in, if any."""
