@@ -150,6 +150,10 @@ def test_a_group_whose_shown_photos_went_to_the_trash_meanwhile(live_server, bro
         assert page.get_by_text(f"…and {left - DUPLICATES_SHOWN} more like these, not shown ({left} photos in this "
                                 "group).").is_visible()
         assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        page.evaluate("() => document.querySelectorAll('.duplicate-thumb').forEach((i) => i.scrollIntoView())")
+        page.wait_for_function("() => Array.from(document.querySelectorAll('.duplicate-thumb'))"
+                               ".every((i) => i.complete && i.naturalWidth > 0)")
+        page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=artifacts / f"duplicates-trashed-meanwhile-{width}.png", full_page=True)
         assert page.js_errors == []
     finally:
