@@ -57,41 +57,94 @@ def duplicates_find(*, photo_ids: Iterable[int]) -> int:
     ids = sorted({int(pk) for pk in photo_ids})
     if not ids:
         return 0
-    candidates = _hash_candidates(ids) | _embedding_candidates(ids)
+    # A stored pair of one of these photos may be the other end's choice (a photo whose only near one is this one,
+    # which has closer ones): its partners choose again too, or deleting their pairs would lose them.
+    looked_at = sorted(set(ids) | _partners(ids))
+    apart = _kept_apart(looked_at)
+    candidates = _hash_candidates(looked_at, apart) | _embedding_candidates(looked_at, apart)
     with transaction.atomic():
-        DuplicatePair.objects.filter(photo_a_id__in=ids).delete()
-        DuplicatePair.objects.filter(photo_b_id__in=ids).delete()
+        # A pair a member dismissed stays as it is (the finder no longer chooses it): deleting the dismissal in the
+        # admin brings the group back.
+        dismissed = DuplicateDismissal.objects.filter(photo_a_id=OuterRef("photo_a_id"),
+                                                      photo_b_id=OuterRef("photo_b_id"))
+        DuplicatePair.objects.filter(Q(photo_a_id__in=ids) | Q(photo_b_id__in=ids)).exclude(Exists(dismissed)).delete()
         rows = _measured(candidates)
         DuplicatePair.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 
 
-def _hash_candidates(ids: list[int]) -> set[tuple[int, int]]:
+def _partners(ids: list[int]) -> set[int]:
+    """The photos paired with these now."""
+    pairs = DuplicatePair.objects.filter(Q(photo_a_id__in=ids) | Q(photo_b_id__in=ids)).values_list(
+        "photo_a_id", "photo_b_id")
+    return {pk for pair in pairs for pk in pair}
+
+
+class _Apart(NamedTuple):
+    """Photos members said are not duplicates, each with a label shared by those kept apart together."""
+
+    photo_ids: str  # id_array texts, for an unnest(%s::bigint[], %s::bigint[]) AS apart(photo_id, label)
+    labels: str
+
+
+# Whether the photos `{a}` and `{b}` were kept apart (`apart`: the unnest of an _Apart).
+_KEPT_APART = ("EXISTS (SELECT 1 FROM apart x JOIN apart y ON y.label = x.label "
+               "WHERE x.photo_id = {a} AND y.photo_id = {b})")
+
+
+def _kept_apart(ids: list[int]) -> _Apart:
+    """The photos of these photos' families that "Not duplicates" kept apart, labelled by what a member kept apart
+    together (photos joined by a chain of dismissed pairs: a group kept all at once). The finder leaves out a
+    candidate with the photo's label, so a dismissed pair never takes a neighbour slot and a rescan never pairs two
+    photos of a group kept (the dismissal rows name the pairs stored then, the few nearest of each photo; trashing
+    one of them, or new thresholds, made the rest each other's nearest: the group came back)."""
+    parent: dict[int, int] = {}
+
+    def root(pk: int) -> int:
+        while parent.setdefault(pk, pk) != pk:
+            parent[pk] = parent[parent[pk]]
+            pk = parent[pk]
+        return pk
+
+    families = Photo.all_objects.filter(pk__in=ids).values("family_id")
+    for a, b in DuplicateDismissal.objects.filter(family_id__in=families).values_list("photo_a_id", "photo_b_id"):
+        parent[root(a)] = root(b)
+    labels = {pk: root(pk) for pk in parent}
+    return _Apart(id_array(labels), id_array(labels.values()))
+
+
+def _hash_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
     """Pairs (smaller id first) of each of these photos with its DUPLICATE_NEIGHBOURS nearest photos of its family
-    (out of the trash) whose hash is near enough: one statement, each hash turned into bits once (a sequential read
-    of the family's hashes, by the worker). Bounded as the embedding walk is: 600 photos of one hash (a blank scan,
-    pocket shots) were each paired with every other, 179,700 pairs. Ties (photos of one hash) go to the photo the
-    review page would keep (more pixels, then bytes, then the earliest taken, then the smallest id): every copy is
-    paired with the likely keeper, so trashing the others leaves the group joined."""
+    whose hash is near enough: one statement, each hash turned into bits once (a sequential read of the family's
+    hashes, by the worker). Photos in the trash come after every one out of it: a copy uploaded while its original
+    is in the trash is paired with it when nothing else is near, so restoring the original groups them (the pages
+    leave trashed photos out of groups; a restore does not look for pairs again). Bounded as the embedding walk is:
+    600 photos of one hash (a blank scan, pocket shots) were each paired with every other, 179,700 pairs. Ties
+    (photos of one hash) go to the photo the review page would keep (more pixels, then bytes, then the earliest
+    taken, then the smallest id): every copy is paired with the likely keeper, so trashing the others leaves the
+    group joined."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH batch AS (SELECT id, family_id, {_BITS} AS h FROM {PHOTOS} "
             "                WHERE id = ANY(%s::bigint[]) AND length(phash) = 16), "
+            "apart AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS x(photo_id, label)), "
             f"family AS MATERIALIZED (SELECT id, family_id, {_BITS} AS h, width::bigint * height AS pixels, "
-            f"                file_size, taken_at FROM {PHOTOS} "
-            "                WHERE family_id IN (SELECT family_id FROM batch) AND length(phash) = 16 "
-            "                AND trashed_at IS NULL), "
+            f"                file_size, taken_at, trashed_at IS NOT NULL AS trashed FROM {PHOTOS} "
+            "                WHERE family_id IN (SELECT family_id FROM batch) AND length(phash) = 16), "
             "near AS (SELECT batch.id AS a, family.id AS b, row_number() OVER (PARTITION BY batch.id "
-            "                ORDER BY bit_count(batch.h # family.h), family.pixels DESC, family.file_size DESC, "
+            "                ORDER BY family.trashed, bit_count(batch.h # family.h), family.pixels DESC, "
+            "                family.file_size DESC, "
             "                family.taken_at, family.id) AS nearness "
             "         FROM batch JOIN family ON family.family_id = batch.family_id AND family.id <> batch.id "
-            "         WHERE bit_count(batch.h # family.h) <= %s) "
+            "         WHERE bit_count(batch.h # family.h) <= %s "
+            f"        AND NOT {_KEPT_APART.format(a='batch.id', b='family.id')}) "
             "SELECT a, b FROM near WHERE nearness <= %s",
-            [id_array(ids), settings.DUPLICATE_HASH_DISTANCE, settings.DUPLICATE_NEIGHBOURS])
+            [id_array(ids), apart.photo_ids, apart.labels, settings.DUPLICATE_HASH_DISTANCE,
+             settings.DUPLICATE_NEIGHBOURS])
         return {(min(a, b), max(a, b)) for a, b in cursor.fetchall()}
 
 
-def _embedding_candidates(ids: list[int]) -> set[tuple[int, int]]:
+def _embedding_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
     """Pairs of these photos with their DUPLICATE_NEIGHBOURS nearest neighbours in the family's HNSW index (the walk
     of "similar photos"), the cosine threshold applied later: one statement per family and model, each photo's
     walk a LATERAL subquery that repeats the index's cast and predicate as literals (search.vector_index)."""
@@ -104,16 +157,18 @@ def _embedding_candidates(ids: list[int]) -> set[tuple[int, int]]:
         dim = PhotoEmbedding.objects.filter(family_id=family_id, model_name=model_name).extra(
             select={"dim": "vector_dims(vector)"}).values_list("dim", flat=True).first()
         statement = sql.SQL(
+            "WITH apart AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS x(photo_id, label)) "
             "SELECT b.photo_id, n.photo_id FROM {table} b CROSS JOIN LATERAL ("
             " SELECT e.photo_id FROM {table} e WHERE e.model_name = {model} AND e.family_id = {family} "
-            " AND NOT e.trashed AND e.photo_id <> b.photo_id "
+            " AND NOT e.trashed AND e.photo_id <> b.photo_id AND NOT {kept_apart} "
             " ORDER BY (e.vector::vector({dim})) <=> (b.vector::vector({dim})) LIMIT {limit}) n "
             "WHERE b.model_name = {model} AND b.family_id = {family} AND b.photo_id = ANY(%s::bigint[])"
         ).format(table=sql.Identifier(EMBEDDINGS), model=sql.Literal(model_name), family=sql.Literal(int(family_id)),
-                 dim=sql.Literal(int(dim)), limit=sql.Literal(int(settings.DUPLICATE_NEIGHBOURS)))
+                 dim=sql.Literal(int(dim)), limit=sql.Literal(int(settings.DUPLICATE_NEIGHBOURS)),
+                 kept_apart=sql.SQL(_KEPT_APART.format(a="b.photo_id", b="e.photo_id")))
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, settings.DUPLICATE_NEIGHBOURS))])
-            cursor.execute(statement.as_string(cursor.connection), [id_array(ids)])
+            cursor.execute(statement.as_string(cursor.connection), [apart.photo_ids, apart.labels, id_array(ids)])
             pairs.update((min(a, b), max(a, b)) for a, b in cursor.fetchall())
     return pairs
 
@@ -185,8 +240,8 @@ class DuplicateGroup:
     more_trash: list[Photo] = field(default_factory=list)
 
     @property
-    def keep(self) -> Photo:
-        return self.members[0].photo
+    def keep(self) -> Photo | None:
+        return self.members[0].photo if self.members else None
 
     @property
     def rest(self) -> list[Photo]:
@@ -241,22 +296,30 @@ class DuplicateGroups(Sequence):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return self._build(self.groups[index])
-        return self._build([self.groups[index]])[0]
+        built = self._build([self.groups[index]])
+        return built[0] if built else DuplicateGroup(members=[])  # all its photos went to the trash
 
     def __eq__(self, other) -> bool:
         return list(self) == list(other) if isinstance(other, (list, DuplicateGroups)) else NotImplemented
 
     def _build(self, groups: list[list[int]]) -> list[DuplicateGroup]:
+        """The groups' DuplicateGroups, of each its first `shown` photos still out of the trash (another member may
+        have trashed some since the groups were read: the next ones are shown instead); a group none of whose photos
+        are left is dropped."""
         shown = [group[:self.shown] if self.shown else group for group in groups]
-        photos = Photo.objects.filter(family=self.family).select_related("uploaded_by").in_bulk(
-            [pk for group in shown for pk in group])
+        photos = self._photos([pk for group in shown for pk in group])
+        if len(photos) < sum(map(len, shown)):  # (one more read only then)
+            present = set(Photo.objects.filter(family=self.family, pk__in=[pk for group in groups for pk in group])
+                          .values_list("pk", flat=True))
+            groups = [group for group in ([pk for pk in group if pk in present] for group in groups) if group]
+            shown = [group[:self.shown] if self.shown else group for group in groups]
+            photos |= self._photos([pk for group in shown for pk in group if pk not in photos])
         apart = _dismissed_with(self.family, [group[0] for group in groups])
         built = []
         for group, visible in zip(groups, shown):
-            # A photo trashed since the groups were read is left out of its group.
+            # A photo trashed between the two reads above is left out of its group.
             whys = [(photos[pk], _why(self.best[pk])) for pk in visible if pk in photos]
             if not whys:
-                built.append(DuplicateGroup(members=[]))
                 continue
             keeper = whys[0][0]
             copy_of_keeper = _copy_test(keeper.pk, self.rows, self.paired, apart)
@@ -277,6 +340,9 @@ class DuplicateGroups(Sequence):
                                         key=group_key([photo.pk for photo, _ in whys] + more),
                                         more=more, more_trash=more_trash))
         return built
+
+    def _photos(self, ids: list[int]) -> dict[int, Photo]:
+        return Photo.objects.filter(family=self.family).select_related("uploaded_by").in_bulk(ids) if ids else {}
 
     def with_photo(self, photo_id: int) -> list[int] | None:
         """The ids of the group this photo is in, if any."""

@@ -12,15 +12,18 @@ from html import unescape
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 from rest_framework.pagination import PageNumberPagination
 
 from gallery.models import Photo
 from gallery.services import UploadResult, photo_create_from_bytes
-from gallery.trash_services import photos_restore
-from search.duplicates import duplicate_groups, duplicates_find, duplicates_scan, group_key
+from gallery.trash_services import photos_restore, photos_trash
+from search.duplicates import (duplicate_groups, duplicates_dismiss_group, duplicates_find, duplicates_scan,
+                               group_key)
 from search.models import DuplicatePair
 from search.tests.conftest import shape_png
+from tests.factories import photo_factory
 from tests.queue import run_queued_tasks
 
 pytestmark = pytest.mark.django_db
@@ -951,3 +954,92 @@ def test_another_family_can_not_move_the_rest_of_our_group(family, other_family,
                       [(name, value) for name, value in fields if name != "photo"]).content.decode()
     assert GONE in page
     assert Photo.objects.filter(pk__in=[p.pk for p in photos]).count() == len(photos)
+
+
+# Review of h41-dups: the bounded pairs lost or brought back groups.
+
+
+def _lookalikes(family, user, count):
+    burst = _burst(family, user, count)
+    DuplicatePair.objects.all().delete()
+    return burst
+
+
+def _photos(family, user, hashes):
+    out = []
+    for n, h in enumerate(hashes):
+        p = photo_factory(family=family, user=user, filename=f"p{n}.jpg")
+        Photo.objects.filter(pk=p.pk).update(phash=h, width=100, height=100, file_size=1000)
+        out.append(p)
+    DuplicatePair.objects.all().delete()
+    return out
+
+
+def test_refinding_one_photo_drops_a_pair_the_other_end_chose(family, alice, settings):
+    """Y's only near photo is X (5 bits); X has two closer ones. Y chose X, so (X, Y) is stored; finding X again
+    (a rotation, or the scan reaching X in a later batch) deletes it and X does not choose Y back."""
+    settings.DUPLICATE_NEIGHBOURS = 2
+    y, x, a, b = _photos(family, alice, ["000000000000001f", "0000000000000000", "0000000000000300",
+                                          "0000000000000c00"])
+    duplicates_find(photo_ids=[y.pk, x.pk, a.pk, b.pk])
+    assert DuplicatePair.objects.filter(photo_a_id=min(x.pk, y.pk), photo_b_id=max(x.pk, y.pk)).exists()
+    duplicates_find(photo_ids=[x.pk])  # X found again
+    assert any(y.pk in g for g in duplicate_groups(user=alice, family=family).groups), "Y fell out of its group"
+
+
+def test_scan_in_batches_drops_a_pair_the_other_end_chose(family, alice, settings, monkeypatch):
+    import search.duplicates as d
+    settings.DUPLICATE_NEIGHBOURS = 2
+    monkeypatch.setattr(d, "SCAN_BATCH", 1)
+    y, x, a, b = _photos(family, alice, ["000000000000001f", "0000000000000000", "0000000000000300",
+                                          "0000000000000c00"])
+    duplicates_scan(family_id=family.pk)
+    assert any(y.pk in g for g in duplicate_groups(user=alice, family=family).groups), "scan lost Y's pair"
+
+
+def test_a_copy_restored_from_the_trash_is_grouped_again(family, alice):
+    keeper, copy = _photos(family, alice, ["0123456789abcdef", "0123456789abcdef"])
+    photos_trash(user=alice, photo_ids=[keeper.pk])
+    duplicates_find(photo_ids=[copy.pk])  # the copy arrives while the original is in the trash
+    photos_restore(user=alice, photo_ids=[keeper.pk])
+    assert len(duplicate_groups(user=alice, family=family)) == 1, "restored original and its copy: no group"
+
+
+def test_keep_all_sticks_after_a_rescan(family, alice):
+    photos = _lookalikes(family, alice, 20)
+    duplicates_scan(family_id=family.pk)
+    [group] = duplicate_groups(user=alice, family=family)
+    duplicates_dismiss_group(user=alice, family=family, key=group.key)
+    assert len(duplicate_groups(user=alice, family=family)) == 0
+    Photo.objects.filter(pk=group.keep.pk).update(trashed_at=timezone.now())  # one photo trashed
+    duplicates_scan(family_id=family.pk)  # find_duplicates, e.g. after changing a threshold
+    assert len(duplicate_groups(user=alice, family=family)) == 0, [len(g) for g in
+                                                                   duplicate_groups(user=alice, family=family).groups]
+
+
+def test_a_group_whose_shown_photos_were_trashed_meanwhile(family, alice):
+    photos = _lookalikes(family, alice, 20)
+    duplicates_scan(family_id=family.pk)
+    groups = duplicate_groups(user=alice, family=family, shown=12)
+    Photo.objects.filter(pk__in=groups.groups[0][:12]).update(trashed_at=timezone.now())
+    group = groups[0]
+    assert group.members and group.keep  # IndexError on .keep -> the template's group.keep.pk is a 500
+
+
+def test_the_page_with_a_group_whose_shown_photos_went_to_the_trash_meanwhile(family, alice, client_for, monkeypatch):
+    """Race: another member trashes the 12 drawn photos between the page's read of the pairs and its read of photos."""
+    from django.urls import reverse
+    import search.views as views
+    real = views.duplicate_groups
+
+    def racing(**kwargs):
+        groups = real(**kwargs)
+        Photo.objects.filter(pk__in=groups.groups[0][:12]).update(trashed_at=timezone.now())
+        return groups
+
+    _lookalikes(family, alice, 20)
+    duplicates_scan(family_id=family.pk)
+    monkeypatch.setattr(views, "duplicate_groups", racing)
+    client = client_for(alice)
+    client.raise_request_exception = False
+    assert client.get(reverse("search:duplicates", args=[family.pk])).status_code == 200

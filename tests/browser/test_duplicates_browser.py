@@ -119,3 +119,42 @@ def test_a_group_of_forty_look_alikes_shows_twelve_and_moves_all(live_server, br
         assert page.js_errors == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_group_whose_shown_photos_went_to_the_trash_meanwhile(live_server, browser, artifacts, blank_scans,
+                                                                monkeypatch, width):
+    """Another member trashes the 12 photos the page was about to draw, between its read of the pairs and its read of
+    the photos: the next 12 of the group are drawn (the page was a 500)."""
+    import search.views as views
+    from django.utils import timezone
+
+    from search.views import DUPLICATES_SHOWN
+
+    family, scans = blank_scans
+    real = views.duplicate_groups
+
+    def racing(**kwargs):
+        groups = real(**kwargs)
+        Photo.objects.filter(pk__in=groups.groups[0][:DUPLICATES_SHOWN]).update(trashed_at=timezone.now())
+        return groups
+
+    monkeypatch.setattr(views, "duplicate_groups", racing)
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        response = page.goto(live_server.url + f"/families/{family.pk}/duplicates/")
+        assert response.status == 200
+        assert page.locator(".duplicate-item").count() == DUPLICATES_SHOWN
+        left = 40 - DUPLICATES_SHOWN
+        assert page.get_by_text(f"…and {left - DUPLICATES_SHOWN} more like these, not shown ({left} photos in this "
+                                "group).").is_visible()
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        page.evaluate("() => document.querySelectorAll('.duplicate-thumb').forEach((i) => i.scrollIntoView())")
+        page.wait_for_function("() => Array.from(document.querySelectorAll('.duplicate-thumb'))"
+                               ".every((i) => i.complete && i.naturalWidth > 0)")
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.screenshot(path=artifacts / f"duplicates-trashed-meanwhile-{width}.png", full_page=True)
+        assert page.js_errors == []
+    finally:
+        context.close()
