@@ -98,6 +98,15 @@ def _kept_apart(ids: list[int]) -> _Apart:
     candidate with the photo's label, so a dismissed pair never takes a neighbour slot and a rescan never pairs two
     photos of a group kept (the dismissal rows name the pairs stored then, the few nearest of each photo; trashing
     one of them, or new thresholds, made the rest each other's nearest: the group came back)."""
+    families = Photo.all_objects.filter(pk__in=ids).values("family_id")
+    labels = _connected(DuplicateDismissal.objects.filter(family_id__in=families).values_list("photo_a_id",
+                                                                                             "photo_b_id"))
+    return _Apart(id_array(labels), id_array(labels.values()))
+
+
+def _connected(pairs: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """Each photo the pairs name → the label of its connected set (photos joined by a chain of pairs): one photo of
+    the set, the same for all of them (union-find with path halving: linear in the pairs, whatever their order)."""
     parent: dict[int, int] = {}
 
     def root(pk: int) -> int:
@@ -106,11 +115,9 @@ def _kept_apart(ids: list[int]) -> _Apart:
             pk = parent[pk]
         return pk
 
-    families = Photo.all_objects.filter(pk__in=ids).values("family_id")
-    for a, b in DuplicateDismissal.objects.filter(family_id__in=families).values_list("photo_a_id", "photo_b_id"):
+    for a, b in pairs:
         parent[root(a)] = root(b)
-    labels = {pk: root(pk) for pk in parent}
-    return _Apart(id_array(labels), id_array(labels.values()))
+    return {pk: root(pk) for pk in parent}
 
 
 def _hash_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
@@ -438,23 +445,14 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family, shown: int | Non
             for pk, name, width, height, size, taken, _, _ in photos}
     rows = {pk: _Row(name, phash, uploader) for pk, name, _, _, _, _, phash, uploader in photos}
     pairs = [pair for pair in pairs if pair.photo_a_id in keys and pair.photo_b_id in keys]
-    parent: dict[int, int] = {}
-
-    def root(pk: int) -> int:
-        while parent.setdefault(pk, pk) != pk:
-            parent[pk] = parent[parent[pk]]
-            pk = parent[pk]
-        return pk
-
     best: dict[int, _Pair] = {}  # each photo's closest match: the lowest hash distance, else highest cosine
     for pair in pairs:
-        parent[root(pair.photo_a_id)] = root(pair.photo_b_id)
         for pk in (pair.photo_a_id, pair.photo_b_id):
             if pk not in best or _closeness(pair) < _closeness(best[pk]):
                 best[pk] = pair
     members: dict[int, list[int]] = {}
-    for pk in parent:
-        members.setdefault(root(pk), []).append(pk)
+    for pk, label in _connected((pair.photo_a_id, pair.photo_b_id) for pair in pairs).items():
+        members.setdefault(label, []).append(pk)
     groups = [sorted(group, key=keys.__getitem__) for group in members.values() if len(group) >= 2]
     groups.sort(key=lambda group: (-len(group), keys[group[0]][3], group[0]))  # stable, for pages
     return DuplicateGroups(family, groups, best,
