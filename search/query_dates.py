@@ -227,6 +227,7 @@ def _calendar_keys(country_code: str, year: int) -> tuple[tuple[date, str], ...]
     return tuple((day, _holiday_key(holiday)) for day, holiday in holiday_calendar(country_code=country_code, year=year))
 
 
+@lru_cache(maxsize=4096)  # a few thousand names across every country's calendar, each read for every year asked
 def _holiday_key(name: str) -> str:
     """"New Year's Day" → "new year": lower case, no accents, possessives or "day"."""
     folded = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch)).casefold()
