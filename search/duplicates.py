@@ -154,7 +154,11 @@ def _hash_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
 def _embedding_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
     """Pairs of these photos with their DUPLICATE_NEIGHBOURS nearest neighbours in the family's HNSW index (the walk
     of "similar photos"), the cosine threshold applied later: one statement per family and model, each photo's
-    walk a LATERAL subquery that repeats the index's cast and predicate as literals (search.vector_index)."""
+    walk a LATERAL subquery that repeats the index's cast and predicate as literals (search.vector_index). Photos in
+    the trash come after every one out of it, as on the hash side: those within DUPLICATE_COSINE fill the slots the
+    photos out of the trash leave, so a look-alike uploaded while its original was in the trash is grouped with it
+    once the original is restored. They are read exactly, not walked (the walk filters them out after the fact and
+    would find none): a family's trash is the few photos of the last TRASH_DAYS."""
     pairs: set[tuple[int, int]] = set()
     rows = (PhotoEmbedding.objects.filter(photo_id__in=ids, trashed=False)
             .values_list("family_id", "model_name").distinct())
@@ -163,20 +167,57 @@ def _embedding_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]
             continue
         dim = PhotoEmbedding.objects.filter(family_id=family_id, model_name=model_name).extra(
             select={"dim": "vector_dims(vector)"}).values_list("dim", flat=True).first()
-        statement = sql.SQL(
-            "WITH apart AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS x(photo_id, label)) "
-            "SELECT b.photo_id, n.photo_id FROM {table} b CROSS JOIN LATERAL ("
-            " SELECT e.photo_id FROM {table} e WHERE e.model_name = {model} AND e.family_id = {family} "
-            " AND NOT e.trashed AND e.photo_id <> b.photo_id AND NOT {kept_apart} "
-            " ORDER BY (e.vector::vector({dim})) <=> (b.vector::vector({dim})) LIMIT {limit}) n "
-            "WHERE b.model_name = {model} AND b.family_id = {family} AND b.photo_id = ANY(%s::bigint[])"
-        ).format(table=sql.Identifier(EMBEDDINGS), model=sql.Literal(model_name), family=sql.Literal(int(family_id)),
-                 dim=sql.Literal(int(dim)), limit=sql.Literal(int(settings.DUPLICATE_NEIGHBOURS)),
-                 kept_apart=sql.SQL(_KEPT_APART.format(a="b.photo_id", b="e.photo_id")))
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, settings.DUPLICATE_NEIGHBOURS))])
-            cursor.execute(statement.as_string(cursor.connection), [apart.photo_ids, apart.labels, id_array(ids)])
-            pairs.update((min(a, b), max(a, b)) for a, b in cursor.fetchall())
+        pairs.update(_live_first(_walks(ids, apart, family_id, model_name, dim)))
+    return pairs
+
+
+def _walks(ids: list[int], apart: _Apart, family_id: int, model_name: str, dim: int) -> list[tuple]:
+    """(photo, neighbour, whether the neighbour is out of the trash, cosine distance): each photo's walk among the
+    photos out of the trash, and its nearest in the trash within the cosine threshold."""
+    limit = int(settings.DUPLICATE_NEIGHBOURS)
+    statement = sql.SQL(
+        "WITH apart AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS x(photo_id, label)), "
+        "trashed AS MATERIALIZED (SELECT photo_id, vector::vector({dim}) AS v FROM {table} "
+        "  WHERE model_name = {model} AND family_id = {family} AND trashed) "
+        "SELECT b.photo_id, n.photo_id, n.live, n.distance FROM {table} b CROSS JOIN LATERAL ("
+        " (SELECT e.photo_id, true AS live, (e.vector::vector({dim})) <=> (b.vector::vector({dim})) AS distance "
+        "  FROM {table} e WHERE e.model_name = {model} AND e.family_id = {family} "
+        "  AND NOT e.trashed AND e.photo_id <> b.photo_id AND NOT {kept_apart} "
+        "  ORDER BY (e.vector::vector({dim})) <=> (b.vector::vector({dim})) LIMIT {limit}) "
+        " UNION ALL "
+        " (SELECT t.photo_id, false, t.v <=> (b.vector::vector({dim})) FROM trashed t "
+        "  WHERE t.photo_id <> b.photo_id AND t.v <=> (b.vector::vector({dim})) <= {distance} "
+        "  AND NOT {kept_apart_trashed} ORDER BY 3 LIMIT {limit})) n "
+        "WHERE b.model_name = {model} AND b.family_id = {family} AND b.photo_id = ANY(%s::bigint[])"
+    ).format(table=sql.Identifier(EMBEDDINGS), model=sql.Literal(model_name), family=sql.Literal(int(family_id)),
+             dim=sql.Literal(int(dim)), limit=sql.Literal(limit),
+             distance=sql.Literal(1 - settings.DUPLICATE_COSINE + 1e-6),
+             kept_apart=sql.SQL(_KEPT_APART.format(a="b.photo_id", b="e.photo_id")),
+             kept_apart_trashed=sql.SQL(_KEPT_APART.format(a="b.photo_id", b="t.photo_id")))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, settings.DUPLICATE_NEIGHBOURS))])
+        cursor.execute(statement.as_string(cursor.connection), [apart.photo_ids, apart.labels, id_array(ids)])
+        return cursor.fetchall()
+
+
+def _live_first(near: list[tuple]) -> set[tuple[int, int]]:
+    """Each photo's walk (every neighbour out of the trash, measured later), and of its neighbours in the trash the
+    nearest, as many as the slots its neighbours out of the trash within the threshold leave (pairs smaller id
+    first)."""
+    limit = settings.DUPLICATE_NEIGHBOURS
+    threshold = 1 - settings.DUPLICATE_COSINE + 1e-6
+    taken: dict[int, int] = {}
+    trashed: dict[int, list[tuple[float, int]]] = {}
+    pairs = set()
+    for a, b, live, distance in near:
+        if live:
+            pairs.add((min(a, b), max(a, b)))
+            taken[a] = taken.get(a, 0) + (distance <= threshold)
+        else:
+            trashed.setdefault(a, []).append((distance, b))
+    for a, found in trashed.items():
+        for _, b in sorted(found)[:max(0, limit - taken.get(a, 0))]:
+            pairs.add((min(a, b), max(a, b)))
     return pairs
 
 
