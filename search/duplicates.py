@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -81,7 +82,7 @@ def _partners(ids: list[int]) -> set[int]:
 
 
 class _Apart(NamedTuple):
-    """Photos members said are not duplicates, each with a label shared by those kept apart together."""
+    """Photos members said are not duplicates, each with a label per "keep all" it was kept in (its action)."""
 
     photo_ids: str  # id_array texts, for an unnest(%s::bigint[], %s::bigint[]) AS apart(photo_id, label)
     labels: str
@@ -93,15 +94,19 @@ _KEPT_APART = ("EXISTS (SELECT 1 FROM apart x JOIN apart y ON y.label = x.label 
 
 
 def _kept_apart(ids: list[int]) -> _Apart:
-    """The photos of these photos' families that "Not duplicates" kept apart, labelled by what a member kept apart
-    together (photos joined by a chain of dismissed pairs: a group kept all at once). The finder leaves out a
-    candidate with the photo's label, so a dismissed pair never takes a neighbour slot and a rescan never pairs two
-    photos of a group kept (the dismissal rows name the pairs stored then, the few nearest of each photo; trashing
-    one of them, or new thresholds, made the rest each other's nearest: the group came back)."""
+    """The photos of these photos' families that "Not duplicates" kept apart, labelled by the action that kept them
+    (a photo kept twice has two labels). The finder leaves out a candidate sharing a label with the photo, so a
+    dismissed pair never takes a neighbour slot and a rescan never pairs two photos of a group kept (the dismissal
+    rows name the pairs stored then, the few nearest of each photo; trashing one of them, or new thresholds, made
+    the rest each other's nearest: the group came back). Two actions sharing a photo keep apart only their own
+    photos: A~B kept, then B~C, leaves A and C free to pair (nobody looked at them together)."""
     families = Photo.all_objects.filter(pk__in=ids).values("family_id")
-    labels = _connected(DuplicateDismissal.objects.filter(family_id__in=families).values_list("photo_a_id",
-                                                                                             "photo_b_id"))
-    return _Apart(id_array(labels), id_array(labels.values()))
+    labels: dict[object, int] = {}
+    kept = sorted({(pk, labels.setdefault(action, len(labels)))
+                   for action, *pair in DuplicateDismissal.objects.filter(family_id__in=families).values_list(
+                       "action", "photo_a_id", "photo_b_id")
+                   for pk in pair})
+    return _Apart(id_array(pk for pk, _ in kept), id_array(label for _, label in kept))
 
 
 def _connected(pairs: Iterable[tuple[int, int]]) -> dict[int, int]:
@@ -426,9 +431,17 @@ def _hash_bits(phash: str) -> int | None:
 
 
 def _dismissed_with(family: Family, photo_ids: list[int]) -> set[tuple[int, int]]:
-    """The pairs of these photos a member said are not duplicates."""
-    return set(DuplicateDismissal.objects.filter(family=family).filter(
-        Q(photo_a_id__in=photo_ids) | Q(photo_b_id__in=photo_ids)).values_list("photo_a_id", "photo_b_id"))
+    """The pairs (smaller id first) of these photos with the photos a member kept with them by one "Not duplicates:
+    keep all" (every photo of that action, whether their own pair was stored then or not)."""
+    actions = DuplicateDismissal.objects.filter(family=family).filter(
+        Q(photo_a_id__in=photo_ids) | Q(photo_b_id__in=photo_ids)).values("action")
+    kept: dict[object, set[int]] = {}
+    for action, a, b in DuplicateDismissal.objects.filter(family=family, action__in=actions).values_list(
+            "action", "photo_a_id", "photo_b_id"):
+        kept.setdefault(action, set()).update((a, b))
+    wanted = set(photo_ids)
+    return {(min(pk, other), max(pk, other)) for photos in kept.values() for pk in photos & wanted
+            for other in photos if other != pk}
 
 
 def group_key(photo_ids: Iterable[int]) -> str:
@@ -537,8 +550,10 @@ def duplicates_dismiss(*, user: AbstractBaseUser, family: Family, photo_ids: Ite
 def _dismiss(user: AbstractBaseUser, family: Family, ids: list[int]) -> int:
     pairs = list(_grouped_pairs(family).filter(photo_a_id__in=ids, photo_b_id__in=ids)
                  .values_list("photo_a_id", "photo_b_id"))
+    action = uuid.uuid4()  # every two of these photos stay apart (_kept_apart), whether their pair was stored or not
     made = DuplicateDismissal.objects.bulk_create(
-        [DuplicateDismissal(family=family, photo_a_id=a, photo_b_id=b, dismissed_by=user) for a, b in pairs],
+        [DuplicateDismissal(family=family, photo_a_id=a, photo_b_id=b, dismissed_by=user, action=action)
+         for a, b in pairs],
         ignore_conflicts=True)  # (a member saying it at the same moment: once)
     return len(made)
 
