@@ -126,20 +126,20 @@ def test_a_group_whose_shown_photos_went_to_the_trash_meanwhile(live_server, bro
                                                                 monkeypatch, width):
     """Another member trashes the 12 photos the page was about to draw, between its read of the pairs and its read of
     the photos: the next 12 of the group are drawn (the page was a 500)."""
-    import search.views as views
+    import search.duplicate_selectors as selectors
     from django.utils import timezone
 
     from search.views import DUPLICATES_SHOWN
 
     family, scans = blank_scans
-    real = views.duplicate_groups
+    real = selectors.duplicate_groups
 
     def racing(**kwargs):
         groups = real(**kwargs)
         Photo.objects.filter(pk__in=groups.groups[0][:DUPLICATES_SHOWN]).update(trashed_at=timezone.now())
         return groups
 
-    monkeypatch.setattr(views, "duplicate_groups", racing)
+    monkeypatch.setattr(selectors, "duplicate_groups", racing)
     context, page = new_page(browser, **width_options(width))
     try:
         sign_in(page, live_server, "alice")
