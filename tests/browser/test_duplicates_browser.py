@@ -158,3 +158,44 @@ def test_a_group_whose_shown_photos_went_to_the_trash_meanwhile(live_server, bro
         assert page.js_errors == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_plain_member_moves_their_own_of_a_group_of_forty_and_the_api_says_the_same(live_server, browser, artifacts,
+                                                                                    blank_scans, width):
+    """bob, a plain member, uploaded 5 of the 28 photos of a group of 40 not drawn: the page (counts read by the
+    selector the API shares) offers to move those 5 and says the other 23 are others'; the click moves his 5 only."""
+    from django.test import Client
+
+    from search.views import DUPLICATES_SHOWN
+    from tests.factories import api_token_key
+
+    family, scans = blank_scans
+    bob = UserFactory(username="bob")
+    MembershipFactory(family=family, user=bob)
+    his = [p.pk for p in scans[-5:]]
+    Photo.objects.filter(pk__in=his).update(uploaded_by=bob)
+    [group] = Client(headers={"Authorization": f"Token {api_token_key(bob)}"}).get(
+        "/api/v1/duplicates/", {"family": family.pk}).json()["results"]
+    assert group["more"] == {"photos": 40 - DUPLICATES_SHOWN, "to_trash": 5, "theirs": 23, "unlike": 0}
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "bob")
+        page.goto(live_server.url + f"/families/{family.pk}/duplicates/")
+        assert page.locator(".duplicate-item").count() == DUPLICATES_SHOWN
+        assert page.get_by_label("Move the 5 of them that match the suggested keeper to the trash too").is_checked()
+        assert page.get_by_text("23 of them only their uploader or a family admin can trash.").is_visible()
+        assert page.locator(".duplicate-item input[type=checkbox]").count() == 0  # none drawn is his
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        page.evaluate("() => document.querySelectorAll('.duplicate-thumb').forEach((i) => i.scrollIntoView())")
+        page.wait_for_function("() => Array.from(document.querySelectorAll('.duplicate-thumb'))"
+                               ".every((i) => i.complete && i.naturalWidth > 0)")
+        page.locator(".duplicate-more").scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / f"duplicates-plain-member-{width}.png", full_page=True)
+        page.get_by_role("button", name="Move ticked to trash").click()
+        assert page.get_by_text("Moved 5 photos to the trash.").is_visible()
+        assert not Photo.objects.filter(pk__in=his).exists()
+        assert Photo.objects.filter(pk__in=[p.pk for p in scans]).count() == 35
+        assert page.js_errors == []
+    finally:
+        context.close()
