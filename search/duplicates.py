@@ -101,7 +101,7 @@ def _kept_apart(ids: list[int]) -> _Apart:
     the rest each other's nearest: the group came back). Two actions sharing a photo keep apart only their own
     photos: A~B kept, then B~C, leaves A and C free to pair (nobody looked at them together)."""
     families = Photo.all_objects.filter(pk__in=ids).values("family_id")
-    labels: dict[object, int] = {}
+    labels: dict[uuid.UUID, int] = {}
     kept = sorted({(pk, labels.setdefault(action, len(labels)))
                    for action, *pair in DuplicateDismissal.objects.filter(family_id__in=families).values_list(
                        "action", "photo_a_id", "photo_b_id")
@@ -435,7 +435,7 @@ def _dismissed_with(family: Family, photo_ids: list[int]) -> set[tuple[int, int]
     keep all" (every photo of that action, whether their own pair was stored then or not)."""
     actions = DuplicateDismissal.objects.filter(family=family).filter(
         Q(photo_a_id__in=photo_ids) | Q(photo_b_id__in=photo_ids)).values("action")
-    kept: dict[object, set[int]] = {}
+    kept: dict[uuid.UUID, set[int]] = {}
     for action, a, b in DuplicateDismissal.objects.filter(family=family, action__in=actions).values_list(
             "action", "photo_a_id", "photo_b_id"):
         kept.setdefault(action, set()).update((a, b))
