@@ -10,9 +10,10 @@ from django.urls import reverse
 
 from gallery.models import Photo
 from search.models import DuplicatePair
+from gallery.models import Membership
+from search.duplicate_selectors import DUPLICATES_SHOWN
 from search.tests.test_duplicates import _burst
-from search.views import DUPLICATES_SHOWN
-from tests.factories import api_token_key
+from tests.factories import MembershipFactory, api_token_key
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +107,67 @@ def test_a_plain_member_reads_the_same_counts_of_the_rest_on_the_page_and_in_the
     assert "5 of them only their uploader or a family admin can trash." in page
     assert group["more"] == {"photos": 8, "to_trash": 3, "theirs": 5, "unlike": 0}
     assert not any(photo["may_trash"] for photo in group["photos"])
+
+
+# 3. The ticked photos stay within the family posted (and the group named), and a named group is checked first.
+
+
+def test_api_trash_named_photos_stay_within_the_family_named(family, other_family, alice, api):
+    """alice belongs to both families: POST family=<Smiths> with a photo of the Joneses (hers, which she may move)
+    moved it through the Smiths' group. A photo of another family is "No such photo.", as one of no family is."""
+    MembershipFactory(family=other_family, user=alice, role=Membership.Role.ADMIN)
+    theirs = _burst(other_family, alice, 2, star=True)
+    ours = _burst(family, alice, 3, star=True)
+
+    response = api.post(TRASH, {"family": family.pk, "photos": [theirs[1].pk, ours[1].pk]},
+                        content_type="application/json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] == [{"id": theirs[1].pk, "ok": False, "reason": "No such photo."},
+                                          {"id": ours[1].pk, "ok": True, "reason": ""}]
+    assert Photo.objects.filter(pk=theirs[1].pk).exists() and not Photo.objects.filter(pk=ours[1].pk).exists()
+
+
+def test_api_trash_with_a_group_key_moves_only_that_groups_members(family, alice, api):
+    """With a group's key, a ticked photo of the family outside that group is "No such photo." too."""
+    burst = _burst(family, alice, 3, star=True)
+    [group] = api.get(LIST, {"family": family.pk}).json()["results"]
+    outside = _burst(family, alice, 1)[0]  # paired with nothing: in no group
+
+    response = api.post(TRASH, {"family": family.pk, "group": group["key"], "photos": [outside.pk, burst[1].pk]},
+                        content_type="application/json")
+
+    assert response.status_code == 200, response.content
+    assert [(r["id"], r["ok"], r["reason"]) for r in response.json()["results"]] == [
+        (outside.pk, False, "No such photo."), (burst[1].pk, True, "")]
+    assert Photo.objects.filter(pk=outside.pk).exists()
+
+
+def test_api_trash_with_a_group_key_but_no_more_is_409_when_the_group_changed(family, alice, api):
+    """The endpoint's doc: 409 when the group named by `group` changed since, nothing moved (it was checked only
+    with `more`)."""
+    burst = _burst(family, alice, 5, star=True)
+    [group] = api.get(LIST, {"family": family.pk}).json()["results"]
+    late = _burst(family, alice, 1)[0]
+    DuplicatePair.objects.create(family=family, photo_a=burst[0], photo_b=late, hash_distance=0)
+
+    response = api.post(TRASH, {"family": family.pk, "group": group["key"], "photos": [burst[1].pk]},
+                        content_type="application/json")
+
+    assert response.status_code == 409, response.content
+    assert Photo.objects.filter(pk=burst[1].pk).exists()
+
+
+def test_the_pages_trash_button_with_a_changed_group_moves_nothing_and_says_so(family, alice, api, client_for):
+    """The page posts its group's key with every "Move ticked to trash": a group changed since it was drawn moves
+    nothing, even without the "and N more" box, and the page says the group changed."""
+    burst = _burst(family, alice, 5, star=True)
+    [group] = api.get(LIST, {"family": family.pk}).json()["results"]
+    late = _burst(family, alice, 1)[0]
+    DuplicatePair.objects.create(family=family, photo_a=burst[0], photo_b=late, hash_distance=0)
+
+    response = client_for(alice).post(reverse("search:duplicates_trash", args=[family.pk]),
+                                      {"group": group["key"], "photo": [burst[1].pk]}, follow=True)
+
+    assert "This group changed since the page was shown" in response.content.decode()
+    assert Photo.objects.filter(pk=burst[1].pk).exists()
