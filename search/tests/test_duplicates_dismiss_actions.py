@@ -3,7 +3,12 @@ photos of a chain of actions sharing a photo."""
 
 from __future__ import annotations
 
+import importlib
+from datetime import timedelta
+
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from gallery.models import Photo
 from search.duplicates import duplicate_groups, duplicates_dismiss, duplicates_scan
@@ -57,12 +62,6 @@ def test_the_keeper_is_not_ticked_against_a_photo_kept_with_it(family, alice):
 def test_dismissals_made_before_actions_were_recorded_get_one_action_a_click(family, alice, bob):
     """Migration search 0031 names the action of each dismissal stored before: the rows one click stored (one
     member, one family, within moments) share one; another click, or another member's, is another."""
-    import importlib
-    from datetime import timedelta
-
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
     photos = _photos(family, alice, ["0123456789abcdef"] * 5)
     rows = []
     for n, (x, y) in enumerate([(0, 1), (1, 2), (2, 3), (3, 4), (0, 4)]):
@@ -73,11 +72,35 @@ def test_dismissals_made_before_actions_were_recorded_get_one_action_a_click(fam
         DuplicateDismissal.objects.filter(pk=row.pk).update(dismissed_at=first + timedelta(seconds=seconds))
     DuplicateDismissal.objects.update(action=rows[0].action)  # as AddField leaves them: one value for all
 
-    executor = MigrationExecutor(connection)
-    migration = executor.loader.get_migration("search", "0031_duplicate_dismissal_action")
-    apps = executor.loader.project_state(("search", migration.name), at_end=True).apps
-    importlib.import_module(migration.__module__).dismissal_actions_named(apps, None)
+    _run_migration_0031()
 
     action = dict(DuplicateDismissal.objects.values_list("pk", "action"))
     assert action[rows[0].pk] == action[rows[1].pk] and action[rows[2].pk] == action[rows[3].pk]
     assert len({action[rows[0].pk], action[rows[2].pk], action[rows[4].pk]}) == 3
+
+
+def test_migration_0031_keeps_two_unrelated_clicks_within_two_seconds_apart(family, alice):
+    """One member keeps all of group {a, b} and, a second later (an API script dismissing groups in a loop), group
+    {c, d}: before the migration a and c were free to pair (no chain of dismissed pairs joins them); the migration
+    made them one action, kept apart. Rows of one click share a chain: split by that too."""
+    a, b, c, d = _photos(family, alice, ["0123456789abcdef"] * 4)
+    first = DuplicateDismissal.objects.create(family=family, photo_a=a, photo_b=b, dismissed_by=alice)
+    second = DuplicateDismissal.objects.create(family=family, photo_a=c, photo_b=d, dismissed_by=alice)
+    DuplicateDismissal.objects.filter(pk=second.pk).update(dismissed_at=first.dismissed_at + timedelta(seconds=1))
+    DuplicateDismissal.objects.update(action=first.action)
+
+    _run_migration_0031()
+    duplicates_scan(family_id=family.pk)
+
+    action = dict(DuplicateDismissal.objects.values_list("pk", "action"))
+    assert action[first.pk] != action[second.pk]
+    grouped = {pk for group in duplicate_groups(user=alice, family=family).groups for pk in group}
+    assert {a.pk, c.pk} <= grouped or {a.pk, d.pk} <= grouped
+
+
+def _run_migration_0031() -> None:
+    """Name the actions as migration search 0031 does, on the rows the test stored."""
+    executor = MigrationExecutor(connection)
+    migration = executor.loader.get_migration("search", "0031_duplicate_dismissal_action")
+    apps = executor.loader.project_state(("search", migration.name), at_end=True).apps
+    importlib.import_module(migration.__module__).dismissal_actions_named(apps, None)
