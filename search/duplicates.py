@@ -8,8 +8,8 @@ Two signals, each said on the review page:
 - the cosine of the image embeddings of the family's search model (at least DUPLICATE_COSINE): sees through crops
   and small edits the hash misses.
 
-Finding pairs is the worker's job, after each photo is embedded (`duplicates_find`: one statement over the family's
-hashes, one HNSW walk per photo), and is stored as `DuplicatePair` rows: each photo is paired with at most its
+Finding pairs is the worker's job, after each photo is embedded and after photos are restored from the trash
+(`duplicates_find`: one statement over the family's hashes, one HNSW walk per photo), and is stored as `DuplicatePair` rows: each photo is paired with at most its
 DUPLICATE_NEIGHBOURS nearest by each signal, so the pairs grow with the photos, however many share one hash (600
 copies of a blank scan are a few thousand pairs, not 179,700). A page view reads the family's pairs and joins them
 into groups (a group is a connected set: every photo linked by a chain of pairs), nothing quadratic, nothing over
@@ -129,8 +129,9 @@ def _hash_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
     """Pairs (smaller id first) of each of these photos with its DUPLICATE_NEIGHBOURS nearest photos of its family
     whose hash is near enough: one statement, each hash turned into bits once (a sequential read of the family's
     hashes, by the worker). Photos in the trash come after every one out of it: a copy uploaded while its original
-    is in the trash is paired with it when nothing else is near, so restoring the original groups them (the pages
-    leave trashed photos out of groups; a restore does not look for pairs again). Bounded as the embedding walk is:
+    is in the trash is paired with it when nothing else is near, so restoring the original groups them at once (the
+    pages leave trashed photos out of groups). Cheap here (bit counts over the read the statement makes anyway);
+    the embedding walk leaves them out, and the find a restore queues pairs what only the embeddings see. Bounded as the embedding walk is:
     600 photos of one hash (a blank scan, pocket shots) were each paired with every other, 179,700 pairs. Ties
     (photos of one hash) go to the photo the review page would keep (more pixels, then bytes, then the earliest
     taken, then the smallest id): every copy is paired with the likely keeper, so trashing the others leaves the
@@ -160,10 +161,10 @@ def _embedding_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]
     """Pairs of these photos with their DUPLICATE_NEIGHBOURS nearest neighbours in the family's HNSW index (the walk
     of "similar photos"), the cosine threshold applied later: one statement per family and model, each photo's
     walk a LATERAL subquery that repeats the index's cast and predicate as literals (search.vector_index). Photos in
-    the trash come after every one out of it, as on the hash side: those within DUPLICATE_COSINE fill the slots the
-    photos out of the trash leave, so a look-alike uploaded while its original was in the trash is grouped with it
-    once the original is restored. They are read exactly, not walked (the walk filters them out after the fact and
-    would find none): a family's trash is the few photos of the last TRASH_DAYS."""
+    the trash are left out: a restore looks for the restored photos' near-duplicates again (a task queued by
+    search.receivers.on_photos_restored), so a look-alike uploaded while its original was in the trash is grouped
+    with it then. (Reading every trashed embedding exactly, per photo looked at, made a find of 64 photos 4 times
+    slower with 8,000 photos in the trash.)"""
     pairs: set[tuple[int, int]] = set()
     rows = (PhotoEmbedding.objects.filter(photo_id__in=ids, trashed=False)
             .values_list("family_id", "model_name").distinct())
@@ -172,57 +173,20 @@ def _embedding_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]
             continue
         dim = PhotoEmbedding.objects.filter(family_id=family_id, model_name=model_name).extra(
             select={"dim": "vector_dims(vector)"}).values_list("dim", flat=True).first()
-        pairs.update(_live_first(_walks(ids, apart, family_id, model_name, dim)))
-    return pairs
-
-
-def _walks(ids: list[int], apart: _Apart, family_id: int, model_name: str, dim: int) -> list[tuple]:
-    """(photo, neighbour, whether the neighbour is out of the trash, cosine distance): each photo's walk among the
-    photos out of the trash, and its nearest in the trash within the cosine threshold."""
-    limit = int(settings.DUPLICATE_NEIGHBOURS)
-    statement = sql.SQL(
-        "WITH apart AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS x(photo_id, label)), "
-        "trashed AS MATERIALIZED (SELECT photo_id, vector::vector({dim}) AS v FROM {table} "
-        "  WHERE model_name = {model} AND family_id = {family} AND trashed) "
-        "SELECT b.photo_id, n.photo_id, n.live, n.distance FROM {table} b CROSS JOIN LATERAL ("
-        " (SELECT e.photo_id, true AS live, (e.vector::vector({dim})) <=> (b.vector::vector({dim})) AS distance "
-        "  FROM {table} e WHERE e.model_name = {model} AND e.family_id = {family} "
-        "  AND NOT e.trashed AND e.photo_id <> b.photo_id AND NOT {kept_apart} "
-        "  ORDER BY (e.vector::vector({dim})) <=> (b.vector::vector({dim})) LIMIT {limit}) "
-        " UNION ALL "
-        " (SELECT t.photo_id, false, t.v <=> (b.vector::vector({dim})) FROM trashed t "
-        "  WHERE t.photo_id <> b.photo_id AND t.v <=> (b.vector::vector({dim})) <= {distance} "
-        "  AND NOT {kept_apart_trashed} ORDER BY 3 LIMIT {limit})) n "
-        "WHERE b.model_name = {model} AND b.family_id = {family} AND b.photo_id = ANY(%s::bigint[])"
-    ).format(table=sql.Identifier(EMBEDDINGS), model=sql.Literal(model_name), family=sql.Literal(int(family_id)),
-             dim=sql.Literal(int(dim)), limit=sql.Literal(limit),
-             distance=sql.Literal(1 - settings.DUPLICATE_COSINE + 1e-6),
-             kept_apart=sql.SQL(_KEPT_APART.format(a="b.photo_id", b="e.photo_id")),
-             kept_apart_trashed=sql.SQL(_KEPT_APART.format(a="b.photo_id", b="t.photo_id")))
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, settings.DUPLICATE_NEIGHBOURS))])
-        cursor.execute(statement.as_string(cursor.connection), [apart.photo_ids, apart.labels, id_array(ids)])
-        return cursor.fetchall()
-
-
-def _live_first(near: list[tuple]) -> set[tuple[int, int]]:
-    """Each photo's walk (every neighbour out of the trash, measured later), and of its neighbours in the trash the
-    nearest, as many as the slots its neighbours out of the trash within the threshold leave (pairs smaller id
-    first)."""
-    limit = settings.DUPLICATE_NEIGHBOURS
-    threshold = 1 - settings.DUPLICATE_COSINE + 1e-6
-    taken: dict[int, int] = {}
-    trashed: dict[int, list[tuple[float, int]]] = {}
-    pairs = set()
-    for a, b, live, distance in near:
-        if live:
-            pairs.add((min(a, b), max(a, b)))
-            taken[a] = taken.get(a, 0) + (distance <= threshold)
-        else:
-            trashed.setdefault(a, []).append((distance, b))
-    for a, found in trashed.items():
-        for _, b in sorted(found)[:max(0, limit - taken.get(a, 0))]:
-            pairs.add((min(a, b), max(a, b)))
+        statement = sql.SQL(
+            "WITH apart AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS x(photo_id, label)) "
+            "SELECT b.photo_id, n.photo_id FROM {table} b CROSS JOIN LATERAL ("
+            " SELECT e.photo_id FROM {table} e WHERE e.model_name = {model} AND e.family_id = {family} "
+            " AND NOT e.trashed AND e.photo_id <> b.photo_id AND NOT {kept_apart} "
+            " ORDER BY (e.vector::vector({dim})) <=> (b.vector::vector({dim})) LIMIT {limit}) n "
+            "WHERE b.model_name = {model} AND b.family_id = {family} AND b.photo_id = ANY(%s::bigint[])"
+        ).format(table=sql.Identifier(EMBEDDINGS), model=sql.Literal(model_name), family=sql.Literal(int(family_id)),
+                 dim=sql.Literal(int(dim)), limit=sql.Literal(int(settings.DUPLICATE_NEIGHBOURS)),
+                 kept_apart=sql.SQL(_KEPT_APART.format(a="b.photo_id", b="e.photo_id")))
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, settings.DUPLICATE_NEIGHBOURS))])
+            cursor.execute(statement.as_string(cursor.connection), [apart.photo_ids, apart.labels, id_array(ids)])
+            pairs.update((min(a, b), max(a, b)) for a, b in cursor.fetchall())
     return pairs
 
 
