@@ -1,5 +1,6 @@
 """Writes of the near-duplicates review, for the review page and the API alike: moving a group's photos to the trash,
-those ticked and, by the group's key, the members not shown that match the keeper."""
+those ticked and, by the group's key, the members not shown that match the keeper; and undoing a "keep all" (the
+admin)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet
 
 from gallery.models import Family, Photo
 from gallery.trash_services import NOT_FOUND, PhotoResult, admin_family_ids, photo_may_manage, photos_trash
 from search.duplicate_selectors import DUPLICATES_SHOWN
 from search.duplicates import DuplicateGroup, duplicate_group_get
+from search.models import DuplicateDismissal
 
 # Photos one move to the trash takes (the trash service checks each): the rest are said, still ticked, for another.
 DUPLICATES_TRASH_MAX = 500
@@ -61,3 +64,13 @@ def _ids(photo_ids: Iterable[int | str]) -> list[int]:
 def _group_ids(group: DuplicateGroup) -> set[int]:
     """Every member of the group, shown or not."""
     return {member.photo.pk for member in group.members} | set(group.more)
+
+
+@transaction.atomic
+def duplicate_keep_alls_undo(*, dismissals: QuerySet[DuplicateDismissal]) -> int:
+    """Undo the "Not duplicates: keep all"s these rows were stored by: every row of their actions (one row deleted
+    left the rest of its group kept apart, every two photos of an action being kept apart), within the families of
+    `dismissals` (a queryset already limited to what the caller may change). Their pairs still stored group again
+    at once. Returns how many rows were deleted."""
+    return DuplicateDismissal.objects.filter(family_id__in=dismissals.values("family_id"),
+                                             action__in=dismissals.values("action")).delete()[0]
