@@ -557,15 +557,18 @@ def _group_key(value: str) -> str:
 
 class DuplicatesTrashApi(APIView):
     """Move photos of a group to the trash, as the review page's "Move ticked to trash": the `photos` named and, with
-    `more`, the group's members not listed that match its kept photo and that you may move (the group by its `key`,
-    as GET /api/v1/duplicates/ gives it: 409 when the group changed since, nothing moved). At most 500 a call:
-    `left` says how many named were not tried (send them again). Each photo is checked as the trash's own API does
-    (its uploader or a family admin; another family's photo is "No such photo.")."""
+    `more`, the group's members not listed that match its kept photo and that you may move. A `group` (its `key`, as
+    GET /api/v1/duplicates/ gives it; required with `more`) is checked first: 409 when the group changed since,
+    nothing moved. Only photos of `family` (with `group`, of that group) are tried: another is "No such photo.". At
+    most 500 a call: `left` says how many were not tried (those named: send them again; with `more`, the members not
+    listed, which you can't name: fetch the group again). Each photo is checked as the trash's own API does (its
+    uploader or a family admin)."""
 
     class TrashInputSerializer(ParamsSerializer):
         family = serializers.IntegerField(help_text="family id")
         group = TextField(required=False, max_length=64, validators=[_group_key],
-                          help_text="the group's key (GET /api/v1/duplicates/), required with `more`")
+                          help_text="the group's key (GET /api/v1/duplicates/), required with `more`; checked "
+                                    "whenever given (409 when the group changed)")
         photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
                                        max_length=DUPLICATES_TRASH_MAX, required=False,
                                        help_text="photos of the group to move (those it lists)")
@@ -581,7 +584,8 @@ class DuplicatesTrashApi(APIView):
 
     class TrashOutputSerializer(serializers.Serializer):
         results = PhotoResultSerializer(many=True)
-        left = serializers.IntegerField(help_text="photos not tried: past the 500 a call")
+        left = serializers.IntegerField(help_text="photos not tried, past the 500 a call: those named (send them "
+                                                  "again) and the group's members not listed (fetch the group again)")
 
     @extend_schema(request=TrashInputSerializer, responses={200: TrashOutputSerializer, 409: GROUP_CHANGED})
     def post(self, request):
