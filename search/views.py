@@ -29,7 +29,7 @@ from gallery.text import NUL, id_from_text, text_isolated
 from gallery.views import removed_meanwhile, wants_partial
 from gallery.views.bulk import bar_refused_take, selection_context
 from gallery.views.trash import results_message
-from search.duplicate_selectors import DUPLICATES_SHOWN, duplicates_page  # noqa: F401 (DUPLICATES_SHOWN: tests)
+from search.duplicate_selectors import duplicates_page
 from search.duplicate_services import DUPLICATES_TRASH_MAX, duplicate_group_trash
 from search.duplicates import GroupChanged, duplicates_dismiss_group
 from search.engine import (

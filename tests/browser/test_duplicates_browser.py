@@ -95,7 +95,7 @@ def blank_scans(transactional_db):
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_group_of_forty_look_alikes_shows_twelve_and_moves_all(live_server, browser, artifacts, blank_scans, width):
-    from search.views import DUPLICATES_SHOWN
+    from search.duplicate_selectors import DUPLICATES_SHOWN
 
     family, scans = blank_scans
     context, page = new_page(browser, **width_options(width))
@@ -129,7 +129,7 @@ def test_a_group_whose_shown_photos_went_to_the_trash_meanwhile(live_server, bro
     import search.duplicate_selectors as selectors
     from django.utils import timezone
 
-    from search.views import DUPLICATES_SHOWN
+    from search.duplicate_selectors import DUPLICATES_SHOWN
 
     family, scans = blank_scans
     real = selectors.duplicate_groups
@@ -167,7 +167,7 @@ def test_a_plain_member_moves_their_own_of_a_group_of_forty_and_the_api_says_the
     selector the API shares) offers to move those 5 and says the other 23 are others'; the click moves his 5 only."""
     from django.test import Client
 
-    from search.views import DUPLICATES_SHOWN
+    from search.duplicate_selectors import DUPLICATES_SHOWN
     from tests.factories import api_token_key
 
     family, scans = blank_scans
