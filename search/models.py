@@ -437,9 +437,9 @@ class DuplicatePair(models.Model):
 class DuplicateDismissal(models.Model):
     """Two photos a member said are not duplicates ("Not duplicates: keep all" on a group): their pair is no longer
     grouped, even when the worker finds it again (a rotation re-embeds a photo and replaces its DuplicatePair rows).
-    `photo_a` < `photo_b`. Deleting it (Django admin) brings the pair back. The rows one "keep all" stored share its
-    `action`: every two photos of one action stay apart (search.duplicates), photos of two actions that share a photo
-    do not."""
+    `photo_a` < `photo_b`. The rows one "keep all" stored share its `action`: every two photos of one action stay
+    apart (search.duplicates), photos of two actions that share a photo do not. Deleting one row shows its stored
+    pair again; the admin's "Undo these keep-alls" deletes every row of an action, which undoes it."""
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
     photo_a = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")

@@ -199,3 +199,32 @@ def test_a_plain_member_moves_their_own_of_a_group_of_forty_and_the_api_says_the
         assert page.js_errors == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_group_that_changed_after_the_page_was_drawn_moves_nothing(live_server, browser, artifacts, smiths, width):
+    """A copy found after the page was drawn joins a group: its "Move ticked to trash" (no "and N more" box, a small
+    group) moves nothing and the page says the group changed (the key was checked only with the box)."""
+    from search.models import DuplicatePair
+
+    family, groups = smiths
+    first = groups[0]
+    keeper = first[1]
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/families/{family.pk}/duplicates/")
+        late = photo_factory(family=family, user=first[0].uploaded_by, data=_jpeg_copy(
+            shape_png("red", "circle", seed=40), 200), filename="IMG_0-late.jpg")
+        DuplicatePair.objects.create(family=family, photo_a=keeper, photo_b=late, hash_distance=0)
+        page.locator(f"#duplicates-{keeper.pk}").get_by_role("button", name="Move ticked to trash").click()
+        assert page.get_by_text("This group changed since the page was shown (it now holds 4 photos): nothing was "
+                                "changed.").is_visible()
+        assert Photo.objects.filter(pk__in=[p.pk for p in first]).count() == 3
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        page.wait_for_function("() => Array.from(document.querySelectorAll('.duplicate-thumb'))"
+                               ".every((i) => i.complete && i.naturalWidth > 0)")
+        page.screenshot(path=artifacts / f"duplicates-group-changed-{width}.png", full_page=True)
+        assert page.js_errors == []
+    finally:
+        context.close()
