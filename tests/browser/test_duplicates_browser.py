@@ -3,6 +3,8 @@ trash the rest of a group in one click; the same page on a 390 px phone."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gallery.models import Membership, Photo
@@ -225,6 +227,44 @@ def test_a_group_that_changed_after_the_page_was_drawn_moves_nothing(live_server
         page.wait_for_function("() => Array.from(document.querySelectorAll('.duplicate-thumb'))"
                                ".every((i) => i.complete && i.naturalWidth > 0)")
         page.screenshot(path=artifacts / f"duplicates-group-changed-{width}.png", full_page=True)
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_dismissals_admin_undoes_a_whole_keep_all(live_server, browser, artifacts, smiths, width):
+    """A family admin on staff: the Duplicate dismissals list shows each row's keep-all, and "Undo these keep-alls"
+    on one row of a group kept deletes every row of it; the group is back on the review page."""
+    from django.contrib.auth.models import Permission
+
+    from search.duplicates import duplicates_dismiss_group, group_key
+    from search.models import DuplicateDismissal
+
+    family, groups = smiths
+    alice = groups[0][0].uploaded_by
+    alice.is_staff = True
+    alice.save()
+    alice.user_permissions.set(Permission.objects.filter(content_type__app_label="search",
+                                                         codename__endswith="duplicatedismissal"))
+    first = groups[0]
+    duplicates_dismiss_group(user=alice, family=family, key=group_key(sorted(p.pk for p in first)))
+    assert DuplicateDismissal.objects.count() == 3
+    action = DuplicateDismissal.objects.values_list("action", flat=True).first()
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/admin/search/duplicatedismissal/")
+        assert page.locator("#result_list tbody tr td.field-action", has_text=str(action)).count() == 3
+        page.screenshot(path=artifacts / f"admin-dismissals-{width}.png", full_page=True)
+        page.locator("#result_list tbody tr input.action-select").first.check()
+        page.select_option("select[name=action]", "keep_alls_undo")
+        page.get_by_role("button", name=re.compile("Go|Run")).click()
+        page.get_by_text("3 dismissed pairs deleted: their photos may be grouped again.").wait_for(timeout=10_000)
+        assert not DuplicateDismissal.objects.exists()
+        page.screenshot(path=artifacts / f"admin-dismissals-undone-{width}.png", full_page=True)
+        page.goto(live_server.url + f"/families/{family.pk}/duplicates/")
+        assert page.locator(".duplicate-group").count() == 2
         assert page.js_errors == []
     finally:
         context.close()
