@@ -22,8 +22,8 @@ DUPLICATES_TRASH_MAX = 500
 
 
 class DuplicatesTrashed(NamedTuple):
-    results: list[PhotoResult]  # one per photo tried, as the trash service answers
-    left: int  # ticked photos not tried: past DUPLICATES_TRASH_MAX, for another move
+    results: list[PhotoResult]  # one per photo named or moved with `more`: "No such photo." outside the family or group
+    left: int  # photos not tried: past DUPLICATES_TRASH_MAX, for another move
 
 
 @transaction.atomic
