@@ -9,14 +9,14 @@ Two signals, each said on the review page:
   and small edits the hash misses.
 
 Finding pairs is the worker's job, after each photo is embedded and after photos are restored from the trash
-(`duplicates_find`: one statement over the family's hashes, one HNSW walk per photo), and is stored as `DuplicatePair` rows: each photo is paired with at most its
-DUPLICATE_NEIGHBOURS nearest by each signal, so the pairs grow with the photos, however many share one hash (600
-copies of a blank scan are a few thousand pairs, not 179,700). A page view reads the family's pairs and joins them
-into groups (a group is a connected set: every photo linked by a chain of pairs), nothing quadratic, nothing over
-the whole family; of each group it draws the first few photos and moves the rest with them. What is ticked for the
-trash is measured against the suggested keeper itself (a pair with it, or a hash near its hash), not only the pairs
-stored. `duplicates_scan` finds them for photos stored before (command `find_duplicates`); migration search 0030
-shrank the pairs stored before they were bounded.
+(`duplicates_find`: one statement over the family's hashes, one HNSW walk per photo), and is stored as
+`DuplicatePair` rows: each photo is paired with at most its DUPLICATE_NEIGHBOURS nearest by each signal, so the pairs
+grow with the photos, however many share one hash (600 copies of a blank scan are a few thousand pairs, not 179,700).
+A page view reads the family's pairs and joins them into groups (a group is a connected set: every photo linked by a
+chain of pairs), nothing quadratic, nothing over the whole family; of each group it draws the first few photos and
+moves the rest with them. What is ticked for the trash is measured against the suggested keeper itself (a pair with
+it, or a hash near its hash), not only the pairs stored. `duplicates_scan` finds them for photos stored before
+(command `find_duplicates`); migration search 0030 shrank the pairs stored before they were bounded.
 """
 
 from __future__ import annotations

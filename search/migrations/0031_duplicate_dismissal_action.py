@@ -44,7 +44,8 @@ def dismissal_actions_named(apps, schema_editor):
         for start in range(0, len(named), UPDATE_ROWS):
             chunk = named[start:start + UPDATE_ROWS]
             cursor.execute(
-                f'UPDATE "{table}" SET action = named.action FROM unnest(%s::bigint[], %s::uuid[]) AS named(id, action) '
+                f'UPDATE "{table}" SET action = named.action '
+                'FROM unnest(%s::bigint[], %s::uuid[]) AS named(id, action) '
                 f'WHERE "{table}".id = named.id',
                 [[pk for pk, _ in chunk], [str(action) for _, action in chunk]])
 
