@@ -13,6 +13,7 @@ from gallery.models import Membership
 from gallery.selectors import families_status_counts, family_status_counts, names_lower, same_name
 from gallery.text import control_characters_refuse, tag_name_clean, text_isolated
 from search.concept_selectors import shared_concepts_replaced_in
+from search.duplicate_services import duplicate_keep_alls_undo
 from search.models import (
     DuplicateDismissal, EmbeddingModel, IndexedFamily, IndexedPhoto, Judgment, SearchCalibration, SearchPreferences,
     Synonym, TagConcept, WorkerHeartbeat, WorkLease,
@@ -179,15 +180,25 @@ class SynonymForm(UniqueInFamilyForm):
 
 @admin.register(DuplicateDismissal)
 class DuplicateDismissalAdmin(FamilyScopedAdmin):
-    """Pairs a member said are not duplicates; deleting one groups the pair again."""
+    """Pairs a member said are not duplicates, each with the "keep all" (`action`) that stored it. The finder keeps
+    apart every two photos of one action, so deleting one row shows that stored pair again but a later find still
+    keeps its photos apart while other rows of the action name them: "Undo these keep-alls" deletes every row of
+    the actions ticked."""
 
-    list_display = ["__str__", "family", "dismissed_by", "dismissed_at"]
+    list_display = ["__str__", "action", "family", "dismissed_by", "dismissed_at"]
     list_filter = [("family", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["family", "dismissed_by"]
-    readonly_fields = ["family", "photo_a", "photo_b", "dismissed_by", "dismissed_at"]
+    readonly_fields = ["family", "photo_a", "photo_b", "action", "dismissed_by", "dismissed_at"]
+    actions = ["keep_alls_undo"]
 
     def has_add_permission(self, request) -> bool:
         return False  # said on the near-duplicates page
+
+    @admin.action(description="Undo these keep-alls (every row of each)", permissions=["delete"])
+    def keep_alls_undo(self, request, queryset) -> None:
+        count = duplicate_keep_alls_undo(dismissals=queryset.filter(self.scope_q(request, changing=True))
+                                         if not request.user.is_superuser else queryset)
+        self.message_user(request, f"{count} dismissed pairs deleted: their photos may be grouped again.")
 
 
 @admin.register(Synonym)

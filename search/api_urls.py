@@ -10,6 +10,7 @@ urlpatterns = [
     path("search/quality/", apis.QualityApi.as_view(), name="api_search_quality"),
     path("duplicates/", apis.DuplicatesApi.as_view(), name="api_duplicates"),
     path("duplicates/dismiss/", apis.DuplicatesDismissApi.as_view(), name="api_duplicates_dismiss"),
+    path("duplicates/trash/", apis.DuplicatesTrashApi.as_view(), name="api_duplicates_trash"),
     path("photos/retry/", apis.PhotosRetryApi.as_view(), name="api_photos_retry"),
     path("photos/<int:photo_id>/retry/", apis.PhotoRetryApi.as_view(), name="api_photo_retry"),
     path("photos/read-text/", apis.PhotosReadTextApi.as_view(), name="api_photos_read_text"),

@@ -15,9 +15,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery.api_fields import NumberField, ParamsSerializer, TextField, TextRegexField
-from gallery.apis import DATE_ERRORS, LOCATION, PhotoOutputSerializer, api_errors, created, photo_response
+from gallery.apis import (DATE_ERRORS, LOCATION, PhotoOutputSerializer, PhotoResultSerializer, api_errors, created,
+                          photo_response)
 from gallery.selectors import family_filter, family_get, photo_get
-from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicate_groups, duplicates_dismiss,
+from search.duplicate_selectors import DUPLICATES_SHOWN, duplicate_groups_reviewed
+from search.duplicate_services import DUPLICATES_TRASH_MAX, duplicate_group_trash
+from search.duplicates import (DISMISS_MAX_PHOTOS, GroupChanged, duplicates_dismiss,
                                duplicates_dismiss_group, group_key_valid)
 from search.engine import (
     MAX_LIMIT, MAX_QUERY_CHARS, MAX_REFINE, PAGE_SIZE, SORTS, SearchParams, preferences_for, refine_both_ways,
@@ -481,6 +484,8 @@ class DuplicatePhotoSerializer(serializers.Serializer):
     keep = serializers.BooleanField(help_text="the suggestion: keep the largest (pixels, then bytes), then the earliest")
     trash = serializers.BooleanField(help_text="suggested for the trash: a near-duplicate of the kept photo itself "
                                                "(one that only resembles another member is not)")
+    may_trash = serializers.BooleanField(help_text="whether you may move it to the trash (its uploader or a family "
+                                                   "admin)")
     reason = serializers.CharField(help_text="why it is in the group: its closest match, by hash distance or cosine")
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
@@ -496,13 +501,26 @@ class DuplicatePhotoSerializer(serializers.Serializer):
         return self.context["request"].build_absolute_uri(member.photo.thumbnail_url)
 
 
+class DuplicateRestSerializer(serializers.Serializer):
+    photos = serializers.IntegerField(help_text="members not listed (past the first photos)")
+    to_trash = serializers.IntegerField(help_text="of them, near-duplicates of the kept photo you may move: what "
+                                                  "POST /api/v1/duplicates/trash/ with `more` moves")
+    theirs = serializers.IntegerField(help_text="of them, near-duplicates of the kept photo only their uploader or a "
+                                                "family admin may move")
+    unlike = serializers.IntegerField(help_text="of them, photos that resemble only other members, not the kept one "
+                                                "(never moved with `more`)")
+
+
 class DuplicateGroupSerializer(serializers.Serializer):
     signals = serializers.ListField(child=serializers.ChoiceField(choices=["hash", "embedding"]),
                                     help_text="what grouped them: perceptual hash distance and/or embedding cosine")
     keep = serializers.IntegerField(source="keep.pk", help_text="the photo suggested to keep")
     key = serializers.CharField(help_text="the group as it is now (its smallest photo id and a fingerprint of its "
-                                          "members), for POST /api/v1/duplicates/dismiss/")
-    photos = DuplicatePhotoSerializer(source="members", many=True, help_text="the keeper first")
+                                          "members), for POST /api/v1/duplicates/dismiss/ and /trash/")
+    size = serializers.IntegerField(help_text="the group's photos, listed or not")
+    photos = DuplicatePhotoSerializer(source="members", many=True,
+                                      help_text=f"the keeper first; the first {DUPLICATES_SHOWN} of the group")
+    more = DuplicateRestSerializer(source="rest", help_text="the members not listed, counted")
 
 
 class DuplicatesQuerySerializer(ParamsSerializer):
@@ -510,8 +528,8 @@ class DuplicatesQuerySerializer(ParamsSerializer):
 
 
 class DuplicatesApi(APIView):
-    """A family's near-duplicate groups (photos not in the trash), largest first, a page at a time; another family's
-    is 404."""
+    """A family's near-duplicate groups (photos not in the trash), largest first, a page at a time, each with its
+    first photos (as the review page shows them) and counts of the rest; another family's is 404."""
 
     pagination_class = PageNumberPagination
 
@@ -521,9 +539,67 @@ class DuplicatesApi(APIView):
         data.is_valid(raise_exception=True)
         family = family_get(user=request.user, family_id=data.validated_data["family"])
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(duplicate_groups(user=request.user, family=family), request, view=self)
+        page = paginator.paginate_queryset(duplicate_groups_reviewed(user=request.user, family=family), request,
+                                           view=self)
         return paginator.get_paginated_response(
             DuplicateGroupSerializer(page, many=True, context={"request": request}).data)
+
+
+GROUP_CHANGED = inline_serializer("DuplicatesGroupChanged", {
+    "detail": serializers.CharField(), "photos": serializers.IntegerField(help_text="the group's photos now (0: none)")})
+
+
+def _group_key(value: str) -> str:
+    if not group_key_valid(value):
+        raise serializers.ValidationError("Not a group's key (the `key` of GET /api/v1/duplicates/).")
+    return value
+
+
+class DuplicatesTrashApi(APIView):
+    """Move photos of a group to the trash, as the review page's "Move ticked to trash": the `photos` named and, with
+    `more`, the group's members not listed that match its kept photo and that you may move. A `group` (its `key`, as
+    GET /api/v1/duplicates/ gives it; required with `more`) is checked first: 409 when the group changed since,
+    nothing moved. Only photos of `family` (with `group`, of that group) are tried: another is "No such photo.". At
+    most 500 a call: `left` says how many were not tried (those named: send them again; with `more`, the members not
+    listed, which you can't name: fetch the group again). Each photo is checked as the trash's own API does (its
+    uploader or a family admin)."""
+
+    class TrashInputSerializer(ParamsSerializer):
+        family = serializers.IntegerField(help_text="family id")
+        group = TextField(required=False, max_length=64, validators=[_group_key],
+                          help_text="the group's key (GET /api/v1/duplicates/), required with `more`; checked "
+                                    "whenever given (409 when the group changed)")
+        photos = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                       max_length=DUPLICATES_TRASH_MAX, required=False,
+                                       help_text="photos of the group to move (those it lists)")
+        more = serializers.BooleanField(required=False, default=False,
+                                        help_text="also the members not listed that match the kept photo")
+
+        def validate(self, data):
+            if data["more"] and "group" not in data:
+                raise serializers.ValidationError({"group": ["`more` moves the rest of a group: name it."]})
+            if not data["more"] and not data.get("photos"):
+                raise serializers.ValidationError("Name `photos`, or a `group` with `more`.")
+            return data
+
+    class TrashOutputSerializer(serializers.Serializer):
+        results = PhotoResultSerializer(many=True)
+        left = serializers.IntegerField(help_text="photos not tried, past the 500 a call: those named (send them "
+                                                  "again) and the group's members not listed (fetch the group again)")
+
+    @extend_schema(request=TrashInputSerializer, responses={200: TrashOutputSerializer, 409: GROUP_CHANGED})
+    def post(self, request):
+        data = self.TrashInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        family = family_get(user=request.user, family_id=data.validated_data["family"])
+        try:
+            moved = duplicate_group_trash(user=request.user, family=family,
+                                          photo_ids=data.validated_data.get("photos", []),
+                                          key=data.validated_data.get("group", ""), more=data.validated_data["more"])
+        except GroupChanged as changed:
+            return Response({"detail": changed.message, "photos": changed.photos}, status=status.HTTP_409_CONFLICT)
+        return Response(self.TrashOutputSerializer({"results": [result._asdict() for result in moved.results],
+                                                    "left": moved.left}).data)
 
 
 class DuplicatesDismissApi(APIView):
@@ -540,9 +616,7 @@ class DuplicatesDismissApi(APIView):
                                        help_text="or the photos of a group (its members' ids)")
 
         def validate_group(self, value: str) -> str:
-            if not group_key_valid(value):
-                raise serializers.ValidationError("Not a group's key (the `key` of GET /api/v1/duplicates/).")
-            return value
+            return _group_key(value)
 
         def validate(self, data):
             if ("group" in data) == ("photos" in data):
@@ -552,9 +626,7 @@ class DuplicatesDismissApi(APIView):
     @extend_schema(request=DismissInputSerializer, responses={
         200: inline_serializer("DuplicatesDismissed",
                                {"dismissed": serializers.IntegerField(help_text="pairs no longer grouped")}),
-        409: inline_serializer("DuplicatesGroupChanged", {"detail": serializers.CharField(),
-                                                          "photos": serializers.IntegerField(
-                                                              help_text="the group's photos now (0: none)")})})
+        409: GROUP_CHANGED})
     def post(self, request):
         data = self.DismissInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -8,15 +8,15 @@ Two signals, each said on the review page:
 - the cosine of the image embeddings of the family's search model (at least DUPLICATE_COSINE): sees through crops
   and small edits the hash misses.
 
-Finding pairs is the worker's job, after each photo is embedded (`duplicates_find`: one statement over the family's
-hashes, one HNSW walk per photo), and is stored as `DuplicatePair` rows: each photo is paired with at most its
-DUPLICATE_NEIGHBOURS nearest by each signal, so the pairs grow with the photos, however many share one hash (600
-copies of a blank scan are a few thousand pairs, not 179,700). A page view reads the family's pairs and joins them
-into groups (a group is a connected set: every photo linked by a chain of pairs), nothing quadratic, nothing over
-the whole family; of each group it draws the first few photos and moves the rest with them. What is ticked for the
-trash is measured against the suggested keeper itself (a pair with it, or a hash near its hash), not only the pairs
-stored. `duplicates_scan` finds them for photos stored before (command `find_duplicates`); migration search 0030
-shrank the pairs stored before they were bounded.
+Finding pairs is the worker's job, after each photo is embedded and after photos are restored from the trash
+(`duplicates_find`: one statement over the family's hashes, one HNSW walk per photo), and is stored as
+`DuplicatePair` rows: each photo is paired with at most its DUPLICATE_NEIGHBOURS nearest by each signal, so the pairs
+grow with the photos, however many share one hash (600 copies of a blank scan are a few thousand pairs, not 179,700).
+A page view reads the family's pairs and joins them into groups (a group is a connected set: every photo linked by a
+chain of pairs), nothing quadratic, nothing over the whole family; of each group it draws the first few photos and
+moves the rest with them. What is ticked for the trash is measured against the suggested keeper itself (a pair with
+it, or a hash near its hash), not only the pairs stored. `duplicates_scan` finds them for photos stored before
+(command `find_duplicates`); migration search 0030 shrank the pairs stored before they were bounded.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -81,7 +82,7 @@ def _partners(ids: list[int]) -> set[int]:
 
 
 class _Apart(NamedTuple):
-    """Photos members said are not duplicates, each with a label shared by those kept apart together."""
+    """Photos members said are not duplicates, each with a label per "keep all" it was kept in (its action)."""
 
     photo_ids: str  # id_array texts, for an unnest(%s::bigint[], %s::bigint[]) AS apart(photo_id, label)
     labels: str
@@ -93,15 +94,19 @@ _KEPT_APART = ("EXISTS (SELECT 1 FROM apart x JOIN apart y ON y.label = x.label 
 
 
 def _kept_apart(ids: list[int]) -> _Apart:
-    """The photos of these photos' families that "Not duplicates" kept apart, labelled by what a member kept apart
-    together (photos joined by a chain of dismissed pairs: a group kept all at once). The finder leaves out a
-    candidate with the photo's label, so a dismissed pair never takes a neighbour slot and a rescan never pairs two
-    photos of a group kept (the dismissal rows name the pairs stored then, the few nearest of each photo; trashing
-    one of them, or new thresholds, made the rest each other's nearest: the group came back)."""
+    """The photos of these photos' families that "Not duplicates" kept apart, labelled by the action that kept them
+    (a photo kept twice has two labels). The finder leaves out a candidate sharing a label with the photo, so a
+    dismissed pair never takes a neighbour slot and a rescan never pairs two photos of a group kept (the dismissal
+    rows name the pairs stored then, the few nearest of each photo; trashing one of them, or new thresholds, made
+    the rest each other's nearest: the group came back). Two actions sharing a photo keep apart only their own
+    photos: A~B kept, then B~C, leaves A and C free to pair (nobody looked at them together)."""
     families = Photo.all_objects.filter(pk__in=ids).values("family_id")
-    labels = _connected(DuplicateDismissal.objects.filter(family_id__in=families).values_list("photo_a_id",
-                                                                                             "photo_b_id"))
-    return _Apart(id_array(labels), id_array(labels.values()))
+    labels: dict[uuid.UUID, int] = {}
+    kept = sorted({(pk, labels.setdefault(action, len(labels)))
+                   for action, *pair in DuplicateDismissal.objects.filter(family_id__in=families).values_list(
+                       "action", "photo_a_id", "photo_b_id")
+                   for pk in pair})
+    return _Apart(id_array(pk for pk, _ in kept), id_array(label for _, label in kept))
 
 
 def _connected(pairs: Iterable[tuple[int, int]]) -> dict[int, int]:
@@ -124,8 +129,9 @@ def _hash_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
     """Pairs (smaller id first) of each of these photos with its DUPLICATE_NEIGHBOURS nearest photos of its family
     whose hash is near enough: one statement, each hash turned into bits once (a sequential read of the family's
     hashes, by the worker). Photos in the trash come after every one out of it: a copy uploaded while its original
-    is in the trash is paired with it when nothing else is near, so restoring the original groups them (the pages
-    leave trashed photos out of groups; a restore does not look for pairs again). Bounded as the embedding walk is:
+    is in the trash is paired with it when nothing else is near, so restoring the original groups them at once (the
+    pages leave trashed photos out of groups). Cheap here (bit counts over the read the statement makes anyway);
+    the embedding walk leaves them out, and the find a restore queues pairs what only the embeddings see. Bounded as the embedding walk is:
     600 photos of one hash (a blank scan, pocket shots) were each paired with every other, 179,700 pairs. Ties
     (photos of one hash) go to the photo the review page would keep (more pixels, then bytes, then the earliest
     taken, then the smallest id): every copy is paired with the likely keeper, so trashing the others leaves the
@@ -154,7 +160,11 @@ def _hash_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
 def _embedding_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
     """Pairs of these photos with their DUPLICATE_NEIGHBOURS nearest neighbours in the family's HNSW index (the walk
     of "similar photos"), the cosine threshold applied later: one statement per family and model, each photo's
-    walk a LATERAL subquery that repeats the index's cast and predicate as literals (search.vector_index)."""
+    walk a LATERAL subquery that repeats the index's cast and predicate as literals (search.vector_index). Photos in
+    the trash are left out: a restore looks for the restored photos' near-duplicates again (a task queued by
+    search.receivers.on_photos_restored), so a look-alike uploaded while its original was in the trash is grouped
+    with it then. (Reading every trashed embedding exactly, per photo looked at, made a find of 64 photos 4 times
+    slower with 8,000 photos in the trash.)"""
     pairs: set[tuple[int, int]] = set()
     rows = (PhotoEmbedding.objects.filter(photo_id__in=ids, trashed=False)
             .values_list("family_id", "model_name").distinct())
@@ -385,9 +395,17 @@ def _hash_bits(phash: str) -> int | None:
 
 
 def _dismissed_with(family: Family, photo_ids: list[int]) -> set[tuple[int, int]]:
-    """The pairs of these photos a member said are not duplicates."""
-    return set(DuplicateDismissal.objects.filter(family=family).filter(
-        Q(photo_a_id__in=photo_ids) | Q(photo_b_id__in=photo_ids)).values_list("photo_a_id", "photo_b_id"))
+    """The pairs (smaller id first) of these photos with the photos a member kept with them by one "Not duplicates:
+    keep all" (every photo of that action, whether their own pair was stored then or not)."""
+    actions = DuplicateDismissal.objects.filter(family=family).filter(
+        Q(photo_a_id__in=photo_ids) | Q(photo_b_id__in=photo_ids)).values("action")
+    kept: dict[uuid.UUID, set[int]] = {}
+    for action, a, b in DuplicateDismissal.objects.filter(family=family, action__in=actions).values_list(
+            "action", "photo_a_id", "photo_b_id"):
+        kept.setdefault(action, set()).update((a, b))
+    wanted = set(photo_ids)
+    return {(min(pk, other), max(pk, other)) for photos in kept.values() for pk in photos & wanted
+            for other in photos if other != pk}
 
 
 def group_key(photo_ids: Iterable[int]) -> str:
@@ -496,8 +514,10 @@ def duplicates_dismiss(*, user: AbstractBaseUser, family: Family, photo_ids: Ite
 def _dismiss(user: AbstractBaseUser, family: Family, ids: list[int]) -> int:
     pairs = list(_grouped_pairs(family).filter(photo_a_id__in=ids, photo_b_id__in=ids)
                  .values_list("photo_a_id", "photo_b_id"))
+    action = uuid.uuid4()  # every two of these photos stay apart (_kept_apart), whether their pair was stored or not
     made = DuplicateDismissal.objects.bulk_create(
-        [DuplicateDismissal(family=family, photo_a_id=a, photo_b_id=b, dismissed_by=user) for a, b in pairs],
+        [DuplicateDismissal(family=family, photo_a_id=a, photo_b_id=b, dismissed_by=user, action=action)
+         for a, b in pairs],
         ignore_conflicts=True)  # (a member saying it at the same moment: once)
     return len(made)
 

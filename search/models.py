@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -435,7 +437,9 @@ class DuplicatePair(models.Model):
 class DuplicateDismissal(models.Model):
     """Two photos a member said are not duplicates ("Not duplicates: keep all" on a group): their pair is no longer
     grouped, even when the worker finds it again (a rotation re-embeds a photo and replaces its DuplicatePair rows).
-    `photo_a` < `photo_b`. Deleting it (Django admin) brings the pair back."""
+    `photo_a` < `photo_b`. The rows one "keep all" stored share its `action`: every two photos of one action stay
+    apart (search.duplicates), photos of two actions that share a photo do not. Deleting one row shows its stored
+    pair again; the admin's "Undo these keep-alls" deletes every row of an action, which undoes it."""
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
     photo_a = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
@@ -443,6 +447,7 @@ class DuplicateDismissal(models.Model):
     dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                      related_name="+")
     dismissed_at = models.DateTimeField(auto_now_add=True)
+    action = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         constraints = [
@@ -451,7 +456,8 @@ class DuplicateDismissal(models.Model):
                                    name="duplicate_dismissal_ordered"),
         ]
         indexes = [models.Index(fields=["family"], name="duplicatedismissal_family"),
-                   models.Index(fields=["photo_b"], name="duplicatedismissal_photo_b")]
+                   models.Index(fields=["photo_b"], name="duplicatedismissal_photo_b"),
+                   models.Index(fields=["action"], name="duplicatedismissal_action")]
 
     def __str__(self) -> str:
         return f"photos {self.photo_a_id} and {self.photo_b_id}: not duplicates"

@@ -1,6 +1,6 @@
-"""The search app's answers to gallery events: index new and edited photos, drop a deleted family's vector indexes,
-take a leaving member's judgments out of the family's fit, and a returning one's back in, have a family's suggested-tag
-concepts follow its tag merges."""
+"""The search app's answers to gallery events: index new and edited photos, look for restored photos' near-duplicates,
+drop a deleted family's vector indexes, take a leaving member's judgments out of the family's fit, and a returning
+one's back in, have a family's suggested-tag concepts follow its tag merges."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from search.family_places import family_places_add
 from search.metadata import documents_refresh
 from search.models import PhotoDocument, PhotoEmbedding
 from search.quality import calibration_fit_for_joiners, calibrations_withdraw_for_leavers
-from search.services import family_indexes_drop_later, photos_enqueue, photos_retry
+from search.services import duplicates_find_later, family_indexes_drop_later, photos_enqueue, photos_retry
 from search.suggestions import vocabulary_tags_merged
 
 
@@ -30,10 +30,13 @@ def on_photos_trashed(sender, photo_ids, **kwargs) -> None:
 
 
 def on_photos_restored(sender, photo_ids, **kwargs) -> None:
-    """Back in search: the embeddings unmarked, the documents rebuilt from the current metadata."""
+    """Back in search: the embeddings unmarked, the documents rebuilt from the current metadata; their
+    near-duplicates looked for again once this commits (the finder's embedding walk leaves trashed photos out: a
+    look-alike uploaded while they were in the trash)."""
     ids = list(photo_ids)
     PhotoEmbedding.objects.filter(photo_id__in=ids).update(trashed=False)
     documents_refresh(ids)
+    on_commit_collected("photos_restored_duplicates", ids, _duplicates_find_later)
 
 
 def on_photos_rotated(sender, photo_ids, **kwargs) -> None:
@@ -76,3 +79,7 @@ def on_photos_added(sender, photo_ids, **kwargs) -> None:
 
 def _enqueue(photo_ids: set[int]) -> None:
     photos_enqueue(sorted(photo_ids))
+
+
+def _duplicates_find_later(photo_ids: set[int]) -> None:
+    duplicates_find_later(sorted(photo_ids))

@@ -352,6 +352,18 @@ def family_indexes_drop_later(*, family_id: int) -> None:
     enqueue("search.tasks.family_indexes_drop_task", family_id, q_options={"timeout": settings.Q_CLUSTER["timeout"]})
 
 
+def duplicates_find_later(photo_ids: Sequence[int]) -> None:
+    """Queue a look for these photos' near-duplicates (photos restored from the trash: the finder leaves trashed
+    photos out of its embedding walk, so what was uploaded meanwhile is paired with them now), in batch-sized tasks."""
+    from mediasearch.task_queue import enqueue
+
+    chunk = settings.EMBED_TASK_SIZE
+    ids = sorted(photo_ids)
+    for start in range(0, len(ids), chunk):
+        enqueue("search.tasks.duplicates_find_task", ids[start:start + chunk],
+                q_options={"timeout": settings.Q_CLUSTER["timeout"]})
+
+
 @transaction.atomic
 def photos_retry(*, photo_ids: Sequence[int]) -> int:
     """Give failed (or any) photos a fresh start and queue them."""

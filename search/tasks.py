@@ -14,6 +14,12 @@ def embed_missing_task() -> int:
     return services.embed_missing()
 
 
+def duplicates_find_task(photo_ids: list[int]) -> int:
+    from search.duplicates import duplicates_find
+
+    return duplicates_find(photo_ids=photo_ids)
+
+
 def family_indexes_drop_task(family_id: int) -> int:
     from search.vector_index import drop_indexes
 

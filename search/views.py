@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -24,15 +23,15 @@ from gallery.forms import given_twice
 from gallery.middleware import many_fields
 from gallery.places import country_name
 from gallery.selectors import (
-    family_get, family_is_admin, family_labelled, family_list, family_members, favourite_ids, photo_get, tag_key,
-    tag_list,
+    family_get, family_is_admin, family_labelled, family_list, favourite_ids, photo_get, tag_key, tag_list,
 )
 from gallery.text import NUL, id_from_text, text_isolated
-from gallery.trash_services import admin_family_ids, photo_may_manage, photos_trash
 from gallery.views import removed_meanwhile, wants_partial
 from gallery.views.bulk import bar_refused_take, selection_context
 from gallery.views.trash import results_message
-from search.duplicates import GroupChanged, duplicate_group_get, duplicate_groups, duplicates_dismiss_group
+from search.duplicate_selectors import duplicates_page
+from search.duplicate_services import DUPLICATES_TRASH_MAX, duplicate_group_trash
+from search.duplicates import GroupChanged, duplicates_dismiss_group
 from search.engine import (
     MAX_LIMIT, MAX_QUERY_CHARS, MAX_REFINE, PAGE_SIZE, LeftOut, SearchParams, SearchResponse, preferences_for,
     refine_read, search_photos, similar_photos,
@@ -668,24 +667,10 @@ def duplicates(request: HttpRequest, family_id: int) -> HttpResponse:
     (only the photos the member may trash: their own uploads, or all for a family admin). DUPLICATE_GROUPS_PAGE_SIZE
     groups a page, the following pages loaded as the timeline's are (HTMX partials, or whole pages by the link)."""
     family = family_get(user=request.user, family_id=family_id)
-    admin_of = admin_family_ids(request.user) & {family.pk}
-    all_groups = duplicate_groups(user=request.user, family=family, shown=DUPLICATES_SHOWN)
     twice = given_twice(request.GET, ("page",))  # `page=1&page=2`: said, and the first page shown (not the last's)
-    page = Paginator(all_groups, settings.DUPLICATE_GROUPS_PAGE_SIZE).get_page(
-        None if twice else request.GET.get("page"))
-    may_trash = {member.photo.pk for group in page.object_list for member in group.members
-                 if photo_may_manage(photo=member.photo, user=request.user, admin_of=admin_of)}
-    groups = []
-    for group in page:
-        more_to_trash = sum(photo_may_manage(photo=photo, user=request.user, admin_of=admin_of)
-                            for photo in group.more_trash)
-        can_trash = more_to_trash > 0 or any(member.photo.pk in may_trash for member in group.members[1:])
-        groups.append((group, can_trash, {"to_trash": more_to_trash, "theirs": len(group.more_trash) - more_to_trash,
-                                          "unlike": len(group.more) - len(group.more_trash)}))
-    # Who else may trash a photo: its uploader only while in the family (not after leaving, nor a deleted account).
-    member_ids = set(family_members(family=family).values_list("user_id", flat=True))
-    context = {"family": family, "groups": groups, "page": page, "total": len(all_groups), "may_trash": may_trash,
-               "member_ids": member_ids}
+    review = duplicates_page(user=request.user, family=family, page=None if twice else request.GET.get("page"))
+    context = {"family": family, "groups": review.page.object_list, "page": review.page, "total": review.total,
+               "member_ids": review.member_ids}
     status = 400 if twice else 200
     if wants_partial(request):
         return render(request, "search/duplicates.html#groups-page", context, status=status)
@@ -916,11 +901,6 @@ def duplicates_dismiss_view(request: HttpRequest, family_id: int) -> HttpRespons
     return _back_to_duplicates(request, family)
 
 
-# Ticked photos one "Move ticked to trash" moves (the trash service checks each): the rest are said, still ticked.
-DUPLICATES_TRASH_MAX = 500
-# Photos of a group the review page draws: the rest ("and 588 more like these", 600 copies of a blank scan were 480 KB
-# and seconds of HTML) are moved with the ticked ones by one box, named by the group's key.
-DUPLICATES_SHOWN = 12
 # Fields its form may post. A group is as large as the burst or time-lapse that chained into it, all but the keeper
 # ticked: past Django's 1000 the whole form was refused with a bare 400 (the CSRF check could not read its token).
 # 10,000 short fields (about 120 kB) read in milliseconds; past that the page says so (gallery.middleware).
@@ -931,30 +911,22 @@ DUPLICATES_TRASH_FIELDS = 10_000
 @login_required
 @many_fields(DUPLICATES_TRASH_FIELDS)
 def duplicates_trash(request: HttpRequest, family_id: int) -> HttpResponse:
-    """Move the ticked photos of a group to the trash (the trash service checks each against the user's rights), at
-    most DUPLICATES_TRASH_MAX a click."""
+    """Move the ticked photos of a group to the trash and, with the "and N more" box, the rest that match the keeper
+    (the group as it was shown, or nothing), at most DUPLICATES_TRASH_MAX a click."""
     family = family_get(user=request.user, family_id=family_id)
-    ticked = request.POST.getlist("photo")
-    if request.POST.get("more"):  # "and the N more like these", not drawn: the group as it was shown, or nothing
-        try:
-            group = duplicate_group_get(user=request.user, family=family, key=request.POST.get("group", ""),
-                                        shown=DUPLICATES_SHOWN)
-        except GroupChanged as changed:
-            messages.error(request, changed.message)
-            return _back_to_duplicates(request, family)
-        admin_of = admin_family_ids(request.user) & {family.pk}
-        ticked += [str(photo.pk) for photo in group.more_trash
-                   if photo_may_manage(photo=photo, user=request.user, admin_of=admin_of)]
-    ticked = list(dict.fromkeys(ticked))
     try:
-        results = photos_trash(user=request.user, photo_ids=ticked[:DUPLICATES_TRASH_MAX])
+        moved = duplicate_group_trash(user=request.user, family=family, photo_ids=request.POST.getlist("photo"),
+                                       key=request.POST.get("group", ""), more=bool(request.POST.get("more")))
+    except GroupChanged as changed:
+        messages.error(request, changed.message)
+        return _back_to_duplicates(request, family)
     except PermissionDenied as exc:
         return removed_meanwhile(request, exc)
-    results_message(request, results, "Moved", where=" to the trash",
+    results_message(request, moved.results, "Moved", where=" to the trash",
                     empty="No photo was ticked: nothing moved to the trash.")
-    if len(ticked) > DUPLICATES_TRASH_MAX:
-        messages.warning(request, f"{len(ticked) - DUPLICATES_TRASH_MAX} more ticked photos were not moved: at most "
-                                  f"{DUPLICATES_TRASH_MAX} go to the trash at once. Move them with another click.")
+    if moved.left:
+        messages.warning(request, f"{moved.left} more ticked photos were not moved: at most {DUPLICATES_TRASH_MAX} go "
+                                  "to the trash at once. Move them with another click.")
     return _back_to_duplicates(request, family)
 
 

@@ -277,3 +277,31 @@ def test_the_indexing_status_list_asks_the_same_few_queries_however_many_familie
     assert len(listed(page)) == 10
     row = next(row for row in page.content.decode().split("<tr") if ">Extra 2<" in row)
     assert '<td class="field-pending">1</td>' in row and '<td class="field-ready">0</td>' in row
+
+
+def test_the_dismissal_admin_shows_each_rows_keep_all_and_undoes_a_whole_one(world, staff):
+    """A "keep all" keeps apart every two photos of its group, whichever pairs were stored: deleting one of its rows
+    left the rest kept apart. The list shows each row's action and "Undo these keep-alls" deletes every row of the
+    actions ticked (in the families staff may change), not the other actions."""
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    from search.duplicates import duplicates_dismiss
+    from search.models import DuplicateDismissal, DuplicatePair
+    from tests.factories import photo_factory
+
+    photos = [world.smith_photo] + [photo_factory(family=world.smiths, user=world.alice, filename=f"{n}.jpg")
+                                    for n in range(3)]
+    for a, b in [(0, 1), (1, 2), (0, 2)]:
+        DuplicatePair.objects.create(family=world.smiths, photo_a=photos[a], photo_b=photos[b], hash_distance=0)
+    DuplicatePair.objects.create(family=world.smiths, photo_a=photos[0], photo_b=photos[3], hash_distance=0)
+    duplicates_dismiss(user=world.alice, family=world.smiths, photo_ids=[p.pk for p in photos[:3]])
+    other = duplicates_dismiss(user=world.alice, family=world.smiths, photo_ids=[photos[0].pk, photos[3].pk])
+    assert other == 1
+    first = DuplicateDismissal.objects.filter(photo_b=photos[1]).get()
+    page = staff.get(url(DuplicateDismissal))
+    assert str(first.action) in page.content.decode()
+
+    response = staff.post(url(DuplicateDismissal), {"action": "keep_alls_undo", ACTION_CHECKBOX_NAME: [first.pk]})
+
+    assert response.status_code == 302
+    assert list(DuplicateDismissal.objects.values_list("photo_a_id", "photo_b_id")) == [(photos[0].pk, photos[3].pk)]

@@ -579,7 +579,7 @@ def test_keep_all_and_move_to_trash_work_on_a_group_of_six_hundred(family, alice
     the group could not be kept or trashed at all. "Keep all" posts the group's key (one field, whatever its size),
     and the trash moves at most DUPLICATES_TRASH_MAX ticked photos a click, saying so for the rest. (The page draws
     the first DUPLICATES_SHOWN of the group, ticked, and one box for the rest.)"""
-    from search.views import DUPLICATES_SHOWN
+    from search.duplicate_selectors import DUPLICATES_SHOWN
 
     burst = _burst(family, alice, 600, star=True)  # every photo pairs with the keeper: all 599 ticked
     client = client_for(alice)
@@ -623,7 +623,7 @@ def test_not_duplicates_keeps_all_of_a_group_of_six_hundred(family, alice, clien
 
     DuplicateDismissal.objects.all().delete()
     [group] = api.get("/api/v1/duplicates/", {"family": family.pk}).json()["results"]
-    assert len(group["photos"]) == 600 and group["key"] == dict(fields)["group"]
+    assert group["size"] == 600 and group["key"] == dict(fields)["group"]  # (its first photos listed: test_duplicates_api)
     response = api.post("/api/v1/duplicates/dismiss/", {"family": family.pk, "group": group["key"]},
                         content_type="application/json")
     assert response.status_code == 200 and response.json() == {"dismissed": 599}
@@ -849,7 +849,7 @@ def test_the_page_of_a_group_of_six_hundred_shows_a_few_and_acts_on_all(family, 
     """A group of 600 was one page of 600 photos (480 KB of HTML, 8 s to draw). The page shows the first
     DUPLICATES_SHOWN with "and 588 more like these", which the trash button moves too; its statements do not grow
     with the group, nor with the photos a plain member can't trash (their uploaders were read one by one)."""
-    from search.views import DUPLICATES_SHOWN
+    from search.duplicate_selectors import DUPLICATES_SHOWN
 
     photos = _lookalikes(family, alice, 600)
     duplicates_scan(family_id=family.pk)
@@ -880,7 +880,7 @@ def test_the_page_of_a_group_of_six_hundred_shows_a_few_and_acts_on_all(family, 
 def test_the_rest_of_a_group_not_shown_is_not_moved_when_the_group_changed(family, alice, bob, client_for):
     """The unshown photos are named by the group's key: a group that changed since the page was drawn moves
     nothing, as "keep all" does."""
-    from search.views import DUPLICATES_SHOWN
+    from search.duplicate_selectors import DUPLICATES_SHOWN
     from tests.factories import photo_factory
 
     photos = _lookalikes(family, alice, DUPLICATES_SHOWN + 5)
@@ -941,7 +941,7 @@ def test_pairs_stored_every_with_every_are_pruned_to_each_photos_nearest(family,
 def test_another_family_can_not_move_the_rest_of_our_group(family, other_family, alice, mallory, client_for):
     """"The N more like these" are named by the group's key: posted to our family by another family's member, 404;
     posted to their own family, no such group; nothing moves either way."""
-    from search.views import DUPLICATES_SHOWN
+    from search.duplicate_selectors import DUPLICATES_SHOWN
 
     photos = _lookalikes(family, alice, DUPLICATES_SHOWN + 3)
     duplicates_scan(family_id=family.pk)
@@ -1029,8 +1029,8 @@ def test_a_group_whose_shown_photos_were_trashed_meanwhile(family, alice):
 def test_the_page_with_a_group_whose_shown_photos_went_to_the_trash_meanwhile(family, alice, client_for, monkeypatch):
     """Race: another member trashes the 12 drawn photos between the page's read of the pairs and its read of photos."""
     from django.urls import reverse
-    import search.views as views
-    real = views.duplicate_groups
+    import search.duplicate_selectors as selectors
+    real = selectors.duplicate_groups
 
     def racing(**kwargs):
         groups = real(**kwargs)
@@ -1039,7 +1039,7 @@ def test_the_page_with_a_group_whose_shown_photos_went_to_the_trash_meanwhile(fa
 
     _lookalikes(family, alice, 20)
     duplicates_scan(family_id=family.pk)
-    monkeypatch.setattr(views, "duplicate_groups", racing)
+    monkeypatch.setattr(selectors, "duplicate_groups", racing)
     client = client_for(alice)
     client.raise_request_exception = False
     assert client.get(reverse("search:duplicates", args=[family.pk])).status_code == 200

@@ -3,6 +3,8 @@ trash the rest of a group in one click; the same page on a 390 px phone."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gallery.models import Membership, Photo
@@ -95,7 +97,7 @@ def blank_scans(transactional_db):
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_group_of_forty_look_alikes_shows_twelve_and_moves_all(live_server, browser, artifacts, blank_scans, width):
-    from search.views import DUPLICATES_SHOWN
+    from search.duplicate_selectors import DUPLICATES_SHOWN
 
     family, scans = blank_scans
     context, page = new_page(browser, **width_options(width))
@@ -126,20 +128,20 @@ def test_a_group_whose_shown_photos_went_to_the_trash_meanwhile(live_server, bro
                                                                 monkeypatch, width):
     """Another member trashes the 12 photos the page was about to draw, between its read of the pairs and its read of
     the photos: the next 12 of the group are drawn (the page was a 500)."""
-    import search.views as views
+    import search.duplicate_selectors as selectors
     from django.utils import timezone
 
-    from search.views import DUPLICATES_SHOWN
+    from search.duplicate_selectors import DUPLICATES_SHOWN
 
     family, scans = blank_scans
-    real = views.duplicate_groups
+    real = selectors.duplicate_groups
 
     def racing(**kwargs):
         groups = real(**kwargs)
         Photo.objects.filter(pk__in=groups.groups[0][:DUPLICATES_SHOWN]).update(trashed_at=timezone.now())
         return groups
 
-    monkeypatch.setattr(views, "duplicate_groups", racing)
+    monkeypatch.setattr(selectors, "duplicate_groups", racing)
     context, page = new_page(browser, **width_options(width))
     try:
         sign_in(page, live_server, "alice")
@@ -155,6 +157,114 @@ def test_a_group_whose_shown_photos_went_to_the_trash_meanwhile(live_server, bro
                                ".every((i) => i.complete && i.naturalWidth > 0)")
         page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=artifacts / f"duplicates-trashed-meanwhile-{width}.png", full_page=True)
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_plain_member_moves_their_own_of_a_group_of_forty_and_the_api_says_the_same(live_server, browser, artifacts,
+                                                                                    blank_scans, width):
+    """bob, a plain member, uploaded 5 of the 28 photos of a group of 40 not drawn: the page (counts read by the
+    selector the API shares) offers to move those 5 and says the other 23 are others'; the click moves his 5 only."""
+    from django.test import Client
+
+    from search.duplicate_selectors import DUPLICATES_SHOWN
+    from tests.factories import api_token_key
+
+    family, scans = blank_scans
+    bob = UserFactory(username="bob")
+    MembershipFactory(family=family, user=bob)
+    his = [p.pk for p in scans[-5:]]
+    Photo.objects.filter(pk__in=his).update(uploaded_by=bob)
+    [group] = Client(headers={"Authorization": f"Token {api_token_key(bob)}"}).get(
+        "/api/v1/duplicates/", {"family": family.pk}).json()["results"]
+    assert group["more"] == {"photos": 40 - DUPLICATES_SHOWN, "to_trash": 5, "theirs": 23, "unlike": 0}
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "bob")
+        page.goto(live_server.url + f"/families/{family.pk}/duplicates/")
+        assert page.locator(".duplicate-item").count() == DUPLICATES_SHOWN
+        assert page.get_by_label("Move the 5 of them that match the suggested keeper to the trash too").is_checked()
+        assert page.get_by_text("23 of them only their uploader or a family admin can trash.").is_visible()
+        assert page.locator(".duplicate-item input[type=checkbox]").count() == 0  # none drawn is his
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        page.evaluate("() => document.querySelectorAll('.duplicate-thumb').forEach((i) => i.scrollIntoView())")
+        page.wait_for_function("() => Array.from(document.querySelectorAll('.duplicate-thumb'))"
+                               ".every((i) => i.complete && i.naturalWidth > 0)")
+        page.locator(".duplicate-more").scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / f"duplicates-plain-member-{width}.png", full_page=True)
+        page.get_by_role("button", name="Move ticked to trash").click()
+        assert page.get_by_text("Moved 5 photos to the trash.").is_visible()
+        assert not Photo.objects.filter(pk__in=his).exists()
+        assert Photo.objects.filter(pk__in=[p.pk for p in scans]).count() == 35
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_group_that_changed_after_the_page_was_drawn_moves_nothing(live_server, browser, artifacts, smiths, width):
+    """A copy found after the page was drawn joins a group: its "Move ticked to trash" (no "and N more" box, a small
+    group) moves nothing and the page says the group changed (the key was checked only with the box)."""
+    from search.models import DuplicatePair
+
+    family, groups = smiths
+    first = groups[0]
+    keeper = first[1]
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/families/{family.pk}/duplicates/")
+        late = photo_factory(family=family, user=first[0].uploaded_by, data=_jpeg_copy(
+            shape_png("red", "circle", seed=40), 200), filename="IMG_0-late.jpg")
+        DuplicatePair.objects.create(family=family, photo_a=keeper, photo_b=late, hash_distance=0)
+        page.locator(f"#duplicates-{keeper.pk}").get_by_role("button", name="Move ticked to trash").click()
+        assert page.get_by_text("This group changed since the page was shown (it now holds 4 photos): nothing was "
+                                "changed.").is_visible()
+        assert Photo.objects.filter(pk__in=[p.pk for p in first]).count() == 3
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        page.wait_for_function("() => Array.from(document.querySelectorAll('.duplicate-thumb'))"
+                               ".every((i) => i.complete && i.naturalWidth > 0)")
+        page.screenshot(path=artifacts / f"duplicates-group-changed-{width}.png", full_page=True)
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_dismissals_admin_undoes_a_whole_keep_all(live_server, browser, artifacts, smiths, width):
+    """A family admin on staff: the Duplicate dismissals list shows each row's keep-all, and "Undo these keep-alls"
+    on one row of a group kept deletes every row of it; the group is back on the review page."""
+    from django.contrib.auth.models import Permission
+
+    from search.duplicates import duplicates_dismiss_group, group_key
+    from search.models import DuplicateDismissal
+
+    family, groups = smiths
+    alice = groups[0][0].uploaded_by
+    alice.is_staff = True
+    alice.save()
+    alice.user_permissions.set(Permission.objects.filter(content_type__app_label="search",
+                                                         codename__endswith="duplicatedismissal"))
+    first = groups[0]
+    duplicates_dismiss_group(user=alice, family=family, key=group_key(sorted(p.pk for p in first)))
+    assert DuplicateDismissal.objects.count() == 3
+    action = DuplicateDismissal.objects.values_list("action", flat=True).first()
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/admin/search/duplicatedismissal/")
+        assert page.locator("#result_list tbody tr td.field-action", has_text=str(action)).count() == 3
+        page.screenshot(path=artifacts / f"admin-dismissals-{width}.png", full_page=True)
+        page.locator("#result_list tbody tr input.action-select").first.check()
+        page.select_option("select[name=action]", "keep_alls_undo")
+        page.get_by_role("button", name=re.compile("Go|Run")).click()
+        page.get_by_text("3 dismissed pairs deleted: their photos may be grouped again.").wait_for(timeout=10_000)
+        assert not DuplicateDismissal.objects.exists()
+        page.screenshot(path=artifacts / f"admin-dismissals-undone-{width}.png", full_page=True)
+        page.goto(live_server.url + f"/families/{family.pk}/duplicates/")
+        assert page.locator(".duplicate-group").count() == 2
         assert page.js_errors == []
     finally:
         context.close()
