@@ -115,7 +115,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A Host not served: the site's 400 page, with DEBUG on too; but not where SecurityMiddleware, above, redirects
     # plain HTTP to https (HTTPS=on, a path SECURE_REDIRECT_EXEMPT does not name): its redirect asks the Host first,
-    # and Django answers the refusal itself (its debug page under DEBUG; without, the same 400 page, handler400).
+    # and Django answers the refusal itself (the same 400 page, handler400; DEBUG, whose debug page it would be, is
+    # refused with HTTPS=on: mediasearch.checks).
     "mediasearch.middleware.HostRefusedMiddleware",
     "gallery.text.NulGuardMiddleware",  # before anything reads a cookie or a header
     "gallery.upload_limits.UploadLimitMiddleware",  # before anything reads the body (CSRF reads POST)

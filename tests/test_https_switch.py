@@ -247,3 +247,18 @@ def test_the_schema_needs_sign_in_or_a_token(client, alice):
 
     client.force_login(alice)
     assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("https, debug, refused", [(True, True, True), (True, False, False), (False, True, False)])
+def test_debug_on_a_site_behind_https_is_refused_at_start_up(settings, https, debug, refused):
+    """HTTPS=on says the site is deployed (reached over HTTPS); DEBUG there showed Django's debug page (the settings,
+    the traceback, the URL patterns) to anyone, e.g. for a request with a Host the site does not serve, which the
+    redirect to https refuses before the site's own 400 page can answer. The two together stop start-up; DEBUG is
+    for `make run` on http://localhost."""
+    from django.core import checks
+
+    settings.HTTPS, settings.DEBUG = https, debug
+    errors = [message for message in checks.run_checks() if message.id == "mediasearch.E002"]
+    assert len(errors) == refused
+    if refused:
+        assert errors[0].msg.startswith("DEBUG=on with HTTPS=on") and errors[0].level == checks.ERROR
