@@ -73,7 +73,11 @@ def invite_create(*, family: Family, created_by: AbstractBaseUser, role: str = M
 
 @transaction.atomic
 def invite_revoke(*, invite: Invite) -> Invite:
-    invite = Invite.objects.select_for_update().get(pk=invite.pk)
+    """Withdraw an open link (the family page). One used is refused; one gone meanwhile (the sweep deletes links over
+    for INVITE_KEEP_DAYS, a family's deletion its links) too, saying so (code "deleted")."""
+    invite = Invite.objects.select_for_update().filter(pk=invite.pk).first()
+    if invite is None:
+        raise ValidationError("This invitation link no longer exists.", code="deleted")
     if invite.used_at:
         raise ValidationError("This link has already been used: remove the member instead.")
     if not invite.revoked_at:

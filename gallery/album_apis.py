@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
@@ -23,7 +26,7 @@ from gallery.album_selectors import (
     AlbumTile, album_get, album_list, album_photo_ids, album_tiles, albums_manageable, share_get, share_list,
 )
 from gallery.album_services import (
-    MAX_PHOTOS_PER_CALL, SHARE_MAX_DAYS, album_add_photos, album_api_version, album_api_version_check,
+    DELETED, MAX_PHOTOS_PER_CALL, SHARE_MAX_DAYS, album_add_photos, album_api_version, album_api_version_check,
     album_can_manage, album_create, album_delete, album_remove_photos, album_reorder, album_set_cover, album_update,
     share_create, share_revoke,
 )
@@ -323,6 +326,20 @@ def _managed_album(request, album_id: int) -> Album:
     return album
 
 
+@contextmanager
+def _deleted_meanwhile_is_missing(read_again: Callable[[], object]) -> Iterator[None]:
+    """A service finding the album or link deleted since the view read it (code DELETED) answers as a missing one:
+    `read_again` (the view's selectors, once more) raises their 404, the same as another family's (no oracle), where
+    the refusal was a 400."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if getattr(exc, "code", None) != DELETED:
+            raise
+        read_again()
+        raise Http404 from None  # (found again: a refusal of something else deleted, still a missing thing)
+
+
 class AlbumSharesApi(APIView):
     """An album's share links, newest first (revoked and expired ones too), and a new one: for the album's creator
     or a family admin, as on the album's share page. The link itself is answered once, when it is made."""
@@ -353,7 +370,8 @@ class AlbumSharesApi(APIView):
         form = ShareForm({"days": settings.SHARE_DAYS, **data.validated_data})  # the share page's form and rules
         if not form.is_valid():
             raise ValidationError(api_errors(DjangoValidationError(form.errors.as_data())))
-        made = share_create(user=request.user, album=album, **form.cleaned_data)
+        with _deleted_meanwhile_is_missing(lambda: _managed_album(request, album_id)):
+            made = share_create(user=request.user, album=album, **form.cleaned_data)
         link = request.build_absolute_uri(reverse("shared_album", args=[made.token]))
         return created(request, NewShareOutputSerializer(made.share, context={"link": link}).data,
                        view_name="api_album_share_detail", pk=(album.pk, made.share.pk))
@@ -370,6 +388,10 @@ class AlbumShareDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, album_id: int, share_id: int):
-        share = share_get(user=request.user, album=_managed_album(request, album_id), share_id=share_id)
-        share_revoke(user=request.user, share=share)
+        def read() -> AlbumShare:
+            return share_get(user=request.user, album=_managed_album(request, album_id), share_id=share_id)
+
+        share = read()
+        with _deleted_meanwhile_is_missing(read):
+            share_revoke(user=request.user, share=share)
         return Response(status=status.HTTP_204_NO_CONTENT)

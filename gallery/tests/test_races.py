@@ -1525,3 +1525,82 @@ def test_suggestions_accepted_in_bulk_while_the_admin_deletes_a_tag_of_their_pho
     assert not _fails(run.first) and not _fails(run.second), run
     assert (run.first, run.second) == (1, 2)
     assert _tag_names(first_photo) == _tag_names(later_photo) == ["beach"]
+
+
+# --- share links and invitations gone meanwhile: answered as missing ones -------------------------
+
+
+def _api_as(user):
+    from django.test import Client
+
+    from tests.factories import api_token_key
+
+    return Client(headers={"Authorization": f"Token {api_token_key(user)}"})
+
+
+@pytest.mark.parametrize("method", ["delete", "post"])
+def test_a_share_link_withdrawn_or_made_over_the_api_while_its_album_is_deleted_answers_as_a_missing_one(smiths,
+                                                                                                         method):
+    """The API's DELETE of a link (and POST of a new one) waited for the album's deletion, then answered 400 ("This
+    link no longer exists."; "This album no longer exists."); one that came after it was a 403 ("Only the album's
+    creator..."), the album being no one's to manage any more. Gone meanwhile is missing: the same 404 as a missing
+    album's, or another family's (no oracle either way)."""
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Beach")
+    share = share_create(user=alice, album=album, days=7).share
+    url = (f"/api/v1/albums/{album.pk}/shares/{share.pk}/" if method == "delete"
+           else f"/api/v1/albums/{album.pk}/shares/")
+    api = _api_as(alice)
+
+    run = first_holds_then_second(lambda: album_delete(user=alice, album=Album.objects.get(pk=album.pk)),
+                                  lambda: getattr(api, method)(url, {}, content_type="application/json"))
+
+    assert run.second_waited and not _fails(run.first) and not _fails(run.second), run
+    missing = getattr(api, method)(url.replace(f"/{album.pk}/", f"/{2**62}/"), {}, content_type="application/json")
+    assert run.second.status_code == missing.status_code == 404, run.second.content
+    assert run.second.json() == missing.json()
+    assert not AlbumShare.objects.exists()
+
+
+def test_a_share_link_withdrawn_over_the_api_after_its_album_was_deleted_answers_as_a_missing_one(smiths):
+    """The album deleted between the API reading the link and withdrawing it (not waited for: committed first)."""
+    from gallery.album_services import share_revoke
+
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Beach")
+    share = share_create(user=alice, album=album, days=7).share
+    read_before = AlbumShare.objects.select_related("album").get(pk=share.pk)
+    album_delete(user=alice, album=Album.objects.get(pk=album.pk))
+
+    with pytest.raises(ValidationError) as refused:
+        share_revoke(user=alice, share=read_before)
+    assert refused.value.code == "deleted" and refused.value.messages == ["This link no longer exists."]
+
+
+def test_an_invitation_withdrawn_while_the_sweep_deletes_it_is_said_gone_not_a_500(smiths, settings):
+    """The family page's "Withdraw" of a link the periodic sweep deleted meanwhile (over for INVITE_KEEP_DAYS):
+    invite_revoke's get() found no row, Invite.DoesNotExist, a 500. It says the link is gone, on the family page."""
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from gallery.account_services import invite_create, invite_links_prune
+    from gallery.models import Invite
+
+    family, alice, bob = smiths
+    invite = invite_create(family=family, created_by=alice).invite
+    Invite.objects.filter(pk=invite.pk).update(expires_at=timezone.now() - timedelta(days=settings.INVITE_KEEP_DAYS + 1))
+
+    def withdraw():
+        client = Client()
+        client.force_login(alice)
+        return client.post(reverse("gallery:invite_revoke", args=[family.pk, invite.pk]), follow=True)
+
+    run = first_holds_then_second(invite_links_prune, withdraw)
+
+    assert run.second_waited and not _fails(run.first) and not _fails(run.second), run
+    assert run.second.status_code == 200 and run.second.redirect_chain[-1][0] == family.get_absolute_url()
+    assert "This invitation link no longer exists." in run.second.content.decode()
+    assert not Invite.objects.exists()
