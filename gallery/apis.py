@@ -18,7 +18,7 @@ from django.utils.http import quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ParseError, PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ParseError, PermissionDenied, Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -46,6 +46,7 @@ from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
     trash_empty,
 )
+from gallery.suggestions import DELETED as SUGGESTION_DELETED
 from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
 from gallery.memories import MEMORY_PHOTOS, memories
 from gallery.timeline import TimelineFilters
@@ -886,7 +887,12 @@ class SuggestionDismissApi(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request, photo_id: int, suggestion_id: int):
         suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
-        suggestion_dismiss(suggestion=suggestion, user=request.user)
+        try:
+            suggestion_dismiss(suggestion=suggestion, user=request.user)
+        except DjangoValidationError as exc:
+            if getattr(exc, "code", None) != SUGGESTION_DELETED:
+                raise
+            raise NotFound(exc.messages[0]) from None  # its photo or itself gone meanwhile: missing now, saying why
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

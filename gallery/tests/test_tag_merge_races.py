@@ -126,3 +126,48 @@ def test_an_accept_during_a_merge(family, alice, taken):
     if accepting.get("returned"):
         assert TagSuggestion.objects.filter(photo=photo, state=S.ACCEPTED).exists(), "the member's acceptance was deleted"
         assert "Grandma" in set(photo.tags.values_list("name", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("where", ["api", "page"])
+def test_a_dismissal_waiting_for_a_merge_that_took_its_suggestion_says_so(family, alice, bob, where):
+    """bob dismisses "Oma" on a photo that has a "Grandma" suggestion, while an admin merges "Oma" into "Grandma"
+    (the photo's "Oma" suggestion goes: it has one of "Grandma" already). The dismissal waited for the merge, found
+    no suggestion and said "This photo is no longer there" (the photo is there), a 400 over the API. It says the
+    suggestion is gone with the photo's suggestions changed; the API answers 404 (the suggestion is missing now)."""
+    import html
+
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories import api_token_key
+    from tests.races import first_holds_then_second
+
+    photo_factory(family=family, user=alice, filename="t.jpg", tags=["Grandma", "Oma"])
+    photo = photo_factory(family=family, user=alice, filename="p.jpg")
+    TagSuggestion.objects.create(photo=photo, name="Grandma", probability=0.8, model_name="toy")
+    oma = TagSuggestion.objects.create(photo=photo, name="Oma", probability=0.7, model_name="toy")
+    if where == "api":
+        client = Client(headers={"Authorization": f"Token {api_token_key(bob)}"})
+        url = f"/api/v1/photos/{photo.pk}/suggestions/{oma.pk}/dismiss/"
+        headers = {}
+    else:
+        client = Client()
+        client.force_login(bob)
+        url = reverse("gallery:suggestion_dismiss", args=[photo.pk, oma.pk])
+        headers = {"HX-Request": "true"}
+
+    run = first_holds_then_second(
+        lambda: tags_merge(into=Tag.objects.get(family=family, name="Grandma"), tags=Tag.objects.filter(family=family),
+                           user=alice),
+        lambda: client.post(url, headers=headers))
+
+    assert run.second_waited and not isinstance(run.first, Exception) and not isinstance(run.second, Exception), run
+    said = html.unescape(run.second.content.decode())
+    assert "no longer there" not in said
+    gone = "“Oma” is no longer suggested for this photo: its suggestions changed meanwhile"
+    if where == "api":
+        assert run.second.status_code == 404 and run.second.json()["detail"].startswith(gone), said
+    else:
+        assert run.second.status_code == 422 and gone in said and "Grandma" in said
+    assert list(TagSuggestion.objects.filter(photo=photo).values_list("name", "state")) == [("Grandma", S.OPEN)]
