@@ -1,9 +1,8 @@
-"""System checks of the project as a whole: the database server has what the first migration creates; DEBUG is not on
-where the site is deployed behind HTTPS."""
+"""System checks of the project as a whole: the database server has what the first migration creates. (DEBUG with
+HTTPS=on is refused where settings load, not here: gunicorn started directly runs no checks.)"""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core import checks
 from django.db import connections
 
@@ -65,15 +64,3 @@ def database_has_the_extensions(app_configs=None, databases=None, **kwargs) -> l
                      for problem in problems]
     return messages
 
-
-@checks.register(checks.Tags.security)
-def debug_is_off_behind_https(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """HTTPS=on means the site is reached over HTTPS, deployed; DEBUG there shows Django's debug page (settings,
-    tracebacks, the URL patterns) to whoever gets an error, e.g. a request with a Host the site does not serve, which
-    the redirect to https refuses before the site's own 400 page can answer (settings: HostRefusedMiddleware)."""
-    if settings.DEBUG and getattr(settings, "HTTPS", False):
-        return [checks.Error("DEBUG=on with HTTPS=on: a site reached over HTTPS would show Django's debug page, with "
-                             "its settings and tracebacks, to anyone.",
-                             hint="Unset DEBUG (it is for `make run` on http://localhost), or unset HTTPS there.",
-                             id="mediasearch.E002")]
-    return []
