@@ -348,7 +348,11 @@ def memberships_end(*, family_id: int, user_ids: Iterable[int]) -> tuple[int, in
 def memberships_begun(*, family_id: int, user_ids: Iterable[int]) -> None:
     """People became members of a family (an invitation, the admin; back after leaving, or new): announced, so that
     search fits the family again when judgments of theirs count again (members_joined). Called once their
-    memberships exist, in the transaction that made them."""
+    memberships exist, in the transaction that made them. Their memberships begin now (joined_at): a row given to
+    someone else in the Django admin kept its first holder's, and a maker back after leaving counted as in the family
+    since before the links they made then, which worked again (links count only while their maker has been in the
+    family since they were made)."""
+    Membership.objects.filter(family_id=family_id, user_id__in=set(user_ids)).update(joined_at=timezone.now())
     members_joined.send(sender=Membership, family_id=family_id, user_ids=sorted(set(user_ids)))
 
 
