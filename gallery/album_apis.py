@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
-from django.http import Http404
 from django.utils.http import quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,7 +22,7 @@ from gallery.album_selectors import (
     AlbumTile, album_get, album_list, album_photo_ids, album_tiles, albums_manageable, share_get, share_list,
 )
 from gallery.album_services import (
-    DELETED, MAX_PHOTOS_PER_CALL, SHARE_MAX_DAYS, album_add_photos, album_api_version, album_api_version_check,
+    MAX_PHOTOS_PER_CALL, SHARE_MAX_DAYS, album_add_photos, album_api_version, album_api_version_check,
     album_can_manage, album_create, album_delete, album_remove_photos, album_reorder, album_set_cover, album_update,
     share_create, share_revoke,
 )
@@ -167,12 +163,12 @@ ALBUM_IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter
 
 def _precondition(*, album: Album, if_match: str | None) -> None:
     """A PATCH's If-Match (album_api_version_check, under the row's lock in the caller's transaction): 412 when
-    someone saved the album since, 404 when it was deleted meanwhile."""
+    someone saved the album since, 404 when it was deleted meanwhile (code DELETED: the exception handler's)."""
     try:
         album_api_version_check(album=album, if_match=if_match)
     except DjangoValidationError as exc:
-        if getattr(exc, "code", None) != "edit_conflict":  # deleted since album_get: as if it had never been
-            raise Http404 from None
+        if getattr(exc, "code", None) != "edit_conflict":
+            raise
         raise PreconditionFailed(exc.messages[0]) from None
 
 
@@ -326,20 +322,6 @@ def _managed_album(request, album_id: int) -> Album:
     return album
 
 
-@contextmanager
-def _deleted_meanwhile_is_missing(read_again: Callable[[], object]) -> Iterator[None]:
-    """A service finding the album or link deleted since the view read it (code DELETED) answers as a missing one:
-    `read_again` (the view's selectors, once more) raises their 404, the same as another family's (no oracle), where
-    the refusal was a 400."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        if getattr(exc, "code", None) != DELETED:
-            raise
-        read_again()
-        raise Http404 from None  # (found again: a refusal of something else deleted, still a missing thing)
-
-
 class AlbumSharesApi(APIView):
     """An album's share links, newest first (revoked and expired ones too), and a new one: for the album's creator
     or a family admin, as on the album's share page. The link itself is answered once, when it is made."""
@@ -370,8 +352,8 @@ class AlbumSharesApi(APIView):
         form = ShareForm({"days": settings.SHARE_DAYS, **data.validated_data})  # the share page's form and rules
         if not form.is_valid():
             raise ValidationError(api_errors(DjangoValidationError(form.errors.as_data())))
-        with _deleted_meanwhile_is_missing(lambda: _managed_album(request, album_id)):
-            made = share_create(user=request.user, album=album, **form.cleaned_data)
+        # (the album deleted meanwhile: a 404, gallery.apis.exception_handler)
+        made = share_create(user=request.user, album=album, **form.cleaned_data)
         link = request.build_absolute_uri(reverse("shared_album", args=[made.token]))
         return created(request, NewShareOutputSerializer(made.share, context={"link": link}).data,
                        view_name="api_album_share_detail", pk=(album.pk, made.share.pk))
@@ -388,10 +370,6 @@ class AlbumShareDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, album_id: int, share_id: int):
-        def read() -> AlbumShare:
-            return share_get(user=request.user, album=_managed_album(request, album_id), share_id=share_id)
-
-        share = read()
-        with _deleted_meanwhile_is_missing(read):
-            share_revoke(user=request.user, share=share)
+        share = share_get(user=request.user, album=_managed_album(request, album_id), share_id=share_id)
+        share_revoke(user=request.user, share=share)  # gone meanwhile: a 404 (gallery.apis.exception_handler)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -26,7 +26,7 @@ from gallery import smart_albums
 from gallery.album_selectors import albums_manageable, share_token_hash
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Photo, RemovedAlbumPhoto
 from gallery.services import (
-    if_match_names, membership_hold, no_longer_member, rows_key_share, version_digest,
+    DELETED, if_match_names, membership_hold, no_longer_member, rows_key_share, version_digest,
 )
 from gallery.selectors import family_labelled
 from gallery.text import control_characters_refuse, one_line, text_isolated, without_nul
@@ -40,9 +40,6 @@ OTHER_FAMILY = "This photo belongs to another family than the album."
 IN_TRASH = "This photo is in the trash: restore it first."
 ALREADY = "Already in the album."
 NOT_IN_ALBUM = "Not in the album."
-# The code of a refusal because the album or link was deleted since the caller read it (photo_lock's, for a photo):
-# the API answers it as a missing one.
-DELETED = "deleted"
 
 
 class PhotoOutcome(NamedTuple):

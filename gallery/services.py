@@ -198,6 +198,9 @@ def on_photos_changed(sender, photo_ids, **kwargs) -> None:
 
 
 LAST_ADMIN = "A family must keep at least one admin."
+# The code of every service's refusal of something deleted since the caller read it (a photo, an album, a share or
+# invitation link, a tag suggestion): the API's exception handler answers it as a missing one, a 404 saying why.
+DELETED = "deleted"
 
 
 def family_lock(*, family_id: int) -> None:
@@ -1510,10 +1513,10 @@ def version_digest(value) -> str:
 
 def photo_lock(*, photo_id: int) -> Photo:
     """The photo's row as it is now, locked until the caller's transaction ends (no other edit lands before the
-    caller's save); refused (code "deleted") when it was deleted for good meanwhile."""
+    caller's save); refused (code DELETED) when it was deleted for good meanwhile."""
     fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=photo_id).first()
     if fresh is None:
-        raise ValidationError("This photo is no longer there: it was deleted meanwhile.", code="deleted")
+        raise ValidationError("This photo is no longer there: it was deleted meanwhile.", code=DELETED)
     return fresh
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from gallery.models import Family, Photo, PhotoTag, TagSuggestion
 from gallery.selectors import names_lower
-from gallery.services import MAX_TAGS, member_hold, photo_tags_add
+from gallery.services import DELETED, MAX_TAGS, member_hold, photo_tags_add
 from gallery.signals import photos_changed
 
 
@@ -175,8 +175,6 @@ def _photo_tags_add(photo: Photo, names: list[str], user: AbstractBaseUser | Non
 
 
 PHOTO_GONE = "This photo is no longer there: it was moved to the trash or deleted meanwhile."
-# The code of a refusal of something deleted since the caller read it (photo_lock's): the API answers it with a 404.
-DELETED = "deleted"
 
 
 def suggestion_gone(name: str) -> str:
