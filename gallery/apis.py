@@ -46,7 +46,7 @@ from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
     trash_empty,
 )
-from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
+from gallery.suggestions import suggestion_accept, suggestion_dismiss, suggestions_accept_above
 from gallery.memories import MEMORY_PHOTOS, memories
 from gallery.timeline import TimelineFilters
 from gallery.upload_limits import upload_report
@@ -881,7 +881,7 @@ class SuggestionAcceptApi(APIView):
     @extend_schema(request=None, responses=PhotoOutputSerializer)
     def post(self, request, photo_id: int, suggestion_id: int):
         suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
-        suggestions_accept(suggestions=[suggestion], user=request.user)
+        suggestion_accept(suggestion=suggestion, user=request.user)  # gone meanwhile: a 404 (exception_handler)
         return photo_response(request, photo_id)
 
 

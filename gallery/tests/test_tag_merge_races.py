@@ -130,11 +130,14 @@ def test_an_accept_during_a_merge(family, alice, taken):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("where", ["api", "page"])
-def test_a_dismissal_waiting_for_a_merge_that_took_its_suggestion_says_so(family, alice, bob, where):
-    """bob dismisses "Oma" on a photo that has a "Grandma" suggestion, while an admin merges "Oma" into "Grandma"
+@pytest.mark.parametrize("decision", ["dismiss", "accept"])
+def test_a_decision_waiting_for_a_merge_that_took_its_suggestion_says_so(family, alice, bob, where, decision):
+    """bob dismisses (or accepts) "Oma" on a photo with a "Grandma" suggestion, while an admin merges "Oma" into "Grandma"
     (the photo's "Oma" suggestion goes: it has one of "Grandma" already). The dismissal waited for the merge, found
     no suggestion and said "This photo is no longer there" (the photo is there), a 400 over the API. It says the
-    suggestion is gone with the photo's suggestions changed; the API answers 404 (the suggestion is missing now)."""
+    suggestion is gone with the photo's suggestions changed; the API answers 404 (the suggestion is missing now).
+    An acceptance waiting so said "Added the tag “Oma”." (the API 200) though nothing was accepted: it says the same
+    as the dismissal, with the same status."""
     import html
 
     from django.test import Client
@@ -149,12 +152,12 @@ def test_a_dismissal_waiting_for_a_merge_that_took_its_suggestion_says_so(family
     oma = TagSuggestion.objects.create(photo=photo, name="Oma", probability=0.7, model_name="toy")
     if where == "api":
         client = Client(headers={"Authorization": f"Token {api_token_key(bob)}"})
-        url = f"/api/v1/photos/{photo.pk}/suggestions/{oma.pk}/dismiss/"
+        url = f"/api/v1/photos/{photo.pk}/suggestions/{oma.pk}/{decision}/"
         headers = {}
     else:
         client = Client()
         client.force_login(bob)
-        url = reverse("gallery:suggestion_dismiss", args=[photo.pk, oma.pk])
+        url = reverse(f"gallery:suggestion_{decision}", args=[photo.pk, oma.pk])
         headers = {"HX-Request": "true"}
 
     run = first_holds_then_second(
@@ -164,7 +167,7 @@ def test_a_dismissal_waiting_for_a_merge_that_took_its_suggestion_says_so(family
 
     assert run.second_waited and not isinstance(run.first, Exception) and not isinstance(run.second, Exception), run
     said = html.unescape(run.second.content.decode())
-    assert "no longer there" not in said
+    assert "no longer there" not in said and "Added the tag" not in said
     gone = "“Oma” is no longer suggested for this photo: its suggestions changed meanwhile"
     if where == "api":
         assert run.second.status_code == 404 and run.second.json()["detail"].startswith(gone), said
