@@ -174,3 +174,42 @@ def test_a_decision_waiting_for_a_merge_that_took_its_suggestion_says_so(family,
     else:
         assert run.second.status_code == 422 and gone in said and "Grandma" in said
     assert list(TagSuggestion.objects.filter(photo=photo).values_list("name", "state")) == [("Grandma", S.OPEN)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admins_dismiss_action_waiting_for_a_merge_that_took_a_suggestion_says_so(family, alice, bob):
+    """The Django admin's "Dismiss the selected suggestions" read "Oma" open, then waited for a merge of "Oma" into
+    "Grandma" that took it: suggestion_dismiss's refusal was not caught, a 500. The action dismisses the others and
+    tells the admin user which one went, and why (messages)."""
+    import html
+
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.races import first_holds_then_second
+
+    photo_factory(family=family, user=alice, filename="t.jpg", tags=["Grandma", "Oma"])
+    photo = photo_factory(family=family, user=alice, filename="p.jpg")
+    other = photo_factory(family=family, user=alice, filename="q.jpg")
+    TagSuggestion.objects.create(photo=photo, name="Grandma", probability=0.8, model_name="toy")
+    oma = TagSuggestion.objects.create(photo=photo, name="Oma", probability=0.7, model_name="toy")
+    beach = TagSuggestion.objects.create(photo=other, name="beach", probability=0.9, model_name="toy")
+    root = get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123")
+    client = Client(raise_request_exception=False)
+    client.force_login(root)
+    url = reverse("admin:gallery_tagsuggestion_changelist")
+
+    run = first_holds_then_second(
+        lambda: tags_merge(into=Tag.objects.get(family=family, name="Grandma"), tags=Tag.objects.filter(family=family),
+                           user=alice),
+        lambda: client.post(url, {"action": "dismiss_selected", "index": "0",
+                                  ACTION_CHECKBOX_NAME: [oma.pk, beach.pk]}, follow=True))
+
+    assert run.second_waited and not isinstance(run.first, Exception) and not isinstance(run.second, Exception), run
+    assert run.second.status_code == 200, run.second.content.decode()[:2000]
+    said = html.unescape(run.second.content.decode())
+    assert "“Oma” is no longer suggested for this photo: its suggestions changed meanwhile" in said
+    assert "Dismissed 1 suggestion(s)." in said
+    assert TagSuggestion.objects.get(pk=beach.pk).state == S.DISMISSED
