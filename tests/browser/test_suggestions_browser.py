@@ -168,10 +168,12 @@ def test_a_family_admin_accepts_in_bulk_above_a_probability_finer_than_a_hundred
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [1280, 390])
-def test_dismissing_a_suggestion_a_merge_takes_meanwhile_says_so(live_server, browser, artifacts, width):
+@pytest.mark.parametrize("button", ["Dismiss", "Accept"])
+def test_deciding_on_a_suggestion_a_merge_takes_meanwhile_says_so(live_server, browser, artifacts, width, button):
     """A member's "Dismiss" of "Oma" while an admin merges "Oma" into "Grandma" (the photo suggests "Grandma": its
     "Oma" goes with the merge): the dismissal waits for the merge, then the card says the suggestion is gone and
-    shows the photo's suggestions now, in place (it said "This photo is no longer there")."""
+    shows the photo's suggestions now, in place (it said "This photo is no longer there"). "Accept" says the same (it
+    said "Added the tag “Oma”", nothing added)."""
     import threading
 
     from django.db import connection, transaction
@@ -210,16 +212,17 @@ def test_dismissing_a_suggestion_a_merge_takes_meanwhile_says_so(live_server, br
         assert oma.is_visible()
         admin.start()
         assert merged.wait(20)
-        oma.get_by_role("button", name="Dismiss").click()
+        oma.get_by_role("button", name=button).click()
         page.wait_for_timeout(500)  # (the dismissal waits for the merge's lock of the photo)
         commit.set()
         card.get_by_text("is no longer suggested for this photo").wait_for()
         said = card.inner_text()
         assert "“Oma” is no longer suggested for this photo: its suggestions changed meanwhile" in said, said
-        assert "no longer there" not in said
+        assert "no longer there" not in said and "Added the tag" not in said
         assert card.locator(".suggestion[data-tag=Oma]").count() == 0
         assert card.locator(".suggestion[data-tag=Grandma]").is_visible()
-        page.screenshot(path=artifacts / f"suggestions-merged-meanwhile-{'mobile' if width < 500 else 'desktop'}.png",
+        page.screenshot(path=artifacts / f"suggestions-merged-meanwhile-{button.lower()}-"
+                                         f"{'mobile' if width < 500 else 'desktop'}.png",
                         full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         assert page.js_errors == []
