@@ -39,8 +39,8 @@ from gallery.correction_services import (photo_date_set, photo_place_set, photos
 from gallery.files import ORIGINAL_MISSING, StorageFailed, StorageUnavailable
 from gallery.images import ImageBusy, ImageRejected, human_size, too_large
 from gallery.services import (
-    DELETED, MAX_TAGS, UploadResult, member_hold, parse_tags, photo_api_version, photo_api_version_check, photo_embedded_read,
-    photo_update, photo_upload, tags_clean,
+    DELETED, MAX_TAGS, UploadResult, member_hold, parse_tags, photo_api_version, photo_api_version_check,
+    photo_embedded_read, photo_update, photo_upload, tags_clean,
 )
 from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
@@ -105,8 +105,8 @@ def exception_handler(exc, context):
     have permission"), and a refusal of something deleted since the view read it (code DELETED: an album, a link, a
     photo, a suggestion, gone meanwhile) the 404 of a missing one, saying why (only a member who could read it gets
     that far: anyone else had the selector's 404). A view maps a refusal to a field of its own where it knows better;
-    nothing refused becomes a 500. A body past Django's limits, which reading request.data raises, is a 413 or 400 in JSON too (left to
-    Django, it was the site's HTML "Bad request" page)."""
+    nothing refused becomes a 500. A body past Django's limits, which reading request.data raises, is a 413 or 400 in
+    JSON too (left to Django, it was the site's HTML "Bad request" page)."""
     if isinstance(exc, DjangoValidationError) and getattr(exc, "code", None) == DELETED:
         exc = NotFound(exc.messages[0])
     elif isinstance(exc, DjangoValidationError):

@@ -63,4 +63,3 @@ def database_has_the_extensions(app_configs=None, databases=None, **kwargs) -> l
                                   hint="README, Production notes: Database.", id="mediasearch.E001")
                      for problem in problems]
     return messages
-

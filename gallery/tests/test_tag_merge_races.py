@@ -132,8 +132,8 @@ def test_an_accept_during_a_merge(family, alice, taken):
 @pytest.mark.parametrize("where", ["api", "page"])
 @pytest.mark.parametrize("decision", ["dismiss", "accept"])
 def test_a_decision_waiting_for_a_merge_that_took_its_suggestion_says_so(family, alice, bob, where, decision):
-    """bob dismisses (or accepts) "Oma" on a photo with a "Grandma" suggestion, while an admin merges "Oma" into "Grandma"
-    (the photo's "Oma" suggestion goes: it has one of "Grandma" already). The dismissal waited for the merge, found
+    """bob dismisses (or accepts) "Oma" on a photo with a "Grandma" suggestion, while an admin merges "Oma" into
+    "Grandma" (the photo's "Oma" suggestion goes: it has one of "Grandma" already). The dismissal waited for the merge, found
     no suggestion and said "This photo is no longer there" (the photo is there), a 400 over the API. It says the
     suggestion is gone with the photo's suggestions changed; the API answers 404 (the suggestion is missing now).
     An acceptance waiting so said "Added the tag “Oma”." (the API 200) though nothing was accepted: it says the same
