@@ -583,6 +583,8 @@ class PhotoDetailApi(APIView):
                 try:
                     photo_update(photo=photo, **values, user=request.user)
                 except DjangoValidationError as exc:
+                    if getattr(exc, "code", None) == DELETED:  # deleted for good meanwhile: exception_handler's 404
+                        raise
                     raise ValidationError({"tags": exc.messages}) from None
             _apply_corrections(photo=photo, **corrections)
             if renditions is not None and not rotation_apply(photo=photo, renditions=renditions):

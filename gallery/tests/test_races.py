@@ -1626,3 +1626,27 @@ def test_an_invitation_withdrawn_while_the_sweep_deletes_it_is_said_gone_not_a_5
     assert run.second.status_code == 200 and run.second.redirect_chain[-1][0] == family.get_absolute_url()
     assert "This invitation link no longer exists." in run.second.content.decode()
     assert not Invite.objects.exists()
+
+
+def test_a_photo_edited_over_the_api_while_it_is_deleted_for_good_answers_404(smiths):
+    """The API's PATCH (no If-Match) of a photo deleted for good while it waited: photo_update's refusal (code
+    DELETED) was mapped to the "tags" field, a 400 {"tags": ["This photo is no longer there..."]}. Missing is the
+    API's 404, as for an album or a link deleted meanwhile."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    alices = Client()
+    alices.force_login(alice)
+
+    def delete_for_good():
+        photos_trash(user=alice, photo_ids=[photo.pk])
+        return photos_purge(user=alice, photo_ids=[photo.pk])
+
+    run = first_holds_then_second(delete_for_good, lambda: alices.patch(
+        reverse("api_photo_detail", args=[photo.pk]), {"title": "Beach"}, content_type="application/json"))
+
+    assert run.second_waited and not _fails(run.first) and not _fails(run.second), run
+    assert run.second.status_code == 404, run.second.content
+    assert run.second.json() == {"detail": "This photo is no longer there: it was deleted meanwhile."}
