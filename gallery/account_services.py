@@ -22,7 +22,7 @@ from django.utils import timezone
 from gallery.account_selectors import invite_of_token, invite_token_hash, member_password_problem
 from gallery.models import DeletedFamilyInvite, Family, Invite, Membership
 from gallery.services import (
-    families_of, families_of_lock, family_lock, family_lookalike, invites_withdraw_made_by, membership_add,
+    DELETED, families_of, families_of_lock, family_lock, family_lookalike, invites_withdraw_made_by, membership_add,
     membership_hold, shares_withdraw_made_by, user_create, users_activate_problems, users_deactivate_problems,
 )
 
@@ -73,7 +73,11 @@ def invite_create(*, family: Family, created_by: AbstractBaseUser, role: str = M
 
 @transaction.atomic
 def invite_revoke(*, invite: Invite) -> Invite:
-    invite = Invite.objects.select_for_update().get(pk=invite.pk)
+    """Withdraw an open link (the family page). One used is refused; one gone meanwhile (the sweep deletes links over
+    for INVITE_KEEP_DAYS, a family's deletion its links) too, saying so (code DELETED)."""
+    invite = Invite.objects.select_for_update().filter(pk=invite.pk).first()
+    if invite is None:
+        raise ValidationError("This invitation link no longer exists.", code=DELETED)
     if invite.used_at:
         raise ValidationError("This link has already been used: remove the member instead.")
     if not invite.revoked_at:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
-from django.http import Http404
 from django.utils.http import quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -164,12 +163,12 @@ ALBUM_IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter
 
 def _precondition(*, album: Album, if_match: str | None) -> None:
     """A PATCH's If-Match (album_api_version_check, under the row's lock in the caller's transaction): 412 when
-    someone saved the album since, 404 when it was deleted meanwhile."""
+    someone saved the album since, 404 when it was deleted meanwhile (code DELETED: the exception handler's)."""
     try:
         album_api_version_check(album=album, if_match=if_match)
     except DjangoValidationError as exc:
-        if getattr(exc, "code", None) != "edit_conflict":  # deleted since album_get: as if it had never been
-            raise Http404 from None
+        if getattr(exc, "code", None) != "edit_conflict":
+            raise
         raise PreconditionFailed(exc.messages[0]) from None
 
 
@@ -353,6 +352,7 @@ class AlbumSharesApi(APIView):
         form = ShareForm({"days": settings.SHARE_DAYS, **data.validated_data})  # the share page's form and rules
         if not form.is_valid():
             raise ValidationError(api_errors(DjangoValidationError(form.errors.as_data())))
+        # (the album deleted meanwhile: a 404, gallery.apis.exception_handler)
         made = share_create(user=request.user, album=album, **form.cleaned_data)
         link = request.build_absolute_uri(reverse("shared_album", args=[made.token]))
         return created(request, NewShareOutputSerializer(made.share, context={"link": link}).data,
@@ -371,5 +371,5 @@ class AlbumShareDetailApi(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, album_id: int, share_id: int):
         share = share_get(user=request.user, album=_managed_album(request, album_id), share_id=share_id)
-        share_revoke(user=request.user, share=share)
+        share_revoke(user=request.user, share=share)  # gone meanwhile: a 404 (gallery.apis.exception_handler)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -26,7 +26,7 @@ from gallery import smart_albums
 from gallery.album_selectors import albums_manageable, share_token_hash
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Photo, RemovedAlbumPhoto
 from gallery.services import (
-    if_match_names, membership_hold, no_longer_member, rows_key_share, version_digest,
+    DELETED, if_match_names, membership_hold, no_longer_member, rows_key_share, version_digest,
 )
 from gallery.selectors import family_labelled
 from gallery.text import control_characters_refuse, one_line, text_isolated, without_nul
@@ -106,7 +106,7 @@ def _lock(album: Album) -> Album:
     """The album's row, locked (changes to one album's photos and positions happen one at a time), and the
     caller's instance brought up to date with it."""
     if not Album.objects.select_for_update().filter(pk=album.pk).exists():
-        raise ValidationError("This album no longer exists.")
+        raise ValidationError("This album no longer exists.", code=DELETED)
     album.refresh_from_db()
     return album
 
@@ -543,8 +543,10 @@ def share_create(*, user: AbstractBaseUser, album: Album, days: int, password: s
     _require_member(user, album.family)
     if not get_user_model().objects.filter(pk=user.pk, is_active=True).exists():  # read after the hold: made inactive first
         raise PermissionDenied("Your account can no longer sign in: no link was made.")
+    # An album deleted meanwhile: said plainly, never a link pointing at nothing; looked for before the rights, which
+    # no one has of an album deleted (else "Only the album's creator..." of an album gone).
+    album = _lock(album)
     _require_manager(user, album)
-    album = _lock(album)  # an album deleted meanwhile: said plainly, never a link pointing at nothing
     if not 1 <= int(days) <= SHARE_MAX_DAYS:
         raise ValidationError(f"A link lasts from 1 to {SHARE_MAX_DAYS} days.")
     note = one_line(note)[:100]
@@ -562,7 +564,9 @@ def share_create(*, user: AbstractBaseUser, album: Album, days: int, password: s
 @transaction.atomic
 def share_revoke(*, user: AbstractBaseUser, share: AlbumShare) -> AlbumShare:
     """The link stops working at once (every request checks it): by the album's creator or a family admin. A link
-    gone meanwhile (with its album) is a ValidationError saying so."""
+    gone meanwhile (with its album) is a ValidationError saying so (code DELETED), before the rights are asked (no one
+    manages an album deleted)."""
+    _share_lock(share)
     _require_manager(user, share.album)
     return _share_withdraw(share)
 
@@ -571,18 +575,23 @@ def share_revoke(*, user: AbstractBaseUser, share: AlbumShare) -> AlbumShare:
 def share_revoke_by_site_admin(*, user: AbstractBaseUser, share: AlbumShare) -> AlbumShare:
     """The Django admin's withdrawal: share_revoke's, by a superuser of any family's link (as they delete any album
     there), by anyone else as share_revoke allows."""
+    _share_lock(share)
     _require_manager(user, share.album, site_admin=True)
     return _share_withdraw(share)
 
 
-def _share_withdraw(share: AlbumShare) -> AlbumShare:
-    """The link's row locked and withdrawn, `share` brought up to date with it. Locked first: a withdrawal meanwhile
-    keeps its (earlier) time, and a link gone with its album meanwhile is said so (the caller's copy, saved, was a
-    DatabaseError)."""
+def _share_lock(share: AlbumShare) -> None:
+    """The link's row locked until the caller's transaction ends, `share` brought up to date with it: a withdrawal
+    meanwhile keeps its (earlier) time, and a link gone with its album meanwhile is said so (code DELETED; the
+    caller's copy, saved, was a DatabaseError)."""
     revoked_at = list(AlbumShare.objects.select_for_update().filter(pk=share.pk).values_list("revoked_at", flat=True))
     if not revoked_at:
-        raise ValidationError("This link no longer exists.")
+        raise ValidationError("This link no longer exists.", code=DELETED)
     share.revoked_at = revoked_at[0]
+
+
+def _share_withdraw(share: AlbumShare) -> AlbumShare:
+    """The link (locked and read by _share_lock) withdrawn, unless it was already."""
     if share.revoked_at is None:
         share.revoked_at = timezone.now()
         AlbumShare.objects.filter(pk=share.pk).update(revoked_at=share.revoked_at)

@@ -18,7 +18,7 @@ from django.utils.http import quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ParseError, PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ParseError, PermissionDenied, Throttled, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -39,14 +39,14 @@ from gallery.correction_services import (photo_date_set, photo_place_set, photos
 from gallery.files import ORIGINAL_MISSING, StorageFailed, StorageUnavailable
 from gallery.images import ImageBusy, ImageRejected, human_size, too_large
 from gallery.services import (
-    MAX_TAGS, UploadResult, member_hold, parse_tags, photo_api_version, photo_api_version_check, photo_embedded_read,
-    photo_update, photo_upload, tags_clean,
+    DELETED, MAX_TAGS, UploadResult, member_hold, parse_tags, photo_api_version, photo_api_version_check,
+    photo_embedded_read, photo_update, photo_upload, tags_clean,
 )
 from gallery.trash_services import (
     admin_family_ids, photo_may_manage, photos_favourite, photos_purge, photos_restore, photos_trash, purge_at,
     trash_empty,
 )
-from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
+from gallery.suggestions import suggestion_accept, suggestion_dismiss, suggestions_accept_above
 from gallery.memories import MEMORY_PHOTOS, memories
 from gallery.timeline import TimelineFilters
 from gallery.upload_limits import upload_report
@@ -102,10 +102,14 @@ class BodyTooLarge(APIException):
 def exception_handler(exc, context):
     """DRF's handler (settings.REST_FRAMEWORK), which also answers a service's refusals: a Django ValidationError is a
     400 in api_errors' shape, a Django PermissionDenied a 403 that keeps its message (DRF's own says only "You do not
-    have permission"). A view maps a refusal to a field of its own where it knows better; nothing refused becomes
-    a 500. A body past Django's limits, which reading request.data raises, is a 413 or 400 in JSON too (left to
-    Django, it was the site's HTML "Bad request" page)."""
-    if isinstance(exc, DjangoValidationError):
+    have permission"), and a refusal of something deleted since the view read it (code DELETED: an album, a link, a
+    photo, a suggestion, gone meanwhile) the 404 of a missing one, saying why (only a member who could read it gets
+    that far: anyone else had the selector's 404). A view maps a refusal to a field of its own where it knows better;
+    nothing refused becomes a 500. A body past Django's limits, which reading request.data raises, is a 413 or 400 in
+    JSON too (left to Django, it was the site's HTML "Bad request" page)."""
+    if isinstance(exc, DjangoValidationError) and getattr(exc, "code", None) == DELETED:
+        exc = NotFound(exc.messages[0])
+    elif isinstance(exc, DjangoValidationError):
         exc = ValidationError(api_errors(exc))
     elif isinstance(exc, DjangoPermissionDenied) and str(exc):
         exc = PermissionDenied(str(exc))
@@ -579,6 +583,8 @@ class PhotoDetailApi(APIView):
                 try:
                     photo_update(photo=photo, **values, user=request.user)
                 except DjangoValidationError as exc:
+                    if getattr(exc, "code", None) == DELETED:  # deleted for good meanwhile: exception_handler's 404
+                        raise
                     raise ValidationError({"tags": exc.messages}) from None
             _apply_corrections(photo=photo, **corrections)
             if renditions is not None and not rotation_apply(photo=photo, renditions=renditions):
@@ -619,12 +625,13 @@ def _apply_corrections(*, photo: Photo, taken_at=None, latitude=_UNSET, longitud
 
 def _precondition(*, photo: Photo, if_match: str | None, locked: bool = True) -> None:
     """A PATCH's If-Match (photo_api_version_check; `locked`: under the row's lock, in the caller's transaction, else
-    a first look at the photo as read): 412 when someone saved the photo since, 404 when it was deleted for good."""
+    a first look at the photo as read): 412 when someone saved the photo since, 404 when it was deleted for good (code
+    DELETED: exception_handler's)."""
     try:
         photo_api_version_check(photo=photo, if_match=if_match, lock=locked)
     except DjangoValidationError as exc:
-        if exc.code != "edit_conflict":  # deleted for good since photo_get: as if it had never been
-            raise Http404 from None
+        if getattr(exc, "code", None) != "edit_conflict":
+            raise
         raise PreconditionFailed(exc.messages[0]) from None
 
 
@@ -876,7 +883,7 @@ class SuggestionAcceptApi(APIView):
     @extend_schema(request=None, responses=PhotoOutputSerializer)
     def post(self, request, photo_id: int, suggestion_id: int):
         suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
-        suggestions_accept(suggestions=[suggestion], user=request.user)
+        suggestion_accept(suggestion=suggestion, user=request.user)  # gone meanwhile: a 404 (exception_handler)
         return photo_response(request, photo_id)
 
 
@@ -886,7 +893,7 @@ class SuggestionDismissApi(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request, photo_id: int, suggestion_id: int):
         suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
-        suggestion_dismiss(suggestion=suggestion, user=request.user)
+        suggestion_dismiss(suggestion=suggestion, user=request.user)  # gone meanwhile: a 404 (exception_handler)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -198,6 +198,9 @@ def on_photos_changed(sender, photo_ids, **kwargs) -> None:
 
 
 LAST_ADMIN = "A family must keep at least one admin."
+# The code of every service's refusal of something deleted since the caller read it (a photo, an album, a share or
+# invitation link, a tag suggestion): the API's exception handler answers it as a missing one, a 404 saying why.
+DELETED = "deleted"
 
 
 def family_lock(*, family_id: int) -> None:
@@ -348,7 +351,11 @@ def memberships_end(*, family_id: int, user_ids: Iterable[int]) -> tuple[int, in
 def memberships_begun(*, family_id: int, user_ids: Iterable[int]) -> None:
     """People became members of a family (an invitation, the admin; back after leaving, or new): announced, so that
     search fits the family again when judgments of theirs count again (members_joined). Called once their
-    memberships exist, in the transaction that made them."""
+    memberships exist, in the transaction that made them. Their memberships begin now (joined_at): a row given to
+    someone else in the Django admin kept its first holder's, and a maker back after leaving counted as in the family
+    since before the links they made then, which worked again (links count only while their maker has been in the
+    family since they were made)."""
+    Membership.objects.filter(family_id=family_id, user_id__in=set(user_ids)).update(joined_at=timezone.now())
     members_joined.send(sender=Membership, family_id=family_id, user_ids=sorted(set(user_ids)))
 
 
@@ -1506,10 +1513,10 @@ def version_digest(value) -> str:
 
 def photo_lock(*, photo_id: int) -> Photo:
     """The photo's row as it is now, locked until the caller's transaction ends (no other edit lands before the
-    caller's save); refused (code "deleted") when it was deleted for good meanwhile."""
+    caller's save); refused (code DELETED) when it was deleted for good meanwhile."""
     fresh = Photo.all_objects.select_for_update(of=("self",)).filter(pk=photo_id).first()
     if fresh is None:
-        raise ValidationError("This photo is no longer there: it was deleted meanwhile.", code="deleted")
+        raise ValidationError("This photo is no longer there: it was deleted meanwhile.", code=DELETED)
     return fresh
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from gallery.models import Family, Photo, PhotoTag, TagSuggestion
 from gallery.selectors import names_lower
-from gallery.services import MAX_TAGS, member_hold, photo_tags_add
+from gallery.services import DELETED, MAX_TAGS, member_hold, photo_tags_add
 from gallery.signals import photos_changed
 
 
@@ -177,18 +177,44 @@ def _photo_tags_add(photo: Photo, names: list[str], user: AbstractBaseUser | Non
 PHOTO_GONE = "This photo is no longer there: it was moved to the trash or deleted meanwhile."
 
 
+def suggestion_gone(name: str) -> str:
+    """What a member is told of a suggestion of `name` that went while they decided: a tag merge took it (the photo
+    had a suggestion of the name kept), or the photo was scored again without it."""
+    return (f"“{name}” is no longer suggested for this photo: its suggestions changed meanwhile (a tag merged into "
+            "another one, or the photo scored again). Its suggestions now are shown.")
+
+
+def _suggestion_lock(suggestion: TagSuggestion) -> TagSuggestion:
+    """The suggestion's row as it is now, locked with its photo (the photo first, as _accept takes them: see there)
+    until the caller's transaction ends; refused (code DELETED) when its photo went to the trash or was deleted
+    meanwhile (PHOTO_GONE), or it went while its photo stayed (a merge, a scoring: suggestion_gone)."""
+    if not list(Photo.objects.filter(pk=suggestion.photo_id).select_for_update().values_list("pk")):
+        raise ValidationError(PHOTO_GONE, code=DELETED)
+    row = TagSuggestion.objects.select_for_update().filter(pk=suggestion.pk).first()
+    if row is None:
+        raise ValidationError(suggestion_gone(suggestion.name), code=DELETED)
+    return row
+
+
+@transaction.atomic
+def suggestion_accept(*, suggestion: TagSuggestion, user: AbstractBaseUser | None) -> int:
+    """Accept one suggestion (the photo page's Accept, the API's), as suggestions_accept does (1: accepted now, 0: it
+    was already), refused as suggestion_dismiss refuses one gone meanwhile (code DELETED), never a silent nothing
+    that its caller would report as a tag added."""
+    member_hold(family=suggestion.photo.family, user=user)
+    _suggestion_lock(suggestion)
+    return _accept(pks=[suggestion.pk], user=user, skip_full=False)
+
+
 @transaction.atomic
 def suggestion_dismiss(*, suggestion: TagSuggestion, user: AbstractBaseUser | None) -> TagSuggestion:
     """Dismiss an open suggestion: it is no longer shown nor searched, and never suggested again for this photo.
     An accepted one is a tag by now: remove the tag instead. One whose photo went to the trash or was deleted
     meanwhile is refused (the photo's row is locked with it: a trash or a delete under way is waited for), and so is
-    one by a member removed from the family since (member_hold: PermissionDenied)."""
+    one gone while its photo stayed (a merge, a scoring: suggestion_gone), each with code DELETED; and one by a member
+    removed from the family since (member_hold: PermissionDenied)."""
     member_hold(family=suggestion.photo.family, user=user)
-    # (its photo first, as _accept takes them: see there)
-    list(Photo.objects.filter(pk=suggestion.photo_id).select_for_update().values_list("pk"))
-    row = TagSuggestion.objects.select_for_update().filter(pk=suggestion.pk, photo__trashed_at__isnull=True).first()
-    if row is None:
-        raise ValidationError(PHOTO_GONE)
+    row = _suggestion_lock(suggestion)
     if row.state == TagSuggestion.State.ACCEPTED:
         raise ValidationError(f"“{row.name}” was accepted and is a tag of this photo now: remove the tag instead.")
     if row.state == TagSuggestion.State.OPEN:

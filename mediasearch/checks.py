@@ -1,4 +1,5 @@
-"""System checks of the project as a whole: the database server has what the first migration creates."""
+"""System checks of the project as a whole: the database server has what the first migration creates. (DEBUG with
+HTTPS=on is refused where settings load, not here: gunicorn started directly runs no checks.)"""
 
 from __future__ import annotations
 

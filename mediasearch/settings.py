@@ -115,7 +115,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A Host not served: the site's 400 page, with DEBUG on too; but not where SecurityMiddleware, above, redirects
     # plain HTTP to https (HTTPS=on, a path SECURE_REDIRECT_EXEMPT does not name): its redirect asks the Host first,
-    # and Django answers the refusal itself (its debug page under DEBUG; without, the same 400 page, handler400).
+    # and Django answers the refusal itself (the same 400 page, handler400; DEBUG, whose debug page it would be, is
+    # refused with HTTPS=on: below, where HTTPS is read).
     "mediasearch.middleware.HostRefusedMiddleware",
     "gallery.text.NulGuardMiddleware",  # before anything reads a cookie or a header
     "gallery.upload_limits.UploadLimitMiddleware",  # before anything reads the body (CSRF reads POST)
@@ -140,6 +141,13 @@ MIDDLEWARE = [
 # SECURE_HSTS_INCLUDE_SUBDOMAINS=off; the preload token only with SECURE_HSTS_PRELOAD=on) and a redirect of plain
 # HTTP to HTTPS. Off by default, so `make run` works on http://localhost.
 HTTPS = env_bool("HTTPS", False)
+# HTTPS=on means a deployed site; DEBUG there shows Django's debug page (settings, tracebacks, URL patterns) to whoever
+# gets an error, e.g. a Host the redirect to https refuses before the site's 400 page can answer. Refused here, where
+# every process loads settings (gunicorn started directly runs no system checks), not in a check.
+if DEBUG and HTTPS:
+    raise ImproperlyConfigured("DEBUG=on with HTTPS=on: a site reached over HTTPS would show Django's debug page, with "
+                               "its settings and tracebacks, to anyone. Unset DEBUG (it is for `make run` on "
+                               "http://localhost), or unset HTTPS there.")
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS

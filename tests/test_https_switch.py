@@ -247,3 +247,23 @@ def test_the_schema_needs_sign_in_or_a_token(client, alice):
 
     client.force_login(alice)
     assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("https, debug, refused", [("on", "on", True), ("on", "off", False), ("off", "on", False)])
+def test_debug_on_a_site_behind_https_stops_every_process_where_settings_load(tmp_path, https, debug, refused):
+    """HTTPS=on says the site is deployed (reached over HTTPS); DEBUG there showed Django's debug page (the settings,
+    the traceback, the URL patterns) to anyone, e.g. for a request with a Host the site does not serve, which the
+    redirect to https refuses before the site's own 400 page can answer. A system check refused the two only in
+    manage.py commands: gunicorn started directly (the README's separate units) loads mediasearch.wsgi, which runs
+    no checks, and served the debug page. Refused where settings load, every process stops; DEBUG is for `make run`
+    on http://localhost."""
+    environment = {k: v for k, v in os.environ.items() if k not in {"HTTPS", "DEBUG"}}
+    environment.update(HTTPS=https, DEBUG=debug, DJANGO_SETTINGS_MODULE="mediasearch.settings",
+                       MEDIASEARCH_VAR_DIR=str(tmp_path / "var"))
+    result = subprocess.run([sys.executable, "-c", "import mediasearch.wsgi"], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    if refused:
+        assert result.returncode != 0
+        assert "ImproperlyConfigured: DEBUG=on with HTTPS=on" in result.stderr, result.stderr[-3000:]
+    else:
+        assert result.returncode == 0, result.stderr[-3000:]

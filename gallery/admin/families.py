@@ -71,7 +71,7 @@ class MembershipFormSet(forms.BaseInlineFormSet):
     # Someone taken out of the family (their row deleted, or given to another person) leaves it as on the family page,
     # through memberships_end (announced, the links they made withdrawn); someone no longer its admin loses the open
     # invitation links they made for it (invites_withdraw_made_by). Someone put in (a new row, or a row given to them)
-    # joins as by an invitation (memberships_begun).
+    # joins as by an invitation (memberships_begun: their membership begins now, the row not keeping its joined_at).
     def delete_existing(self, obj, commit=True):
         if not commit:
             return super().delete_existing(obj, commit=commit)

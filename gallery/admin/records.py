@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.utils.html import format_html
 
@@ -141,11 +142,20 @@ class TagSuggestionAdmin(FamilyScopedAdmin, ReadOnlyModelAdmin):
 
     @admin.action(description="Dismiss the selected suggestions")
     def dismiss_selected(self, request, queryset):
-        done = 0
-        for suggestion in queryset.filter(state=TagSuggestion.State.OPEN):
-            suggestion_dismiss(suggestion=suggestion, user=request.user)
+        # Each dismissal on its own: one gone since the list was read (a merge, a scoring, its photo trashed: code
+        # DELETED), or refused to a staff member removed from its family meanwhile, is named; the others stand.
+        done, refused = 0, []
+        for suggestion in queryset.filter(state=TagSuggestion.State.OPEN).select_related("photo__family"):
+            try:
+                suggestion_dismiss(suggestion=suggestion, user=request.user)
+            except (ValidationError, PermissionDenied) as exc:
+                reason = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+                refused.append(f"{suggestion.photo}: {reason}")
+                continue
             done += 1
         self.message_user(request, f"Dismissed {done} suggestion(s).", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
 
 
 # knox registers its own token model, which KNOX_TOKEN_MODEL replaces with ours: show ours (superusers only, as

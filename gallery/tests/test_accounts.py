@@ -163,6 +163,26 @@ def test_a_removed_admin_cannot_come_back_through_a_link_they_made(client_for, f
     assert Client().get(alices).status_code == 200  # the other admin's links are theirs: untouched
 
 
+def test_an_admins_link_stays_withdrawn_when_they_are_back_in_the_family(client_for, family, alice, bob):
+    """A link counts only while its maker vouches for it: an admin of its family who can sign in, and has been one
+    of the family since before the link was made (as a share link counts only while its maker has been in the family
+    since it was made). Out of the family without the withdrawals running (a membership deleted from a shell, a
+    removal that missed a link committed after it looked) and invited back, bob's old link let people in again."""
+    _admin_bob(family, bob)
+    theirs = _make_link(client_for(bob), family, note="my cousin")
+    membership = Membership.objects.get(family=family, user=bob)
+    Membership.objects.filter(pk=membership.pk).delete()
+    assert Client().get(theirs).status_code == 410
+
+    Membership.objects.create(family=family, user=bob, role=Membership.Role.ADMIN)  # back, an admin again
+
+    assert Client().get(theirs).status_code == 410
+    assert _state(Invite.objects.get(note="my cousin")) == Invite.State.REVOKED
+    response = Client().post(theirs, SIGNUP)
+    assert response.status_code == 410 and _roles(family) == {"alice": "admin", "bob": "admin"}
+    assert Client().get(_make_link(client_for(bob), family)).status_code == 200  # a link made since works
+
+
 def test_an_admin_made_a_member_loses_their_open_links(client_for, family, alice, bob):
     """A member makes no links: those they made as an admin stop working when they step down (an admin link would
     have let them make a second account an admin)."""

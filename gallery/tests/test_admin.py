@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from PIL import Image
 
-from gallery.models import Album, Photo, Tag
+from gallery.models import Album, Invite, Photo, Tag
 from gallery.services import MAX_TAGS, photo_update
 from tests.factories import photo_factory
 from tests.files import admin_change_form_data, admin_inline_row
@@ -279,6 +279,39 @@ def test_the_admin_membership_inline_keeps_an_admin_who_can_sign_in(admin, famil
     assert admin.post(url, {**unchanged, f"memberships-{admin_inline_row(unchanged, alice)}-DELETE": "on",
                             f"memberships-{admin_inline_row(unchanged, carol)}-DELETE": "on"}).status_code == 302
     assert dict(family.memberships.values_list("user__username", "role")) == {"bob": "admin"}
+
+
+def test_a_membership_row_given_to_a_returning_admin_in_the_admin_starts_their_membership_now(admin, family, alice,
+                                                                                             bob):
+    """carol (in the family since before bob's invitation link) has her row given to bob in the memberships table:
+    the row kept carol's joined_at, so bob, who had left, counted as in the family since before the link he made
+    before leaving, and it let people in again. A row given to someone is their membership begun now."""
+    import re
+
+    from django.test import Client
+
+    from gallery.models import Membership
+
+    carol = get_user_model().objects.create_user("carol", password="x")
+    Membership.objects.create(family=family, user=carol)  # joined before the link
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    bobs = Client()
+    bobs.force_login(bob)
+    made = bobs.post(reverse("gallery:invite_new", args=[family.pk]), {"role": "member", "note": "old"})
+    assert made.status_code == 201
+    link = re.search(r'value="http://testserver(/invite/[^"]+/)"', made.content.decode()).group(1)
+    Membership.objects.filter(family=family, user=bob).delete()  # out from a shell: no withdrawal ran
+    assert Client().get(link).status_code == 410
+
+    url = reverse("admin:gallery_family_change", args=[family.pk])
+    data = admin_change_form_data(admin.get(url))
+    row = admin_inline_row(data, carol)
+    response = admin.post(url, {**data, f"memberships-{row}-user": bob.pk, f"memberships-{row}-role": "admin"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Membership.objects.filter(family=family, user=bob, role="admin").exists()
+
+    assert Client().get(link).status_code == 410, "bob's link made before he left works again"
+    assert Membership.objects.get(family=family, user=bob).joined_at > Invite.objects.get().created_at
 
 
 def test_the_admin_membership_inline_gives_a_family_with_no_members_yet_an_admin(admin, family, alice, bob):

@@ -1525,3 +1525,128 @@ def test_suggestions_accepted_in_bulk_while_the_admin_deletes_a_tag_of_their_pho
     assert not _fails(run.first) and not _fails(run.second), run
     assert (run.first, run.second) == (1, 2)
     assert _tag_names(first_photo) == _tag_names(later_photo) == ["beach"]
+
+
+# --- share links and invitations gone meanwhile: answered as missing ones -------------------------
+
+
+def _api_as(user):
+    from django.test import Client
+
+    from tests.factories import api_token_key
+
+    return Client(headers={"Authorization": f"Token {api_token_key(user)}"})
+
+
+@pytest.mark.parametrize("method", ["delete", "post"])
+def test_a_share_link_withdrawn_or_made_over_the_api_while_its_album_is_deleted_answers_as_a_missing_one(smiths,
+                                                                                                         method):
+    """The API's DELETE of a link (and POST of a new one) waited for the album's deletion, then answered 400 ("This
+    link no longer exists."; "This album no longer exists."); one that came after it was a 403 ("Only the album's
+    creator..."), the album being no one's to manage any more. Gone meanwhile is missing: the same 404 as a missing
+    album's, or another family's (no oracle either way)."""
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Beach")
+    share = share_create(user=alice, album=album, days=7).share
+    url = (f"/api/v1/albums/{album.pk}/shares/{share.pk}/" if method == "delete"
+           else f"/api/v1/albums/{album.pk}/shares/")
+    api = _api_as(alice)
+
+    run = first_holds_then_second(lambda: album_delete(user=alice, album=Album.objects.get(pk=album.pk)),
+                                  lambda: getattr(api, method)(url, {}, content_type="application/json"))
+
+    assert run.second_waited and not _fails(run.first) and not _fails(run.second), run
+    missing = getattr(api, method)(url.replace(f"/{album.pk}/", f"/{2**62}/"), {}, content_type="application/json")
+    assert run.second.status_code == missing.status_code == 404, run.second.content
+    # The 404's body, saying why (nobody outside the family reaches the service: theirs is the selector's 404).
+    assert run.second.json() == {"detail": "This link no longer exists." if method == "delete"
+                                 else "This album no longer exists."}
+    assert set(missing.json()) == {"detail"}
+    assert not AlbumShare.objects.exists()
+
+
+@pytest.mark.parametrize("method", ["delete", "patch"])
+def test_an_album_deleted_or_renamed_over_the_api_while_it_is_deleted_answers_404(smiths, method):
+    """The API's DELETE (or PATCH) of an album read before another request deleted it waited for that deletion,
+    then answered 400 "This album no longer exists.": missing is a 404 (the API's one exception handler answers
+    every service's refusal of something deleted meanwhile so)."""
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Beach")
+    api = _api_as(alice)
+    url = f"/api/v1/albums/{album.pk}/"
+
+    run = first_holds_then_second(lambda: album_delete(user=alice, album=Album.objects.get(pk=album.pk)),
+                                  lambda: getattr(api, method)(url, {"name": "Shore"}, content_type="application/json"))
+
+    assert run.second_waited and not _fails(run.first) and not _fails(run.second), run
+    assert run.second.status_code == 404, run.second.content
+    assert run.second.json() == {"detail": "This album no longer exists."}
+    assert not Album.objects.exists()
+
+
+def test_a_share_link_withdrawn_over_the_api_after_its_album_was_deleted_answers_as_a_missing_one(smiths):
+    """The album deleted between the API reading the link and withdrawing it (not waited for: committed first)."""
+    from gallery.album_services import share_revoke
+
+    family, alice, bob = smiths
+    album = album_create(user=alice, family=family, name="Beach")
+    share = share_create(user=alice, album=album, days=7).share
+    read_before = AlbumShare.objects.select_related("album").get(pk=share.pk)
+    album_delete(user=alice, album=Album.objects.get(pk=album.pk))
+
+    with pytest.raises(ValidationError) as refused:
+        share_revoke(user=alice, share=read_before)
+    assert refused.value.code == "deleted" and refused.value.messages == ["This link no longer exists."]
+
+
+def test_an_invitation_withdrawn_while_the_sweep_deletes_it_is_said_gone_not_a_500(smiths, settings):
+    """The family page's "Withdraw" of a link the periodic sweep deleted meanwhile (over for INVITE_KEEP_DAYS):
+    invite_revoke's get() found no row, Invite.DoesNotExist, a 500. It says the link is gone, on the family page."""
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from gallery.account_services import invite_create, invite_links_prune
+    from gallery.models import Invite
+
+    family, alice, bob = smiths
+    invite = invite_create(family=family, created_by=alice).invite
+    Invite.objects.filter(pk=invite.pk).update(expires_at=timezone.now() - timedelta(days=settings.INVITE_KEEP_DAYS + 1))
+
+    def withdraw():
+        client = Client()
+        client.force_login(alice)
+        return client.post(reverse("gallery:invite_revoke", args=[family.pk, invite.pk]), follow=True)
+
+    run = first_holds_then_second(invite_links_prune, withdraw)
+
+    assert run.second_waited and not _fails(run.first) and not _fails(run.second), run
+    assert run.second.status_code == 200 and run.second.redirect_chain[-1][0] == family.get_absolute_url()
+    assert "This invitation link no longer exists." in run.second.content.decode()
+    assert not Invite.objects.exists()
+
+
+def test_a_photo_edited_over_the_api_while_it_is_deleted_for_good_answers_404(smiths):
+    """The API's PATCH (no If-Match) of a photo deleted for good while it waited: photo_update's refusal (code
+    DELETED) was mapped to the "tags" field, a 400 {"tags": ["This photo is no longer there..."]}. Missing is the
+    API's 404, as for an album or a link deleted meanwhile."""
+    from django.test import Client
+    from django.urls import reverse
+
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=alice, tags=["kids"])
+    alices = Client()
+    alices.force_login(alice)
+
+    def delete_for_good():
+        photos_trash(user=alice, photo_ids=[photo.pk])
+        return photos_purge(user=alice, photo_ids=[photo.pk])
+
+    run = first_holds_then_second(delete_for_good, lambda: alices.patch(
+        reverse("api_photo_detail", args=[photo.pk]), {"title": "Beach"}, content_type="application/json"))
+
+    assert run.second_waited and not _fails(run.first) and not _fails(run.second), run
+    assert run.second.status_code == 404, run.second.content
+    assert run.second.json() == {"detail": "This photo is no longer there: it was deleted meanwhile."}

@@ -126,3 +126,90 @@ def test_an_accept_during_a_merge(family, alice, taken):
     if accepting.get("returned"):
         assert TagSuggestion.objects.filter(photo=photo, state=S.ACCEPTED).exists(), "the member's acceptance was deleted"
         assert "Grandma" in set(photo.tags.values_list("name", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("where", ["api", "page"])
+@pytest.mark.parametrize("decision", ["dismiss", "accept"])
+def test_a_decision_waiting_for_a_merge_that_took_its_suggestion_says_so(family, alice, bob, where, decision):
+    """bob dismisses (or accepts) "Oma" on a photo with a "Grandma" suggestion, while an admin merges "Oma" into
+    "Grandma" (the photo's "Oma" suggestion goes: it has one of "Grandma" already). The dismissal waited for the merge, found
+    no suggestion and said "This photo is no longer there" (the photo is there), a 400 over the API. It says the
+    suggestion is gone with the photo's suggestions changed; the API answers 404 (the suggestion is missing now).
+    An acceptance waiting so said "Added the tag “Oma”." (the API 200) though nothing was accepted: it says the same
+    as the dismissal, with the same status."""
+    import html
+
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories import api_token_key
+    from tests.races import first_holds_then_second
+
+    photo_factory(family=family, user=alice, filename="t.jpg", tags=["Grandma", "Oma"])
+    photo = photo_factory(family=family, user=alice, filename="p.jpg")
+    TagSuggestion.objects.create(photo=photo, name="Grandma", probability=0.8, model_name="toy")
+    oma = TagSuggestion.objects.create(photo=photo, name="Oma", probability=0.7, model_name="toy")
+    if where == "api":
+        client = Client(headers={"Authorization": f"Token {api_token_key(bob)}"})
+        url = f"/api/v1/photos/{photo.pk}/suggestions/{oma.pk}/{decision}/"
+        headers = {}
+    else:
+        client = Client()
+        client.force_login(bob)
+        url = reverse(f"gallery:suggestion_{decision}", args=[photo.pk, oma.pk])
+        headers = {"HX-Request": "true"}
+
+    run = first_holds_then_second(
+        lambda: tags_merge(into=Tag.objects.get(family=family, name="Grandma"), tags=Tag.objects.filter(family=family),
+                           user=alice),
+        lambda: client.post(url, headers=headers))
+
+    assert run.second_waited and not isinstance(run.first, Exception) and not isinstance(run.second, Exception), run
+    said = html.unescape(run.second.content.decode())
+    assert "no longer there" not in said and "Added the tag" not in said
+    gone = "“Oma” is no longer suggested for this photo: its suggestions changed meanwhile"
+    if where == "api":
+        assert run.second.status_code == 404 and run.second.json()["detail"].startswith(gone), said
+    else:
+        assert run.second.status_code == 422 and gone in said and "Grandma" in said
+    assert list(TagSuggestion.objects.filter(photo=photo).values_list("name", "state")) == [("Grandma", S.OPEN)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admins_dismiss_action_waiting_for_a_merge_that_took_a_suggestion_says_so(family, alice, bob):
+    """The Django admin's "Dismiss the selected suggestions" read "Oma" open, then waited for a merge of "Oma" into
+    "Grandma" that took it: suggestion_dismiss's refusal was not caught, a 500. The action dismisses the others and
+    tells the admin user which one went, and why (messages)."""
+    import html
+
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.races import first_holds_then_second
+
+    photo_factory(family=family, user=alice, filename="t.jpg", tags=["Grandma", "Oma"])
+    photo = photo_factory(family=family, user=alice, filename="p.jpg")
+    other = photo_factory(family=family, user=alice, filename="q.jpg")
+    TagSuggestion.objects.create(photo=photo, name="Grandma", probability=0.8, model_name="toy")
+    oma = TagSuggestion.objects.create(photo=photo, name="Oma", probability=0.7, model_name="toy")
+    beach = TagSuggestion.objects.create(photo=other, name="beach", probability=0.9, model_name="toy")
+    root = get_user_model().objects.create_superuser("root", "root@example.org", "admin-password-123")
+    client = Client(raise_request_exception=False)
+    client.force_login(root)
+    url = reverse("admin:gallery_tagsuggestion_changelist")
+
+    run = first_holds_then_second(
+        lambda: tags_merge(into=Tag.objects.get(family=family, name="Grandma"), tags=Tag.objects.filter(family=family),
+                           user=alice),
+        lambda: client.post(url, {"action": "dismiss_selected", "index": "0",
+                                  ACTION_CHECKBOX_NAME: [oma.pk, beach.pk]}, follow=True))
+
+    assert run.second_waited and not isinstance(run.first, Exception) and not isinstance(run.second, Exception), run
+    assert run.second.status_code == 200, run.second.content.decode()[:2000]
+    said = html.unescape(run.second.content.decode())
+    assert "“Oma” is no longer suggested for this photo: its suggestions changed meanwhile" in said
+    assert "Dismissed 1 suggestion(s)." in said
+    assert TagSuggestion.objects.get(pk=beach.pk).state == S.DISMISSED

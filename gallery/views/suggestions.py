@@ -18,7 +18,8 @@ from gallery.selectors import (
     photo_get, suggestion_get,
 )
 from gallery.services import MAX_TAGS
-from gallery.suggestions import suggestion_dismiss, suggestions_accept, suggestions_accept_above
+from gallery.suggestions import suggestion_accept as suggestion_accept_service
+from gallery.suggestions import suggestion_dismiss, suggestions_accept_above
 from gallery.views import removed_meanwhile
 from gallery.views.families import no_longer_admin
 
@@ -28,7 +29,7 @@ from gallery.views.families import no_longer_admin
 def suggestion_accept(request: HttpRequest, photo_id: int, suggestion_id: int) -> HttpResponse:
     suggestion = suggestion_get(user=request.user, photo_id=photo_id, suggestion_id=suggestion_id)
     try:
-        suggestions_accept(suggestions=[suggestion], user=request.user)
+        suggestion_accept_service(suggestion=suggestion, user=request.user)
     except PermissionDenied as exc:
         return removed_meanwhile(request, exc)
     except ValidationError as exc:

@@ -164,3 +164,134 @@ def test_a_family_admin_accepts_in_bulk_above_a_probability_finer_than_a_hundred
         assert page.js_errors == []
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("button", ["Dismiss", "Accept"])
+def test_deciding_on_a_suggestion_a_merge_takes_meanwhile_says_so(live_server, browser, artifacts, width, button):
+    """A member's "Dismiss" of "Oma" while an admin merges "Oma" into "Grandma" (the photo suggests "Grandma": its
+    "Oma" goes with the merge): the dismissal waits for the merge, then the card says the suggestion is gone and
+    shows the photo's suggestions now, in place (it said "This photo is no longer there"). "Accept" says the same (it
+    said "Added the tag “Oma”", nothing added)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from gallery.models import Tag
+    from gallery.services import tags_merge
+    from tests.factories import photo_factory
+
+    smiths, alice, bob = FamilyFactory(name="Smiths"), UserFactory(username="alice"), UserFactory(username="bob")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=smiths, user=bob)
+    photo_factory(family=smiths, user=alice, filename="tagged.jpg", tags=["Grandma", "Oma"])
+    photo = photo_factory(family=smiths, user=alice, filename="garden.jpg")
+    TagSuggestion.objects.create(photo=photo, name="Grandma", probability=0.8, model_name="toy")
+    TagSuggestion.objects.create(photo=photo, name="Oma", probability=0.7, model_name="toy")
+    merged, commit = threading.Event(), threading.Event()
+
+    def merge():  # the admin's merge, held open until the member's dismissal is on its way
+        try:
+            with transaction.atomic():
+                tags_merge(into=Tag.objects.get(family=smiths, name="Grandma"), tags=Tag.objects.filter(family=smiths),
+                           user=alice)
+                merged.set()
+                commit.wait(20)
+        finally:
+            merged.set()
+            connection.close()
+
+    context, page = new_page(browser, **width_options(width))
+    admin = threading.Thread(target=merge)
+    try:
+        sign_in(page, live_server, "bob")
+        page.goto(live_server.url + photo.get_absolute_url())
+        card = page.locator("#tag-suggestions")
+        oma = card.locator(".suggestion[data-tag=Oma]")
+        assert oma.is_visible()
+        admin.start()
+        assert merged.wait(20)
+        oma.get_by_role("button", name=button).click()
+        page.wait_for_timeout(500)  # (the dismissal waits for the merge's lock of the photo)
+        commit.set()
+        card.get_by_text("is no longer suggested for this photo").wait_for()
+        said = card.inner_text()
+        assert "“Oma” is no longer suggested for this photo: its suggestions changed meanwhile" in said, said
+        assert "no longer there" not in said and "Added the tag" not in said
+        assert card.locator(".suggestion[data-tag=Oma]").count() == 0
+        assert card.locator(".suggestion[data-tag=Grandma]").is_visible()
+        page.screenshot(path=artifacts / f"suggestions-merged-meanwhile-{button.lower()}-"
+                                         f"{'mobile' if width < 500 else 'desktop'}.png",
+                        full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.js_errors == []
+    finally:
+        commit.set()
+        if admin.is_alive() or admin.ident:
+            admin.join(30)
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_admins_dismiss_action_names_a_suggestion_a_merge_took_meanwhile(live_server, browser, artifacts, width):
+    """The Django admin's "Dismiss the selected suggestions" of "Oma" and "beach" while a merge of "Oma" into
+    "Grandma" takes "Oma": the action waits for the merge, dismisses "beach" and names "Oma" in a warning (it was a
+    500 page)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from gallery.models import Tag
+    from gallery.services import tags_merge
+    from tests.factories import photo_factory
+
+    smiths = FamilyFactory(name="Smiths")
+    alice = UserFactory(username="alice", is_staff=True, is_superuser=True)
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    photo_factory(family=smiths, user=alice, filename="tagged.jpg", tags=["Grandma", "Oma"])
+    photo = photo_factory(family=smiths, user=alice, filename="garden.jpg")
+    other = photo_factory(family=smiths, user=alice, filename="shore.jpg")
+    TagSuggestion.objects.create(photo=photo, name="Grandma", probability=0.8, model_name="toy")
+    oma = TagSuggestion.objects.create(photo=photo, name="Oma", probability=0.7, model_name="toy")
+    beach = TagSuggestion.objects.create(photo=other, name="beach", probability=0.9, model_name="toy")
+    merged, commit = threading.Event(), threading.Event()
+
+    def merge():  # another admin's merge, held open until the action is on its way
+        try:
+            with transaction.atomic():
+                tags_merge(into=Tag.objects.get(family=smiths, name="Grandma"), tags=Tag.objects.filter(family=smiths),
+                           user=alice)
+                merged.set()
+                commit.wait(20)
+        finally:
+            merged.set()
+            connection.close()
+
+    context, page = new_page(browser, **width_options(width))
+    other_admin = threading.Thread(target=merge)
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + "/admin/gallery/tagsuggestion/")
+        for pk in (oma.pk, beach.pk):
+            page.locator(f"input[name=_selected_action][value='{pk}']").check()
+        page.locator("select[name=action]").select_option("dismiss_selected")
+        other_admin.start()
+        assert merged.wait(20)
+        page.locator("button[name=index]").click(no_wait_after=True)
+        page.wait_for_timeout(500)  # (the dismissal waits for the merge's lock of the photo)
+        commit.set()
+        page.locator(".messagelist").wait_for()
+        said = page.locator(".messagelist").inner_text()
+        assert "Dismissed 1 suggestion(s)." in said, said
+        assert "“Oma” is no longer suggested for this photo: its suggestions changed meanwhile" in said, said
+        assert TagSuggestion.objects.get(pk=beach.pk).state == TagSuggestion.State.DISMISSED
+        page.screenshot(path=artifacts / f"admin-dismiss-merged-meanwhile-{'mobile' if width < 500 else 'desktop'}.png",
+                        full_page=True)
+        assert page.js_errors == []
+    finally:
+        commit.set()
+        if other_admin.is_alive() or other_admin.ident:
+            other_admin.join(30)
+        context.close()
