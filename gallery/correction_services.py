@@ -34,7 +34,7 @@ from gallery.places import Place, place_for
 from gallery.services import member_family_ids_hold, member_hold, photo_lock, photo_zone_move, version_digest
 from gallery.signals import photos_changed, photos_rotated
 from gallery.timezones import country_zone, zone_at
-from gallery.trash_services import NOT_FOUND, PhotoResult, _ids
+from gallery.trash_services import NOT_FOUND, PhotoResult, photo_ids_read
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def photos_shift_dates(*, user: AbstractBaseUser, photo_ids: Iterable, delta: ti
         member_hold(family=family, user=user)
     if abs(delta) > MAX_SHIFT:
         raise ValidationError("A shift is at most 100 years.")
-    ids = _ids(photo_ids)
+    ids = photo_ids_read(photo_ids)
     if most is not None and len(ids) > most:
         raise ValidationError(f"At most {most} photos at a time.")
     photos = _editable(user, ids)

@@ -44,8 +44,8 @@ NOT_IN_TRASH = "Not in the trash."
 PURGE_BATCH = 200
 
 
-def _ids(photo_ids: Iterable) -> list[int]:
-    """The ids as ints, each once, in the order given; something that is not an id is left out."""
+def photo_ids_read(photo_ids: Iterable) -> list[int]:
+    """The ids as ints, each once, in the order given; something that is not an id is left out (a form's text)."""
     ids: dict[int, None] = {}
     for value in photo_ids:
         try:
@@ -82,7 +82,7 @@ def photo_may_manage(*, photo: Photo, user: AbstractBaseUser, admin_of: set[int]
 
 def _decide(user, photo_ids, *, verb: str, want_trashed: bool) -> tuple[list[PhotoResult], list[int]]:
     """Each photo's result for moving it in or out of the trash (or deleting it for good), and the ids that may go."""
-    ids = _ids(photo_ids)
+    ids = photo_ids_read(photo_ids)
     photos = _visible(user, ids)
     admin_of = admin_family_ids(user)
     results, chosen = [], []
@@ -193,7 +193,7 @@ def trash_purge_expired(*, now: datetime | None = None) -> int:
 @transaction.atomic
 def photos_favourite(*, user: AbstractBaseUser, photo_ids: Iterable[int], on: bool) -> list[PhotoResult]:
     """Mark (on) or unmark photos as the user's favourites; idempotent. Photos in the trash can't be reached."""
-    ids = _ids(photo_ids)
+    ids = photo_ids_read(photo_ids)
     visible = {pk for pk, photo in _visible(user, ids, lock=False).items() if photo.trashed_at is None}
     if on:  # held until the favourites are in: a photo deleted for good meanwhile waits, then takes them along
         visible &= set(rows_key_share(Photo.objects.filter(pk__in=visible).order_by("pk").values_list("pk")))

@@ -12,7 +12,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from gallery.models import Family, Photo
-from gallery.trash_services import NOT_FOUND, PhotoResult, admin_family_ids, photo_may_manage, photos_trash
+from gallery.trash_services import (
+    NOT_FOUND, PhotoResult, admin_family_ids, photo_ids_read, photo_may_manage, photos_trash,
+)
 from search.duplicate_selectors import DUPLICATES_SHOWN
 from search.duplicates import DuplicateGroup, duplicate_group_get
 from search.models import DuplicateDismissal
@@ -36,7 +38,7 @@ def duplicate_group_trash(*, user: AbstractBaseUser, family: Family, photo_ids: 
     as the trash's own API says of a photo not yours (a member of two families ticked the other's photo through this
     one's group). The trash service checks each photo tried against the user's rights. `family` must come from a
     selector that checked the user's membership."""
-    ticked = _ids(photo_ids)
+    ticked = photo_ids_read(photo_ids)
     group = duplicate_group_get(user=user, family=family, key=key, shown=DUPLICATES_SHOWN) if key or more else None
     ours = _group_ids(group) if group else set(
         Photo.all_objects.filter(family=family, pk__in=ticked).values_list("pk", flat=True))
@@ -48,17 +50,6 @@ def duplicate_group_trash(*, user: AbstractBaseUser, family: Family, photo_ids: 
     tried = list(dict.fromkeys(tried))
     results = photos_trash(user=user, photo_ids=tried[:DUPLICATES_TRASH_MAX])
     return DuplicatesTrashed(refused + results, max(0, len(tried) - DUPLICATES_TRASH_MAX))
-
-
-def _ids(photo_ids: Iterable[int | str]) -> list[int]:
-    """The ids as ints, each once, in the order given (a form's text that is no id is left out)."""
-    ids: dict[int, None] = {}
-    for value in photo_ids:
-        try:
-            ids.setdefault(int(value), None)
-        except (TypeError, ValueError):
-            continue
-    return list(ids)
 
 
 def _group_ids(group: DuplicateGroup) -> set[int]:
