@@ -89,9 +89,12 @@ def model_state_record(*, name: str, embedder: Embedder | None = None, error: st
 
 
 def _claimable() -> Q:
-    # Waiting photos, and photos left "processing" by a worker that died: nobody renews their lease any more. Not
-    # those of a family being deleted.
-    waiting = Q(status=Photo.Status.PENDING) | (Q(status=Photo.Status.PROCESSING) & ~leases.live_lease(leases.EMBED))
+    # Waiting photos, and photos left "processing" by a worker that died: nobody renews their lease any more, unless
+    # it died on them as often as a photo may kill it (then only the recovery takes them, to fail them:
+    # _photos_release_abandoned). Not those of a family being deleted.
+    abandoned = (Q(status=Photo.Status.PROCESSING) & ~leases.live_lease(leases.EMBED)
+                 & Q(embed_attempts__lt=max_attempts()))
+    waiting = Q(status=Photo.Status.PENDING) | abandoned
     return waiting & ~photos_of_families_being_deleted()
 
 

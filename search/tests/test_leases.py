@@ -87,6 +87,24 @@ def test_a_photo_that_keeps_killing_its_worker_ends_failed_with_a_reason(add_sha
     assert "worker stopped while embedding" in photo.status_reason
 
 
+@pytest.mark.django_db
+def test_a_photo_that_killed_its_worker_as_often_as_allowed_is_not_claimed_again_but_failed(add_shape, settings):
+    """A photo that crashes the process embedding it (a decoder's segfault, memory) was taken again by the next task
+    once its lease ran out, its try counted past EMBED_MAX_ATTEMPTS, as long as a task came before the every-minute
+    recovery: the worker went down with it again and again. Past the limit only the recovery takes it, to fail it."""
+    photo = add_shape("red", "square")
+    for attempt in range(settings.EMBED_MAX_ATTEMPTS):
+        assert photos_claim(photo_ids=[photo.pk], owner=f"crashed:{attempt}:abc") == [photo]
+        _expire(f"crashed:{attempt}:abc")
+
+    assert photos_claim(photo_ids=[photo.pk], owner="next:1:x", fill_to=4) == []
+    photo.refresh_from_db()
+    assert photo.embed_attempts == settings.EMBED_MAX_ATTEMPTS
+    photos_recover()
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.FAILED
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_heartbeat_keeps_a_running_tasks_leases_alive_then_releases_them():
     owner = leases.lease_owner()
