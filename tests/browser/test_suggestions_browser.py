@@ -3,6 +3,8 @@ at desktop width and on a phone. Screenshots: test-artifacts/suggestions-*.png."
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from gallery.models import Membership, Photo, PhotoTag, TagSuggestion
@@ -166,6 +168,30 @@ def test_a_family_admin_accepts_in_bulk_above_a_probability_finer_than_a_hundred
         context.close()
 
 
+def _merge_held_open(family, *, into: str, user) -> tuple[threading.Thread, threading.Event, threading.Event]:
+    """A family admin's merge of every tag of `family` into the tag `into`, in a thread not started yet: its
+    transaction stays open after the merge (`merged` set) until `commit` is set, so a click meanwhile waits for it."""
+    from django.db import connection, transaction
+
+    from gallery.models import Tag
+    from gallery.services import tags_merge
+
+    merged, commit = threading.Event(), threading.Event()
+
+    def merge() -> None:
+        try:
+            with transaction.atomic():
+                tags_merge(into=Tag.objects.get(family=family, name=into), tags=Tag.objects.filter(family=family),
+                           user=user)
+                merged.set()
+                commit.wait(20)
+        finally:
+            merged.set()
+            connection.close()
+
+    return threading.Thread(target=merge), merged, commit
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [1280, 390])
 @pytest.mark.parametrize("button", ["Dismiss", "Accept"])
@@ -174,12 +200,6 @@ def test_deciding_on_a_suggestion_a_merge_takes_meanwhile_says_so(live_server, b
     "Oma" goes with the merge): the dismissal waits for the merge, then the card says the suggestion is gone and
     shows the photo's suggestions now, in place (it said "This photo is no longer there"). "Accept" says the same (it
     said "Added the tag “Oma”", nothing added)."""
-    import threading
-
-    from django.db import connection, transaction
-
-    from gallery.models import Tag
-    from gallery.services import tags_merge
     from tests.factories import photo_factory
 
     smiths, alice, bob = FamilyFactory(name="Smiths"), UserFactory(username="alice"), UserFactory(username="bob")
@@ -189,21 +209,8 @@ def test_deciding_on_a_suggestion_a_merge_takes_meanwhile_says_so(live_server, b
     photo = photo_factory(family=smiths, user=alice, filename="garden.jpg")
     TagSuggestion.objects.create(photo=photo, name="Grandma", probability=0.8, model_name="toy")
     TagSuggestion.objects.create(photo=photo, name="Oma", probability=0.7, model_name="toy")
-    merged, commit = threading.Event(), threading.Event()
-
-    def merge():  # the admin's merge, held open until the member's dismissal is on its way
-        try:
-            with transaction.atomic():
-                tags_merge(into=Tag.objects.get(family=smiths, name="Grandma"), tags=Tag.objects.filter(family=smiths),
-                           user=alice)
-                merged.set()
-                commit.wait(20)
-        finally:
-            merged.set()
-            connection.close()
-
+    admin, merged, commit = _merge_held_open(smiths, into="Grandma", user=alice)  # the admin's merge
     context, page = new_page(browser, **width_options(width))
-    admin = threading.Thread(target=merge)
     try:
         sign_in(page, live_server, "bob")
         page.goto(live_server.url + photo.get_absolute_url())
@@ -239,12 +246,6 @@ def test_the_admins_dismiss_action_names_a_suggestion_a_merge_took_meanwhile(liv
     """The Django admin's "Dismiss the selected suggestions" of "Oma" and "beach" while a merge of "Oma" into
     "Grandma" takes "Oma": the action waits for the merge, dismisses "beach" and names "Oma" in a warning (it was a
     500 page)."""
-    import threading
-
-    from django.db import connection, transaction
-
-    from gallery.models import Tag
-    from gallery.services import tags_merge
     from tests.factories import photo_factory
 
     smiths = FamilyFactory(name="Smiths")
@@ -256,21 +257,8 @@ def test_the_admins_dismiss_action_names_a_suggestion_a_merge_took_meanwhile(liv
     TagSuggestion.objects.create(photo=photo, name="Grandma", probability=0.8, model_name="toy")
     oma = TagSuggestion.objects.create(photo=photo, name="Oma", probability=0.7, model_name="toy")
     beach = TagSuggestion.objects.create(photo=other, name="beach", probability=0.9, model_name="toy")
-    merged, commit = threading.Event(), threading.Event()
-
-    def merge():  # another admin's merge, held open until the action is on its way
-        try:
-            with transaction.atomic():
-                tags_merge(into=Tag.objects.get(family=smiths, name="Grandma"), tags=Tag.objects.filter(family=smiths),
-                           user=alice)
-                merged.set()
-                commit.wait(20)
-        finally:
-            merged.set()
-            connection.close()
-
+    other_admin, merged, commit = _merge_held_open(smiths, into="Grandma", user=alice)  # another admin's merge
     context, page = new_page(browser, **width_options(width))
-    other_admin = threading.Thread(target=merge)
     try:
         sign_in(page, live_server, "alice")
         page.goto(live_server.url + "/admin/gallery/tagsuggestion/")
