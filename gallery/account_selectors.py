@@ -47,13 +47,14 @@ def invite_of_token(token: str) -> QuerySet[Invite]:
 
 def invites_with_maker_vouching(invites: QuerySet[Invite]) -> QuerySet[Invite]:
     """The links annotated `maker_vouches`: their maker is an admin of their family who can sign in, and has been in
-    it since before the link was made (as AlbumShare.objects.with_maker_vouching reads a share link's maker), the rule
-    invite_problem applies when a link is used (Invite.state reads it). What withdraws a maker's links as they stop
-    being one may miss a link whose row committed after it looked (a race), or not run at all (a shell): a link made
-    before its maker left then stays withdrawn when they are invited back (a membership of later)."""
+    it, and its admin, since before the link was made (as AlbumShare.objects.with_maker_vouching reads a share link's
+    maker, in the family), the rule invite_problem applies when a link is used (Invite.state reads it). What withdraws
+    a maker's links as they stop being one may miss a link whose row committed after it looked (a race), or not run at
+    all (a shell): a link made before its maker left, or was demoted, then stays withdrawn when they are invited back
+    or made an admin again (a membership, an admin_since, of later)."""
     return invites.annotate(maker_vouches=Exists(Membership.objects.filter(
         family_id=OuterRef("family_id"), user_id=OuterRef("created_by_id"), role=Membership.Role.ADMIN,
-        user__is_active=True, joined_at__lte=OuterRef("created_at"))))
+        user__is_active=True, joined_at__lte=OuterRef("created_at"), admin_since__lte=OuterRef("created_at"))))
 
 
 def password_settable_users(*, actor: AbstractBaseUser) -> QuerySet:

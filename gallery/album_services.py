@@ -25,10 +25,11 @@ from django.utils import timezone
 from gallery import smart_albums
 from gallery.album_selectors import albums_manageable, share_token_hash
 from gallery.models import Album, AlbumPhoto, AlbumShare, Family, Photo, RemovedAlbumPhoto
+from gallery.name_fold import NAME_FOLDED_SQL
 from gallery.services import (
     DELETED, if_match_names, membership_hold, no_longer_member, rows_key_share, version_digest,
 )
-from gallery.selectors import family_labelled
+from gallery.selectors import family_labelled, same_name
 from gallery.text import control_characters_refuse, one_line, text_isolated, without_nul
 
 MAX_NAME = 100
@@ -125,17 +126,22 @@ def album_create(*, user: AbstractBaseUser, family: Family, name: str, descripti
     name, description = album_text_clean(name, description)
     if search is not None:
         search = _clean_search(search=search, family=family, owner=user)
-    _album_name_lock(family=family, name=name)
+    _album_name_lock(family=family, names=[name])
     return _album_make(user=user, family=family, name=name, description=description, search=search)
 
 
-def _album_name_lock(*, family: Family, name: str) -> None:
-    """Held to the end of the transaction (re-entrant within it): every write that makes an album, or finds one by
-    its name, takes it first, so that two of them naming one album in one family (in any case, as the lookups'
-    iexact compares: PostgreSQL's upper()) take turns, and the second sees what the first made."""
+def _album_name_lock(*, family: Family | int, names: list[str]) -> None:
+    """Held to the end of the transaction (re-entrant within it): every write that makes an album, renames one, or
+    finds one by its name, takes it first (a rename: of the name it had and the one it takes), so that two of them
+    naming one album in one family (folded alike, as the lookups' same_name compares names: "Straße" and "STRASSE")
+    take turns, and the second sees what the first made or renamed. Several names are taken in one order (their
+    keys'), so two renames between two names can't deadlock."""
+    family_id = family if isinstance(family, int) else family.pk
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s || upper(%s)))",
-                       [f"mediasearch-album-name:{family.pk}:", name])
+        cursor.execute("SELECT pg_advisory_xact_lock(key) FROM (SELECT DISTINCT "
+                       f"hashtext(%s || {NAME_FOLDED_SQL.format('name')}) AS key "
+                       "FROM unnest(%s::text[]) AS name ORDER BY key) AS keys",
+                       [f"mediasearch-album-name:{family_id}:", list(names)])
 
 
 def _album_make(*, user: AbstractBaseUser, family: Family, name: str, description: str,
@@ -173,12 +179,28 @@ def album_edit_check(*, album: Album, name: str | None, description: str | None,
     A form checks with it before its save (the Django admin's), so that a refusal is the form's, not a 500. Call it
     inside a transaction, the one the save runs in: it takes the album's row lock (SELECT ... FOR UPDATE), which
     outside one is refused, and which only holds the album still until the save while that transaction lasts."""
-    album = _lock(album)
+    album = _renamed_lock(album, name=name)
     cleaned = album_text_clean(album.name if name is None else name,
                                album.description if description is None else description)
     if seen and seen != album_edit_version(album) and cleaned != (album.name, album.description):
         raise album_edit_conflict(album)
     return cleaned
+
+
+def _renamed_lock(album: Album, *, name: str | None) -> Album:
+    """_lock for a rename to `name` (None: no rename), the name lock of the album's name and of `name` taken first
+    (_album_name_lock, in the order a find-or-create takes it: name, then the album's row). The album's name is read
+    before its lock: renamed meanwhile by someone who held the lock, its new name is taken too."""
+    if name is None:
+        return _lock(album)
+    locked: set[str] = set()
+    while True:
+        current = Album.objects.filter(pk=album.pk).values_list("name", flat=True).first()
+        wanted = {album_text_clean(name, "")[0], *([current] if current is not None else [])} - locked
+        if not wanted:
+            return _lock(album)
+        _album_name_lock(family=album.family_id, names=sorted(wanted))
+        locked |= wanted
 
 
 def _album_write(*, user: AbstractBaseUser, album: Album, name: str | None, description: str | None,
@@ -296,16 +318,16 @@ class NewAlbum(NamedTuple):
 def album_find_or_create(*, user: AbstractBaseUser, family: Family, name: str,
                          description: str = "") -> tuple[Album, bool]:
     """"New album…" of a selection, a photo page or an import: the family's plain album named `name`
-    (album_text_clean's rules; in any case), else one made now with `description` (True: made). Named under the
-    album name lock, so two naming the same new album at once (a double click, two members, an import) make one: the
-    second waits, then finds the first's. A smart album of that name is named and refused (ValidationError): photos
-    are added to the album found by its name, and a smart album's come from its search. (Where no photos go in by
-    name, a plain and a smart album may share a name: album_create, album_create_unless_repeated,
-    smart_album_find_or_create.)"""
+    (album_text_clean's rules; any spelling folding alike, as tag names: same_name), else one made now with
+    `description` (True: made). Named under the album name lock, so two naming the same new album at once (a double
+    click, two members, an import) make one: the second waits, then finds the first's. A smart album of that name is
+    named and refused (ValidationError): photos are added to the album found by its name, and a smart album's come
+    from its search. (Where no photos go in by name, a plain and a smart album may share a name: album_create,
+    album_create_unless_repeated, smart_album_find_or_create.)"""
     _require_member(user, family)
     name, _ = album_text_clean(name, "")  # (the description is checked when an album is made of it)
-    _album_name_lock(family=family, name=name)
-    named = list(Album.objects.filter(family=family, name__iexact=name).order_by("pk"))
+    _album_name_lock(family=family, names=[name])
+    named = list(Album.objects.filter(same_name("name", name), family=family).order_by("pk"))
     album = next((album for album in named if not album.is_smart), None)
     if album is not None:
         return album, False
@@ -325,13 +347,13 @@ def album_create_unless_repeated(*, user: AbstractBaseUser, family: Family, name
                                  description: str = "") -> tuple[Album, bool]:
     """The albums page's "Create album": a new plain album (True: made), unless this is the same form sent again (a
     double click, Back and Create again): the plain album `user` made in `family` within ALBUM_REPEAT_WITHIN, of
-    this name (in any case) and this description, is returned instead (False). Anything else is a new album, even
-    of a name the family has (another member's, another description, a smart album's), as the API makes one: what
-    was typed is never dropped into someone else's album."""
+    this name (folded alike: same_name) and this description, is returned instead (False). Anything else is a new
+    album, even of a name the family has (another member's, another description, a smart album's), as the API makes
+    one: what was typed is never dropped into someone else's album."""
     _require_member(user, family)
     name, description = album_text_clean(name, description)
-    _album_name_lock(family=family, name=name)
-    repeated = (Album.objects.filter(family=family, name__iexact=name, description=description,
+    _album_name_lock(family=family, names=[name])
+    repeated = (Album.objects.filter(same_name("name", name), family=family, description=description,
                                      kind=Album.Kind.MANUAL, created_by=user,
                                      created_at__gte=timezone.now() - ALBUM_REPEAT_WITHIN)
                 .order_by("-pk").first())
@@ -343,15 +365,15 @@ def album_create_unless_repeated(*, user: AbstractBaseUser, family: Family, name
 @transaction.atomic
 def smart_album_find_or_create(*, user: AbstractBaseUser, family: Family, name: str,
                                search: dict) -> tuple[Album, bool]:
-    """"Save as smart album": the family's smart album of this name (in any case) and this search (the same form
+    """"Save as smart album": the family's smart album of this name (folded alike) and this search (the same form
     sent twice: a double click, Back and Save again), else one made now (True: made). Named under the album name
     lock, so two saves at once make one album. Another search under the same name is another album, and so is a
     smart album beside a plain one of that name, as album_create makes them."""
     _require_member(user, family)
     name, _ = album_text_clean(name, "")
     cleaned = _clean_search(search=search, family=family, owner=user)
-    _album_name_lock(family=family, name=name)
-    for album in Album.objects.filter(family=family, name__iexact=name, kind=Album.Kind.SMART).order_by("pk"):
+    _album_name_lock(family=family, names=[name])
+    for album in Album.objects.filter(same_name("name", name), family=family, kind=Album.Kind.SMART).order_by("pk"):
         if album.search == cleaned:
             return album, False
     return _album_make(user=user, family=family, name=name, description="", search=cleaned), True

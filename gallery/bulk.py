@@ -17,13 +17,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, Value
-from django.db.models.functions import Lower
 from django.http import Http404
 
 from gallery.album_selectors import album_get, album_list, albums_with_family_labels
 from gallery.album_services import NewAlbum, album_add_photos, album_create_with_photos, album_remove_photos
 from gallery.correction_services import MAX_SHIFT, photos_shift_dates
 from gallery.models import Album, Family, Favourite, Photo, PhotoTag
+from gallery.name_fold import NameFolded
 from gallery.services import (
     MAX_TAGS, member_family_ids_hold, photos_tags_add_many, tags_clean, tags_removed_remember,
 )
@@ -211,11 +211,11 @@ def _remove_tags(*, user: AbstractBaseUser, data: BulkInput) -> list[BulkResult]
     """The tags (any source, case-insensitive) come off each visible photo that has them; a photo without them is
     left as it is and still ok (with the reason HAD_NO_TAGS)."""
     photos = _visible(user=user, photo_ids=data.photo_ids)
-    # Compared with PostgreSQL's lower(), as tags_get_or_create does.
+    # Compared folded (NameFolded), as tags_get_or_create does.
     named = Q()
     for name in data.tags:
-        named |= Q(key=Lower(Value(name)))
-    links = list(PhotoTag.objects.filter(photo_id__in=list(photos)).annotate(key=Lower("tag__name")).filter(named)
+        named |= Q(key=NameFolded(Value(name)))
+    links = list(PhotoTag.objects.filter(photo_id__in=list(photos)).annotate(key=NameFolded("tag__name")).filter(named)
                  .values_list("pk", "photo_id", "key"))
     tags_removed_remember((photo_id, key) for _, photo_id, key in links)  # the file's keywords never put them back
     PhotoTag.objects.filter(pk__in=[pk for pk, _, _ in links]).delete()

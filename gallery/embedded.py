@@ -368,9 +368,9 @@ def tag_names_add(names: dict[str, str], raw: str, *, person: bool = False) -> l
     so.
 
     Names of one tag in another case ("Beach", "beach") are told apart where they become tags, the first spelling
-    kept, by the key of the tags' unique index (gallery.services' _names_keyed: names_lower, PostgreSQL's lower()), as
-    a member's typed tags are; not here by Python's str.lower(), which reads some otherwise: "ΟΔΟΣ" and "οδος" were one
-    keyword to it, the file's second one dropped, though two tag names to the database."""
+    kept, by the key of the tags' unique index (gallery.services' _names_keyed: names_folded, case-folded), as a
+    member's typed tags are; not here by Python's str.lower(), which reads some otherwise: "STRASSE" and "Straße" are
+    two keywords to it, one tag name to the database."""
     too_long = []
     for name in tag_names_from_file(raw.replace(TAG_SEPARATOR, " ") if person else raw):
         if len(name) > TAG_MAX:

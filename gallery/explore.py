@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, Max, OuterRef
 
 from gallery.models import Family, Photo, PhotoTag, Tag
+from gallery.name_fold import name_folded
 from gallery.places import country_name
 
 # Cards shown per section; the rest are listed by name under "… more", up to EXPLORE_LISTED in all (a library
@@ -97,10 +98,12 @@ def _tags(families: list[int]) -> list[Spot]:
     rows = (PhotoTag.objects.filter(tag__family_id__in=families).filter(~Exists(trashed)).order_by()
             .values_list("tag_id").annotate(n=Count("*"), cover=Max("photo_id")))
     counted = {tag_id: (n, cover) for tag_id, n, cover in rows}
-    merged: dict[str, list] = {}  # lower-cased name → [name, photos, cover, the photos of the tag that named it]
+    # The tags of the user's families by their folded name (as the tile's ?tag= link finds them: same_name) →
+    # [name, photos, cover, the photos of the tag that named it]
+    merged: dict[str, list] = {}
     for tag_id, name in Tag.objects.filter(pk__in=list(counted)).order_by("pk").values_list("pk", "name"):
         n, cover = counted[tag_id]
-        spot = merged.setdefault(name.lower(), [name, 0, cover, n])
+        spot = merged.setdefault(name_folded(name), [name, 0, cover, n])
         spot[1] += n
         if n > spot[3]:  # the family using it most names it and shows its photo
             spot[0], spot[2], spot[3] = name, cover, n

@@ -21,7 +21,7 @@ from typing import BinaryIO
 import imagehash
 from django.conf import settings
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageStat, UnidentifiedImageError
 
 from gallery.decode_slots import DecodeSlotsBusy, decode_slot
 from gallery.places import gps_position
@@ -152,6 +152,7 @@ class ImageInfo:
     height: int
     sha256: str
     phash: str
+    mean_colour: str
     thumbnail: bytes
     display: bytes
     taken_at: datetime | None = None  # the EXIF date read in the server's zone (see taken_local)
@@ -206,6 +207,7 @@ def inspect_image(data: bytes) -> ImageInfo:
         height=decoded.height,
         sha256=sha256_of(data),
         phash=str(imagehash.phash(decoded.image)),
+        mean_colour=mean_colour_of(decoded.image),
         thumbnail=make_thumbnail(decoded.image),
         display=encode_display(decoded.image),
         taken_at=timezone.make_aware(taken_local) if taken_local else None,
@@ -240,6 +242,13 @@ def turned(upright: Image.Image, rotation: int) -> Image.Image:
 def encode_display(upright: Image.Image) -> bytes:
     """The display rendition: a JPEG (every browser shows it) within DISPLAY_SIZE², already upright."""
     return _jpeg(upright, settings.DISPLAY_SIZE, quality=85)
+
+
+def mean_colour_of(image: Image.Image) -> str:
+    """The picture's mean colour as "rrggbb" (hex, the file's own RGB numbers), stored beside the perceptual hash:
+    the hash is taken of the grey picture, so every flat picture (a blank scan, a pocket shot, a red or a green
+    square) has the same hash; their mean colours tell them apart (search.duplicate_finder)."""
+    return "".join(f"{round(channel):02x}" for channel in ImageStat.Stat(_rgb(image)).mean[:3])
 
 
 def make_thumbnail(upright: Image.Image) -> bytes:

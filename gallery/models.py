@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from gallery.name_fold import name_folded_index_key
 from gallery.places import place_label
 from gallery.text import DESCRIPTION_TEXT, NAME_TEXT, TITLE_TEXT
 
@@ -55,6 +56,10 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # When this row last became an admin's (None: a member's). Kept by the database (migration gallery 0053's
+    # trigger), whatever the path, a shell's update included: an invitation link counts only while its maker has been
+    # an admin since it was made, so a maker demoted and made an admin again does not bring their old links back.
+    admin_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["family", "user"], name="unique_membership")]
@@ -75,11 +80,34 @@ class Tag(models.Model):
     name = models.CharField(max_length=64, validators=[NAME_TEXT])
 
     class Meta:
-        constraints = [models.UniqueConstraint(Lower("name"), "family", name="unique_tag_per_family_ci")]
+        constraints = [models.UniqueConstraint(name_folded_index_key("name"), "family",
+                                               name="unique_tag_per_family_folded")]
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class TagMerge(models.Model):
+    """A tag name merged away (tags_merge: "Oma" into "Grandma"). A member's edit of a photo's tags that names it gets
+    the tag it went into (followed through that tag's own merges), so that a form drawn before the merge, or a save
+    that waited for it, never makes "Oma" again. Goes with the tag it went into; a tag of that name made again (the
+    admin) is that tag."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=64)  # as it was spelled
+    into = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="merged_names")
+    merged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(name_folded_index_key("name"), "family",
+                                               name="unique_tag_merge_per_family_folded")]
+        ordering = ["family", "name"]
+        verbose_name = "tag name merged away"
+        verbose_name_plural = "tag names merged away"
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.into}"
 
 
 def original_upload_path(photo: Photo, filename: str) -> str:
@@ -233,6 +261,9 @@ class Photo(models.Model):
     # sidecar a re-run does not read again while it is unchanged.
     xmp_sidecar_sha256 = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
     phash = models.CharField(max_length=16, blank=True)
+    # The picture's mean colour, "rrggbb" (gallery.images.mean_colour_of): a hash match counts as a near-duplicate
+    # only when these agree too. "" for photos stored before it was kept, until the sweep fills it from the thumbnail.
+    mean_colour = models.CharField(max_length=6, blank=True, default="", db_default="")
     # Degrees clockwise a member turned the photo, on top of the original's EXIF orientation (0, 90, 180, 270):
     # the thumbnail, the display rendition and the embedding show it turned; the original stays as it was.
     rotation = models.PositiveSmallIntegerField(default=0, db_default=0)
@@ -434,7 +465,8 @@ class RemovedTag(models.Model):
     file's embedded metadata again never puts it back. A member may still add it again."""
 
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(max_length=64, help_text="The tag's name, lower-cased.")
+    # The tag's key (gallery.name_fold), up to three code points a letter of a name of 64 ("ΐ" folds to three).
+    name = models.CharField(max_length=192, help_text="The tag's name, case-folded.")
     removed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -45,13 +45,14 @@ import logging
 import re
 import stat
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from xml.parsers import expat
 
 from gallery.embedded import DESCRIPTION_MAX, TAG_MAX, Embedded, description_from_file, tag_names_add
 from gallery.embedded_reader import NotPlainXmp, plain_xml_parser
+from gallery.name_fold import name_folded
 from gallery.sidecars import files_named, reader_fingerprint, sidecar_bytes
 from gallery.text import one_line, text_from_file, text_shown_from_os
 
@@ -111,7 +112,7 @@ class PicasaEntry:
         keywords = {name: name for name in self.keywords}  # (as tag_names_add keeps them)
         for name in named.values():
             tag_names_add(keywords, name, person=True)
-        return replace(self, keywords=_first_names(keywords.values(), key=str.casefold, most=MAX_NAMES)[0],
+        return replace(self, keywords=_first_names(keywords.values(), most=MAX_NAMES)[0],
                        unknown_faces=tuple(contact for contact in self.unknown_faces if contact not in named),
                        contact_names=self.contact_names | named)
 
@@ -354,10 +355,9 @@ def _starred(keys: dict[str, str]) -> bool:
 def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[str, ...]:
     """The names of the albums a photo's `albums=<token>,<token>` puts it in, by the file's `[.album:<token>]`
     sections, each once as written, the first MAX_ALBUMS of them (_first_names: counted as the gallery finds an album
-    by its name, by upper()); a token whose section is missing or names no album (no `name=`, or one of spaces) is
-    none, named in one log line. (Names of one album in another case are one where albums are found, import_photos'
-    _Albums, by the gallery's rule for album names: album_find_or_create's. Not here by Python's str.lower(), which
-    merges some names that rule tells apart: "STRAẞE" and "straße".)"""
+    by its name, folded: name_folded); a token whose section is missing or names no album (no `name=`, or one of
+    spaces) is none, named in one log line. (Names of one album in another case are one where albums are found,
+    import_photos' _Albums, by the gallery's rule for album names, that of tag names: album_find_or_create's.)"""
     names: dict[str, str] = {}
     unknown = []
     for token in dict.fromkeys(token.strip().lower() for token in tokens.split(",") if token.strip()):
@@ -365,7 +365,7 @@ def _album_names(tokens: str, albums: dict[str, str], *, label: str) -> tuple[st
             unknown.append(text_shown_from_os(token[:40]))  # (the file's text: no terminal escapes in a log)
         else:
             names.setdefault(albums[token], albums[token])
-    kept, cut = _first_names(names.values(), key=str.upper, most=MAX_ALBUMS)
+    kept, cut = _first_names(names.values(), most=MAX_ALBUMS)
     if cut:
         logger.warning("%s: albums past the first %d left out", label, MAX_ALBUMS)
     if unknown:
@@ -411,23 +411,23 @@ def _names(people: list[str], keywords: str, *, label: str) -> tuple[str, ...]:
     if too_long:
         logger.warning("%s: %d name%s longer than a tag (%d characters) left out: %s…", label, len(too_long),
                        "" if len(too_long) == 1 else "s", TAG_MAX, too_long[0][:40])
-    kept, cut = _first_names(names.values(), key=str.casefold, most=MAX_NAMES)
+    kept, cut = _first_names(names.values(), most=MAX_NAMES)
     if cut:
         logger.warning("%s: names past the first %d left out", label, MAX_NAMES)
     return kept
 
 
-def _first_names(names: Iterable[str], *, key: Callable[[str], str], most: int) -> tuple[tuple[str, ...], bool]:
-    """The first `most` names, each with its spellings in other letter cases (counted once: alike by `key`, as near as
-    Python comes to the database's rule for them, which tells them apart where they become tags or albums), at most
-    SPELLINGS_PER_NAME * `most` names as written; and whether any was left out."""
+def _first_names(names: Iterable[str], *, most: int) -> tuple[tuple[str, ...], bool]:
+    """The first `most` names, each with its spellings in other letter cases (counted once: alike by name_folded, as
+    near as Python comes to the database's rule for tag and album names, which tells them apart where they become
+    tags or albums), at most SPELLINGS_PER_NAME * `most` names as written; and whether any was left out."""
     names = list(names)
     kept: list[str] = []
     counted: set[str] = set()
     for name in names:
         if len(kept) == most * SPELLINGS_PER_NAME:
             break
-        group = key(name)
+        group = name_folded(name)
         if group not in counted and len(counted) >= most:
             continue
         counted.add(group)

@@ -8,20 +8,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.postgres.aggregates import StringAgg
 from django.db import connection
 from django.db.models import (
-    Count, Exists, Expression, F, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window,
+    Count, Exists, Expression, F, Func, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value, Window,
 )
 from django.db.models.functions import Coalesce, Lower, TruncMonth, TruncYear
 from django.db.models.lookups import Exact
 from django.http import Http404
 
 from gallery.models import Family, Favourite, Membership, Photo, PhotoTag, Tag, TagSuggestion
-from gallery.text import INVISIBLE_IN_FILES, LATIN_LOOKALIKES, LOWER_CASE_FOLDS
+from gallery.name_fold import NAME_FOLDED_SQL, NameFolded
+from gallery.text import INVISIBLE_IN_FILES, LATIN_LOOKALIKES
 
 
 def photos_of_families_being_deleted() -> Q:
@@ -65,53 +65,38 @@ def family_list(*, user: AbstractBaseUser, with_counts: bool = False, with_membe
 
 
 def name_key_sql(field: str) -> Func:
-    """gallery.text.name_key in SQL, for a name column: invisible marks out, NFKC, lower case, LOWER_CASE_FOLDS,
-    look-alike letters as the Latin ones."""
+    """gallery.text.name_key in SQL, for a name column: invisible marks out, NFKC, folded (NameFolded), look-alike
+    letters as the Latin ones."""
     visible = Func(F(field), Value("".join(sorted(INVISIBLE_IN_FILES))), Value(""), function="translate")
-    lowered = Lower(Func(visible, template="normalize(%(expressions)s, NFKC)"))
-    for letters, folded in LOWER_CASE_FOLDS.items():
-        lowered = Func(lowered, Value(letters), Value(folded), function="replace")
-    return Func(lowered, Value("".join(LATIN_LOOKALIKES)), Value("".join(LATIN_LOOKALIKES.values())),
-                function="translate")
+    folded = NameFolded(Func(visible, template="normalize(%(expressions)s, NFKC)"))
+    return Func(folded, Value("".join(LATIN_LOOKALIKES)), Value("".join(LATIN_LOOKALIKES.values())),
+                function="translate", output_field=TextField())
 
 
 def same_name(field: str, name: str | Expression | F) -> Exact:
-    """The name column `field` (a tag's, a concept's, a synonym's term) read as `name` (text, or an expression:
-    OuterRef("name")) is: PostgreSQL's lower() of each, as the unique indexes of tags and concepts compare names
-    (a synonym's unique constraints compare its `term` exactly: search.admin's check is stricter than they are, on
-    purpose, as search reads terms in lower case). What the family's tags count as one tag
-    (tags_get_or_create) is what a tag filter finds and a removal takes off; `__iexact` compares upper(), which reads
-    some names otherwise ("οδος" is "ΟΔΟΣ" to it, not to the index; "istanbul" is "İstanbul" to the index, not to it)."""
-    return Exact(Lower(field), Lower(name if hasattr(name, "resolve_expression") else Value(name)))
+    """The name column `field` (a tag's, an album's, a concept's, a synonym's term) read as `name` (text, or an
+    expression: OuterRef("name")) is: the folded name of each (gallery.name_fold: NFC, case-folded, so "Straße" is
+    "STRASSE" and "οδος" is "ΟΔΟΣ"), as the unique index of a family's tags compares names. What the family's tags
+    count as one tag (tags_get_or_create) is what a tag filter finds and a removal takes off, and the album a name
+    finds (album_find_or_create); `__iexact` compares upper(), which reads some names otherwise ("STRAẞE" is not
+    "straße" to it)."""
+    return Exact(NameFolded(field), NameFolded(name if hasattr(name, "resolve_expression") else Value(name)))
 
 
-def names_lower(names: Iterable[str]) -> list[str]:
-    """Each name as same_name reads it (PostgreSQL's lower() under the database's collation), in order, for names to
-    be told apart in Python as the unique index of tags tells them apart: Python's str.lower() reads some otherwise
-    ("İstanbul" is "i̇stanbul" to it, "istanbul" to the index; "ΟΔΟΣ" is "οδος" to it, "οδοσ" to the index). One query;
-    none for no names. (TagKeys: the same for the many files of one run, each name read once.)"""
-    return _names_as_database_reads(names, "lower")
+_NAMES_FOLDED = (f"SELECT {NAME_FOLDED_SQL.format('name')} FROM unnest(%s::text[]) WITH ORDINALITY AS given(name, n) "
+                 "ORDER BY n")
 
 
-def album_names_upper(names: Iterable[str]) -> list[str]:
-    """Each album name as the gallery finds an album by its name (album_find_or_create: name__iexact, PostgreSQL's
-    upper() of each), in order: "ΟΔΟΣ" and "οδος" one album, "STRAẞE" and "straße" two (Python's str.lower() reads both
-    pairs as one). One query; none for no names."""
-    return _names_as_database_reads(names, "upper")
-
-
-_CASE_MAPPED = {function: f"SELECT {function}(name) FROM unnest(%s::text[]) WITH ORDINALITY AS given(name, n) "
-                          "ORDER BY n" for function in ("lower", "upper")}
-
-
-def _names_as_database_reads(names: Iterable[str], function: Literal["lower", "upper"]) -> list[str]:
-    """Each name through PostgreSQL's lower() or upper() (under the database's collation), in order: one query, none
-    for no names."""
+def names_folded(names: Iterable[str]) -> list[str]:
+    """Each name as same_name reads it (NameFolded, by the database: the key of the unique index of tags, whatever
+    Unicode version Python has; album names are found by it too), in order, for names to be told apart in Python as
+    that index tells them apart. One query; none for no names. (TagKeys, AlbumNameKeys: the same for the many files of
+    one run, each name read once.)"""
     names = list(names)
     if not names:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(_CASE_MAPPED[function], [names])
+        cursor.execute(_NAMES_FOLDED, [names])
         return [read for (read,) in cursor.fetchall()]
 
 
@@ -135,22 +120,22 @@ class _RunKeys:
 
 
 class TagKeys(_RunKeys):
-    """Tag names' keys (names_lower's: the unique index's, same_name's), read once for a run."""
+    """Tag names' keys (names_folded's: the unique index's, same_name's), read once for a run."""
 
-    _read = staticmethod(names_lower)
+    _read = staticmethod(names_folded)
 
 
 class AlbumNameKeys(_RunKeys):
-    """Album names' keys (album_names_upper's: album_find_or_create's), read once for a run."""
+    """Album names' keys (names_folded's, as tag names': album_find_or_create's), read once for a run."""
 
-    _read = staticmethod(album_names_upper)
+    _read = staticmethod(names_folded)
 
 
 def tag_key(name: str | None) -> str:
-    """The key of a list's tag filter as same_name reads it (names_lower's, its whitespace collapsed), for a page to
+    """The key of a list's tag filter as same_name reads it (names_folded's, its whitespace collapsed), for a page to
     compare the tags the selection bar took off (gallery.views.bulk) with its own; "" for none, without a query."""
     name = " ".join((name or "").split())
-    return names_lower([name])[0] if name else ""
+    return names_folded([name])[0] if name else ""
 
 
 def family_labelled(*, user: AbstractBaseUser, family: Family) -> Family:
@@ -270,7 +255,7 @@ def photo_list(
     if tag:
         qs = qs.filter(same_name("tags__name", tag))
     if city:
-        qs = qs.filter(place_city__iexact=city)
+        qs = qs.filter(same_name("place_city", city))  # (case-folded: "GIESSEN" is Gießen, as tags compare)
     if country:
         qs = qs.filter(place_country_code=country.upper())
     qs = qs.annotate(is_favourite=favourite_of(user))

@@ -19,7 +19,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag
 from django.utils.text import Truncator
@@ -41,10 +40,11 @@ from gallery.images import (
     VIDEO_REFUSAL, archive_kind, archive_refusal, is_a_video, read_limited, sha256_of, turned,
 )
 from gallery.models import (Album, AlbumShare, DeletedFamilyInvite, DeletedPhoto, Family, Favourite, Invite, Membership,
-                            Photo, PhotoTag, RemovedTag, SidecarStar, Tag, TagSuggestion)
+                            Photo, PhotoTag, RemovedTag, SidecarStar, Tag, TagMerge, TagSuggestion)
+from gallery.name_fold import NameFolded, name_folded
 from gallery.places import country_code_for, country_name, place_for
 from gallery.account_selectors import username_taken, username_taken_error
-from gallery.selectors import TagKeys, names_lower, photos_worked_on, same_name
+from gallery.selectors import TagKeys, names_folded, photos_worked_on, same_name
 from gallery.signals import members_joined, members_leaving, photos_added, photos_changed, tags_merged
 from gallery.text import (
     control_characters_refuse, name_key, one_line, tag_name_clean, text_from_file, text_from_os, without_controls,
@@ -292,7 +292,8 @@ def membership_add(
     # Read under the lock: a deletion that committed while we waited for it took every membership, none comes back.
     if Family.objects.filter(pk=family.pk, deleting_since__isnull=False).exists():
         raise ValidationError(f"The family {family} is being deleted.")
-    membership, created = Membership.objects.get_or_create(family=family, user=user, defaults={"role": role})
+    membership, created = Membership.objects.get_or_create(family=family, user=user, defaults={
+        "role": role, "admin_since": timezone.now() if role == Membership.Role.ADMIN else None})
     if created and not family_keeps_an_admin(family_id=family.pk):
         # Someone who can sign in joining a family none of whose admins can (an invitation made before they were made
         # inactive, the create_family command): refused as the Django admin refuses them (admin_kept).
@@ -304,7 +305,10 @@ def membership_add(
         if membership.is_admin and not family_keeps_an_admin(family_id=family.pk, demoting=[membership.pk]):
             raise ValidationError(f"{LAST_ADMIN} Make someone else an admin before {user} steps down.")
         membership.role = role
-        membership.save(update_fields=["role"])
+        # (the database keeps admin_since whatever the path; given here, it is the app's clock, which links are
+        # stamped with: a link made right after this counts)
+        membership.admin_since = timezone.now() if membership.is_admin else None
+        membership.save(update_fields=["role", "admin_since"])
         if not membership.is_admin:  # a member makes no links: those made as an admin stop working
             invites_withdraw_made_by(family_id=family.pk, user_ids=[user.pk])
     return membership
@@ -924,7 +928,7 @@ def _restored_with(photo: Photo, *, tags: dict[str, str], description: str, user
     applied."""
     notes = []
     # (compared by their keys, as the unique index compares names: same_name)
-    have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
+    have = set(PhotoTag.objects.filter(photo=photo).values_list(NameFolded("tag__name"), flat=True))
     new = [key for key in tags if key not in have]
     room = max(0, MAX_TAGS - len(have))
     if new[room:]:
@@ -973,6 +977,7 @@ def _photo_store(*, family, uploaded_by, data, filename, info, tags, description
         longitude=longitude,
         sha256=info.sha256,
         phash=info.phash,
+        mean_colour=info.mean_colour,
     )
     _place_set(photo)
     _embedded_set(photo, embedded)
@@ -1106,18 +1111,19 @@ def _title_from_filename(stem: str) -> str:
 def _set_tags(photo: Photo, names: Iterable[str], *, user: AbstractBaseUser | None = None) -> None:
     """A member's edit of the whole tag list: tags left out are removed (remembered: the file's keywords never put
     them back), new ones are the member's, tags kept keep their source (the edit form lists the embedded ones too;
-    saving it is not re-typing them)."""
-    tags = tags_get_or_create(family=photo.family, names=names)
+    saving it is not re-typing them). A name merged away (TagMerge) is the tag it went into: the list the member read
+    before a merge ("Oma") is saved as the merge left it ("Grandma"), their other edits with it."""
+    tags = _tags_made(family=photo.family, names=tags_clean(names), merged_followed=True)
     kept = {tag.pk for tag in tags}
     left_out = [(photo.pk, key) for pk, key in (PhotoTag.objects.filter(photo=photo)
-                                                .values_list("tag_id", Lower("tag__name"))) if pk not in kept]
+                                                .values_list("tag_id", NameFolded("tag__name"))) if pk not in kept]
     tags_removed_remember(left_out)
     photo.tags.set(tags, through_defaults={"source": PhotoTag.Source.MEMBER, "added_by": user})
 
 
 def tags_removed_remember(removed: Iterable[tuple[int, str]]) -> None:
-    """Remember tags members take off photos, as (photo id, the tag's key: its name read as Lower("tag__name"), the
-    key of same_name and the unique index, which photo_tags_add compares): reading a file's embedded metadata again
+    """Remember tags members take off photos, as (photo id, the tag's key: its name read as NameFolded("tag__name"),
+    the key of same_name and the unique index, which photo_tags_add compares): reading a file's embedded metadata again
     never puts them back. Call it inside the transaction, before the photo-tag rows go: the photos are locked FOR KEY
     SHARE first (one deleted meanwhile is skipped; one being deleted waits for us)."""
     removed = set(removed)
@@ -1158,11 +1164,11 @@ def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str,
                     user: AbstractBaseUser | None = None) -> list[Tag]:
     """photo_tags_add of names cleaned and keyed already (_names_keyed, tags_keyed: no names read again)."""
     if source in PhotoTag.READ:
-        # (names compared as same_name compares them: PostgreSQL's lower() of each, the unique index's key)
-        have = set(PhotoTag.objects.filter(photo=photo).values_list(Lower("tag__name"), flat=True))
+        # (names compared as same_name compares them: folded, the unique index's key)
+        have = set(PhotoTag.objects.filter(photo=photo).values_list(NameFolded("tag__name"), flat=True))
         keyed = {key: name for key, name in keyed.items() if key not in have}  # (there: no room needed)
         if keyed:  # a member took it off: the file never puts it back
-            removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list(Lower("name"), flat=True))
+            removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list(NameFolded("name"), flat=True))
             keyed = {key: name for key, name in keyed.items() if key not in removed}
         keyed = _read_tags_in_room(photo, keyed, room=MAX_TAGS - len(have))
     tags = _tags_made(family=photo.family, names=list(keyed.values()))
@@ -1218,7 +1224,7 @@ def tags_clean(names: Iterable[str], *, tag_keys: TagKeys | None = None) -> list
 
 
 def tags_keyed(names: Iterable[str], *, tag_keys: TagKeys | None = None) -> dict[str, str]:
-    """tags_clean's names by their key (same_name's, the unique index's: names_lower), in order; one query (none for
+    """tags_clean's names by their key (same_name's, the unique index's: names_folded), in order; one query (none for
     names whose keys `tag_keys`, the run's TagKeys, read already)."""
     keyed = _names_keyed(names, tag_keys=tag_keys)
     if len(keyed) > MAX_TAGS:
@@ -1245,27 +1251,61 @@ def tags_get_or_create(*, family: Family, names: Iterable[str]) -> list[Tag]:
     return _tags_made(family=family, names=tags_clean(names))
 
 
-def _tags_made(*, family: Family, names: list[str]) -> list[Tag]:
-    """tags_get_or_create of names cleaned already (tags_clean: one of each name), which it sorts in place."""
+def _insert_order(name: str) -> tuple[str, str]:
+    """The order new tags are inserted in: by the key the unique index compares (its fold; the name itself after it,
+    where a server before 18 keys two names apart that Python folds alike), so concurrent transactions take the
+    index entries in the same order and can't deadlock."""
+    return name_folded(name), name
+
+
+def _tags_made(*, family: Family, names: list[str], merged_followed: bool = False) -> list[Tag]:
+    """tags_get_or_create of names cleaned already (tags_clean: one of each name), which it sorts in place.
+    `merged_followed`: a name merged away (TagMerge) that the family has no tag of is the tag it went into, read after
+    the tags' locks, so that a merge this waited for is seen (_names_merged_followed)."""
     if not names:
         return []
-    # Sorted: concurrent transactions take the index entries in the same order, so they can't deadlock.
-    names.sort(key=str.lower)
-    # Compared with PostgreSQL's lower(), the expression of the unique index, not Python's str.lower() (same_name).
-    wanted = Q()
-    for name in names:
-        wanted |= Q(same_name("name", name))
-    named = Tag.objects.filter(family=family).annotate(key=Lower("name")).filter(wanted)
+    names.sort(key=_insert_order)
+    named = _tags_named(family=family, names=names)
     # Held until this transaction ends, so that a tag deleted meanwhile (tags_delete) can't leave the caller's new
     # photo-tag rows pointing at nothing; one deleted before the lock came is made again. Those the family has are
     # locked and read in one query: the files of an upload after its first make none.
     held = _tags_key_share(named)
+    if merged_followed and len(held) < len(names):
+        names = _names_merged_followed(family=family, names=names, have={tag.key for tag in held})
+        named = _tags_named(family=family, names=names)
+        held = _tags_key_share(named)
     for _ in range(TAG_DELETED_RETRIES):
         if len(held) == len(names):
             break
         Tag.objects.bulk_create([Tag(family=family, name=name) for name in names], ignore_conflicts=True)
         held = _tags_key_share(named)
     return sorted(held, key=lambda tag: (tag.key, tag.pk))
+
+
+def _tags_named(*, family: Family, names: list[str]) -> QuerySet[Tag]:
+    """The family's tags of these names, annotated with their `key`."""
+    # Compared folded (NameFolded), the expression of the unique index, not by Python's str.lower() (same_name).
+    wanted = Q()
+    for name in names:
+        wanted |= Q(same_name("name", name))
+    return Tag.objects.filter(family=family).annotate(key=NameFolded("name")).filter(wanted)
+
+
+def _names_merged_followed(*, family: Family, names: list[str], have: set[str]) -> list[str]:
+    """`names` with each one the family merged away (TagMerge) and has no tag of now (`have`: the keys of those it
+    has) replaced by the name of the tag it went into, one of each key, sorted as _tags_made sorts them. A save that
+    waited for the merge (its tags' locks) finds the merged name gone and its record there: read after the locks."""
+    keys = names_folded(names)
+    merged = {key: (into_key, into_name) for key, into_key, into_name in TagMerge.objects.filter(family=family)
+              .annotate(key=NameFolded("name"), into_key=NameFolded("into__name"))
+              .filter(key__in=[key for key in keys if key not in have]).values_list("key", "into_key", "into__name")}
+    if not merged:
+        return names
+    followed: dict[str, str] = {}
+    for key, name in zip(keys, names):
+        key, name = merged.get(key, (key, name))
+        followed.setdefault(key, name)
+    return sorted(followed.values(), key=_insert_order)
 
 
 def _tags_key_share(tags: QuerySet[Tag]) -> list[Tag]:
@@ -1318,7 +1358,7 @@ def _tags_held_with_their_photos(*, tags: QuerySet[Tag]) -> tuple[list[int], lis
         savepoint = transaction.savepoint()
         ids = list(Tag.objects.filter(pk__in=tags.values("pk")).order_by("pk").select_for_update()
                    .values_list("pk", flat=True))
-        links = list(PhotoTag.objects.filter(tag_id__in=ids).values_list("photo_id", Lower("tag__name")))
+        links = list(PhotoTag.objects.filter(tag_id__in=ids).values_list("photo_id", NameFolded("tag__name")))
         # (the last try keeps its locks: a photo tagged anew during every try before is waited for, as it was)
         if {photo_id for photo_id, _ in links} <= held or tries == TAG_DELETED_RETRIES:
             transaction.savepoint_commit(savepoint)
@@ -1345,14 +1385,27 @@ def tags_merge(*, into: Tag, tags: QuerySet[Tag], user: AbstractBaseUser | None 
         raise ValidationError(f"The tag “{into.name}” was deleted meanwhile: nothing was merged.")
     into = held[into.pk]
     names = list(others.values_list("name", flat=True))
+    _merged_names_record(into=into, others=others, names=names)
     _tag_names_merged(into=into, names=names, user=user)
     photo_ids = _tags_deleted(tags=others)[1]  # (read under the delete's locks: a photo tagged meanwhile included)
     if not photo_ids:
         return 0
-    room = _photos_with_room(photos=Photo.all_objects.filter(pk__in=photo_ids), key=names_lower([into.name])[0])
+    room = _photos_with_room(photos=Photo.all_objects.filter(pk__in=photo_ids), key=names_folded([into.name])[0])
     _photos_tags_put(photo_ids=[photo.pk for photo in room], tags=[into], user=user)
     photos_changed.send(sender=Photo, photo_ids=[photo.pk for photo in room])
     return sum(1 for photo in room if photo.trashed_at is None)
+
+
+def _merged_names_record(*, into: Tag, others: QuerySet[Tag], names: list[str]) -> None:
+    """Remember `names` (of `others`, being merged into `into`) as merged into it, and the names merged into those
+    before as merged into `into` now (their records would go with them): a member's edit naming one gets `into`
+    (_names_merged_followed). A name `into` bears, in any letter case, is merged away no more."""
+    TagMerge.objects.filter(into__in=others).update(into=into)
+    keys = names_folded([*names, into.name])
+    gone = {key: name for key, name in zip(keys, names) if key != keys[-1]}
+    TagMerge.objects.filter(pk__in=TagMerge.objects.filter(family_id=into.family_id).annotate(key=NameFolded("name"))
+                            .filter(key__in=[*gone, keys[-1]]).values("pk")).delete()
+    TagMerge.objects.bulk_create([TagMerge(family_id=into.family_id, name=name, into=into) for name in gone.values()])
 
 
 def _tag_names_merged(*, into: Tag, names: list[str], user: AbstractBaseUser | None) -> None:
@@ -1361,7 +1414,7 @@ def _tag_names_merged(*, into: Tag, names: list[str], user: AbstractBaseUser | N
     tags_merged signal) its tag-suggestion vocabulary, search's, which the gallery does not import. A name differing
     from `into` in letter case alone is `into` already, for suggestions and the vocabulary as for tags. The vocabulary
     is the family admins' (the concepts admin): one it moves for a `user` who is not one raises VocabularyRefused."""
-    gone = [name for name in names if name and names_lower([name]) != names_lower([into.name])]
+    gone = [name for name in names if name and names_folded([name]) != names_folded([into.name])]
     _suggestions_merged(into=into, names=gone)
     smart_albums_tag_renamed(family_id=into.family_id, names=names, into=into.name)
     if gone:
@@ -1386,14 +1439,14 @@ def _suggestions_merged(*, into: Tag, names: list[str]) -> None:
     tags, which waits for the tags this merge holds: FOR UPDATE here deadlocked with it. Only open ones are deleted,
     whatever took them meanwhile."""
     family = TagSuggestion.objects.filter(photo__family_id=into.family_id)
-    keys = names_lower([*names, into.name])
-    list(Photo.all_objects.filter(pk__in=family.annotate(lowered=Lower("name")).filter(lowered__in=keys)
+    keys = names_folded([*names, into.name])
+    list(Photo.all_objects.filter(pk__in=family.annotate(lowered=NameFolded("name")).filter(lowered__in=keys)
                                   .values("photo_id")).order_by("pk").select_for_update(no_key=True).values_list("pk"))
     taken = set(family.filter(same_name("name", into.name)).values_list("photo_id", flat=True))
     decided_first = Case(When(state=TagSuggestion.State.ACCEPTED, then=Value(0)),
                          When(state=TagSuggestion.State.DISMISSED, then=Value(1)), default=Value(2))
-    merged = family.annotate(lowered=Lower("name"), decided_first=decided_first).filter(
-        lowered__in=names_lower(names)).order_by("photo_id", "decided_first", "-probability", "pk").values_list(
+    merged = family.annotate(lowered=NameFolded("name"), decided_first=decided_first).filter(
+        lowered__in=names_folded(names)).order_by("photo_id", "decided_first", "-probability", "pk").values_list(
         "pk", "photo_id", "state")
     renamed, dropped = [], []
     for pk, photo_id, state in merged:
@@ -1413,7 +1466,7 @@ def tag_renamed(*, tag: Tag, before: str, user: AbstractBaseUser | None = None) 
     file again (or its changed XMP sidecar) would take it off as a keyword no longer given. A change of letter case
     alone is still the file's keyword. What the family keeps by the old name follows as in a merge (_tag_names_merged):
     no suggestion of it stays open, and its tag-suggestion vocabulary suggests the new name instead."""
-    if len(set(names_lower([before, tag.name]))) > 1:  # (as the file's keyword finds its tag: same_name)
+    if len(set(names_folded([before, tag.name]))) > 1:  # (as the file's keyword finds its tag: same_name)
         PhotoTag.objects.filter(tag=tag, source__in=PhotoTag.READ).update(
             source=PhotoTag.Source.MEMBER, added_by=user, added_at=timezone.now())
     _tag_names_merged(into=tag, names=[before], user=user)
@@ -1427,8 +1480,8 @@ def smart_albums_tag_renamed(*, family_id: int, names: list[str], into: str) -> 
     photos its owner never chose. Returns how many albums changed."""
     albums = [album for album in Album.objects.filter(family_id=family_id, search__tag__isnull=False)
               .select_for_update().order_by("pk") if isinstance(album.search.get("tag"), str) and album.search["tag"]]
-    keys = set(names_lower(" ".join(name.split()) for name in names))
-    saved = names_lower(" ".join(album.search["tag"].split()) for album in albums)
+    keys = set(names_folded(" ".join(name.split()) for name in names))
+    saved = names_folded(" ".join(album.search["tag"].split()) for album in albums)
     changed = [album for album, key in zip(albums, saved) if key in keys and album.search["tag"] != into]
     for album in changed:
         album.search = {**album.search, "tag": into}
@@ -1553,7 +1606,7 @@ def _edit_leaves_as_is(photo: Photo, title: str | None, description: str | None,
         return False
     if tags is None:
         return True
-    have = PhotoTag.objects.filter(photo_id=photo.pk).values_list(Lower("tag__name"), flat=True)
+    have = PhotoTag.objects.filter(photo_id=photo.pk).values_list(NameFolded("tag__name"), flat=True)
     return set(_names_keyed(tags)) == set(have)
 
 
@@ -1768,7 +1821,7 @@ def _photos_with_room(*, photos: Iterable[Photo], key: str | None) -> list[Photo
     photos = list(photos)
     have: dict[int, set[str]] = {photo.pk: set() for photo in photos}
     for photo_id, tag_key in (PhotoTag.objects.filter(photo_id__in=list(have))
-                              .values_list("photo_id", Lower("tag__name"))):
+                              .values_list("photo_id", NameFolded("tag__name"))):
         have[photo_id].add(tag_key)
     return [photo for photo in photos if key in have[photo.pk] or len(have[photo.pk]) < MAX_TAGS]
 
@@ -1790,7 +1843,7 @@ def photos_tag_remove(*, photos: Iterable[Photo], name: str, user: AbstractBaseU
     """A member takes one tag (any case) off many photos; how many had it. Each removal is remembered: the file's
     keywords never put it back (tags_removed_remember)."""
     links = PhotoTag.objects.filter(same_name("tag__name", name.strip()), photo_id__in=[photo.pk for photo in photos])
-    removed = list(links.values_list("photo_id", Lower("tag__name")))
+    removed = list(links.values_list("photo_id", NameFolded("tag__name")))
     tags_removed_remember(removed)
     links.delete()
     changed = sorted({photo_id for photo_id, _ in removed})
@@ -2137,7 +2190,8 @@ def _embedded_tags_apply(photo: Photo, embedded: Embedded, *, keep: tuple[str, .
     if embedded.keywords_complete:
         # (compared by their keys, as tags_get_or_create finds a keyword's tag: same_name)
         given = {*keyed, *(_names_keyed(keep, tag_keys=tag_keys) if keep else ())}
-        gone = links.filter(source=PhotoTag.Source.EMBEDDED).annotate(key=Lower("tag__name")).exclude(key__in=given)
+        gone = (links.filter(source=PhotoTag.Source.EMBEDDED).annotate(key=NameFolded("tag__name"))
+                .exclude(key__in=given))
         # (by their ids, and still from the file: one a member made theirs meanwhile stays)
         links.filter(pk__in=list(gone.values_list("pk", flat=True)), source=PhotoTag.Source.EMBEDDED).delete()
     _photo_tags_add(photo=photo, keyed=keyed, source=PhotoTag.Source.EMBEDDED)

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from gallery.models import Family, Photo, PhotoTag, TagSuggestion
-from gallery.selectors import names_lower
+from gallery.selectors import names_folded
 from gallery.services import DELETED, MAX_TAGS, member_hold, photo_tags_add
 from gallery.signals import photos_changed
 
@@ -35,16 +35,18 @@ def photos_suggestions_replace(*, found: Mapping[int, Mapping[str, float]], mode
     # Locks the photos' rows, so two scorings of the same photos (a batch and a recompute) take turns.
     ids = list(Photo.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
     rows, tags = _current(ids), _tags(ids)
-    # Names told apart as the unique indexes of tags and of a photo's suggestions tell them apart (names_lower; one
-    # query for all): Python's lower() read "İstanbul" and "istanbul" as two, "ΟΔΟΣ" and "οδος" as one.
+    # Names told apart as the unique index of tags tells them apart (names_folded; one query for all): Python's lower()
+    # reads "İstanbul" and "istanbul" as two, "Straße" and "STRASSE" as two. (A photo's suggestions' own constraint
+    # still compares PostgreSQL's lower(), which tells those apart: one suggestion a key is kept here, not there.)
     spaced = [*(row.name for row in rows), *(name for _, name in tags),
               *(name for photo_id in ids for name in found[photo_id])]
-    key_of = dict(zip(spaced, names_lower(" ".join(name.split()) for name in spaced))).__getitem__
-    decided, open_ = _current_by_key(rows, key_of)
+    key_of = dict(zip(spaced, names_folded(" ".join(name.split()) for name in spaced))).__getitem__
+    decided, open_, twins = _current_by_key(rows, key_of)
     tagged: dict[int, set[str]] = defaultdict(set)
     for photo_id, name in tags:
         tagged[photo_id].add(key_of(name))
-    create, update, delete, changed = [], [], [], set()
+    delete, changed = [row.pk for row in twins], {row.photo_id for row in twins}
+    create, update = [], []
     for photo_id in ids:
         wanted = {key_of(name): (name, p) for name, p in found[photo_id].items()
                   if key_of(name) not in decided[photo_id] and key_of(name) not in tagged[photo_id]}
@@ -76,15 +78,21 @@ def _current(photo_ids: list[int]) -> list[TagSuggestion]:
 
 
 def _current_by_key(rows: list[TagSuggestion], key: Callable[[str], str]) -> tuple[
-        dict[int, set[str]], dict[int, dict[str, TagSuggestion]]]:
+        dict[int, set[str]], dict[int, dict[str, TagSuggestion]], list[TagSuggestion]]:
+    """The keys decided on each photo, its open suggestions by key, and the open ones beside another of their key:
+    twins made apart before the fold (one_suggestion_per_photo_tag_ci is by lower(): "Straße" and "STRASSE"), of
+    which the likeliest is kept, the others to be deleted."""
     decided: dict[int, set[str]] = defaultdict(set)
     open_: dict[int, dict[str, TagSuggestion]] = defaultdict(dict)
-    for row in rows:
-        if row.state == TagSuggestion.State.OPEN:
-            open_[row.photo_id][key(row.name)] = row
-        else:
+    twins: list[TagSuggestion] = []
+    for row in sorted(rows, key=lambda row: (-row.probability, row.pk)):
+        if row.state != TagSuggestion.State.OPEN:
             decided[row.photo_id].add(key(row.name))
-    return decided, open_
+        elif key(row.name) in open_[row.photo_id]:
+            twins.append(row)
+        else:
+            open_[row.photo_id][key(row.name)] = row
+    return decided, open_, twins
 
 
 def _tags(photo_ids: list[int]) -> list[tuple[int, str]]:
@@ -150,13 +158,13 @@ def _accept(*, pks: list[int], user: AbstractBaseUser | None, skip_full: bool,
 
 def _tag_keys_of(by_photo: Mapping[int, list[TagSuggestion]]) -> dict[int, tuple[set[str], set[str]]]:
     """For each photo: the keys of the tags it carries and of the names suggested, as the index tells tags apart
-    (names_lower), read for all the photos at once (one query for the tags, one for the keys), not two per photo."""
+    (names_folded), read for all the photos at once (one query for the tags, one for the keys), not two per photo."""
     carried: dict[int, list[str]] = defaultdict(list)
     for photo_id, name in PhotoTag.objects.filter(photo_id__in=list(by_photo)).values_list("photo_id", "tag__name"):
         carried[photo_id].append(name)
     names = {photo_id: (carried[photo_id], [" ".join(row.name.split()) for row in rows])
              for photo_id, rows in by_photo.items()}
-    flat = names_lower([name for have, suggested in names.values() for name in (*have, *suggested)])
+    flat = names_folded([name for have, suggested in names.values() for name in (*have, *suggested)])
     out, at = {}, 0
     for photo_id, (have, suggested) in names.items():
         out[photo_id] = (set(flat[at:at + len(have)]), set(flat[at + len(have):at + len(have) + len(suggested)]))

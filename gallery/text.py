@@ -20,6 +20,8 @@ from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.deconstruct import deconstructible
 
+from gallery.name_fold import name_folded
+
 NUL = "\x00"
 REFUSED = "Text can't contain NUL characters (\\0). Remove them and try again."
 
@@ -262,24 +264,15 @@ LATIN_LOOKALIKES = {
 _LATIN_LOOKALIKES_TABLE = str.maketrans(LATIN_LOOKALIKES)
 
 
-# Lower case keeps these apart from what their capitals read as: "Straße" from "STRASSE", a final "ς" from "Σ", and
-# Python's lower case of "İ" from PostgreSQL's ("i" and a combining dot, "i"). name_key and name_key_sql write each
-# so after lowering, so that the two read every name alike.
-LOWER_CASE_FOLDS = {"ß": "ss", "ς": "σ", "i\u0307": "i"}
-
-
 def name_key(name: str) -> str:
     """What a name reads as, to tell two apart: its invisible marks (INVISIBLE_IN_FILES) left out, full-width and other
-    compatibility letters as their plain ones (NFKC), any case (each letter lowered by itself, as PostgreSQL's lower()
-    does, then LOWER_CASE_FOLDS: "Straße" is "STRASSE", "οδος" is "ΟΔΟΣ", "İstanbul" is "Istanbul"), Cyrillic and
-    Greek letters that look Latin as those (LATIN_LOOKALIKES). "Smiths" with a zero-width space, in full-width letters
-    or with a Cyrillic і reads as "smiths". gallery.selectors.name_key_sql reads it in SQL, step by step the same: a
+    compatibility letters as their plain ones (NFKC), any case (the fold of tag names, gallery.name_fold.name_folded:
+    "Straße" is "STRASSE", "οδος" is "ΟΔΟΣ", "İstanbul" is "Istanbul", "ΤΑΪ́ΖΩ" is "ταΐζω"), Cyrillic and Greek
+    letters that look Latin as those (LATIN_LOOKALIKES). "Smiths" with a zero-width space, in full-width letters or
+    with a Cyrillic і reads as "smiths". gallery.selectors.name_key_sql reads it in SQL, step by step the same: a
     family refused as a twin of another (families_named_as) is one the pickers tell apart (family_list), and back."""
     plain = unicodedata.normalize("NFKC", "".join(ch for ch in name if ch not in INVISIBLE_IN_FILES))
-    lowered = "".join(ch.lower() for ch in plain)  # (str.lower() of a whole word ends it in "ς", PostgreSQL's not)
-    for letters, folded in LOWER_CASE_FOLDS.items():
-        lowered = lowered.replace(letters, folded)
-    return lowered.translate(_LATIN_LOOKALIKES_TABLE)
+    return name_folded(plain).translate(_LATIN_LOOKALIKES_TABLE)
 
 
 @deconstructible

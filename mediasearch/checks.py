@@ -1,10 +1,13 @@
-"""System checks of the project as a whole: the database server has what the first migration creates. (DEBUG with
-HTTPS=on is refused where settings load, not here: gunicorn started directly runs no checks.)"""
+"""System checks of the project as a whole: the database server has what the first migration creates, and folds
+names as gallery.name_fold says. (DEBUG with HTTPS=on is refused where settings load, not here: gunicorn started
+directly runs no checks.)"""
 
 from __future__ import annotations
 
 from django.core import checks
 from django.db import connections
+
+from gallery.name_fold import CASEFOLD_SINCE, FOLD_FUNCTION, PG_C_UTF8_SINCE
 
 # What the first migrations create (gallery 0001): the extension, and the oldest version the code works with.
 EXTENSIONS = {"vector": ("pgvector", (0, 8)), "pg_trgm": ("pg_trgm", None), "unaccent": ("unaccent", None)}
@@ -62,4 +65,48 @@ def database_has_the_extensions(app_configs=None, databases=None, **kwargs) -> l
         messages += [checks.Error(f"Database {alias!r}: {problem}.",
                                   hint="README, Production notes: Database.", id="mediasearch.E001")
                      for problem in problems]
+    return messages
+
+
+def fold_problems(*, server_version_num: int, locale_provider: str, ctype: str,
+                  fold_definition: str | None) -> list[str]:
+    """What keeps the database from folding names as gallery.name_fold's mediasearch_fold should, in words: a server
+    older than 15; on 15 and 16 (lower() under the database's collation) a libc "C" or "POSIX" one, which lowers A to Z
+    only; on 18 a function made before an in-place upgrade (fold_definition: its pg_get_functiondef, None when not
+    created yet), the approximation kept."""
+    if server_version_num < 150000:
+        return [f"PostgreSQL {server_version_num // 10000} is too old: 15 or newer is needed"]
+    if server_version_num < PG_C_UTF8_SINCE and locale_provider == "c" and ctype in ("C", "POSIX"):
+        return [f"the database's LC_CTYPE is {ctype!r}: on PostgreSQL {server_version_num // 10000} tag names fold "
+                "through lower() under it, which lowers A to Z only (\"É\" and \"é\" stay two tags); a database "
+                "made with a UTF-8 locale (CREATE DATABASE … LC_CTYPE 'C.UTF-8' TEMPLATE template0) or PostgreSQL 17 "
+                "or newer folds them"]
+    if server_version_num >= CASEFOLD_SINCE and fold_definition is not None and "casefold(" not in fold_definition:
+        return [f"{FOLD_FUNCTION}() still has the body made for the PostgreSQL before 18 this database was upgraded "
+                "from: tag names fold by its approximation of Unicode case folding (63 Greek letters otherwise), not "
+                "by casefold()"]
+    return []
+
+
+@checks.register(checks.Tags.database)
+def database_folds_names(app_configs=None, databases=None, **kwargs) -> list[checks.CheckMessage]:
+    """Run by `migrate` (and `check --database default`): said before gallery migration 0052 makes the function."""
+    messages = []
+    for alias in databases or ():
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            # (datlocprovider is 15's: an older server is too old anyway)
+            provider = "datlocprovider" if connection.pg_version >= 150000 else "'c'"
+            cursor.execute(f"SELECT {provider}, datctype FROM pg_database WHERE datname = current_database()")
+            locale_provider, ctype = cursor.fetchone()
+            cursor.execute("SELECT pg_get_functiondef(oid) FROM pg_proc WHERE proname = %s "
+                           "AND pronamespace = current_schema()::regnamespace", [FOLD_FUNCTION])
+            definition = cursor.fetchone()
+        # (too old a server is an error: 0052 could not make the function; the rest still works)
+        said, said_as = ((checks.Error, "mediasearch.E003") if connection.pg_version < 150000
+                         else (checks.Warning, "mediasearch.W001"))
+        messages += [said(f"Database {alias!r}: {problem}.", hint="README, Production notes: Database.", id=said_as)
+                     for problem in fold_problems(server_version_num=connection.pg_version,
+                                                  locale_provider=locale_provider, ctype=ctype,
+                                                  fold_definition=definition and definition[0])]
     return messages

@@ -465,6 +465,10 @@ MODEL_SWITCH_KEEP_DAYS = env_int("MODEL_SWITCH_KEEP_DAYS", 30)
 # image embeddings' cosine is at least DUPLICATE_COSINE (bursts, crops, edits); each photo is paired with at most its
 # DUPLICATE_NEIGHBOURS nearest by each signal (by hash distance; by the HNSW walk), so pairs grow with the photos.
 DUPLICATE_HASH_DISTANCE = env_int("DUPLICATE_HASH_DISTANCE", 6)
+# The hash is of the grey picture, blind to colour (every flat picture has one hash): a hash match counts only when
+# the photos' mean colours also differ by at most this much in each of red, green and blue (0-255). A re-encoded or
+# resized copy differs by a few levels; a red and a yellow square by about 200.
+DUPLICATE_COLOUR_DISTANCE = env_int("DUPLICATE_COLOUR_DISTANCE", 16)
 DUPLICATE_COSINE = env_float("DUPLICATE_COSINE", 0.95)
 DUPLICATE_NEIGHBOURS = env_int("DUPLICATE_NEIGHBOURS", 8)
 # Embedding work: photos per queued task, tries before a photo is marked failed, sweep size.
@@ -489,7 +493,8 @@ OCR_MAX_ATTEMPTS = env_int("OCR_MAX_ATTEMPTS", 3)
 OCR_TASK_SIZE = env_int("OCR_TASK_SIZE", 8)  # photos per OCR task: ~2-4 s each on a CPU
 OCR_MAX_SIDE = env_int("OCR_MAX_SIDE", 1600)  # photos are read from their display rendition, at most this size
 # What reading one photo costs the OCR worker, for the estimate a member sees before asking for many photos to be
-# read (bench/ocr_throughput.py measures it: 2-3.5 s a photo on 2 cores).
+# read, until the worker has read enough photos: then the median of its own latest readings counts
+# (search.read_estimates; bench/ocr_throughput.py measures a machine's).
 OCR_SECONDS_PER_PHOTO = env_float("OCR_SECONDS_PER_PHOTO", 3.0)
 OCR_CLUSTER = "mediasearch-ocr"
 

@@ -30,3 +30,14 @@ def enqueue(func: str, *args, **kwargs) -> str | None:
     except _broker_errors() as exc:
         logger.warning("the task queue does not answer (%s): %s is left to the next sweep", exc, func)
         return None
+
+
+def queue_size(cluster: str) -> int | None:
+    """How many tasks wait on `cluster`'s queue, as its broker says; None when the broker does not answer."""
+    from django_q.brokers import get_broker
+
+    try:
+        return get_broker(cluster).queue_size()
+    except _broker_errors() as exc:
+        logger.warning("the task queue does not answer (%s)", exc)
+        return None

@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from gallery.admin import ReadOnlyModelAdmin
 from gallery.admin_scope import FamilyScopedAdmin, LiveFamiliesFilter
 from gallery.models import Membership
-from gallery.selectors import families_status_counts, family_status_counts, names_lower, same_name
+from gallery.selectors import families_status_counts, family_status_counts, names_folded, same_name
 from gallery.text import control_characters_refuse, tag_name_clean, text_isolated
 from search.concept_selectors import shared_concepts_replaced_in
 from search.duplicate_services import duplicate_keep_alls_undo
@@ -111,9 +111,9 @@ class WorkerHeartbeatAdmin(ReadOnlyModelAdmin):
 
 class UniqueInFamilyForm(forms.ModelForm):
     """A row named `unique_name` once per family (and once among the rows every family shares, family null), in any
-    case (same_name: lower()). A concept's unique constraints compare names so and treat "no family" specially: said
-    before they refuse. A synonym's compare its `term` exactly: this check is stricter than they are, on purpose
-    (search reads terms in lower case: a "Dog" beside "dog" would be one term's second entry)."""
+    case (same_name: case-folded), as the unique constraints of concepts and synonyms compare them since search
+    migration 0034 (by the same fold: "Straße" and "STRASSE" one, a "Dog" beside "dog" one term's second entry): said
+    here before the database refuses."""
 
     unique_name: str
     unique_message: str
@@ -278,7 +278,7 @@ class TagConceptForm(UniqueInFamilyForm):
         if merged and not cleaned.get("family"):
             self.add_error("merged_into", "Only a family's own concept is merged into another name (a family's tags "
                                           "are merged, not those of every family): leave this empty.")
-        elif merged and names_lower([merged]) == names_lower([cleaned.get("name") or ""]):
+        elif merged and names_folded([merged]) == names_folded([cleaned.get("name") or ""]):
             cleaned["merged_into"] = ""  # (merged into itself: it suggests its own name)
         return cleaned
 

@@ -747,7 +747,8 @@ def _worker_time(photos: int) -> dict:
 
 WORKER_TIME_FIELDS = {
     "worker_seconds": serializers.IntegerField(help_text="What reading them costs the OCR worker, in seconds "
-                                                         "(photos × OCR_SECONDS_PER_PHOTO)"),
+                                                         "(photos × the median of the worker's latest readings, "
+                                                         "OCR_SECONDS_PER_PHOTO until it has read enough)"),
     "worker_time": serializers.CharField(help_text='The same in words: "under a minute", "about 2 hours"'),
 }
 

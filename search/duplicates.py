@@ -1,22 +1,10 @@
-"""Near-duplicates: photos of a family that are the same picture (re-encoded, resized, sent twice) or nearly so
-(a burst, a crop), grouped for a member to keep one and trash the rest.
+"""Near-duplicates for review: a family's pairs (found by search.duplicate_finder) joined into groups for a member to
+keep one and trash the rest, and "Not duplicates: keep all".
 
-Two signals, each said on the review page:
-- the perceptual hash stored at upload (`Photo.phash`, imagehash's 64-bit DCT hash of the grey picture): a copy
-  re-encoded or resized differs by 0-6 bits, different pictures by 18 or more (measured on the toy shapes of
-  scripts/shapes.py); blind to colour, so a recoloured copy counts as the same;
-- the cosine of the image embeddings of the family's search model (at least DUPLICATE_COSINE): sees through crops
-  and small edits the hash misses.
-
-Finding pairs is the worker's job, after each photo is embedded and after photos are restored from the trash
-(`duplicates_find`: one statement over the family's hashes, one HNSW walk per photo), and is stored as
-`DuplicatePair` rows: each photo is paired with at most its DUPLICATE_NEIGHBOURS nearest by each signal, so the pairs
-grow with the photos, however many share one hash (600 copies of a blank scan are a few thousand pairs, not 179,700).
 A page view reads the family's pairs and joins them into groups (a group is a connected set: every photo linked by a
 chain of pairs), nothing quadratic, nothing over the whole family; of each group it draws the first few photos and
 moves the rest with them. What is ticked for the trash is measured against the suggested keeper itself (a pair with
-it, or a hash near its hash), not only the pairs stored. `duplicates_scan` finds them for photos stored before
-(command `find_duplicates`); migration search 0030 shrank the pairs stored before they were bounded.
+it, or a hash near its hash), not only the pairs stored.
 """
 
 from __future__ import annotations
@@ -31,82 +19,12 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
 from django.db.models import Exists, F, FloatField, Func, OuterRef, Q
-from django.utils import timezone
-from psycopg import sql
 
 from gallery.models import Family, Photo
 from gallery.sidecars import edited_original
-from search.models import DuplicateDismissal, DuplicatePair, PhotoEmbedding
-from search.scope import id_array
-from search.selectors import family_search_model
-
-PHOTOS = Photo._meta.db_table
-EMBEDDINGS = PhotoEmbedding._meta.db_table
-# Photos per statement when scanning a whole family (`duplicates_scan`).
-SCAN_BATCH = 200
-# The hash as 64 bits ('x' + its 16 hex digits read as bit(64)); two hashes' distance is the bit_count (PostgreSQL
-# 14) of their XOR.
-_BITS = "('x' || phash)::bit(64)"
-_DISTANCE = "bit_count(('x' || {a}.phash)::bit(64) # ('x' || {b}.phash)::bit(64))"
-
-
-def duplicates_find(*, photo_ids: Iterable[int]) -> int:
-    """Find (again) the near-duplicates of these photos in their families and store them, replacing what was
-    stored for them (a rotated photo is re-embedded, and its pairs change). Returns how many pairs are stored."""
-    ids = sorted({int(pk) for pk in photo_ids})
-    if not ids:
-        return 0
-    # A stored pair of one of these photos may be the other end's choice (a photo whose only near one is this one,
-    # which has closer ones): its partners choose again too, or deleting their pairs would lose them.
-    looked_at = sorted(set(ids) | _partners(ids))
-    apart = _kept_apart(looked_at)
-    candidates = _hash_candidates(looked_at, apart) | _embedding_candidates(looked_at, apart)
-    with transaction.atomic():
-        # A pair a member dismissed stays as it is (the finder no longer chooses it): deleting the dismissal in the
-        # admin brings the group back.
-        dismissed = DuplicateDismissal.objects.filter(photo_a_id=OuterRef("photo_a_id"),
-                                                      photo_b_id=OuterRef("photo_b_id"))
-        DuplicatePair.objects.filter(Q(photo_a_id__in=ids) | Q(photo_b_id__in=ids)).exclude(Exists(dismissed)).delete()
-        rows = _measured(candidates)
-        DuplicatePair.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
-
-
-def _partners(ids: list[int]) -> set[int]:
-    """The photos paired with these now."""
-    pairs = DuplicatePair.objects.filter(Q(photo_a_id__in=ids) | Q(photo_b_id__in=ids)).values_list(
-        "photo_a_id", "photo_b_id")
-    return {pk for pair in pairs for pk in pair}
-
-
-class _Apart(NamedTuple):
-    """Photos members said are not duplicates, each with a label per "keep all" it was kept in (its action)."""
-
-    photo_ids: str  # id_array texts, for an unnest(%s::bigint[], %s::bigint[]) AS apart(photo_id, label)
-    labels: str
-
-
-# Whether the photos `{a}` and `{b}` were kept apart (`apart`: the unnest of an _Apart).
-_KEPT_APART = ("EXISTS (SELECT 1 FROM apart x JOIN apart y ON y.label = x.label "
-               "WHERE x.photo_id = {a} AND y.photo_id = {b})")
-
-
-def _kept_apart(ids: list[int]) -> _Apart:
-    """The photos of these photos' families that "Not duplicates" kept apart, labelled by the action that kept them
-    (a photo kept twice has two labels). The finder leaves out a candidate sharing a label with the photo, so a
-    dismissed pair never takes a neighbour slot and a rescan never pairs two photos of a group kept (the dismissal
-    rows name the pairs stored then, the few nearest of each photo; trashing one of them, or new thresholds, made
-    the rest each other's nearest: the group came back). Two actions sharing a photo keep apart only their own
-    photos: A~B kept, then B~C, leaves A and C free to pair (nobody looked at them together)."""
-    families = Photo.all_objects.filter(pk__in=ids).values("family_id")
-    labels: dict[uuid.UUID, int] = {}
-    kept = sorted({(pk, labels.setdefault(action, len(labels)))
-                   for action, *pair in DuplicateDismissal.objects.filter(family_id__in=families).values_list(
-                       "action", "photo_a_id", "photo_b_id")
-                   for pk in pair})
-    return _Apart(id_array(pk for pk, _ in kept), id_array(label for _, label in kept))
+from search.duplicate_finder import colour_distance, hash_near
+from search.models import DuplicateDismissal, DuplicatePair
 
 
 def _connected(pairs: Iterable[tuple[int, int]]) -> dict[int, int]:
@@ -125,110 +43,6 @@ def _connected(pairs: Iterable[tuple[int, int]]) -> dict[int, int]:
     return {pk: root(pk) for pk in parent}
 
 
-def _hash_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
-    """Pairs (smaller id first) of each of these photos with its DUPLICATE_NEIGHBOURS nearest photos of its family
-    whose hash is near enough: one statement, each hash turned into bits once (a sequential read of the family's
-    hashes, by the worker). Photos in the trash come after every one out of it: a copy uploaded while its original
-    is in the trash is paired with it when nothing else is near, so restoring the original groups them at once (the
-    pages leave trashed photos out of groups). Cheap here (bit counts over the read the statement makes anyway);
-    the embedding walk leaves them out, and the find a restore queues pairs what only the embeddings see. Bounded as the embedding walk is:
-    600 photos of one hash (a blank scan, pocket shots) were each paired with every other, 179,700 pairs. Ties
-    (photos of one hash) go to the photo the review page would keep (more pixels, then bytes, then the earliest
-    taken, then the smallest id): every copy is paired with the likely keeper, so trashing the others leaves the
-    group joined."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH batch AS (SELECT id, family_id, {_BITS} AS h FROM {PHOTOS} "
-            "                WHERE id = ANY(%s::bigint[]) AND length(phash) = 16), "
-            "apart AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS x(photo_id, label)), "
-            f"family AS MATERIALIZED (SELECT id, family_id, {_BITS} AS h, width::bigint * height AS pixels, "
-            f"                file_size, taken_at, trashed_at IS NOT NULL AS trashed FROM {PHOTOS} "
-            "                WHERE family_id IN (SELECT family_id FROM batch) AND length(phash) = 16), "
-            "near AS (SELECT batch.id AS a, family.id AS b, row_number() OVER (PARTITION BY batch.id "
-            "                ORDER BY family.trashed, bit_count(batch.h # family.h), family.pixels DESC, "
-            "                family.file_size DESC, "
-            "                family.taken_at, family.id) AS nearness "
-            "         FROM batch JOIN family ON family.family_id = batch.family_id AND family.id <> batch.id "
-            "         WHERE bit_count(batch.h # family.h) <= %s "
-            f"        AND NOT {_KEPT_APART.format(a='batch.id', b='family.id')}) "
-            "SELECT a, b FROM near WHERE nearness <= %s",
-            [id_array(ids), apart.photo_ids, apart.labels, settings.DUPLICATE_HASH_DISTANCE,
-             settings.DUPLICATE_NEIGHBOURS])
-        return {(min(a, b), max(a, b)) for a, b in cursor.fetchall()}
-
-
-def _embedding_candidates(ids: list[int], apart: _Apart) -> set[tuple[int, int]]:
-    """Pairs of these photos with their DUPLICATE_NEIGHBOURS nearest neighbours in the family's HNSW index (the walk
-    of "similar photos"), the cosine threshold applied later: one statement per family and model, each photo's
-    walk a LATERAL subquery that repeats the index's cast and predicate as literals (search.vector_index). Photos in
-    the trash are left out: a restore looks for the restored photos' near-duplicates again (a task queued by
-    search.receivers.on_photos_restored), so a look-alike uploaded while its original was in the trash is grouped
-    with it then. (Reading every trashed embedding exactly, per photo looked at, made a find of 64 photos 4 times
-    slower with 8,000 photos in the trash.)"""
-    pairs: set[tuple[int, int]] = set()
-    rows = (PhotoEmbedding.objects.filter(photo_id__in=ids, trashed=False)
-            .values_list("family_id", "model_name").distinct())
-    for family_id, model_name in sorted(set(rows)):
-        if model_name != family_search_model(family_id=family_id):
-            continue
-        dim = PhotoEmbedding.objects.filter(family_id=family_id, model_name=model_name).extra(
-            select={"dim": "vector_dims(vector)"}).values_list("dim", flat=True).first()
-        statement = sql.SQL(
-            "WITH apart AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS x(photo_id, label)) "
-            "SELECT b.photo_id, n.photo_id FROM {table} b CROSS JOIN LATERAL ("
-            " SELECT e.photo_id FROM {table} e WHERE e.model_name = {model} AND e.family_id = {family} "
-            " AND NOT e.trashed AND e.photo_id <> b.photo_id AND NOT {kept_apart} "
-            " ORDER BY (e.vector::vector({dim})) <=> (b.vector::vector({dim})) LIMIT {limit}) n "
-            "WHERE b.model_name = {model} AND b.family_id = {family} AND b.photo_id = ANY(%s::bigint[])"
-        ).format(table=sql.Identifier(EMBEDDINGS), model=sql.Literal(model_name), family=sql.Literal(int(family_id)),
-                 dim=sql.Literal(int(dim)), limit=sql.Literal(int(settings.DUPLICATE_NEIGHBOURS)),
-                 kept_apart=sql.SQL(_KEPT_APART.format(a="b.photo_id", b="e.photo_id")))
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(40, settings.DUPLICATE_NEIGHBOURS))])
-            cursor.execute(statement.as_string(cursor.connection), [apart.photo_ids, apart.labels, id_array(ids)])
-            pairs.update((min(a, b), max(a, b)) for a, b in cursor.fetchall())
-    return pairs
-
-
-def _measured(candidates: set[tuple[int, int]]) -> list[DuplicatePair]:
-    """Both signals of each candidate pair, measured in one statement; the pairs either signal keeps."""
-    if not candidates:
-        return []
-    pairs = sorted(candidates)
-    distance = _DISTANCE.format(a="pa", b="pb")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT x.a, x.b, pa.family_id, CASE WHEN length(pa.phash) = 16 AND length(pb.phash) = 16 "
-            f"THEN {distance} END, 1 - (ea.vector <=> eb.vector), ea.model_name "
-            "FROM unnest(%s::bigint[], %s::bigint[]) AS x(a, b) "
-            f"JOIN {PHOTOS} pa ON pa.id = x.a JOIN {PHOTOS} pb ON pb.id = x.b AND pb.family_id = pa.family_id "
-            f"LEFT JOIN {EMBEDDINGS} ea ON ea.photo_id = x.a AND ea.model_name = %s "
-            f"LEFT JOIN {EMBEDDINGS} eb ON eb.photo_id = x.b AND eb.model_name = ea.model_name",
-            [id_array(a for a, _ in pairs), id_array(b for _, b in pairs), settings.SEARCH_MODEL])
-        rows = cursor.fetchall()
-    now = timezone.now()
-    return [DuplicatePair(photo_a_id=a, photo_b_id=b, family_id=family_id, hash_distance=hamming,
-                          cosine=cosine, model_name=model_name or "", found_at=now)
-            for a, b, family_id, hamming, cosine, model_name in rows
-            if _near(hamming, cosine)]
-
-
-def _near(hamming: int | None, cosine: float | None) -> bool:
-    return (hamming is not None and hamming <= settings.DUPLICATE_HASH_DISTANCE) or \
-        (cosine is not None and cosine >= settings.DUPLICATE_COSINE - 1e-6)
-
-
-def duplicates_scan(*, family_id: int | None = None) -> int:
-    """Find the near-duplicates of every photo (of one family), a batch at a time: for photos stored before
-    duplicates were looked for, or after changing the thresholds. Returns how many photos were looked at."""
-    photos = Photo.objects.order_by("pk")
-    if family_id is not None:
-        photos = photos.filter(family_id=family_id)
-    last, seen = 0, 0
-    while batch := list(photos.filter(pk__gt=last).values_list("pk", flat=True)[:SCAN_BATCH]):
-        duplicates_find(photo_ids=batch)
-        last, seen = batch[-1], seen + len(batch)
-    return seen
 
 
 # Reading: a family's groups, for the review page and the API.
@@ -271,10 +85,17 @@ class DuplicateGroup:
 
 def _why(pair: DuplicatePair | _Pair) -> tuple[str, str]:
     """The signal that grouped the pair and a sentence saying why."""
-    if pair.hash_distance is not None and pair.hash_distance <= settings.DUPLICATE_HASH_DISTANCE:
+    if hash_near(pair.hash_distance, pair.colour_distance):
         bits = "identical" if pair.hash_distance == 0 else \
             f"{pair.hash_distance} of 64 bits apart (at most {settings.DUPLICATE_HASH_DISTANCE})"
-        return "hash", f"Same picture: perceptual hashes {bits}."
+        if pair.colour_distance is None:  # stored before mean colours were kept: the hash alone said so
+            colours = "colours not compared yet"
+        elif pair.colour_distance == 0:
+            colours = "mean colours identical"
+        else:
+            colours = (f"mean colours {pair.colour_distance} of 255 apart (at most "
+                       f"{settings.DUPLICATE_COLOUR_DISTANCE})")
+        return "hash", f"Same picture: perceptual hashes {bits}, {colours}."
     return "embedding", (f"Looks alike: image embeddings' cosine {pair.cosine:.3f} "
                          f"(at least {settings.DUPLICATE_COSINE:g}).")
 
@@ -285,6 +106,7 @@ class _Pair(NamedTuple):
     photo_a_id: int
     photo_b_id: int
     hash_distance: int | None
+    colour_distance: int | None
     cosine: float | None
 
 
@@ -294,6 +116,7 @@ class _Row(NamedTuple):
 
     name: str
     phash: str
+    mean_colour: str
     uploaded_by_id: int | None
 
 
@@ -369,10 +192,11 @@ class DuplicateGroups(Sequence):
 def _copy_test(keeper_id: int, rows: dict[int, _Row], paired: set[tuple[int, int]],
                apart: set[tuple[int, int]]):
     """Whether a member is the keeper's own near-duplicate: paired with it, or its hash within
-    DUPLICATE_HASH_DISTANCE of the keeper's. Pairs are each photo's few nearest, so of 600 copies of one blank scan
-    most are paired with a few others only; their hash says they are the keeper's copies all the same. Never one a
+    DUPLICATE_HASH_DISTANCE of the keeper's and its mean colour near the keeper's (hash_near). Pairs are each photo's
+    few nearest, so of 600 copies of one blank scan most are paired with a few others only; their hash (and colour)
+    says they are the keeper's copies all the same. Never one a
     member said is not a duplicate of the keeper."""
-    keeper_hash = _hash_bits(rows[keeper_id].phash)
+    keeper_hash, keeper_colour = _hash_bits(rows[keeper_id].phash), rows[keeper_id].mean_colour
 
     def test(pk: int) -> bool:
         pair = (min(keeper_id, pk), max(keeper_id, pk))
@@ -382,7 +206,7 @@ def _copy_test(keeper_id: int, rows: dict[int, _Row], paired: set[tuple[int, int
             return True
         bits = _hash_bits(rows[pk].phash)
         return keeper_hash is not None and bits is not None and \
-            (keeper_hash ^ bits).bit_count() <= settings.DUPLICATE_HASH_DISTANCE
+            hash_near((keeper_hash ^ bits).bit_count(), colour_distance(keeper_colour, rows[pk].mean_colour))
 
     return test
 
@@ -447,7 +271,7 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family, shown: int | Non
     rows: thousands of groups took a second a page); the photos of the groups looked at are read when they are
     (DuplicateGroups)."""
     pairs = [_Pair(*row) for row in _grouped_pairs(family).order_by("pk").values_list(
-        "photo_a_id", "photo_b_id", "hash_distance", "cosine")]
+        "photo_a_id", "photo_b_id", "hash_distance", "colour_distance", "cosine")]
     paired = DuplicatePair.objects.filter(family=family)
     # The keeper's order: an edited copy first (Google Photos exports an edit beside its original, "IMG_0042-edited
     # .jpg": the edit is the version the family chose, often re-encoded smaller), then larger, then earlier taken (as
@@ -458,10 +282,10 @@ def duplicate_groups(*, user: AbstractBaseUser, family: Family, shown: int | Non
                   .annotate(taken=Func(F("taken_at"), template="EXTRACT(EPOCH FROM %(expressions)s)::float8",
                                        output_field=FloatField()))
                   .values_list("pk", "original_filename", "width", "height", "file_size", "taken", "phash",
-                               "uploaded_by_id"))
+                               "mean_colour", "uploaded_by_id"))
     keys = {pk: (_edit_of(name) is None, -(width * height), -size, taken, pk)
-            for pk, name, width, height, size, taken, _, _ in photos}
-    rows = {pk: _Row(name, phash, uploader) for pk, name, _, _, _, _, phash, uploader in photos}
+            for pk, name, width, height, size, taken, *_ in photos}
+    rows = {pk: _Row(name, phash, colour, uploader) for pk, name, _, _, _, _, phash, colour, uploader in photos}
     pairs = [pair for pair in pairs if pair.photo_a_id in keys and pair.photo_b_id in keys]
     best: dict[int, _Pair] = {}  # each photo's closest match: the lowest hash distance, else highest cosine
     for pair in pairs:
@@ -555,5 +379,6 @@ def _stem(name: str) -> str:
 
 
 def _closeness(pair: DuplicatePair | _Pair) -> tuple:
-    hash_near = pair.hash_distance is not None and pair.hash_distance <= settings.DUPLICATE_HASH_DISTANCE
-    return (0, pair.hash_distance) if hash_near else (1, -(pair.cosine or 0.0))
+    if hash_near(pair.hash_distance, pair.colour_distance):
+        return (0, pair.hash_distance)
+    return (1, -(pair.cosine or 0.0))

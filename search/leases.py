@@ -14,6 +14,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import connection, connections
@@ -38,9 +39,19 @@ def live_lease(kind: str) -> Exists:
     return Exists(WorkLease.objects.filter(kind=kind, object_id=OuterRef("pk"), expires_at__gt=Now()))
 
 
-def leases_abandoned(queryset: QuerySet, *, kind: str, attempts: str) -> list[tuple[int, int]]:
-    """(id, the row's `attempts` field) of the rows of `queryset` (items left in progress) that hold no live lease of
-    `kind`: their worker died. Locked until the transaction ends (rows another transaction holds are skipped: that
+@dataclass(frozen=True)
+class Abandoned:
+    """Items a dead worker left in progress (leases_abandoned): those to try again, and those to give up on."""
+
+    retry: list[int]
+    give_up: list[int]  # it died on them `max_attempts` times: an item that kills its worker would loop forever
+
+
+def leases_abandoned(queryset: QuerySet, *, kind: str, attempts: str, max_attempts: int) -> Abandoned:
+    """The rows of `queryset` (items left in progress) that hold no live lease of `kind`: their worker died. Those
+    whose `attempts` field (a try counted at each claim) reached `max_attempts` are to be given up on, the others
+    tried again; a claim never takes an item past that limit, so only this recovery does, to fail it (the embedding's
+    and the OCR readers' alike). Locked until the transaction ends (rows another transaction holds are skipped: that
     one is busy with them); the expired leases of `kind` go, as they protect nothing (the next claim overwrites
     them), with those of deleted items."""
     candidates = list(queryset.select_for_update(skip_locked=True).filter(~live_lease(kind)).values_list("pk", attempts))
@@ -48,7 +59,9 @@ def leases_abandoned(queryset: QuerySet, *, kind: str, attempts: str) -> list[tu
     live = set(WorkLease.objects.filter(kind=kind, object_id__in=[pk for pk, _ in candidates], expires_at__gt=Now())
                .values_list("object_id", flat=True))
     WorkLease.objects.filter(kind=kind, expires_at__lte=Now()).delete()
-    return [(pk, n) for pk, n in candidates if pk not in live]
+    dead = [(pk, n) for pk, n in candidates if pk not in live]
+    return Abandoned(retry=[pk for pk, n in dead if n < max_attempts],
+                     give_up=[pk for pk, n in dead if n >= max_attempts])
 
 
 def leases_acquire(*, kind: str, object_ids: Iterable[int], owner: str, seconds: int) -> set[int]:

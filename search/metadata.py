@@ -39,6 +39,7 @@ from psycopg import sql
 from gallery.date_words import MONTHS, date_words
 from gallery.timezones import zone_info
 from gallery.models import Photo, PhotoTag, Tag, TagSuggestion
+from gallery.name_fold import folded_unaccented_sql
 from gallery.selectors import photos_worked_on
 from search.models import PhotoDocument, SearchWord
 from search.scope import Scope, id_array
@@ -87,9 +88,10 @@ _FIELD = {f.key: f for f in FIELDS}
 # Documents built by an older layout of FIELDS (or older date words: 6 gives a photo without a position its
 # country's season; 7 counts each word of a place once; 8 adds the decade, "1950s"; 9 gives a photo dated by a guess
 # no season nor holiday; 10 adds the letters of a word glued to a number in the text read and the file name; 11 names
-# holidays without the word "day"; 12 gives a tag's emoji their words, SYMBOL_WORD) are rebuilt by the sweep
+# holidays without the word "day"; 12 gives a tag's emoji their words, SYMBOL_WORD; 13 folds case as names do,
+# folded_unaccented_sql: "Straße" is "strasse", "ΟΔΟΣ" is "οδος") are rebuilt by the sweep
 # (documents_outdated_refresh).
-DOCUMENT_VERSION = 12
+DOCUMENT_VERSION = 13
 
 DOCUMENTS = PhotoDocument._meta.db_table
 WORDS = SearchWord._meta.db_table
@@ -98,6 +100,9 @@ PHOTO_TAGS = Photo.tags.through._meta.db_table
 TAGS = Tag._meta.db_table
 SUGGESTIONS = TagSuggestion._meta.db_table
 _SPLIT_WORDS = "regexp_split_to_table({}, '[^[:alnum:]]+')"
+# The query's text and its excluded concepts' (metadata_queries' `asked`), read as the documents are written.
+_QUERY_FOLDED, _EXCLUDED_FOLDED = folded_unaccented_sql("a.q"), folded_unaccented_sql("a.excluded")
+
 _FILENAME_WORDS = "regexp_replace(p.original_filename, '[._-]+', ' ', 'g')"
 
 
@@ -163,7 +168,8 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
     # The date field also holds the photo's decade ("1950s": what a long span of dates is browsed by), which is no
     # word of the vocabulary: "2020" would be "corrected" to "2020s" and glued into it.
     decade = {"date": f"concat_ws(' ', {sources['date']}, pw.decade)"}
-    vectors = ", ".join(f"to_tsvector(%(cfg)s, unaccent({decade.get(f.key, sources[f.key])}))" for f in FIELDS)
+    vectors = ", ".join(f"to_tsvector(%(cfg)s, {folded_unaccented_sql(decade.get(f.key, sources[f.key]))})"
+                        for f in FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -173,7 +179,7 @@ def documents_refresh(photo_ids: Iterable[int]) -> None:
                    x.words, %(version)s, now()
             FROM (
                 SELECT p.id, p.family_id, ARRAY[{vectors}] AS fields,
-                       lower(unaccent(concat_ws(' ', {", ".join(texts)}))) AS words
+                       {folded_unaccented_sql(f"concat_ws(' ', {', '.join(texts)})")} AS words
                 FROM {PHOTOS} p
                 LEFT JOIN unnest(%(pw_ids)s::bigint[], %(pw_place)s::text[], %(pw_date)s::text[],
                                  %(pw_decade)s::text[], %(pw_tag_symbols)s::text[], %(pw_keyword_symbols)s::text[])
@@ -381,23 +387,23 @@ _QUERIES_SQL = f"""
     ), said AS (
         -- The query's words (excluded false), and the excluded concepts' words (true), in order.
         SELECT a.qn, false AS excluded, w, n FROM asked a,
-               {_SPLIT_WORDS.format("lower(unaccent(a.q))")} WITH ORDINALITY AS t(w, n)
+               {_SPLIT_WORDS.format(_QUERY_FOLDED)} WITH ORDINALITY AS t(w, n)
         WHERE a.plain
         UNION ALL
-        SELECT a.qn, true, w, n FROM asked a, {_SPLIT_WORDS.format("lower(unaccent(a.excluded))")} WITH ORDINALITY AS t(w, n)
+        SELECT a.qn, true, w, n FROM asked a, {_SPLIT_WORDS.format(_EXCLUDED_FOLDED)} WITH ORDINALITY AS t(w, n)
     ), typed AS (
         SELECT DISTINCT qn, excluded, w FROM said
         WHERE length(w) BETWEEN %(shortest)s AND %(longest)s AND to_tsvector(%(cfg)s, w) <> ''::tsvector
     ), hyphenated AS (
         -- A word written with a hyphen ("sun-glasses", "t-shirt"), which PostgreSQL reads as a phrase of itself and
         -- its parts ('sun-glass' <-> 'sun' <-> 'glass') that the word written as two or as one does not hold.
-        SELECT DISTINCT a.qn, tok FROM asked a, regexp_split_to_table(lower(unaccent(a.q)), '[[:space:]]+') tok
+        SELECT DISTINCT a.qn, tok FROM asked a, regexp_split_to_table({_QUERY_FOLDED}, '[[:space:]]+') tok
         WHERE tok ~ '^[[:alnum:]]+(-[[:alnum:]]+)+$'
     ), punctuated AS (
         -- A word holding dots, slashes or an @ ("example.com", "www.example.com/shop", "help@example.co.uk"), which
         -- PostgreSQL reads as one host, path or e-mail lexeme, while the text read in a photo is indexed as its words
         -- (FIELDS' "text" source: "WWW EXAMPLE COM SHOP"): a receipt's web address was found by "example" only.
-        SELECT DISTINCT a.qn, tok FROM asked a, regexp_split_to_table(lower(unaccent(a.q)), '[[:space:]]+') tok
+        SELECT DISTINCT a.qn, tok FROM asked a, regexp_split_to_table({_QUERY_FOLDED}, '[[:space:]]+') tok
         WHERE tok ~ '[[:alnum:]][^[:alnum:]-]+[[:alnum:]]'
     ), compounds AS (
         -- A hyphenated word as two words ("sun glasses") and, when the family writes it so, as one ("sunglasses") ...
@@ -478,9 +484,9 @@ _QUERIES_SQL = f"""
         ) g
     )
     SELECT CASE WHEN a.plain  -- plain words: any of them (see _SYNTAX)
-                THEN replace(websearch_to_tsquery(%(cfg)s, unaccent(a.q))::text, ' & ', ' | ')::tsquery::text
-                ELSE websearch_to_tsquery(%(cfg)s, unaccent(a.q))::text END,
-           replace(websearch_to_tsquery(%(cfg)s, unaccent(a.excluded))::text, ' & ', ' | '),
+                THEN replace(websearch_to_tsquery(%(cfg)s, {_QUERY_FOLDED})::text, ' & ', ' | ')::tsquery::text
+                ELSE websearch_to_tsquery(%(cfg)s, {_QUERY_FOLDED})::text END,
+           replace(websearch_to_tsquery(%(cfg)s, {_EXCLUDED_FOLDED})::text, ' & ', ' | '),
            ARRAY(SELECT ARRAY[w, word, similarity::text, tsq] FROM corrections c WHERE c.qn = a.qn AND tsq <> ''
                  ORDER BY w, similarity DESC, word),
            ARRAY(SELECT tsq FROM glued g WHERE g.qn = a.qn AND NOT excluded AND tsq <> '' ORDER BY tsq),
@@ -683,13 +689,14 @@ _TEXT_WORDS = """
                SELECT w FROM {photos} tp,
                     regexp_split_to_table(coalesce(tp.text_in_photo, ''), '[^[:alnum:]]+') WITH ORDINALITY AS t(w, n)
                WHERE tp.id = k.photo_id AND w <> ''
-                 AND tsvector_to_array(to_tsvector(%(cfg)s, unaccent({parts}))) && {lexemes}
+                 AND tsvector_to_array(to_tsvector(%(cfg)s, {folded_parts})) && {lexemes}
                ORDER BY n LIMIT %(text_words)s) END"""
 
 
 def _text_words(lexemes: str) -> sql.Composable:
     return sql.SQL(_TEXT_WORDS).format(text=sql.Literal(FIELD_INDEX["text"]), photos=sql.Identifier(PHOTOS),
-                                       lexemes=sql.SQL(lexemes), parts=sql.SQL(f"w || ' ' || {_letter_runs('w')}"))
+                                       lexemes=sql.SQL(lexemes),
+                                       folded_parts=sql.SQL(folded_unaccented_sql(f"w || ' ' || {_letter_runs('w')}")))
 
 
 def _lexemes(meta: MetaQuery) -> list[str]:

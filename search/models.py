@@ -8,10 +8,11 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models.functions import Lower
+from django.utils import timezone
 from pgvector.django import VectorField
 
 from gallery.models import Family, Photo
+from gallery.name_fold import name_folded_index_key
 from gallery.places import place_label
 from gallery.text import EachNoControlCharacters, NoControlCharacters
 from search.query_parser import tokenize
@@ -99,8 +100,11 @@ class Synonym(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["term"], condition=models.Q(family=None), name="unique_global_synonym"),
-            models.UniqueConstraint(fields=["family", "term"], name="unique_family_synonym"),
+            # One entry a term by the fold of tag names (search reads terms folded: a "Dog" beside "dog" would be
+            # one term's second entry), as the admin's form checks (search migration 0034).
+            models.UniqueConstraint(name_folded_index_key("term"), condition=models.Q(family=None),
+                                    name="unique_global_synonym"),
+            models.UniqueConstraint(name_folded_index_key("term"), "family", name="unique_family_synonym"),
         ]
         ordering = ["term"]
 
@@ -137,8 +141,10 @@ class TagConcept(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("name"), condition=models.Q(family=None), name="unique_global_tag_concept"),
-            models.UniqueConstraint(Lower("name"), "family", name="unique_family_tag_concept"),
+            # A name once, by the fold of tag names (gallery.name_fold), which its suggestions become.
+            models.UniqueConstraint(name_folded_index_key("name"), condition=models.Q(family=None),
+                                    name="unique_global_tag_concept"),
+            models.UniqueConstraint(name_folded_index_key("name"), "family", name="unique_family_tag_concept"),
             # (a merge is of one family's tags: a shared concept is turned off for the family by an entry of its own)
             models.CheckConstraint(condition=models.Q(merged_into="") | models.Q(family__isnull=False),
                                    name="merged_tag_concept_of_a_family"),
@@ -409,15 +415,19 @@ class SearchCalibration(models.Model):
 
 class DuplicatePair(models.Model):
     """Two photos of a family that look like the same picture, and why: their perceptual hashes differ by at most
-    DUPLICATE_HASH_DISTANCE of 64 bits (`hash_distance`), and/or their image embeddings' cosine is at least
+    DUPLICATE_HASH_DISTANCE of 64 bits (`hash_distance`) while their mean colours differ by at most
+    DUPLICATE_COLOUR_DISTANCE in each channel (`colour_distance`; None when one has none yet: the hash alone then),
+    and/or their image embeddings' cosine is at least
     DUPLICATE_COSINE (`cosine`, with the model that said so). Found by the worker after each photo is embedded
-    (search.duplicates.duplicates_find), so the review page only reads a family's few pairs. `photo_a` < `photo_b`.
+    (search.duplicate_finder.duplicates_find), so the review page only reads a family's few pairs.
+    `photo_a` < `photo_b`.
     A pair stays while one of them is in the trash (hidden), so a restore brings it back."""
 
     family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+")
     photo_a = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
     photo_b = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="+")
     hash_distance = models.PositiveSmallIntegerField(null=True, blank=True)
+    colour_distance = models.PositiveSmallIntegerField(null=True, blank=True)
     cosine = models.FloatField(null=True, blank=True)
     model_name = models.CharField(max_length=255, blank=True)
     found_at = models.DateTimeField(auto_now=True)
@@ -461,3 +471,38 @@ class DuplicateDismissal(models.Model):
 
     def __str__(self) -> str:
         return f"photos {self.photo_a_id} and {self.photo_b_id}: not duplicates"
+
+
+class TextReading(models.Model):
+    """One reading of a photo's text by the OCR worker and how long it took (decoding included), a failed one too.
+    The estimates shown before text is read in bulk come from the latest that worked (search.read_estimates: one
+    that failed at once, its file missing, costs next to nothing, and a few dozen of them would make hours of
+    reading look like seconds), and the readers serve the family read longest ago first, whether its reading worked
+    or not (search.ocr._next_to_read). A log, not a photo's state: plain ids that outlive the photo or family, the
+    newest READINGS_KEPT kept."""
+
+    photo_id = models.BigIntegerField()
+    family_id = models.BigIntegerField()
+    seconds = models.FloatField()
+    succeeded = models.BooleanField(default=True)  # False: the reading failed (the photo is retried, or failed)
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["-read_at"], name="textreading_latest"),
+                   models.Index(fields=["family_id", "-read_at"], name="textreading_family_latest")]
+
+    def __str__(self) -> str:
+        return f"photo {self.photo_id}: {self.seconds:.2f} s"
+
+
+class DuplicateFindPending(models.Model):
+    """A photo whose near-duplicates are to be looked for (again): restored from the trash (the finder's embedding
+    walk left it out while it was there) or given its mean colour by the sweep. Stored with the change, in its
+    transaction, so a find the broker never queued (Redis not answering at that moment) is done by the periodic
+    sweep; search.duplicate_finder.duplicates_find deletes the rows of the photos it looked at."""
+
+    photo = models.OneToOneField(Photo, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    since = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"photo {self.photo_id}"

@@ -1,13 +1,15 @@
 """Members asking for text to be read in many photos at once: the selection bar's "Read text" (gallery.bulk's action
 "read_text", which search registers here: gallery can't import search), the Index page's "Read the N skipped photos",
-and their API. Reading costs the OCR worker seconds a photo (OCR_SECONDS_PER_PHOTO), so every one of them says what
-it costs, in words (search.read_estimates), and the Index page asks to confirm a request past CONFIRM_SECONDS before
+and their API. Reading costs the OCR worker seconds a photo (as it measures: search.read_estimates), so every one of
+them says what it costs, in words, and the Index page asks to confirm a request past CONFIRM_SECONDS before
 it queues anything.
 
 Any member may ask, as on the photo page: the bar lets any member queue BULK_MAX_PHOTOS at a time anyway, so keeping
 the family's "all of them" to its admins would only make members press the bar again and again. What keeps the cost
-in check: reading runs on its own queue and gives way to embedding (search.ocr), a photo waiting already is never
-queued twice, and a large request is confirmed with its cost in front of the member.
+in check: reading runs on its own queue and gives way to embedding (search.ocr), a family's "all of them" is read
+after its photos asked for otherwise, families taking turns whatever they asked for (so it holds back nobody
+else's), a photo waiting already is never queued twice, and a large request is confirmed with its cost in front of
+the member.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from gallery.bulk import BulkInput, BulkResult, bulk_action
 from gallery.models import Family, Photo
 from gallery.selectors import family_get, photo_list
 from gallery.services import member_family_ids_hold
-from search.ocr import OCR_OFF, OCR_REQUESTED_NOT_QUEUED, ocr_enqueue_asked_later, photos_text_ask
+from search.ocr import OCR_ASKED_WITH_FAMILY, OCR_OFF, ocr_readers_start, photos_text_ask
 from search.read_estimates import ReadEstimate, worker_seconds, worker_time_words
 from search.selectors import skipped_text_count, text_skipped_q
 
@@ -67,15 +69,15 @@ def read_text_action_register() -> None:
 @transaction.atomic
 def family_skipped_read(*, family_id: int) -> int:
     """The Index page's "Read the N skipped photos" (and its API): mark the photos of the family (the caller checked
-    the user is a member) the gate skipped as asked for and not queued yet, in one UPDATE, and queue one task that
-    queues them in chunks (ocr_enqueue_asked: a family may have 100,000s, too many task rows for a web request).
-    Returns how many were asked for; pressed twice, the second finds none skipped (its UPDATE waits on the first's
-    rows)."""
+    the user is a member) the gate skipped as asked for with the family's (OCR_ASKED_WITH_FAMILY), in one UPDATE (a
+    family may have 100,000s), and queue readers: they take these photos after the family's photos asked for
+    otherwise, families taking turns. Returns how many were asked for; pressed twice, the second finds none skipped
+    (its UPDATE waits on the first's rows)."""
     reading_switched_on()
     asked = Photo.objects.filter(text_skipped_q(), family_id=family_id).update(
-        ocr_status=Photo.OcrStatus.PENDING, ocr_attempts=0, ocr_reason=OCR_REQUESTED_NOT_QUEUED)
+        ocr_status=Photo.OcrStatus.PENDING, ocr_attempts=0, ocr_reason=OCR_ASKED_WITH_FAMILY)
     if asked:
-        transaction.on_commit(lambda: ocr_enqueue_asked_later(family_id))
+        transaction.on_commit(ocr_readers_start)
     return asked
 
 

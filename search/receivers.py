@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from gallery.services import on_commit_collected
+from search.duplicate_finder import duplicates_find_pending_add
 from search.family_places import family_places_add
 from search.metadata import documents_refresh
 from search.models import PhotoDocument, PhotoEmbedding
@@ -32,10 +33,11 @@ def on_photos_trashed(sender, photo_ids, **kwargs) -> None:
 def on_photos_restored(sender, photo_ids, **kwargs) -> None:
     """Back in search: the embeddings unmarked, the documents rebuilt from the current metadata; their
     near-duplicates looked for again once this commits (the finder's embedding walk leaves trashed photos out: a
-    look-alike uploaded while they were in the trash)."""
+    look-alike uploaded while they were in the trash), or by the sweep when that task is not queued."""
     ids = list(photo_ids)
     PhotoEmbedding.objects.filter(photo_id__in=ids).update(trashed=False)
     documents_refresh(ids)
+    duplicates_find_pending_add(photo_ids=ids)  # for the sweep, should the task never run (the broker down)
     on_commit_collected("photos_restored_duplicates", ids, _duplicates_find_later)
 
 

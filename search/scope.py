@@ -15,6 +15,7 @@ from psycopg import sql
 
 from gallery.date_words import SOUTHERN_COUNTRIES
 from gallery.models import Family, Favourite, Photo, Tag
+from gallery.name_fold import NAME_FOLDED_SQL, folded_unaccented_sql
 from gallery.selectors import last_day_bound
 from gallery.timezones import ZONE_SPREAD
 
@@ -123,13 +124,14 @@ class Scope:
         if self.tag:
             clauses.append(sql.SQL(
                 "EXISTS (SELECT 1 FROM {photo_tags} pt JOIN {tags} t ON t.id = pt.tag_id "
-                "WHERE pt.photo_id = {p}.id AND lower(t.name) = lower(%(scope_tag)s))"
+                "WHERE pt.photo_id = {p}.id AND " + NAME_FOLDED_SQL.format("t.name") + " = "
+                + NAME_FOLDED_SQL.format("%(scope_tag)s") + ")"
             ).format(photo_tags=sql.Identifier(PHOTO_TAGS), tags=sql.Identifier(TAGS), p=p))
         if self.country:
             clauses.append(sql.SQL("{p}.place_country_code = upper(%(scope_country)s)").format(p=p))
         if self.place:
             # A name typed matches from the start of a word of the place (in part: "lisb"), never inside one ("nice"
-            # is no part of "Venice"): both sides lower-cased, unaccented, separators made one space.
+            # is no part of "Venice"): both sides case-folded, unaccented, separators made one space.
             clauses.append(sql.SQL(
                 "strpos(' ' || " + _WORDS.format("concat_ws(', ', {p}.place_city, {p}.place_region, {p}.place_country)")
                 + ", ' ' || btrim(" + _WORDS.format("%(scope_place)s") + ")) > 0 "
@@ -293,13 +295,14 @@ _IN_PERIOD = "(" + _IN_DAYS + " AND " + _WHOLE_PERIOD_IN + ")"
 
 # The box names whole places, as photos store them: "York" is not "New York", "Niger" not "Nigeria". `names`: a text[]
 # parameter; `{p}`: the photo.
-_NAMED = ("EXISTS (SELECT 1 FROM unnest({names}::text[]) AS named(name) WHERE lower(unaccent(named.name)) "
-          "IN (lower(unaccent({{p}}.place_city)), lower(unaccent({{p}}.place_region)), "
-          "lower(unaccent({{p}}.place_country))))")
+_NAMED = ("EXISTS (SELECT 1 FROM unnest({names}::text[]) AS named(name) WHERE "
+          + folded_unaccented_sql("named.name").replace("{", "{{").replace("}", "}}") + " IN ("
+          + ", ".join(folded_unaccented_sql(f"{{{{p}}}}.{column}")
+                      for column in ("place_city", "place_region", "place_country")) + "))")
 
 
-# A place's text as words: lower case, without accents, each run of spaces and punctuation between words one space.
-_WORDS = "regexp_replace(lower(unaccent({})), '[-[:space:],.''’/()]+', ' ', 'g')"
+# A place's text as words: case-folded, without accents, each run of spaces and punctuation between words one space.
+_WORDS = "regexp_replace(" + folded_unaccented_sql("{}") + ", '[-[:space:],.''’/()]+', ' ', 'g')"
 
 
 def _day_code(month: int, day: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -181,7 +182,7 @@ class MetadataProgress:
         """OCR_ENABLED is off: the photos waiting for their text wait for nothing that runs."""
         return not settings.OCR_ENABLED
 
-    @property
+    @cached_property  # (the page reads its words and whether it needs confirming: one look at the readings)
     def skipped_read(self) -> ReadEstimate:
         """What reading the skipped photos would cost the worker (the Index page's "Read the N skipped photos")."""
         return ReadEstimate(self.text_skipped)

@@ -23,7 +23,7 @@ from gallery.selectors import photos_of_families_being_deleted, photos_worked_on
 from gallery.services import family_deletions_resume, photos_display_sweep, photos_embedded_sweep, photos_place_sweep
 from mediasearch.cluster import cluster_stopping
 from search import leases
-from search.duplicates import duplicates_find
+from search.duplicate_finder import duplicates_find, duplicates_pending_find
 from search.embedder import Embedder, ModelUnavailable, get_embedder
 from search.family_places import family_places_prune
 from search.metadata import documents_outdated_refresh
@@ -393,18 +393,16 @@ def _photos_release_abandoned() -> list[int]:
     """Put photos whose worker died back to pending, or to failed when dying on them is a habit (a photo that
     crashes the worker, e.g. out of memory, would otherwise loop forever). Returns the ids now pending."""
     abandoned = leases.leases_abandoned(photos_worked_on().filter(status=Photo.Status.PROCESSING), kind=leases.EMBED,
-                                        attempts="embed_attempts")
-    retry = [pk for pk, attempts in abandoned if attempts < max_attempts()]
-    give_up = [pk for pk, attempts in abandoned if attempts >= max_attempts()]
+                                        attempts="embed_attempts", max_attempts=max_attempts())
     now = timezone.now()
-    Photo.objects.filter(pk__in=retry).update(status=Photo.Status.PENDING, status_changed_at=now)
-    Photo.objects.filter(pk__in=give_up).update(
+    Photo.objects.filter(pk__in=abandoned.retry).update(status=Photo.Status.PENDING, status_changed_at=now)
+    Photo.objects.filter(pk__in=abandoned.give_up).update(
         status=Photo.Status.FAILED, status_changed_at=now,
         status_reason=f"The worker stopped while embedding this photo, {max_attempts()} times.")
-    if abandoned:
+    if abandoned.retry or abandoned.give_up:
         logger.warning("%d photos left processing by a worker that stopped: %d re-queued, %d failed",
-                       len(abandoned), len(retry), len(give_up))
-    return retry
+                       len(abandoned.retry) + len(abandoned.give_up), len(abandoned.retry), len(abandoned.give_up))
+    return abandoned.retry
 
 
 def embed_sweep_now() -> None:
@@ -438,6 +436,10 @@ def embed_missing() -> int:
     with transaction.atomic():
         lacking = photos_worked_on().filter(status=Photo.Status.READY).exclude(embeddings__model_name=name)
         lacking.update(status=Photo.Status.PENDING, embed_attempts=0, status_changed_at=timezone.now())
+    try:  # (no model needed: the hashes, and the embeddings stored)
+        duplicates_pending_find()  # restored photos whose find was never queued; mean colours of photos stored before
+    except Exception:  # noqa: BLE001 - near-duplicates are extra: they never stop the sweep's embedding work
+        logger.exception("the near-duplicates sweep failed")
     try:
         load_embedder()  # also (re)records whether the model is usable, for the banner
     except ModelUnavailable:

@@ -20,10 +20,10 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
 
 from gallery.models import Membership, Photo
-from gallery.selectors import names_lower, photos_worked_on, same_name
+from gallery.name_fold import NameFolded
+from gallery.selectors import names_folded, photos_worked_on, same_name
 from gallery.signals import VocabularyRefused
 from gallery.suggestions import photos_suggestions_replace
 from search.embedder import Embedder, ModelUnavailable, get_embedder
@@ -80,17 +80,17 @@ def vocabulary_tags_merged(*, family_id: int, names: Sequence[str], into: str, u
     has a concept, the family's or a global one, or an entry merged into it earlier, or the name kept has an entry an
     earlier merge left) by a `user` who is neither an admin of the family nor a superuser is refused
     (VocabularyRefused), before anything changed; one moving none of it is any member's. `user` None: a script."""
-    into_key = names_lower([into])[0]
-    keys = set(names_lower(names)) - {into_key}  # (a rename in letter case alone is the same concept)
+    into_key = names_folded([into])[0]
+    keys = set(names_folded(names)) - {into_key}  # (a rename in letter case alone is the same concept)
     if not keys:
         return 0
-    concepts = TagConcept.objects.annotate(key=Lower("name")).filter(key__in=[*keys, into_key])
+    concepts = TagConcept.objects.annotate(key=NameFolded("name")).filter(key__in=[*keys, into_key])
     shared = {concept.key: concept for concept in concepts.filter(family=None)}
     own = {concept.key: concept for concept in concepts.filter(family_id=family_id).select_for_update().order_by("pk")}
     if user is not None and not user.is_superuser and not Membership.objects.filter(
             user=user, family_id=family_id, role=Membership.Role.ADMIN).exists() and (
             keys & (own.keys() | shared.keys()) or (into_key in own and own[into_key].merged_into)
-            or TagConcept.objects.filter(family_id=family_id).annotate(into_key=Lower("merged_into"))
+            or TagConcept.objects.filter(family_id=family_id).annotate(into_key=NameFolded("merged_into"))
             .filter(into_key__in=keys).exists()):
         raise VocabularyRefused("Only the family’s admins rename or merge a tag that has a suggestion concept: it "
                                 "moves the family’s suggestion vocabulary too. Nothing was changed.")
@@ -125,7 +125,7 @@ def _merged_back(entry: TagConcept | None) -> int:
 def _merges_followed(*, family_id: int, keys: set[str], into: str) -> int:
     """The family's entries merged earlier into one of the names merged now say the name kept now. Returns how many
     of them are ticked (their suggestions change)."""
-    earlier = TagConcept.objects.filter(family_id=family_id).annotate(into_key=Lower("merged_into")).filter(
+    earlier = TagConcept.objects.filter(family_id=family_id).annotate(into_key=NameFolded("merged_into")).filter(
         into_key__in=keys)
     ticked = earlier.filter(enabled=True).count()
     earlier.update(merged_into=into)
@@ -203,11 +203,11 @@ def _score(embedder: Embedder, rows: list[tuple[int, int, object]]) -> dict[int,
 
 
 def name_groups(names: Sequence[str]) -> np.ndarray:
-    """The group of each name: names that are one tag name (PostgreSQL's lower(), as the unique index of tags reads
+    """The group of each name: names that are one tag name (case-folded, as the unique index of tags reads
     them) share one, numbered from 0 in order of first appearance (vision.concepts.likeliest_of_each_group). One
     query."""
     numbers: dict[str, int] = {}
-    return np.array([numbers.setdefault(key, len(numbers)) for key in names_lower(names)], dtype=np.intp)
+    return np.array([numbers.setdefault(key, len(numbers)) for key in names_folded(names)], dtype=np.intp)
 
 
 def suggest_after_embedding(photo_ids: Sequence[int]) -> int:

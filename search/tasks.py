@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from search import services
 
 
@@ -15,7 +17,7 @@ def embed_missing_task() -> int:
 
 
 def duplicates_find_task(photo_ids: list[int]) -> int:
-    from search.duplicates import duplicates_find
+    from search.duplicate_finder import duplicates_find
 
     return duplicates_find(photo_ids=photo_ids)
 
@@ -33,17 +35,24 @@ def photos_recover_task() -> int:
     return services.photos_recover() + ocr.ocr_recover()
 
 
-def read_text_task(photo_ids: list[int]) -> dict:
+def read_text_task(queued_before: Sequence[int] = ()) -> dict:
+    """A reader: read the next photos waiting (search.ocr.photos_read_text), then queue the readers still needed.
+    `queued_before`: the photo ids a task queued by an earlier version carries (search.ocr.photos_queued_before)."""
     from search import ocr
 
-    report = ocr.photos_read_text(photo_ids=photo_ids)
+    ocr.photos_queued_before(queued_before)
+    report = ocr.photos_read_text()
+    if not report.storage_down:  # (else the next reader would try the store at once, and so on: the sweep will)
+        ocr.ocr_readers_start()
     return {"done": report.done, "failed": report.failed, "retry": report.retry}
 
 
 def read_asked_text_task(family_id: int) -> int:
+    """Queued by an earlier version for a family's "Read the N skipped photos": its photos wait in the database, so
+    it queues readers."""
     from search import ocr
 
-    return ocr.ocr_enqueue_asked(family_id=family_id)
+    return ocr.ocr_readers_start()
 
 
 def suggestions_recompute_task(family_id: int | None = None) -> int:

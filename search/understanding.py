@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from gallery.date_words import MONTHS, SOUTHERN_COUNTRIES
 from gallery.models import Family, Membership, Photo, Tag
+from gallery.name_fold import NAME_FOLDED_SQL, name_folded
 from gallery.places import country_name
 from search.engine import MAX_QUERY_CHARS, SearchParams
 from search.expansion import synonym_groups
@@ -271,16 +272,18 @@ def family_places_cache_reset() -> None:
 def _concepts(family_ids: list[int], phrases: list[str], query: str) -> frozenset[str]:
     """Which of these phrases are concepts to these families: a word of their synonym table (global or their
     own entries; the per-process groups query expansion keeps) or a tag of theirs (on the tag index: the
-    phrases as typed, lower case, and without accents)."""
+    phrases as typed, lower case, and without accents, case-folded as tag names are)."""
     vocabulary = _synonym_vocabulary(synonym_groups(family_ids=family_ids))
     concepts = {phrase for phrase in phrases if phrase in vocabulary}
     rest = [phrase for phrase in phrases if phrase not in concepts]
     if not rest:
         return frozenset(concepts)
     typed = [" ".join(words) for words in _runs([token.strip(EDGE_PUNCT).lower() for token in tokenize(query)])]
+    folded = NAME_FOLDED_SQL.format("name")  # (the expression of the unique index of tags: the index finds them)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT DISTINCT lower(name) FROM {Tag._meta.db_table} "
-                       "WHERE lower(name) = ANY(%s) AND family_id = ANY(%s)", [[*rest, *typed], list(family_ids)])
+        cursor.execute(f"SELECT DISTINCT {folded} FROM {Tag._meta.db_table} WHERE {folded} = ANY(%s) "
+                       "AND family_id = ANY(%s)",
+                       [[name_folded(phrase) for phrase in (*rest, *typed)], list(family_ids)])
         tags = {normalise(row[0]) for row in cursor.fetchall()}
     return frozenset(concepts | {phrase for phrase in rest if phrase in tags})
 

@@ -591,7 +591,7 @@ def indexing_read_skipped(request: HttpRequest) -> HttpResponse:
     family = family_labelled(user=request.user, family=outcome.family)
     if outcome.to_confirm:
         return render(request, "search/read_skipped_confirm.html", {
-            "family": family, "estimate": outcome.estimate, "seconds_per_photo": settings.OCR_SECONDS_PER_PHOTO})
+            "family": family, "estimate": outcome.estimate})
     count = outcome.asked
     if not count:
         messages.info(request, f"No skipped photo of {text_isolated(family.label)} is left to read: they are "
@@ -677,6 +677,7 @@ def duplicates(request: HttpRequest, family_id: int) -> HttpResponse:
     for message in twice.values():
         messages.error(request, f"{message} Here are the groups from the first page.")
     return render(request, "search/duplicates.html", {**context, "hash_distance": settings.DUPLICATE_HASH_DISTANCE,
+                                                      "colour_distance": settings.DUPLICATE_COLOUR_DISTANCE,
                                                       "cosine": settings.DUPLICATE_COSINE}, status=status)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 
 def name_key_reads(queries: list[dict]) -> int:
-    """How many of the queries read names' keys (gallery.selectors.names_lower)."""
-    return sum(query["sql"].startswith("SELECT lower(name) FROM unnest(") for query in queries)
+    """How many of the queries read names' keys (gallery.selectors.names_folded)."""
+    return sum(query["sql"].startswith("SELECT mediasearch_fold(name) FROM unnest(") for query in queries)
 
 
 def tag_inserts(queries: list[dict]) -> int:

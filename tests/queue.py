@@ -33,3 +33,13 @@ def run_queued_tasks(max_rounds: int = 10, cluster: str | None = None) -> int:
             func(*task["args"], **task["kwargs"])
             ran += 1
     return ran
+
+
+def text_queued(cluster: str) -> list[int]:
+    """What the OCR queue (`cluster`'s) will read, its tasks taken off it: the photos waiting to be read, each once
+    (they wait in the database: search.ocr.photos_to_read), when a reader is queued; none when no reader is."""
+    from search.ocr import photos_to_read
+
+    if not any(task["func"] == "search.tasks.read_text_task" for task in queued_tasks(cluster)):
+        return []
+    return sorted(photos_to_read().values_list("pk", flat=True))

@@ -8,7 +8,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from gallery.admin_scope import FamilyScopedAdmin
-from gallery.models import Membership, Photo, PhotoTag, Tag
+from gallery.models import Membership, Photo, PhotoTag, Tag, TagMerge
+from gallery.selectors import same_name
 from gallery.services import tag_renamed, tags_delete, tags_merge
 from gallery.signals import VocabularyRefused
 from gallery.text import tag_name_clean, text_isolated
@@ -40,9 +41,10 @@ class TagForm(forms.ModelForm):
         cleaned = super().clean()
         family_id = cleaned["family"].pk if cleaned.get("family") else self.instance.family_id
         name = cleaned.get("name")
-        # The unique index compares lower(name); the family is read-only on change, so Django can't check it.
+        # The unique index compares folded names (same_name); the family is read-only on change, so Django can't
+        # check it.
         if family_id and name and (Tag.objects.filter(family_id=family_id).exclude(pk=self.instance.pk)
-                                   .annotate(key=Lower("name")).filter(key=Lower(Value(name))).exists()):
+                                   .filter(same_name("name", name)).exists()):
             self.add_error("name", "This family already has a tag of this name (letter case aside). To make the two "
                                    "one, tick both in the tags list and choose “Merge the selected tags”.")
         return cleaned
@@ -200,3 +202,25 @@ class TagChangeList(ChangeList):
                       .order_by().values("tag_id").annotate(n=Count("*")).values_list("tag_id", "n"))
         for tag in self.result_list:
             tag.live_photo_count = counts.get(tag.pk, 0)
+
+
+@admin.register(TagMerge)
+class TagMergeAdmin(FamilyScopedAdmin):
+    """The tag names merged away ("Merge the selected tags"), for the record: a member's edit of a photo's tags naming
+    one gets the tag it went into. Read-only: a name is freed by making a tag of it again (or deleting the tag it
+    went into)."""
+
+    list_display = ["name", "into", "family", "merged_at"]
+    list_filter = ["family"]
+    list_select_related = ["family", "into"]
+    search_fields = ["name", "into__name"]
+    fields = readonly_fields = ["family", "name", "into", "merged_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # written by the merge
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

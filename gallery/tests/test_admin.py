@@ -1550,3 +1550,41 @@ def test_the_album_list_sorts_by_its_name_column_whatever_the_letter_case(admin,
     assert _album_names_listed(admin.get(url)) == ["apple", "banana", "Mango", "Zoo"]
     assert _album_names_listed(admin.get(url, {"o": "1"})) == ["apple", "banana", "Mango", "Zoo"]
     assert _album_names_listed(admin.get(url, {"o": "-1"})) == ["Zoo", "Mango", "banana", "apple"]
+
+
+def test_a_name_merged_away_typed_on_a_photo_is_the_tag_it_went_into(admin, family, alice, bob, other_family,
+                                                                      mallory):
+    """"Oma" merged into "Grandma": a photo's tags saved with "Oma" in them (a form drawn before the merge, its
+    conflict's form saved again, the API) made "Oma" again, undoing the merge. A name merged away is the tag it went
+    into (followed through a later merge of that tag), in that family only; a tag of that name made again in the
+    admin is that tag. The admin lists the names merged away, read-only."""
+    from gallery.models import TagMerge
+
+    photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma", "Granny"])
+    photo_factory(family=family, user=alice, filename="g.jpg", tags=["Grandma"])
+    photo = photo_factory(family=family, user=alice, filename="p.jpg", tags=["sea"])
+    jones = photo_factory(family=other_family, user=mallory, filename="j.jpg")
+    tags = {tag.name: tag for tag in Tag.objects.filter(family=family)}
+    url = reverse("admin:gallery_tag_changelist")
+    admin.post(url, {"action": "merge_selected", "apply": "1", "keep": tags["Grandma"].pk,
+                     ACTION_CHECKBOX_NAME: [tags["Grandma"].pk, tags["Oma"].pk]})
+
+    photo_update(photo=photo, tags=["sea", "OMA"], user=bob)
+    assert set(photo.tags.values_list("name", flat=True)) == {"Grandma", "sea"}
+    photo_update(photo=jones, tags=["Oma"], user=mallory)  # another family's names are its own
+    assert list(jones.tags.values_list("name", flat=True)) == ["Oma"]
+
+    admin.post(url, {"action": "merge_selected", "apply": "1", "keep": tags["Granny"].pk,
+                     ACTION_CHECKBOX_NAME: [tags["Grandma"].pk, tags["Granny"].pk]})
+    photo_update(photo=photo, tags=["sea", "Oma", "Grandma"], user=bob)
+    assert set(photo.tags.values_list("name", flat=True)) == {"Granny", "sea"}
+    assert set(Tag.objects.filter(family=family).values_list("name", flat=True)) == {"Granny", "sea"}
+
+    listing = admin.get(reverse("admin:gallery_tagmerge_changelist"))
+    assert "Oma" in _text(listing) and "Grandma" in _text(listing) and "Granny" in _text(listing)
+    assert set(TagMerge.objects.values_list("name", "into__name")) == {("Oma", "Granny"), ("Grandma", "Granny")}
+    assert admin.get(reverse("admin:gallery_tagmerge_add")).status_code == 403
+
+    Tag.objects.create(family=family, name="Oma")  # made again in the admin: a tag of its own
+    photo_update(photo=photo, tags=["sea", "Oma"], user=bob)
+    assert set(photo.tags.values_list("name", flat=True)) == {"Oma", "sea"}

@@ -665,3 +665,22 @@ def test_a_rename_moving_no_concept_stays_any_members_and_a_family_admins_moves_
     assert plain.post(reverse("admin:gallery_tag_change", args=[puppy.pk]), {"name": "dog"}).status_code == 302
     assert Tag.objects.get(pk=puppy.pk).name == "dog"
     assert not TagConcept.objects.filter(family=family, name="puppy", enabled=True).exists()
+
+
+def test_tag_merge_admin(world, staff, root):
+    """The names merged away, listed read-only, each family's to its members (staff) as its tags are."""
+    from gallery.models import TagMerge
+    from gallery.services import tags_merge
+
+    for family, user in ((world.smiths, world.alice), (world.joneses, world.mallory)):
+        photo_factory(family=family, user=user, filename=f"{family.pk}.jpg", tags=["Oma"])
+    tags_merge(into=world.smith_tag, tags=Tag.objects.filter(family=world.smiths, name="Oma"))
+    tags_merge(into=world.jones_tag, tags=Tag.objects.filter(family=world.joneses, name="Oma"))
+    smiths, joneses = (TagMerge.objects.get(family=family) for family in (world.smiths, world.joneses))
+    assert listed(root.get(url(TagMerge))) == {smiths.pk, joneses.pk}
+    assert listed(staff.get(url(TagMerge))) == {smiths.pk}
+    assert staff.get(url(TagMerge, "change", smiths.pk)).status_code == 200
+    assert refused(staff.get(url(TagMerge, "change", joneses.pk)))
+    assert staff.get(url(TagMerge, "add")).status_code == 403
+    assert refused(staff.post(url(TagMerge, "delete", joneses.pk), {"post": "yes"}))
+    assert TagMerge.objects.count() == 2

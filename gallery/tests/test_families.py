@@ -791,3 +791,59 @@ def test_the_worker_s_deletion_of_a_family_reads_its_row_once_and_is_refused_ins
                     if q["sql"].startswith("SELECT") and 'FROM "gallery_family"' in q["sql"] and "FOR" not in q["sql"]]
     assert len(family_reads) == 1, family_reads
     assert not Family.objects.filter(pk=family.pk).exists()
+
+
+@pytest.mark.parametrize("demoted", ["shell", "django_admin"])
+@pytest.mark.parametrize("made_admin_again", ["shell", "django_admin", "family_page"])
+def test_an_admin_demoted_from_a_shell_and_made_admin_again_does_not_revive_their_old_links(family, alice, bob,
+                                                                                          demoted, made_admin_again):
+    """bob, an admin, made an invitation link; demoted from a shell (no withdrawal ran) it read withdrawn, and made an
+    admin again (a shell, the Django admin's memberships table, the family page) it let people in again (demoted in the
+    Django admin, its withdrawal keeps it withdrawn, as on the family page): a link counts
+    while its maker is an admin and has been since it was made (admin_since, kept by the database whatever the path),
+    not only in the family since. A link he makes as an admin again works."""
+    import re
+
+    from django.test import Client
+
+    from gallery.models import Membership
+    from tests.files import admin_change_form_data, admin_inline_row
+
+    def link_made() -> str:
+        made = bobs.post(reverse("gallery:invite_new", args=[family.pk]), {"role": "member", "note": "n"})
+        assert made.status_code == 201
+        return re.search(r'value="http://testserver(/invite/[^"]+/)"', made.content.decode()).group(1)
+
+    Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    bobs = Client()
+    bobs.force_login(bob)
+    old = link_made()
+    assert Client().get(old).status_code == 200
+    root = Client()
+    root.force_login(get_user_model().objects.create_superuser("root", "", "root-password-123"))
+
+    def role_set_in_the_django_admin(role: str) -> None:
+        url = reverse("admin:gallery_family_change", args=[family.pk])
+        data = admin_change_form_data(root.get(url))
+        response = root.post(url, {**data, f"memberships-{admin_inline_row(data, bob)}-role": role})
+        assert response.status_code == 302, response.content.decode()[:3000]
+
+    if demoted == "shell":  # no withdrawal runs
+        Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.MEMBER)
+    else:
+        role_set_in_the_django_admin("member")
+    assert Client().get(old).status_code == 410
+
+    if made_admin_again == "shell":
+        Membership.objects.filter(family=family, user=bob).update(role=Membership.Role.ADMIN)
+    elif made_admin_again == "django_admin":
+        role_set_in_the_django_admin("admin")
+    else:
+        alices = Client()
+        alices.force_login(alice)
+        assert alices.post(reverse("gallery:member_role", args=[family.pk, bob.pk]),
+                           {"role": "admin"}).status_code == 302
+    assert Membership.objects.get(family=family, user=bob).role == Membership.Role.ADMIN
+
+    assert Client().get(old).status_code == 410, "the link bob made before he was demoted works again"
+    assert Client().get(link_made()).status_code == 200

@@ -137,7 +137,8 @@ def test_commands_name_a_family_by_id_when_its_name_is_shared():
 
 
 @pytest.mark.parametrize("name, key", [("Straße", "STRASSE"), ("ΟΔΟΣ", "οδος"), ("İnan", "Inan"),
-                                       ("Smiths", "ＳＭＩＴＨＳ"), ("Smi\u200bths", "smiths")])
+                                       ("Smiths", "ＳＭＩＴＨＳ"), ("Smi\u200bths", "smiths"), ("ταΐζω", "ΤΑΪ́ΖΩ"),
+                                       ("ᾼ", "αι"), ("Ꭰ", "ꭰ")])
 def test_a_family_option_reads_names_as_create_family_does(name, key):
     """Every command's --family matched names by PostgreSQL's upper case (`iexact`), while create_family reads them by
     name_key: `--family STRASSE` was "No family called" for the family "Straße" that `create_family STRASSE` finds,

@@ -17,7 +17,8 @@ from gallery.admin import TagAdmin
 from gallery.album_selectors import album_photo_ids
 from gallery.album_services import (
     album_add_photos, album_create, album_create_unless_repeated, album_create_with_photos, album_delete,
-    album_move_photo, album_remove_photos, album_reorder, album_set_cover, share_create, smart_album_find_or_create,
+    album_move_photo, album_remove_photos, album_reorder, album_set_cover, album_update, share_create,
+    smart_album_find_or_create,
 )
 from gallery.bulk import photos_bulk_apply
 from gallery.models import (
@@ -186,6 +187,23 @@ def test_two_new_albums_of_one_name_at_once_make_one_album_holding_both_photos(s
     assert album_photo_ids(album=album) == [photos[0].pk, photos[1].pk]
 
 
+def test_new_album_named_twice_at_once_in_spellings_folding_alike_makes_one_album(smiths):
+    """The album name lock was keyed by PostgreSQL's upper() of the name: "Straße" and "STRASSE", one name to the
+    gallery (gallery.name_fold), took two locks, and the second found nothing of the first's, not committed yet: two
+    albums. The lock is keyed by the folded name."""
+    family, alice, bob = smiths
+    photos = [photo_factory(family=family, user=alice), photo_factory(family=family, user=bob)]
+
+    run = first_holds_then_second(
+        lambda: album_create_with_photos(user=alice, family=family, name="Straße", photo_ids=[photos[0].pk]),
+        lambda: album_create_with_photos(user=bob, family=family, name="STRASSE", photo_ids=[photos[1].pk]))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited and (run.first.made, run.second.made) == (True, False)
+    album = Album.objects.get(family=family)
+    assert album.name == "Straße" and album_photo_ids(album=album) == [photos[0].pk, photos[1].pk]
+
+
 def test_a_new_album_named_while_the_api_makes_one_of_that_name_goes_into_the_apis(smiths):
     """The API's POST (album_create) took no name lock: "New album…" of the same name meanwhile did not wait for it,
     found nothing and made a second album (review). album_create now takes the name lock too; the API's POST itself
@@ -200,6 +218,27 @@ def test_a_new_album_named_while_the_api_makes_one_of_that_name_goes_into_the_ap
     assert not _fails(run.first) and not _fails(run.second), run
     assert run.second_waited and run.second.made is False and run.second.album.pk == run.first.pk
     assert Album.objects.filter(family=family).count() == 1  # was 2
+
+
+@pytest.mark.parametrize("renamed", ["to", "from"])
+def test_a_new_album_named_while_an_album_is_renamed_to_or_from_that_name_is_the_right_one(smiths, renamed):
+    """album_update took no name lock: "New album… Picnic" while another album was being renamed to "Picnic" did not
+    wait, found nothing and made a second "Picnic"; while "Picnic" was being renamed to "Lunch", it found "Picnic"
+    and put the photo into what is "Lunch" now. A rename takes the lock of the album's name and of the new one, as
+    a create takes its name's: the new album waits, then finds the renamed one (or none, and makes it)."""
+    family, alice, bob = smiths
+    photo = photo_factory(family=family, user=bob)
+    album = album_create(user=alice, family=family, name="Summer" if renamed == "to" else "Picnic")
+
+    run = first_holds_then_second(
+        lambda: album_update(user=alice, album=album, name="Picnic" if renamed == "to" else "Lunch"),
+        lambda: album_create_with_photos(user=bob, family=family, name="picnic", photo_ids=[photo.pk]))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second_waited
+    picnic = Album.objects.get(family=family, name__iexact="picnic")
+    assert album_photo_ids(album=picnic) == [photo.pk]
+    assert (run.second.made, picnic.pk == album.pk) == ((False, True) if renamed == "to" else (True, False))
 
 
 def test_the_same_search_saved_as_a_smart_album_twice_at_once_makes_one_album(smiths):

@@ -213,3 +213,50 @@ def test_the_admins_dismiss_action_waiting_for_a_merge_that_took_a_suggestion_sa
     assert "“Oma” is no longer suggested for this photo: its suggestions changed meanwhile" in said
     assert "Dismissed 1 suggestion(s)." in said
     assert TagSuggestion.objects.get(pk=beach.pk).state == S.DISMISSED
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("where", ["api", "page"])
+def test_a_tag_save_waiting_for_a_merge_never_makes_the_merged_name_again(family, alice, bob, where):
+    """bob saves a photo's tags with "Oma" in them while an admin merges "Oma" into "Grandma": his save waited for the
+    merge (the tag's lock), found no "Oma" and made it again, undoing the merge for that photo (over the API, the photo
+    carrying "Oma" then lost the "Grandma" the merge gave it). A name merged away is the tag it went into: his other
+    edits are kept, "Oma" is not made again."""
+    import re
+
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories import api_token_key
+    from tests.races import first_holds_then_second
+
+    photo_factory(family=family, user=alice, filename="t.jpg", tags=["Grandma"])
+    if where == "api":  # the photo carries "Oma"; bob sends the list he read with one tag added, no If-Match
+        photo = photo_factory(family=family, user=alice, filename="p.jpg", tags=["Oma"])
+        client = Client(headers={"Authorization": f"Token {api_token_key(bob)}"})
+
+        def save():
+            return client.patch(f"/api/v1/photos/{photo.pk}/", {"tags": ["Oma", "sea"]},
+                                content_type="application/json")
+    else:  # bob types "Oma" on a photo without it, in the form drawn before the merge
+        photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma"])
+        photo = photo_factory(family=family, user=alice, filename="p.jpg", tags=["sea"])
+        client = Client()
+        client.force_login(bob)
+        url = reverse("gallery:photo_edit", args=[photo.pk])
+        seen = re.search(r'name="seen" value="([^"]+)"', client.get(url, headers={"HX-Request": "true"})
+                         .content.decode()).group(1)
+
+        def save():
+            return client.post(url, {"title": "", "description": "", "tags": "sea, Oma", "seen": seen},
+                               headers={"HX-Request": "true"})
+
+    run = first_holds_then_second(
+        lambda: tags_merge(into=Tag.objects.get(family=family, name="Grandma"),
+                           tags=Tag.objects.filter(family=family, name="Oma"), user=alice),
+        save)
+
+    assert run.second_waited and not isinstance(run.first, Exception) and not isinstance(run.second, Exception), run
+    assert run.second.status_code == 200, run.second.content.decode()[:2000]
+    assert set(photo.tags.values_list("name", flat=True)) == {"Grandma", "sea"}
+    assert not Tag.objects.filter(family=family, name__iexact="oma").exists(), "the merge was undone"

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.urls import reverse
 
 from gallery.models import PhotoTag
@@ -95,12 +96,12 @@ def test_embedded_keywords_the_photo_already_has_take_no_room(family, alice):
     assert sources(photo)["New"] == "embedded" and sources(photo)["mine 0"] == "member"
 
 
-# What the family's unique index of tag names (lower(name), PostgreSQL's) counts as one name, under the database's
-# collation: "İstanbul" and "istanbul" are one (Python's str.lower() reads "i̇stanbul", two code points); "ΟΔΟΣ" and
-# "οδος" are two ("οδοσ" and "οδος": no final sigma there, though Python's lower() writes one); "STRASSE" and
-# "Straße" are two to both.
-ONE_NAME = [("İstanbul", "istanbul"), ("istanbul", "İSTANBUL")]
-TWO_NAMES = [("ΟΔΟΣ", "οδος"), ("STRASSE", "Straße")]
+# What the family's unique index of tag names (their case folding: gallery.name_fold) counts as one name:
+# "İstanbul" and "istanbul" are one (Python's str.lower() reads "i̇stanbul", two code points); so are "ΟΔΟΣ" and "οδος"
+# (Python's lower() and PostgreSQL's lower() kept them apart, "οδος" and "οδοσ"), and "STRASSE" and "Straße"; "Café"
+# and "Cafe" are two, as an accent is no letter case.
+ONE_NAME = [("İstanbul", "istanbul"), ("istanbul", "İSTANBUL"), ("ΟΔΟΣ", "οδος"), ("STRASSE", "Straße")]
+TWO_NAMES = [("Café", "Cafe"), ("Straße", "Strase")]
 
 
 @pytest.mark.django_db
@@ -198,8 +199,9 @@ def test_adding_another_name_to_a_full_photo_is_refused(family, alice, have, typ
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("before, after, source", [("istanbul", "İstanbul", "embedded"), ("ΟΔΟΣ", "οδος", "member"),
-                                                   ("STRASSE", "Straße", "member"), ("Lisbon", "LISBON", "embedded")])
+@pytest.mark.parametrize("before, after, source", [("istanbul", "İstanbul", "embedded"), ("ΟΔΟΣ", "οδος", "embedded"),
+                                                   ("STRASSE", "Straße", "embedded"), ("Lisbon", "LISBON", "embedded"),
+                                                   ("Café", "Cafe", "member")])
 def test_a_tag_renamed_to_the_same_name_in_another_case_stays_the_files(family, alice, before, after, source):
     """A rename that changes letter case alone leaves the tag the file's keyword (the file's name still finds it,
     same_name); one to another name makes it the member's. Python's lower() read "istanbul" to "İstanbul" as a new
@@ -243,6 +245,29 @@ def test_a_tag_of_the_longest_name_with_dotted_capital_is_taken_off_without_a_50
     assert photo_tags_add(photo=photo, names=[name.upper()], source=PhotoTag.Source.EMBEDDED) == []
 
 
+@pytest.mark.django_db
+def test_a_tag_of_the_longest_name_folding_longer_is_taken_off_without_a_500(family, alice):
+    """A name's folded key can be longer than the name ("ß" is "ss", "ΐ" three code points): the key remembered of a
+    tag of 64 characters taken off is kept whole, not a 500 (value too long)."""
+    name = ("Straße " * 10)[:64]
+    photo = photo_factory(family=family, user=alice, tags=[name])
+    photo_update(photo=photo, tags=[], user=alice)
+    assert sources(photo) == {}
+    assert photo_tags_add(photo=photo, names=[name.replace("ß", "ẞ").upper()], source=PhotoTag.Source.EMBEDDED) == []
+
+
+
+def stored_under_the_databases_lower(photo) -> set[str]:
+    """The removals of the photo stored under PostgreSQL's lower() of "İstanbul", "ΟΔΟΣ" or "LISBON"."""
+    from django.db.models import Value
+    from django.db.models.functions import Lower
+
+    from gallery.models import RemovedTag
+
+    keys = [Lower(Value(name)) for name in ("İstanbul", "ΟΔΟΣ", "LISBON")]
+    return set(RemovedTag.objects.filter(photo=photo).filter(
+        Q(name=keys[0]) | Q(name=keys[1]) | Q(name=keys[2])).values_list("name", flat=True))
+
 
 @pytest.mark.django_db
 def test_removals_remembered_by_pythons_lower_are_kept_by_the_databases_key_after_migration_0047(
@@ -264,9 +289,9 @@ def test_removals_remembered_by_pythons_lower_are_kept_by_the_databases_key_afte
     Tag.objects.create(family=other_family, name="Οδος")
     removed = [(smiths, "İstanbul"), (smiths, "ΟΔΟΣ"), (smiths, "Lisbon"), (joneses, "Οδος")]
     RemovedTag.objects.bulk_create([RemovedTag(photo_id=photo.pk, name=name.lower()) for photo, name in removed])
-    photo_tags_add(photo=smiths, names=["İstanbul", "ΟΔΟΣ", "LISBON"], source=PhotoTag.Source.EMBEDDED)
-    assert sources(smiths) == {"İstanbul": "embedded", "ΟΔΟΣ": "embedded"}  # (the bug: two removals no longer held)
-    PhotoTag.objects.filter(photo=smiths).delete()
+    # What 0047 mends: of the removals, only "lisbon" is under the database's lower() of its name, the key the code
+    # of 0047 to 0051 looked removals up by (read folded since 0052, "i̇stanbul" and "οδος" hold as they are too).
+    assert stored_under_the_databases_lower(smiths) == {"lisbon"}
 
     executor = MigrationExecutor(connection)
     name = "0047_tag_removals_by_the_databases_key"
@@ -276,18 +301,19 @@ def test_removals_remembered_by_pythons_lower_are_kept_by_the_databases_key_afte
     apps = executor.loader.project_state(("gallery", name), at_end=False).apps  # (the models as 0046 left them)
     importlib.import_module(migration.__module__).removals_by_the_databases_key(apps, None)
 
+    assert stored_under_the_databases_lower(smiths) == {"istanbul", "οδοσ", "lisbon"}
     stored = set(RemovedTag.objects.values_list("photo_id", "name"))
     assert stored == {(smiths.pk, "i̇stanbul"), (smiths.pk, "istanbul"), (smiths.pk, "οδος"), (smiths.pk, "οδοσ"),
                       (smiths.pk, "lisbon"), (joneses.pk, "οδος")}
     assert photo_tags_add(photo=smiths, names=["İstanbul", "ΟΔΟΣ", "LISBON"], source=PhotoTag.Source.EMBEDDED) == []
     assert sources(smiths) == {}
     photo_tags_add(photo=joneses, names=["ΟΔΟΣ", "οδος"], source=PhotoTag.Source.EMBEDDED)
-    assert sources(joneses) == {"ΟΔΟΣ": "embedded"}  # (another tag to the index, which nobody took off)
+    assert sources(joneses) == {}  # (one name folded since 0052: the "Οδος" taken off)
 
 
 @pytest.mark.django_db
 def test_a_tag_taken_off_is_remembered_by_the_key_read_with_it_without_reading_names_again(family, alice):
-    """tags_removed_remember put the names its callers had just read from the database through names_lower again (a
+    """tags_removed_remember put the names its callers had just read from the database through names_folded again (a
     query each time a member took a tag off); its callers read the tags' keys (Lower("tag__name")) and pass them."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -315,7 +341,7 @@ def test_a_tag_taken_off_is_remembered_by_the_key_read_with_it_without_reading_n
 
 @pytest.mark.django_db
 def test_names_added_are_read_by_the_database_once(family, alice):
-    """The same names went through names_lower two or three times: photo_tags_add keyed them, then tags_get_or_create
+    """The same names went through names_folded two or three times: photo_tags_add keyed them, then tags_get_or_create
     cleaned them again; a file's keywords read again were keyed for what stays, then twice more to be added; an
     upload with tags cleaned them, then photo_tags_add again; the admin's "add a tag" keyed it, then cleaned it. Once
     now, each key passed on."""
@@ -371,15 +397,81 @@ def test_a_photo_is_suggested_a_name_the_index_tells_from_its_tags(family, alice
 
 
 @pytest.mark.django_db
-def test_a_name_the_index_tells_from_a_dismissed_one_is_suggested(family, alice):
-    """A dismissed "ΟΔΟΣ" kept "οδος" off too: the scoring's writer compared decided names by Python's lower(), while
-    to the index (of tags, and of a photo's suggestions) they are two names."""
+@pytest.mark.parametrize("dismissed, found, suggested", [("ΟΔΟΣ", "οδος", False), ("Café", "Cafe", True)])
+def test_a_name_folding_as_a_dismissed_one_is_not_suggested(family, alice, dismissed, found, suggested):
+    """A dismissed "ΟΔΟΣ" keeps "οδος" off (one name, folded), not "Cafe" after "Café" (another name)."""
     from gallery.models import TagSuggestion
     from gallery.suggestions import photos_suggestions_replace
 
     photo = photo_factory(family=family, user=alice)
-    TagSuggestion.objects.create(photo=photo, name="ΟΔΟΣ", probability=0.9, model_name="toy",
+    TagSuggestion.objects.create(photo=photo, name=dismissed, probability=0.9, model_name="toy",
                                  state=TagSuggestion.State.DISMISSED)
-    photos_suggestions_replace(found={photo.pk: {"οδος": 0.9}}, model_name="toy")
+    photos_suggestions_replace(found={photo.pk: {found: 0.9}}, model_name="toy")
     assert set(TagSuggestion.objects.filter(photo=photo).values_list("name", "state")) == {
-        ("ΟΔΟΣ", TagSuggestion.State.DISMISSED), ("οδος", TagSuggestion.State.OPEN)}
+        (dismissed, TagSuggestion.State.DISMISSED), *([(found, TagSuggestion.State.OPEN)] if suggested else [])}
+
+
+@pytest.mark.django_db
+def test_twin_open_suggestions_of_before_the_fold_are_all_cleared_by_a_scoring_finding_nothing(family, alice):
+    """Before gallery 0052 one photo could hold open suggestions "Straße" and "STRASSE" (two names to lower()): the
+    scoring kept one row a key and never cleared the other."""
+    from gallery.models import TagSuggestion
+    from gallery.suggestions import photos_suggestions_replace
+
+    photo = photo_factory(family=family, user=alice)
+    TagSuggestion.objects.create(photo=photo, name="Straße", probability=0.9, model_name="m")
+    TagSuggestion.objects.create(photo=photo, name="STRASSE", probability=0.8, model_name="m")
+    assert photos_suggestions_replace(found={photo.pk: {}}, model_name="m") == [photo.pk]
+    assert not TagSuggestion.objects.filter(photo=photo).exists()
+
+
+@pytest.mark.django_db
+def test_twin_open_suggestions_of_before_the_fold_keep_one_when_scored_again(family, alice):
+    from gallery.models import TagSuggestion
+    from gallery.suggestions import photos_suggestions_replace
+
+    photo = photo_factory(family=family, user=alice)
+    TagSuggestion.objects.create(photo=photo, name="Straße", probability=0.9, model_name="m")
+    TagSuggestion.objects.create(photo=photo, name="STRASSE", probability=0.8, model_name="m")
+    photos_suggestions_replace(found={photo.pk: {"strasse": 0.7}}, model_name="m")
+    assert len(TagSuggestion.objects.filter(photo=photo, state=TagSuggestion.State.OPEN)) == 1
+
+
+@pytest.mark.django_db
+def test_migration_0052_keeps_one_suggestion_of_a_name_per_photo_as_a_merge_ranks_them(
+        family, alice, other_family, mallory):
+    """Suggestions of a photo folding alike (two names to lower()'s one_suggestion_per_photo_tag_ci) are one: the
+    accepted, else the dismissed, else the likeliest open one stays; the other open ones go, decided ones stay (a
+    record); an open one of a name the photo carries as a tag goes. Another family's are its own."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from gallery.models import TagSuggestion
+
+    State = TagSuggestion.State
+    likeliest, dismissed, accepted, both, tagged = (photo_factory(family=family, user=alice) for _ in range(5))
+    theirs = photo_factory(family=other_family, user=mallory)
+    rows = [(likeliest, "Straße", State.OPEN, 0.6), (likeliest, "STRASSE", State.OPEN, 0.9),
+            (likeliest, "straſſe", State.OPEN, 0.7), (dismissed, "Straße", State.OPEN, 0.9),
+            (dismissed, "strasse", State.DISMISSED, 0.5), (accepted, "ΟΔΟΣ", State.ACCEPTED, 0.5),
+            (accepted, "οδος", State.OPEN, 0.9), (both, "Straße", State.DISMISSED, 0.5),
+            (both, "STRASSE", State.ACCEPTED, 0.5), (tagged, "STRASSE", State.OPEN, 0.9),
+            (theirs, "Straße", State.OPEN, 0.9), (theirs, "Beach", State.OPEN, 0.9)]
+    for photo, name, state, probability in rows:
+        TagSuggestion.objects.create(photo=photo, name=name, state=state, probability=probability, model_name="m")
+    photo_tags_add(photo=tagged, names=["Straße"], source=PhotoTag.Source.EMBEDDED)
+
+    executor = MigrationExecutor(connection)
+    name = "0052_tag_names_unique_by_case_folding"
+    migration = executor.loader.get_migration("gallery", name)
+    apps = executor.loader.project_state(("gallery", name), at_end=False).apps
+    importlib.import_module(migration.__module__).suggestions_folding_alike_collapsed(apps, None)
+
+    left = {(photo_id, name, state) for photo_id, name, state in
+            TagSuggestion.objects.values_list("photo_id", "name", "state")}
+    assert left == {(likeliest.pk, "STRASSE", State.OPEN), (dismissed.pk, "strasse", State.DISMISSED),
+                    (accepted.pk, "ΟΔΟΣ", State.ACCEPTED), (both.pk, "Straße", State.DISMISSED),
+                    (both.pk, "STRASSE", State.ACCEPTED), (theirs.pk, "Straße", State.OPEN),
+                    (theirs.pk, "Beach", State.OPEN)}

@@ -349,7 +349,7 @@ def test_parallel_uploads_with_the_same_new_tag_both_succeed(family, alice):
 
 
 def test_an_upload_of_many_photos_with_the_same_keywords_reads_their_names_once(client_for, family, alice):
-    """Each file of an upload read its typed tags' and its keywords' keys (names_lower) again and made their tags again
+    """Each file of an upload read its typed tags' and its keywords' keys (names_folded) again and made their tags again
     (an insert, a lock, a read: three queries for each list), 14 queries of tags a file. The keys are kept for the
     upload (a mapping passed down, no cache), and tags the family has are locked and read in one query."""
     from django.db import connection

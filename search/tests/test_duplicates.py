@@ -19,8 +19,8 @@ from rest_framework.pagination import PageNumberPagination
 from gallery.models import Photo
 from gallery.services import UploadResult, photo_create_from_bytes
 from gallery.trash_services import photos_restore, photos_trash
-from search.duplicates import (duplicate_groups, duplicates_dismiss_group, duplicates_find, duplicates_scan,
-                               group_key)
+from search.duplicate_finder import duplicates_find, duplicates_scan
+from search.duplicates import duplicate_groups, duplicates_dismiss_group, group_key
 from search.models import DuplicatePair
 from search.tests.conftest import shape_png
 from tests.factories import photo_factory
@@ -889,7 +889,7 @@ def test_the_rest_of_a_group_not_shown_is_not_moved_when_the_group_changed(famil
     url = reverse("search:duplicates", args=[family.pk])
     fields = _form_of(client.get(url).content.decode(), photos[0].pk)
     late = photo_factory(family=family, user=bob, filename="late.jpg")
-    Photo.objects.filter(pk=late.pk).update(phash=photos[0].phash)
+    Photo.objects.filter(pk=late.pk).update(phash=photos[0].phash, mean_colour=photos[0].mean_colour)
     duplicates_find(photo_ids=[late.pk])
 
     page = _post_form(client, reverse("search:duplicates_trash", args=[family.pk]), fields).content.decode()
@@ -966,10 +966,11 @@ def _lookalikes(family, user, count):
 
 
 def _photos(family, user, hashes):
+    """Photos of these hashes, of one mean colour (the factory's are flat pictures of many colours)."""
     out = []
     for n, h in enumerate(hashes):
         p = photo_factory(family=family, user=user, filename=f"p{n}.jpg")
-        Photo.objects.filter(pk=p.pk).update(phash=h, width=100, height=100, file_size=1000)
+        Photo.objects.filter(pk=p.pk).update(phash=h, mean_colour="808080", width=100, height=100, file_size=1000)
         out.append(p)
     DuplicatePair.objects.all().delete()
     return out
@@ -988,7 +989,7 @@ def test_refinding_one_photo_drops_a_pair_the_other_end_chose(family, alice, set
 
 
 def test_scan_in_batches_drops_a_pair_the_other_end_chose(family, alice, settings, monkeypatch):
-    import search.duplicates as d
+    import search.duplicate_finder as d
     settings.DUPLICATE_NEIGHBOURS = 2
     monkeypatch.setattr(d, "SCAN_BATCH", 1)
     y, x, a, b = _photos(family, alice, ["000000000000001f", "0000000000000000", "0000000000000300",

@@ -11,7 +11,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from gallery.models import Photo
-from search.duplicates import duplicate_groups, duplicates_dismiss, duplicates_scan
+from search.duplicate_finder import duplicates_scan
+from search.duplicates import duplicate_groups, duplicates_dismiss
 from search.models import DuplicateDismissal, DuplicatePair
 from search.tests.test_duplicates import _photos
 

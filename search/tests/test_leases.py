@@ -137,12 +137,12 @@ def test_a_photo_a_killed_ocr_worker_was_reading_is_queued_again_by_the_every_mi
     worker's task longer still; now it is back within a minute of its lease running out, like an embedding."""
     from django_q.models import OrmQ
 
-    from search.ocr import _claim
+    from search.ocr import OCR_QUEUED, _claim
     from search.tasks import photos_recover_task
 
     settings.OCR_ENABLED = True
     photo = add_shape("red", "circle")
-    Photo.objects.filter(pk=photo.pk).update(status=Photo.Status.READY)
+    Photo.objects.filter(pk=photo.pk).update(status=Photo.Status.READY, ocr_reason=OCR_QUEUED)
     dead = "killed:98:ocr"
     assert _claim(photo_id=photo.pk, owner=dead) is not None
     with django_capture_on_commit_callbacks(execute=True):

@@ -13,7 +13,7 @@ from gallery.services import UploadResult, photo_create_from_bytes
 from search.engine import SearchParams, search_photos
 from search.ocr import ocr_missing, photos_read_text
 from search.services import embed_photos
-from tests.queue import queued_tasks, run_queued_tasks
+from tests.queue import queued_tasks, run_queued_tasks, text_queued
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def upload(family, alice):
 
 
 def ocr_queue(settings) -> list[int]:
-    return sorted(pk for task in queued_tasks(settings.OCR_CLUSTER) for pk in task["args"][0])
+    return text_queued(settings.OCR_CLUSTER)
 
 
 def search(user, query):
@@ -199,16 +199,20 @@ def test_the_gate_skips_photos_without_text_concepts_and_off_reads_every_photo(o
     ocr_settings.OCR_GATE_THRESHOLD = 1.01
     off = upload(rendered(["OFF"]), name="IMG_0003.jpg")
     embed_photos(photo_ids=[off.pk])
-    assert ocr_queue(ocr_settings) == [off.pk]
+    assert ocr_queue(ocr_settings) == [passed.pk, off.pk]  # (the one passed still waits to be read)
 
 
-def test_the_sweep_gates_and_queues_embedded_photos_not_read_yet_once(ocr_settings, upload):
+def test_the_sweep_gates_embedded_photos_not_looked_at_and_queues_a_reader_once(ocr_settings, upload):
     photo = upload(rendered(["LATER"]))
     embed_photos(photo_ids=[photo.pk])
-    queued_tasks(ocr_settings.OCR_CLUSTER)  # the task was lost
-    assert ocr_missing() == 1
-    assert ocr_missing() == 0  # while the OCR queue holds work, the sweep does not queue it again
-    assert ocr_queue(ocr_settings) == [photo.pk]
+    queued_tasks(ocr_settings.OCR_CLUSTER)  # the reader was lost
+    never_looked_at = upload(rendered(["NEVER"]), name="IMG_0002.jpg")
+    Photo.objects.filter(pk=never_looked_at.pk).update(status=Photo.Status.READY)  # embedded, its gate step lost
+    assert ocr_missing() == 1  # the one the gate had not looked at
+    assert ocr_missing() == 0
+    assert len(queued_tasks(ocr_settings.OCR_CLUSTER)) == 1  # a reader (for 2 photos), not one a sweep
+    ocr_missing()
+    assert ocr_queue(ocr_settings) == [photo.pk, never_looked_at.pk]
 
 
 def test_text_a_member_asked_for_is_read_though_the_gate_looks_again_before_the_ocr_worker_gets_to_it(

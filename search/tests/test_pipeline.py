@@ -280,7 +280,7 @@ def test_the_photos_of_a_family_being_deleted_are_not_embedded_or_read(toy_model
 
     read = add_shape("yellow", "circle")
     embed_photos(photo_ids=[read.pk])
-    Photo.objects.filter(pk=read.pk).update(ocr_status=Photo.OcrStatus.PENDING)
+    Photo.objects.filter(pk=read.pk).update(ocr_status=Photo.OcrStatus.PENDING, ocr_reason=ocr.OCR_QUEUED)
     doomed = [add_shape("red", "circle"), add_shape("blue", "square")]
     kept = add_shape("green", "triangle", target_family=other_family, user=mallory)
     with django_capture_on_commit_callbacks(execute=False):
@@ -313,14 +313,18 @@ def test_the_worker_s_other_paths_leave_the_photos_of_a_family_being_deleted_alo
     pending = add_shape("blue", "circle")
     stuck = add_shape("green", "square")
     Photo.objects.filter(pk=stuck.pk).update(status=Photo.Status.PROCESSING)
-    Photo.objects.filter(pk__in=[p.pk for p in read]).update(ocr_status=Photo.OcrStatus.PENDING, suggestions_model="")
+    Photo.objects.filter(pk__in=[p.pk for p in read[:1]]).update(ocr_status=Photo.OcrStatus.PENDING,
+                                                                  suggestions_model="")  # never looked at
+    Photo.objects.filter(pk__in=[p.pk for p in read[1:]]).update(ocr_status=Photo.OcrStatus.PENDING,
+                                                                  ocr_reason=ocr.OCR_QUEUED, suggestions_model="")
     WorkLease.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=False):
         family_delete_start(family=family)
     OrmQ.objects.all().delete()
     assert Photo.objects.filter(pk=pending.pk, status=Photo.Status.PENDING).exists()
     assert not ocr._embedding_waits()
-    assert ocr.ocr_missing() == 0 and not OrmQ.objects.exists()
+    assert ocr.ocr_missing() == 0 and not OrmQ.objects.exists()  # no gate, no reader for those waiting
+    assert ocr.photos_read_text().done == 0
     assert suggestions_missing() == 0 and suggestions_recompute(family_id=family.pk) == 0
     assert _photos_release_abandoned() == []
     assert Photo.objects.get(pk=stuck.pk).status == Photo.Status.PROCESSING

@@ -12,7 +12,7 @@ from gallery.services import family_delete
 from gallery.trash_services import photos_favourite, photos_purge, photos_restore, photos_trash, trash_empty
 from search import leases, ocr
 from search.judgment_services import judgment_record, judgment_withdraw
-from search.models import Judgment, PhotoEmbedding, WorkLease
+from search.models import Judgment, PhotoEmbedding, TextReading, WorkLease
 from search.services import embed_photos, photos_claim
 from search.services import _store as embeddings_store
 from search.tests.test_quality import shifted_model  # noqa: F401 - a miscalibrated toy model, which a fit beats
@@ -183,7 +183,8 @@ def test_a_photo_deleted_for_good_while_the_worker_embeds_it_gets_no_embedding(a
 def test_a_photo_deleted_for_good_while_it_is_read_for_text_gets_no_text_and_the_queue_goes_on(
         alice, toy_model, add_shape, settings):
     gone, other = add_shape("red", "square"), add_shape("blue", "circle")
-    Photo.objects.update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING)  # embedded, text to read
+    Photo.objects.update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING,
+                         ocr_reason=ocr.OCR_QUEUED)  # embedded, waiting to be read
     owner = leases.lease_owner()
     assert ocr._claim(photo_id=gone.pk, owner=owner) is not None  # the reader has it
     photos_trash(user=alice, photo_ids=[gone.pk])
@@ -198,6 +199,102 @@ def test_a_photo_deleted_for_good_while_it_is_read_for_text_gets_no_text_and_the
     report = ocr.photos_read_text(photo_ids=[gone.pk, other.pk])
     other.refresh_from_db()
     assert other.ocr_status == Photo.OcrStatus.DONE, report
+
+
+def test_a_family_deleted_while_its_photo_is_read_for_text_gets_no_text_and_nothing_fails(alice, add_shape, settings):
+    settings.OCR_ENABLED = True
+    photo = add_shape("red", "square")
+    Photo.objects.update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING, ocr_reason=ocr.OCR_QUEUED)
+    owner = leases.lease_owner()
+    claimed = ocr._claim(photo_id=photo.pk, owner=owner)  # the reader has it, and reads
+
+    run = first_holds_then_second(lambda: family_delete(family=photo.family),
+                                  lambda: ocr._store(claimed, "STOP", owner=owner))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert run.second is False and run.second_waited  # it waited for the photo's row, then found it gone
+    assert not Photo.all_objects.exists()
+
+
+def test_two_readers_claiming_at_once_take_different_photos_and_neither_waits(add_shape, settings):
+    """A reader claims the next photo with SELECT ... FOR UPDATE SKIP LOCKED: a second reader, on its own connection
+    while the first's claim is not committed yet, takes the next photo without waiting for the first's lock, and
+    finds none when that was the last one (never the photo the first one holds)."""
+    settings.OCR_ENABLED = True
+    first_photo, second_photo = add_shape("red", "square"), add_shape("blue", "circle")
+    Photo.objects.update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING, ocr_reason=ocr.OCR_QUEUED)
+
+    run = first_holds_then_second(lambda: ocr._claim_next(owner="first:1:ocr", photo_ids=None, tried=set()),
+                                  lambda: ocr._claim_next(owner="second:2:ocr", photo_ids=None, tried=set()))
+
+    assert not _fails(run.first) and not _fails(run.second), run
+    assert not run.second_waited
+    assert {run.first.pk, run.second.pk} == {first_photo.pk, second_photo.pk}
+    assert sorted(WorkLease.objects.values_list("owner", flat=True)) == ["first:1:ocr", "second:2:ocr"]
+
+    Photo.objects.filter(pk=run.second.pk).update(ocr_status=Photo.OcrStatus.DONE)
+    WorkLease.objects.all().delete()
+    Photo.objects.filter(pk=run.first.pk).update(ocr_status=Photo.OcrStatus.PENDING)
+    run = first_holds_then_second(lambda: ocr._claim_next(owner="first:3:ocr", photo_ids=None, tried=set()),
+                                  lambda: ocr._claim_next(owner="second:4:ocr", photo_ids=None, tried=set()))
+    assert not run.second_waited and run.second is None, run
+    assert list(WorkLease.objects.values_list("owner", flat=True)) == ["first:3:ocr"]
+
+
+def test_two_readers_running_at_once_read_each_waiting_photo_once(add_shape, settings):
+    settings.OCR_ENABLED = True
+    settings.OCR_TASK_SIZE = 3
+    photos = [add_shape(colour, "square") for colour in ("red", "blue", "green", "yellow")]
+    Photo.objects.update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING, ocr_reason=ocr.OCR_QUEUED)
+
+    reports = in_threads(2, lambda i: ocr.photos_read_text())
+
+    assert not any(_fails(r) for r in reports), reports
+    assert sum(r.done for r in reports) == len(photos)
+    assert sorted(TextReading.objects.values_list("photo_id", flat=True)) == sorted(p.pk for p in photos)
+    assert set(Photo.objects.values_list("ocr_status", "ocr_attempts")) == {(Photo.OcrStatus.DONE, 1)}
+    assert not WorkLease.objects.exists()
+
+
+def test_a_reader_claiming_while_another_reads_takes_the_other_familys_turn(alice, family, mallory, other_family,
+                                                                          settings):
+    """A family's turn was recorded only as its reading ended (TextReading): a second reader (another machine's)
+    claiming while the first one reads, seconds, took the same family, the one read longest ago, while the other
+    waited. A family whose photo is being read (a live lease) counts as served now."""
+    from tests.factories import photo_factory
+
+    settings.OCR_ENABLED = True
+    smiths = [photo_factory(family=family, user=alice) for _ in range(2)]
+    joneses = [photo_factory(family=other_family, user=mallory) for _ in range(2)]
+    Photo.objects.update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING, ocr_reason=ocr.OCR_QUEUED)
+    TextReading.objects.create(photo_id=smiths[0].pk, family_id=family.pk, seconds=1.0)  # read before: the Joneses
+    TextReading.objects.create(photo_id=joneses[0].pk, family_id=other_family.pk, seconds=1.0)  # were read last
+
+    first = ocr._claim_next(owner="first:1:ocr", photo_ids=None, tried=set())  # committed: the first reads it now
+    [second] = in_threads(1, lambda i: ocr._claim_next(owner="second:2:ocr", photo_ids=None, tried=set()))
+
+    assert not _fails(second), second
+    assert first.family_id == family.pk
+    assert second.family_id == other_family.pk, "both readers read the Smiths while the Joneses waited"
+
+
+def test_a_photo_trashed_while_it_is_read_for_text_keeps_its_text_for_when_it_is_restored(alice, add_shape, settings):
+    """The reader found the photo gone from the live photos and dropped its text, leaving it "being read" with no
+    lease: restored, the recovery took it for a reader killed on it (failed after OCR_MAX_ATTEMPTS, "the worker
+    stopped"), and it was read again. The trash keeps a photo whole: its text too."""
+    settings.OCR_ENABLED = True
+    photo = add_shape("red", "square")
+    Photo.objects.filter(pk=photo.pk).update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING,
+                                             ocr_reason=ocr.OCR_QUEUED)
+    owner = leases.lease_owner()
+    claimed = ocr._claim(photo_id=photo.pk, owner=owner)  # the reader has it, and reads
+    photos_trash(user=alice, photo_ids=[photo.pk])
+
+    assert ocr._store(claimed, "STOP", owner=owner) is True
+
+    photos_restore(user=alice, photo_ids=[photo.pk])
+    photo.refresh_from_db()
+    assert (photo.ocr_status, photo.text_in_photo, photo.ocr_reason) == (Photo.OcrStatus.DONE, "STOP", "")
 
 
 # --- search preferences -------------------------------------------------------------------------

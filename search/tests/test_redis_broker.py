@@ -203,6 +203,51 @@ report(page=response.status_code, api=api.status_code)
 
 
 @pytest.mark.django_db(transaction=True)
+def test_asking_for_text_while_redis_does_not_answer_is_kept_for_the_sweep(toy_model, family, alice):
+    """Asking for text queues readers once the photos are marked, after asking the broker how many wait: a Redis
+    that does not answer must not make the page a 500 (the photos wait, marked, and the sweep queues readers)."""
+    from tests.factories import photo_factory
+    from tests.memory import run_child
+
+    photos = [photo_factory(family=family, user=alice) for _ in range(2)]
+    Photo.objects.filter(pk__in=[p.pk for p in photos]).update(status=Photo.Status.READY,
+                                                                ocr_status=Photo.OcrStatus.SKIPPED)
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens there
+    code = f"""
+from django.contrib.auth import get_user_model
+from django.test import Client
+client = Client(HTTP_HOST="localhost")
+client.force_login(get_user_model().objects.get(username={alice.username!r}))
+one = client.post("/photos/{photos[0].pk}/read-text/")
+family = client.post("/indexing/read-skipped/", {{"family": {family.pk}}})
+report(one=one.status_code, family=family.status_code)
+"""
+    assert run_child(code, env={**_env(toy_model, dead), "OCR_ENABLED": "on"}) == {"one": 302, "family": 302}
+    assert set(Photo.objects.values_list("ocr_status", flat=True)) == {Photo.OcrStatus.PENDING}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reader_ending_while_redis_does_not_answer_reads_its_photos_and_leaves_the_rest_for_the_sweep(
+        toy_model, add_shape):
+    """A reader queues the readers still needed as it ends, after asking the broker how many wait: Redis gone down
+    meanwhile must not fail the task after its photos were read (django-q would retry it) nor lose the photos left."""
+    from search.ocr import OCR_QUEUED
+    from tests.memory import run_child
+
+    photos = [add_shape(colour, "square") for colour in ("red", "blue", "green")]
+    Photo.objects.update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING, ocr_reason=OCR_QUEUED)
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nobody listens there
+    code = """
+from search.tasks import read_text_task
+report(**read_text_task())
+"""
+    env = {**_env(toy_model, dead), "OCR_ENABLED": "on", "OCR_TASK_SIZE": "2"}
+    assert run_child(code, env=env) == {"done": 2, "failed": 0, "retry": 0}
+    waiting = Photo.objects.filter(pk__in=[p.pk for p in photos], ocr_status=Photo.OcrStatus.PENDING)
+    assert list(waiting.values_list("ocr_reason", flat=True)) == [OCR_QUEUED]  # the sweep's readers take it
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_started_while_redis_does_not_answer_says_so_in_one_line(toy_model, tmp_path):
     """It ended in two tracebacks (the cluster's sentinel's and "RuntimeError: Q Cluster … failed to start") under
     django-q2's "Can not connect to Redis server.", at every restart while Redis was down."""

@@ -139,3 +139,12 @@ def test_ocr_waits_for_a_store_that_does_not_answer(s3_media, toy_model, setting
     photo.refresh_from_db()
     assert photo.ocr_status == Photo.OcrStatus.PENDING and photo.ocr_attempts == 0, (photo.ocr_status, photo.ocr_reason)
     assert "storage" in photo.ocr_reason
+
+    # A reader stopped by the store queues no reader after it (one would try the store again at once, and so on
+    # without end): the photo waits for the sweep.
+    from search.tasks import read_text_task
+    from tests.queue import queued_tasks
+
+    queued_tasks(settings.OCR_CLUSTER)
+    read_text_task()
+    assert queued_tasks(settings.OCR_CLUSTER) == []

@@ -933,7 +933,7 @@ def test_a_concept_inserted_by_the_version_before_migration_0029_is_stored(famil
 @pytest.mark.parametrize("n", [1, 10])
 def test_accepting_reads_the_tag_keys_of_all_the_photos_at_once(family, alice, n):
     """Accepting suggestions on many photos (the family page's "accept above") read each photo's tags and their keys
-    (names_lower) one photo at a time: two queries a photo more than needed. Read at once now; what is left per
+    (names_folded) one photo at a time: two queries a photo more than needed. Read at once now; what is left per
     photo is photo_tags_add's own (its names cleaned and keyed, the tags made and put on)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -490,13 +490,14 @@ def test_a_stopped_ocr_worker_waiting_for_embedding_stops_within_seconds(toy_mod
     It stops within seconds now; the photo it had not read yet waits for it."""
     from django_q.models import OrmQ
 
-    from search.ocr import ocr_enqueue
+    from search.ocr import OCR_QUEUED, ocr_readers_start
 
     to_read, waiting = add_shape("red", "circle"), add_shape("blue", "square")
     OrmQ.objects.all().delete()
-    Photo.objects.filter(pk=to_read.pk).update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING)
+    Photo.objects.filter(pk=to_read.pk).update(status=Photo.Status.READY, ocr_status=Photo.OcrStatus.PENDING,
+                                               ocr_reason=OCR_QUEUED)
     Photo.objects.filter(pk=waiting.pk).update(status=Photo.Status.PENDING)  # no embedding worker runs
-    ocr_enqueue([to_read.pk])
+    assert ocr_readers_start() == 1
     env = _env(toy_model, OCR_GATE="off", Q_TIMEOUT="300", Q_RETRY="400")
     worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "ocr_worker"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

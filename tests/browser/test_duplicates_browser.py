@@ -8,7 +8,7 @@ import re
 import pytest
 
 from gallery.models import Membership, Photo
-from search.duplicates import duplicates_find
+from search.duplicate_finder import duplicates_find
 from search.tests.conftest import shape_png
 from search.tests.test_duplicates import _jpeg_copy
 from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, sign_in, width_options
@@ -84,7 +84,7 @@ def test_review_duplicates_on_a_phone(live_server, browser, artifacts, smiths):
 @pytest.fixture
 def blank_scans(transactional_db):
     """40 copies of one blank scan (one perceptual hash), paired as the worker pairs them."""
-    from search.duplicates import duplicates_scan
+    from search.duplicate_finder import duplicates_scan
     from search.tests.test_duplicates import _lookalikes
 
     family = FamilyFactory(name="Smiths")
@@ -265,6 +265,45 @@ def test_the_dismissals_admin_undoes_a_whole_keep_all(live_server, browser, arti
         page.screenshot(path=artifacts / f"admin-dismissals-undone-{width}.png", full_page=True)
         page.goto(live_server.url + f"/families/{family.pk}/duplicates/")
         assert page.locator(".duplicate-group").count() == 2
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def flat_squares_and_a_copy(transactional_db):
+    """A red, a green, a blue and a yellow square (one perceptual hash: the hash is of the grey picture) and a real
+    copy pair (a picture and a smaller JPEG of it), found as the worker finds them."""
+    from search.tests.test_duplicates_colours import SQUARES, flat_png
+
+    family = FamilyFactory(name="Smiths")
+    alice = UserFactory(username="alice")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    for name, rgb in SQUARES.items():
+        photo_factory(family=family, user=alice, data=flat_png(rgb), filename=f"{name}.png")
+    picture = shape_png("blue", "circle", seed=7)
+    copy = [photo_factory(family=family, user=alice, data=picture, filename="IMG_7.png"),
+            photo_factory(family=family, user=alice, data=_jpeg_copy(picture, 240), filename="IMG_7.jpg")]
+    duplicates_find(photo_ids=Photo.objects.values_list("pk", flat=True))
+    return family, copy
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_flat_squares_of_four_colours_are_no_group_beside_a_real_copy(live_server, browser, artifacts,
+                                                                      flat_squares_and_a_copy, width):
+    family, (original, copy) = flat_squares_and_a_copy
+    context, page = new_page(browser, **width_options(width))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + f"/families/{family.pk}/duplicates/")
+        assert page.locator(".duplicate-group").count() == 1
+        assert {page.locator(".duplicate-item").nth(n).get_attribute("data-photo") for n in range(2)} == {
+            str(copy.pk), str(original.pk)}
+        assert page.get_by_text(re.compile(r"Same picture: perceptual hashes .*, mean colours")).first.is_visible()
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        page.wait_for_function("() => Array.from(document.querySelectorAll('.duplicate-thumb'))"
+                               ".every((i) => i.complete && i.naturalWidth > 0)")
+        page.screenshot(path=artifacts / f"duplicates-flat-squares-{width}.png", full_page=True)
         assert page.js_errors == []
     finally:
         context.close()

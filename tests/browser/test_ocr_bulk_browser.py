@@ -62,7 +62,9 @@ def test_the_index_page_reads_a_familys_skipped_photos_after_confirming(live_ser
 
     button.click()
     page.wait_for_selector("#read-skipped-confirm")
-    assert "about 2 hours" in page.locator("main").inner_text()
+    main = page.locator("main").inner_text()
+    assert "about 2 hours" in main and "6 × 1200\u00a0s, what reading a photo takes on this server" in main
+    assert "New uploads, of every family, are still read first" in main
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
     page.screenshot(path=artifacts / f"ocr-bulk-confirm-{width}.png", full_page=True)
     page.click("#read-skipped-confirm")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gallery.models import Photo
-from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, photo_edit_open, sign_in
+from tests.browser.conftest import CHROMIUM, HAVE_CHROMIUM, new_page, photo_edit_open, sign_in, width_options
 from tests.factories import FamilyFactory, MembershipFactory, UserFactory, photo_factory
 
 pytestmark = [
@@ -120,5 +120,52 @@ def test_the_admins_tag_chooser_is_labelled_before_it_as_every_field(live_server
             assert label["x"] + label["width"] <= chooser["x"] and label["y"] < chooser["y"] + chooser["height"]
         else:
             assert label["y"] + label["height"] <= chooser["y"]
+    finally:
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_tag_merged_while_the_form_is_open_is_not_made_again(live_server, browser, artifacts, width):
+    """bob's form shows "Oma"; an admin merges "Oma" into "Grandma" meanwhile. His save is told the photo changed,
+    keeping what he typed ("Oma, sea"); saving that again made "Oma" again, undoing the merge. It saves "Grandma, sea".
+    The admin lists "Oma" among the tag names merged away."""
+    from django.contrib.auth import get_user_model
+
+    from gallery.models import Membership, Tag
+    from gallery.services import tags_merge
+
+    family = FamilyFactory(name="Smiths")
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    MembershipFactory(family=family, user=alice, role=Membership.Role.ADMIN)
+    MembershipFactory(family=family, user=bob)
+    photo_factory(family=family, user=alice, filename="g.jpg", tags=["Grandma"])
+    photo = photo_factory(family=family, user=alice, filename="p.jpg", tags=["Oma"])
+    get_user_model().objects.create_superuser("root", "", "correct horse battery")
+    context, page = new_page(browser, viewport={"width": width, "height": 844})
+    try:
+        sign_in(page, live_server, "bob")
+        page.goto(live_server.url + photo.get_absolute_url())
+        photo_edit_open(page)
+        tags_merge(into=Tag.objects.get(family=family, name="Grandma"), tags=Tag.objects.filter(name="Oma"), user=alice)
+        page.locator("#photo-meta input[name=tags]").fill("Oma, sea")
+        page.get_by_role("button", name="Save").click()
+        page.get_by_text("Someone else saved this photo while you were editing it").wait_for()
+        assert page.locator("#photo-meta input[name=tags]").input_value() == "Oma, sea"
+        page.get_by_role("button", name="Save").click()
+        page.get_by_role("link", name="Edit title, tags and description").wait_for()
+        page.screenshot(path=artifacts / f"photo-edit-merged-{width}.png", full_page=True)
+        assert sorted(tag.name for tag in photo.tags.all()) == ["Grandma", "sea"]
+        assert not Tag.objects.filter(name="Oma").exists()
+        assert "Grandma" in page.locator("#photo-meta").inner_text() and page.js_errors == []
+
+        context.close()
+        context, page = new_page(browser, **width_options(width))
+        sign_in(page, live_server, "root")
+        page.goto(live_server.url + "/admin/gallery/tagmerge/")
+        page.get_by_role("link", name="Oma").wait_for()
+        page.screenshot(path=artifacts / f"admin-tag-merges-{width}.png", full_page=True)
+        assert "Grandma" in page.locator("#result_list").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width or width < 500
     finally:
         context.close()

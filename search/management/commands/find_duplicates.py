@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from gallery.management.families import family_from_option
-from search.duplicates import duplicates_scan
+from search.duplicate_finder import duplicates_scan
 
 
 class Command(BaseCommand):
