@@ -158,7 +158,7 @@ class PhotoAdmin(FamilyScopedAdmin):
         "preview", "family", "uploaded_by", "original_filename", "mime_type", "file_size", "width", "height",
         "title_source", "description_source", "taken", "taken_at", "taken_at_source", "taken_tz", "camera_make",
         "camera_model", "latitude", "longitude", "place_city", "place_region", "place_country", "place_country_code",
-        "place_source", "embedded_checked", "sha256", "phash",
+        "place_source", "embedded_checked", "sha256", "phash", "colour",
         "uploaded_at", "status", "status_reason", "embed_attempts",
     ]
     form = PhotoAdminForm
@@ -166,6 +166,13 @@ class PhotoAdmin(FamilyScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
+
+    @admin.display(description="mean colour")
+    def colour(self, photo: Photo) -> str:
+        """What the near-duplicate check compares beside the hash (DUPLICATE_COLOUR_DISTANCE), "#rrggbb"."""
+        if not photo.mean_colour:
+            return "Not measured yet (the near-duplicate sweep measures it)"
+        return f"#{photo.mean_colour}"
 
     @admin.display(description="taken (local time)", ordering="taken_at")
     def taken(self, photo: Photo) -> str:

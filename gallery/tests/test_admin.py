@@ -179,6 +179,17 @@ def test_photo_change_page_offers_only_its_familys_tags(admin, photos, other_fam
     assert "Sea" in body and "JonesOnly" not in body
 
 
+def test_photo_change_page_shows_the_mean_colour_the_duplicate_check_compares(admin, photos):
+    """A hash match counts as a near-duplicate only within DUPLICATE_COLOUR_DISTANCE of mean colour (Photo.mean_colour):
+    the admin shows the colour a photo was compared by, or that it has none yet (the duplicate sweep measures it)."""
+    Photo.objects.filter(pk=photos["beach"].pk).update(mean_colour="1ec829")
+    Photo.objects.filter(pk=photos["forest"].pk).update(mean_colour="")
+    body = admin.get(reverse("admin:gallery_photo_change", args=[photos["beach"].pk])).content.decode()
+    assert "Mean colour" in body and "#1ec829" in body
+    body = admin.get(reverse("admin:gallery_photo_change", args=[photos["forest"].pk])).content.decode()
+    assert "Not measured yet" in body
+
+
 def test_photo_edit_in_admin_saves_title(admin, photos):
     photo = photos["forest"]
     response = admin.post(reverse("admin:gallery_photo_change", args=[photo.pk]),
