@@ -9,8 +9,10 @@ import os
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connections
+from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.management.commands.qcluster import Command as QclusterCommand
+from django_q.scheduler import scheduler
 
 from mediasearch.cluster import BoundedStopCluster, use_restarting_sentinel
 from mediasearch.health import unapplied_migrations
@@ -22,8 +24,6 @@ from search.worker_heartbeats import beat_while_cluster_runs
 def broker_unreachable() -> str:
     """What to say when the task queue's broker does not answer (a Redis down or restarting); empty when it does (the
     database broker answers whenever the migrations check above could run)."""
-    from django_q.brokers import get_broker
-
     try:
         from redis.exceptions import RedisError
     except ImportError:  # no Redis client: the database broker
@@ -49,8 +49,12 @@ class Command(QclusterCommand):
         if problem := broker_unreachable():
             raise CommandError(problem)  # one line, rather than the cluster's tracebacks at every restart
         # What waits for the embedding sweep (photos after a model switch, photos whose tasks were lost while no
-        # worker ran) starts now rather than at the sweep's next turn, up to 5 minutes away.
+        # worker ran) starts now rather than at the sweep's next turn, up to 5 minutes away; and it is queued here,
+        # with whatever else is due, rather than at the cluster's first scheduler turn, 30 s after its start
+        # (django-q2's guard loop). Other clusters' turns take none of them twice: the scheduler locks the rows.
         embed_sweep_now()
+        if Conf.SCHEDULER:
+            scheduler(broker=get_broker())
         # The cluster's processes are forked: they make connections of their own. With DATABASE_POOL, closing a
         # connection only hands it back to the pool, whose idle socket every forked process would share: closed too.
         # (Nothing may open a connection from here to the fork: the first process to close the shared socket would
