@@ -1,4 +1,9 @@
-"""Browser tests: Debian's chromium driven through Playwright's sync API against pytest-django's live server."""
+"""Browser tests: Debian's chromium driven through Playwright's sync API against pytest-django's live server.
+
+Widths: what a page looks like is checked at a 390 px phone and at a desktop (test_mobile.py and test_a11y_browser.py
+walk every page at both; a test about a page's layout is parametrized by both). A test whose subject is behaviour (a
+race, a refusal, a click sent twice) runs at one of them, phone and desktop taken in turn across such tests: a second
+width ran the same flow again for a few seconds each, about 100 s of the suite in all."""
 
 from __future__ import annotations
 

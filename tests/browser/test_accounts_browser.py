@@ -268,7 +268,7 @@ def test_every_forms_help_text_is_read_with_its_field(browser, live_server):
     context.close()
 
 
-@pytest.mark.parametrize(("prefix", "options"), [("desktop", DESKTOP), ("mobile", PHONE)], ids=["desktop", "mobile"])
+@pytest.mark.parametrize(("prefix", "options"), [("desktop", DESKTOP)], ids=["desktop"])
 def test_links_whose_maker_or_family_is_gone_say_so_alike_everywhere(browser, live_server, artifacts, prefix, options):
     """A link of an admin made inactive reads withdrawn on its page, naming no one who can't sign in, and in the
     family page's list; so does one whose maker stopped being an admin with nothing withdrawing it (a shell, or a

@@ -507,7 +507,7 @@ def test_the_arrows_carry_where_the_tile_is_after_a_drag_and_after_photos_leave_
     context.close()
 
 
-@pytest.mark.parametrize(("prefix", "options"), [("desktop", DESKTOP), ("mobile", PHONE)], ids=["desktop", "mobile"])
+@pytest.mark.parametrize(("prefix", "options"), [("mobile", PHONE)], ids=["mobile"])
 def test_a_share_link_whose_maker_can_no_longer_sign_in_reads_withdrawn(live_server, browser, artifacts, prefix,
                                                                        options):
     """Cousin Ann's link of her album, once her account is made inactive from a shell (no withdrawal ran): the album's
@@ -549,7 +549,7 @@ def test_a_share_link_whose_maker_can_no_longer_sign_in_reads_withdrawn(live_ser
     context.close()
 
 
-@pytest.mark.parametrize("options", [PHONE, DESKTOP], ids=["390", "1280"])
+@pytest.mark.parametrize("options", [PHONE], ids=["390"])
 def test_create_album_or_save_as_smart_album_sent_again_makes_no_second_album(live_server, browser, artifacts,
                                                                               options):
     """"Create album" and the search page's "Save as smart album" sent again (a double click that got through, Back

@@ -123,7 +123,7 @@ def test_a_group_of_forty_look_alikes_shows_twelve_and_moves_all(live_server, br
         context.close()
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [390])
 def test_a_group_whose_shown_photos_went_to_the_trash_meanwhile(live_server, browser, artifacts, blank_scans,
                                                                 monkeypatch, width):
     """Another member trashes the 12 photos the page was about to draw, between its read of the pairs and its read of
@@ -162,7 +162,7 @@ def test_a_group_whose_shown_photos_went_to_the_trash_meanwhile(live_server, bro
         context.close()
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [1280])
 def test_a_plain_member_moves_their_own_of_a_group_of_forty_and_the_api_says_the_same(live_server, browser, artifacts,
                                                                                     blank_scans, width):
     """bob, a plain member, uploaded 5 of the 28 photos of a group of 40 not drawn: the page (counts read by the
@@ -203,7 +203,7 @@ def test_a_plain_member_moves_their_own_of_a_group_of_forty_and_the_api_says_the
         context.close()
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [390])
 def test_a_group_that_changed_after_the_page_was_drawn_moves_nothing(live_server, browser, artifacts, smiths, width):
     """A copy found after the page was drawn joins a group: its "Move ticked to trash" (no "and N more" box, a small
     group) moves nothing and the page says the group changed (the key was checked only with the box)."""
@@ -232,7 +232,7 @@ def test_a_group_that_changed_after_the_page_was_drawn_moves_nothing(live_server
         context.close()
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [1280])
 def test_the_dismissals_admin_undoes_a_whole_keep_all(live_server, browser, artifacts, smiths, width):
     """A family admin on staff: the Duplicate dismissals list shows each row's keep-all, and "Undo these keep-alls"
     on one row of a group kept deletes every row of it; the group is back on the review page."""
@@ -288,7 +288,7 @@ def flat_squares_and_a_copy(transactional_db):
     return family, copy
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [390])
 def test_flat_squares_of_four_colours_are_no_group_beside_a_real_copy(live_server, browser, artifacts,
                                                                       flat_squares_and_a_copy, width):
     family, (original, copy) = flat_squares_and_a_copy

@@ -20,7 +20,7 @@ def _skipped(photos) -> None:
                                                                 ocr_status=Photo.OcrStatus.SKIPPED)
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [390])
 def test_the_bar_reads_the_text_of_the_ticked_photos(live_server, browser, artifacts, settings, width):
     settings.OCR_ENABLED = True
     photos, foreign, album = _gallery(count=6)
@@ -45,7 +45,7 @@ def test_the_bar_reads_the_text_of_the_ticked_photos(live_server, browser, artif
     context.close()
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [1280])
 def test_the_index_page_reads_a_familys_skipped_photos_after_confirming(live_server, browser, artifacts, settings,
                                                                         width):
     settings.OCR_ENABLED = True

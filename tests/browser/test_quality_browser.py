@@ -68,7 +68,7 @@ def test_the_quality_page_renders_its_plots(live_server, browser, artifacts, jud
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [390])
 def test_the_quality_page_says_which_queries_are_still_being_prepared(live_server, browser, artifacts, judged_family,
                                                                      family, alice, width, settings):
     from search import text_embeddings
@@ -172,7 +172,7 @@ def test_the_model_comparison_shows_every_figure_on_a_phone(live_server, browser
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [1280])
 def test_search_quality_from_a_search_opens_the_family_it_is_filtered_to(live_server, browser, artifacts,
                                                                          judged_family, family, alice, width):
     """The family filter changed on the search page (the results redrawn, not the filters): "Search quality" opens

@@ -607,7 +607,7 @@ def test_the_bar_never_covers_the_end_of_the_page(live_server, browser, artifact
     context.close()
 
 
-@pytest.mark.parametrize("size", ["desktop", "phone"])
+@pytest.mark.parametrize("size", ["phone"])
 def test_the_bars_shift_sends_the_ticked_dates_keeps_them_and_refuses_a_shift_over_someone_elses(live_server, browser,
                                                                                                  artifacts, size):
     """The bar's "Shift dates" sends the dates the page showed for the ticked photos only (a timeline scrolled far
@@ -808,7 +808,7 @@ def test_a_field_drawn_invalid_by_a_refusal_is_no_longer_so_once_changed_or_the_
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("size", ["desktop", "phone"])
+@pytest.mark.parametrize("size", ["desktop"])
 def test_a_refused_download_with_javascript_is_said_in_the_bar_shown_reporting(live_server, browser, artifacts,
                                                                               size):
     """"Download" is a plain form post with JavaScript too: its refusal comes back as the page asked for again, said

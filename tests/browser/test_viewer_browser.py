@@ -354,7 +354,7 @@ def test_a_panorama_keeps_the_viewers_steps_reachable(live_server, browser, arti
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("options", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize("options", [PHONE], ids=["phone"])
 def test_a_stale_download_original_shows_why_instead_of_saving_an_error_page(live_server, browser, artifacts, options):
     """"Download original" on a photo page shown before the photo was deleted for good (by another member, the trash's
     purge) carried the download attribute: Chromium saved the 404 page silently as the photo. It navigates now (the
