@@ -180,17 +180,22 @@
   // link of it had the focus: it went with it (an accepted suggestion leaves the list, a chip's × its chip) and the
   // focus fell to the page's start. It goes to the button now in the same place (the next suggestion's Accept), else
   // to the region's line saying what was done or found ([data-swap-note], tabindex=-1), which a screen reader reads.
-  // (A control with an id is given the focus back by htmx itself: the judge buttons, the hearts.)
-  let keptFocus = null;
+  // (A control with an id is given the focus back by htmx itself: the judge buttons, the hearts.) Each request keeps
+  // its own note, by its XMLHttpRequest: another part of the page settling meanwhile (the photo page's similar photos,
+  // loaded lazily) must not take it.
+  const keptFocus = new WeakMap();
   document.addEventListener("htmx:beforeRequest", (e) => {
     const region = e.detail.target && e.detail.target.closest && e.detail.target.closest("[data-keep-focus]");
-    keptFocus = region && region.id && region.contains(document.activeElement)
-      ? { id: region.id, index: Array.from(region.querySelectorAll("button")).indexOf(document.activeElement) } : null;
+    if (e.detail.xhr && region && region.id && region.contains(document.activeElement)) {
+      keptFocus.set(e.detail.xhr, {
+        id: region.id, index: Array.from(region.querySelectorAll("button")).indexOf(document.activeElement) });
+    }
   });
-  document.addEventListener("htmx:afterSettle", () => {
-    if (keptFocus === null) return;
-    const { id, index } = keptFocus;
-    keptFocus = null;
+  document.addEventListener("htmx:afterSettle", (e) => {
+    const kept = e.detail.xhr && keptFocus.get(e.detail.xhr);
+    if (!kept) return;
+    keptFocus.delete(e.detail.xhr);  // (settled once: an out-of-band part of the same answer settles after it)
+    const { id, index } = kept;
     const region = document.getElementById(id);
     const active = document.activeElement;
     if (!region || (active && active !== document.body && active.isConnected)) return; // still somewhere real

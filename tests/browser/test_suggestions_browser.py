@@ -113,6 +113,60 @@ def test_the_keyboard_goes_on_from_suggestion_to_suggestion(live_server, browser
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_focus_goes_on_when_another_part_of_the_page_loads_during_the_accept(live_server, browser, toy_model,
+                                                                                 monkeypatch):
+    """The focus to keep was one note for the whole page: the photo page's "similar photos", loaded lazily, settling
+    while an Accept was in flight took the note, and the Accept's card then left the focus at the page's start (seen
+    as this file's keyboard test failing now and then on a busy machine). Each request keeps its own note: here the
+    similar photos are answered only once the Accept has reached the server, and settle before it is answered."""
+    import search.views
+    import gallery.views.suggestions as suggestion_views
+
+    smiths, alice = FamilyFactory(name="Smiths"), UserFactory(username="alice")
+    MembershipFactory(family=smiths, user=alice, role=Membership.Role.ADMIN)
+    TagConcept.objects.get_or_create(family=None, name="red")
+    TagConcept.objects.create(family=None, name="circle", prompt="a circle")
+    photo = _add_shape(smiths, alice, "red", "circle", seed=0)
+    _add_shape(smiths, alice, "blue", "square", seed=1)
+    run_queued_tasks()
+    assert TagSuggestion.objects.filter(photo=photo).count() >= 2
+
+    accepting, similar_answered = threading.Event(), threading.Event()
+    similar_photos, accept = search.views.similar_photos, suggestion_views.suggestion_accept_service
+
+    def similar_after_the_accept_began(**kwargs):
+        accepting.wait(timeout=10)
+        try:
+            return similar_photos(**kwargs)
+        finally:
+            similar_answered.set()
+
+    def accept_after_the_similar_photos_settled(**kwargs):
+        accepting.set()
+        similar_answered.wait(timeout=10)
+        threading.Event().wait(0.5)  # (the browser swaps and settles the similar photos meanwhile)
+        return accept(**kwargs)
+
+    monkeypatch.setattr(search.views, "similar_photos", similar_after_the_accept_began)
+    monkeypatch.setattr(suggestion_views, "suggestion_accept_service", accept_after_the_similar_photos_settled)
+    context, page = new_page(browser, **width_options(1280))
+    try:
+        sign_in(page, live_server, "alice")
+        page.goto(live_server.url + photo.get_absolute_url())
+        page.focus("#tag-suggestions button[aria-label^='Accept']")
+        taken = page.evaluate("() => document.activeElement.closest('.suggestion').dataset.tag")
+        page.keyboard.press("Enter")
+        page.locator("#photo-meta a.tag", has_text=taken).wait_for()
+        assert similar_answered.is_set()
+        page.wait_for_timeout(300)  # (settled: the focus moved, or never will)
+        focused = page.evaluate("() => [document.activeElement.tagName, document.activeElement.getAttribute('aria-label')]")
+        assert focused[0] == "BUTTON" and focused[1].startswith("Accept the tag "), focused
+        assert page.js_errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_familys_suggestions_table_keeps_tag_names_whole_at_320_px(live_server, browser, artifacts, toy_model):
     """At 320 px (a small phone, or one zoomed) the open suggestions' table gave its tag column the width of a letter
     or two, so "circle" read "cir" over "cle". The tag column keeps room for a word."""
