@@ -1163,6 +1163,7 @@ def photo_tags_add(
 def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str,
                     user: AbstractBaseUser | None = None) -> list[Tag]:
     """photo_tags_add of names cleaned and keyed already (_names_keyed, tags_keyed: no names read again)."""
+    removed: set[str] = set()
     if source in PhotoTag.READ:
         # (names compared as same_name compares them: folded, the unique index's key)
         have = set(PhotoTag.objects.filter(photo=photo).values_list(NameFolded("tag__name"), flat=True))
@@ -1171,7 +1172,9 @@ def _photo_tags_add(*, photo: Photo, keyed: dict[str, str], source: str,
             removed = set(RemovedTag.objects.filter(photo_id=photo.pk).values_list(NameFolded("name"), flat=True))
             keyed = {key: name for key, name in keyed.items() if key not in removed}
         keyed = _read_tags_in_room(photo, keyed, room=MAX_TAGS - len(have))
-    tags = _tags_made(family=photo.family, names=list(keyed.values()))
+    tags = _tags_made(family=photo.family, names=list(keyed.values()), merged_followed=True)
+    # (a name merged away came back as the tag it went into, which a member may have taken off this photo)
+    tags = [tag for tag in tags if tag.key not in removed]
     if not tags:
         return []
     existing = {link.tag_id: link for link in PhotoTag.objects.filter(photo=photo, tag__in=tags)}
@@ -1198,7 +1201,13 @@ def _new_photo_tags_give(*, photo: Photo, typed: dict[str, str], read: dict[str,
                                    room=MAX_TAGS - len(names))
         names |= fresh
         sources |= dict.fromkeys(fresh, source)
-    tags = _tags_made(family=photo.family, names=list(names.values()))
+    tags = _tags_made(family=photo.family, names=list(names.values()), merged_followed=True)
+    if any(tag.key not in sources for tag in tags):  # a name merged away came back as the tag it went into
+        # (which takes the most deliberate source of the names it stands for: a member's typed "Oma" is the member's)
+        made = {tag.key for tag in tags}
+        for key, (into_key, _) in _merged_into(family=photo.family, keys=list(sources), have=made).items():
+            if _SOURCE_RANK[sources[key]] > _SOURCE_RANK.get(sources.get(into_key), 0):
+                sources[into_key] = sources[key]
     PhotoTag.objects.bulk_create([  # (a tag's key is its name's: _tags_made finds it by same_name)
         PhotoTag(photo=photo, tag=tag, source=sources[tag.key],
                  added_by=user if sources[tag.key] == PhotoTag.Source.MEMBER else None) for tag in tags])
@@ -1271,9 +1280,10 @@ def _tags_made(*, family: Family, names: list[str], merged_followed: bool = Fals
     # locked and read in one query: the files of an upload after its first make none.
     held = _tags_key_share(named)
     if merged_followed and len(held) < len(names):
-        names = _names_merged_followed(family=family, names=names, have={tag.key for tag in held})
-        named = _tags_named(family=family, names=names)
-        held = _tags_key_share(named)
+        followed = _names_merged_followed(family=family, names=names, have={tag.key for tag in held})
+        if followed != names:
+            names, named = followed, _tags_named(family=family, names=followed)
+            held = _tags_key_share(named)
     for _ in range(TAG_DELETED_RETRIES):
         if len(held) == len(names):
             break
@@ -1296,9 +1306,7 @@ def _names_merged_followed(*, family: Family, names: list[str], have: set[str]) 
     has) replaced by the name of the tag it went into, one of each key, sorted as _tags_made sorts them. A save that
     waited for the merge (its tags' locks) finds the merged name gone and its record there: read after the locks."""
     keys = names_folded(names)
-    merged = {key: (into_key, into_name) for key, into_key, into_name in TagMerge.objects.filter(family=family)
-              .annotate(key=NameFolded("name"), into_key=NameFolded("into__name"))
-              .filter(key__in=[key for key in keys if key not in have]).values_list("key", "into_key", "into__name")}
+    merged = _merged_into(family=family, keys=keys, have=have)
     if not merged:
         return names
     followed: dict[str, str] = {}
@@ -1306,6 +1314,17 @@ def _names_merged_followed(*, family: Family, names: list[str], have: set[str]) 
         key, name = merged.get(key, (key, name))
         followed.setdefault(key, name)
     return sorted(followed.values(), key=_insert_order)
+
+
+def _merged_into(*, family: Family, keys: Iterable[str], have: set[str]) -> dict[str, tuple[str, str]]:
+    """Of the name keys `keys`, those the family merged away (TagMerge) and has no tag of (`have`: the keys of those
+    it has), each with the key and name of the tag it went into. One query."""
+    wanted = [key for key in keys if key not in have]
+    if not wanted:
+        return {}
+    return {key: (into_key, into_name) for key, into_key, into_name in TagMerge.objects.filter(family=family)
+            .annotate(key=NameFolded("name"), into_key=NameFolded("into__name"))
+            .filter(key__in=wanted).values_list("key", "into_key", "into__name")}
 
 
 def _tags_key_share(tags: QuerySet[Tag]) -> list[Tag]:
@@ -1797,7 +1816,7 @@ def photos_tags_add_many(*, photos: Iterable[Photo], names: list[str], user: Abs
     for photo in photos:
         by_family.setdefault(photo.family_id, []).append(photo)
     for family_photos in by_family.values():
-        tags = _tags_made(family=family_photos[0].family, names=list(names))
+        tags = _tags_made(family=family_photos[0].family, names=list(names), merged_followed=True)
         _photos_tags_put(photo_ids=[photo.pk for photo in family_photos], tags=tags, user=user)
 
 
