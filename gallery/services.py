@@ -1484,10 +1484,14 @@ def tag_renamed(*, tag: Tag, before: str, user: AbstractBaseUser | None = None) 
     on each it is the member's now, not one read from the file or a sidecar: no file gives that name, and reading the
     file again (or its changed XMP sidecar) would take it off as a keyword no longer given. A change of letter case
     alone is still the file's keyword. What the family keeps by the old name follows as in a merge (_tag_names_merged):
-    no suggestion of it stays open, and its tag-suggestion vocabulary suggests the new name instead."""
+    no suggestion of it stays open, and its tag-suggestion vocabulary suggests the new name instead; and the old name
+    is remembered as merged into the tag (_merged_names_record), so an upload, a file's keyword or an edit naming it
+    gets the tag, until the family has a tag of that name again or this one takes it back."""
     if len(set(names_folded([before, tag.name]))) > 1:  # (as the file's keyword finds its tag: same_name)
         PhotoTag.objects.filter(tag=tag, source__in=PhotoTag.READ).update(
             source=PhotoTag.Source.MEMBER, added_by=user, added_at=timezone.now())
+    if before:
+        _merged_names_record(into=tag, others=Tag.objects.none(), names=[before])
     _tag_names_merged(into=tag, names=[before], user=user)
     photos_metadata_edited(photo_ids=tag.photos.values_list("pk", flat=True))
 

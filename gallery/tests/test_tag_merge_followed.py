@@ -81,3 +81,29 @@ def test_a_name_merged_away_that_the_family_has_again_is_that_tag(family, alice,
 def test_another_familys_merge_is_not_followed(family, alice, merged, other_family, mallory):
     photo = photo_factory(family=other_family, user=mallory, filename="l.jpg", tags=["Oma"])
     assert _tags(photo) == {"Oma": PhotoTag.Source.MEMBER}
+
+
+def test_a_renamed_tags_old_name_is_the_tag_now_and_renaming_it_back_undoes_that(family, alice):
+    """A rename is a merge of one name into a new one (tag_renamed): the old name is followed as a merged one is."""
+    from gallery.models import TagMerge
+    from gallery.services import tag_renamed
+
+    photo_factory(family=family, user=alice, filename="m.jpg", tags=["Oma"])
+    tag = Tag.objects.get(family=family, name="Oma")
+    tag.name = "Grandma"
+    tag.save()
+    tag_renamed(tag=tag, before="Oma", user=alice)
+    photo = photo_factory(family=family, user=alice, filename="n.jpg", tags=["oma"])
+    assert _tags(photo) == {"Grandma": PhotoTag.Source.MEMBER}
+    assert list(TagMerge.objects.filter(family=family).values_list("name", "into")) == [("Oma", tag.pk)]
+
+    tag.name = "Oma"
+    tag.save()
+    tag_renamed(tag=tag, before="Grandma", user=alice)
+    assert list(TagMerge.objects.filter(family=family).values_list("name", "into")) == [("Grandma", tag.pk)]
+    photo = photo_factory(family=family, user=alice, filename="o.jpg", tags=["Oma", "grandma"])
+    assert _tags(photo) == {"Oma": PhotoTag.Source.MEMBER}
+    tag.name = "OMA"  # letter case alone: no name went
+    tag.save()
+    tag_renamed(tag=tag, before="Oma", user=alice)
+    assert list(TagMerge.objects.filter(family=family).values_list("name", flat=True)) == ["Grandma"]
