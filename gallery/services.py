@@ -1305,10 +1305,17 @@ def _names_merged_followed(*, family: Family, names: list[str], have: set[str]) 
     """`names` with each one the family merged away (TagMerge) and has no tag of now (`have`: the keys of those it
     has) replaced by the name of the tag it went into, one of each key, sorted as _tags_made sorts them. A save that
     waited for the merge (its tags' locks) finds the merged name gone and its record there: read after the locks."""
-    keys = names_folded(names)
-    merged = _merged_into(family=family, keys=keys, have=have)
+    # The family's records of these names, found as same_name finds names (by the database's fold) and kept where
+    # the family has no tag of the name now: one query, and none more unless a name was merged away (names_folded).
+    wanted = Q()
+    for name in names:
+        wanted |= Q(same_name("name", name))
+    merged = {key: (into_key, into_name) for key, into_key, into_name in TagMerge.objects.filter(family=family)
+              .filter(wanted).annotate(key=NameFolded("name"), into_key=NameFolded("into__name"))
+              .values_list("key", "into_key", "into__name") if key not in have}
     if not merged:
         return names
+    keys = names_folded(names)
     followed: dict[str, str] = {}
     for key, name in zip(keys, names):
         key, name = merged.get(key, (key, name))

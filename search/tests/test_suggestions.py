@@ -728,6 +728,9 @@ def test_the_familys_entries_of_merged_names_follow_later_merges_and_a_merge_und
     from tests.factories import photo_factory
 
     def merge(name: str, into: str) -> None:
+        for made in (name, into):  # (a name merged away is made again as the admin makes a tag: see _merge)
+            if not Tag.objects.filter(family=family, name__iexact=made).exists():
+                Tag.objects.create(family=family, name=made)
         photo_factory(family=family, user=alice, tags=[name, into])
         tags = Tag.objects.filter(family=family, name__in=[name, into])
         tags_merge(into=tags.get(name=into), tags=tags, user=alice)
@@ -791,11 +794,15 @@ def test_the_concepts_admin_says_which_families_a_shared_concept_is_off_for_and_
 
 
 def _merge(family, user, name: str, into: str) -> None:
-    """A member's "Merge the selected tags" of `name` into `into` (a photo carrying both made for it)."""
+    """A member's "Merge the selected tags" of `name` into `into` (a photo carrying both made for it; a name merged
+    away before made again as the admin makes a tag, since a photo's tag of that name is the tag it went into)."""
     from gallery.models import Tag
     from gallery.services import tags_merge
     from tests.factories import photo_factory
 
+    for made in (name, into):
+        if not Tag.objects.filter(family=family, name__iexact=made).exists():
+            Tag.objects.create(family=family, name=made)
     photo_factory(family=family, user=user, tags=[name, into])
     tags = Tag.objects.filter(family=family, name__in=[name, into])
     tags_merge(into=tags.get(name=into), tags=tags, user=user)
@@ -949,5 +956,6 @@ def test_accepting_reads_the_tag_keys_of_all_the_photos_at_once(family, alice, n
         assert suggestions_accept(suggestions=TagSuggestion.objects.filter(photo__in=photos), user=alice) == 2 * n
     keyed = sum("unnest" in query["sql"] for query in accepting.captured_queries)
     assert keyed == 2 + n  # (the suggestions' keys for all, another once, and photo_tags_add's own of each photo)
-    assert len(accepting.captured_queries) <= 20 + 6 * n  # (21 + 8 a photo before)
+    # (21 + 8 a photo before; one more as the tags are made: the names merged away, _names_merged_followed)
+    assert len(accepting.captured_queries) <= 21 + 6 * n
     assert all(set(photo.tags.values_list("name", flat=True)) == {"a", "b", "dog", "cat"} for photo in photos)
