@@ -1205,7 +1205,8 @@ def _new_photo_tags_give(*, photo: Photo, typed: dict[str, str], read: dict[str,
     if any(tag.key not in sources for tag in tags):  # a name merged away came back as the tag it went into
         # (which takes the most deliberate source of the names it stands for: a member's typed "Oma" is the member's)
         made = {tag.key for tag in tags}
-        for key, (into_key, _) in _merged_into(family=photo.family, keys=list(sources), have=made).items():
+        followed = Q(key__in=[key for key in sources if key not in made])
+        for key, (into_key, _) in _merged_into(family=photo.family, wanted=followed, have=made).items():
             if _SOURCE_RANK[sources[key]] > _SOURCE_RANK.get(sources.get(into_key), 0):
                 sources[into_key] = sources[key]
     PhotoTag.objects.bulk_create([  # (a tag's key is its name's: _tags_made finds it by same_name)
@@ -1310,9 +1311,7 @@ def _names_merged_followed(*, family: Family, names: list[str], have: set[str]) 
     wanted = Q()
     for name in names:
         wanted |= Q(same_name("name", name))
-    merged = {key: (into_key, into_name) for key, into_key, into_name in TagMerge.objects.filter(family=family)
-              .filter(wanted).annotate(key=NameFolded("name"), into_key=NameFolded("into__name"))
-              .values_list("key", "into_key", "into__name") if key not in have}
+    merged = _merged_into(family=family, wanted=wanted, have=have)
     if not merged:
         return names
     keys = names_folded(names)
@@ -1323,15 +1322,13 @@ def _names_merged_followed(*, family: Family, names: list[str], have: set[str]) 
     return sorted(followed.values(), key=_insert_order)
 
 
-def _merged_into(*, family: Family, keys: Iterable[str], have: set[str]) -> dict[str, tuple[str, str]]:
-    """Of the name keys `keys`, those the family merged away (TagMerge) and has no tag of (`have`: the keys of those
-    it has), each with the key and name of the tag it went into. One query."""
-    wanted = [key for key in keys if key not in have]
-    if not wanted:
-        return {}
+def _merged_into(*, family: Family, wanted: Q, have: set[str]) -> dict[str, tuple[str, str]]:
+    """The family's names merged away (TagMerge) that `wanted` finds (on the record's `name`, or its `key`: the name's
+    NameFolded) and that it has no tag of (`have`: the keys of those it has), each by its key with the key and name of
+    the tag it went into. One query."""
     return {key: (into_key, into_name) for key, into_key, into_name in TagMerge.objects.filter(family=family)
-            .annotate(key=NameFolded("name"), into_key=NameFolded("into__name"))
-            .filter(key__in=wanted).values_list("key", "into_key", "into__name")}
+            .annotate(key=NameFolded("name"), into_key=NameFolded("into__name")).filter(wanted)
+            .values_list("key", "into_key", "into__name") if key not in have}
 
 
 def _tags_key_share(tags: QuerySet[Tag]) -> list[Tag]:
